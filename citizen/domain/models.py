@@ -1,0 +1,548 @@
+"""The entities of a co-produced study, as pydantic models.
+
+Every record that is stored or received passes through one of these models. The models hold the
+rules that belong to a single record (a field definition is coherent, a consent document has a
+required item); rules that span records live in ``rules.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Record(BaseModel):
+    """Base of every stored record: unknown keys are refused, text is stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a time must carry its time zone (stored in UTC)")
+    return value.astimezone(timezone.utc)
+
+
+class LocalText(dict):
+    """Marker type: a text given per language code, for example {"en": "...", "ar": "..."}."""
+
+
+Localised = dict[str, str]
+
+
+def _check_localised(value: dict[str, str], what: str, required: bool = True) -> dict[str, str]:
+    clean: dict[str, str] = {}
+    for lang, text in value.items():
+        if not LANG.match(lang):
+            raise ValueError(f"'{lang}' is not a language code such as 'en', 'zh' or 'ar'")
+        text = text.strip()
+        if text:
+            clean[lang] = text
+    if required and not clean:
+        raise ValueError(f"{what} needs a text in at least one language")
+    return clean
+
+
+def pick(text: dict[str, str], language: str, fallback: str = "en") -> str:
+    """The text in the asked language, else the fallback language, else any language."""
+    if not text:
+        return ""
+    return text.get(language) or text.get(fallback) or next(iter(text.values()))
+
+
+class StudyStatus(str, Enum):
+    draft = "draft"
+    recruiting = "recruiting"
+    active = "active"
+    paused = "paused"
+    closed = "closed"
+
+
+class Role(str, Enum):
+    coordinator = "coordinator"
+    co_researcher = "co-researcher"
+    partner_organisation = "partner organisation"
+
+
+class TeamMember(Record):
+    name: str = Field(min_length=1, max_length=120)
+    role: Role
+    organisation: str = Field(default="", max_length=200)
+
+
+class Study(Record):
+    id: str
+    title: str = Field(min_length=1, max_length=200)
+    shared_aim: str = Field(min_length=1, max_length=1000)
+    summary: Localised = Field(default_factory=dict)
+    shared_aim_text: Localised = Field(default_factory=dict)
+    status: StudyStatus = StudyStatus.draft
+    team: list[TeamMember] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    created_at: datetime = Field(default_factory=utcnow)
+    source: str = Field(default="", max_length=500)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                "a study id is 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _langs(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a study needs at least one language")
+        for lang in value:
+            if not LANG.match(lang):
+                raise ValueError(f"'{lang}' is not a language code such as 'en', 'zh' or 'ar'")
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
+
+    @field_validator("summary", "shared_aim_text")
+    @classmethod
+    def _summary(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "the summary", required=False)
+
+    @field_validator("created_at")
+    @classmethod
+    def _created(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    def aim(self, language: str) -> str:
+        return self.shared_aim_text.get(language) or self.shared_aim
+
+    @property
+    def main_language(self) -> str:
+        return self.languages[0]
+
+
+class FieldType(str, Enum):
+    text = "text"
+    long_text = "long_text"
+    integer = "integer"
+    decimal = "decimal"
+    single_choice = "single_choice"
+    multiple_choice = "multiple_choice"
+    yes_no = "yes_no"
+    date = "date"
+    time = "time"
+    rating = "rating"
+    place = "place"
+
+
+CHOICE_TYPES = {FieldType.single_choice, FieldType.multiple_choice}
+NUMERIC_TYPES = {FieldType.integer, FieldType.decimal}
+FREE_TEXT_TYPES = {FieldType.text, FieldType.long_text, FieldType.place}
+
+FIELD_TYPE_NAMES = {
+    FieldType.text: "short text",
+    FieldType.long_text: "long text",
+    FieldType.integer: "whole number",
+    FieldType.decimal: "number",
+    FieldType.single_choice: "one choice",
+    FieldType.multiple_choice: "several choices",
+    FieldType.yes_no: "yes or no",
+    FieldType.date: "date",
+    FieldType.time: "time of day",
+    FieldType.rating: "rating 1 to 5",
+    FieldType.place: "place",
+}
+
+
+class Choice(Record):
+    value: str
+    label: Localised
+
+    @field_validator("value")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not KEY.match(value):
+            raise ValueError(
+                "a choice code is lower-case letters, digits or '_', starting with a letter"
+            )
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "a choice")
+
+
+class FormField(Record):
+    key: str
+    label: Localised
+    type: FieldType
+    required: bool = False
+    help: Localised = Field(default_factory=dict)
+    choices: list[Choice] = Field(default_factory=list)
+    min: Optional[float] = None
+    max: Optional[float] = None
+    identifying: bool = False
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not KEY.match(value):
+            raise ValueError(
+                "a field key is lower-case letters, digits or '_', starting with a letter (at most 63)"
+            )
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "a field's label")
+
+    @field_validator("help")
+    @classmethod
+    def _help(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "help", required=False)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> FormField:
+        if self.type in CHOICE_TYPES:
+            if not self.choices:
+                raise ValueError(f"'{self.key}' asks for a choice but has no choices to pick from")
+            codes = [c.value for c in self.choices]
+            if len(set(codes)) != len(codes):
+                raise ValueError(f"'{self.key}' has the same choice code twice")
+        elif self.choices:
+            raise ValueError(f"'{self.key}' is a {FIELD_TYPE_NAMES[self.type]} field and cannot have choices")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"'{self.key}': the lowest value ({self.min:g}) is above the highest ({self.max:g})")
+        if (self.min is not None or self.max is not None) and self.type not in NUMERIC_TYPES | {
+            FieldType.text,
+            FieldType.long_text,
+        }:
+            raise ValueError(f"'{self.key}': bounds apply to numbers (or text length) only")
+        if self.type is FieldType.integer:
+            for bound in (self.min, self.max):
+                if bound is not None and bound != int(bound):
+                    raise ValueError(f"'{self.key}': bounds of a whole-number field must be whole numbers")
+        return self
+
+    def text(self, language: str) -> str:
+        return pick(self.label, language)
+
+
+class ConsentItem(Record):
+    id: str
+    text: Localised
+    required: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not KEY.match(value):
+            raise ValueError("a consent item id is lower-case letters, digits or '_', starting with a letter")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "a consent item")
+
+
+class ConsentDocument(Record):
+    version: int = Field(ge=1)
+    text: Localised
+    items: list[ConsentItem]
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "the consent text")
+
+    @model_validator(mode="after")
+    def _items(self) -> ConsentDocument:
+        if not self.items:
+            raise ValueError("a consent document needs at least one item")
+        ids = [i.id for i in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two consent items have the same id")
+        if not any(i.required for i in self.items):
+            raise ValueError("a consent document needs at least one required item (taking part)")
+        return self
+
+    def shown_text(self, language: str) -> str:
+        """The exact words a person is shown in one language: the text and every item."""
+        parts = [pick(self.text, language)]
+        parts += [f"[{i.id}{' (required)' if i.required else ''}] {pick(i.text, language)}" for i in self.items]
+        return "\n".join(parts)
+
+    def text_sha256(self, language: str) -> str:
+        return hashlib.sha256(self.shown_text(language).encode("utf-8")).hexdigest()
+
+    @property
+    def required_ids(self) -> set[str]:
+        return {i.id for i in self.items if i.required}
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i.id for i in self.items]
+
+
+def _unique_keys(fields: list[FormField]) -> list[FormField]:
+    keys = [f.key for f in fields]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ValueError(f"these field keys are used twice: {', '.join(dupes)}")
+    return fields
+
+
+class ProtocolVersion(Record):
+    number: int = Field(ge=1)
+    fields: list[FormField]
+    consent: ConsentDocument
+    change_summary: str = Field(default="", max_length=2000)
+    proposal_id: Optional[str] = None
+    approved_by: str = Field(min_length=1, max_length=120)
+    effective_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[FormField]) -> list[FormField]:
+        if not value:
+            raise ValueError("a protocol needs at least one form field")
+        return _unique_keys(value)
+
+    @field_validator("effective_at")
+    @classmethod
+    def _when(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    def field(self, key: str) -> Optional[FormField]:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        return None
+
+
+class ConsentMethod(str, Enum):
+    phone = "phone"
+    desk = "desk"
+    paper = "paper"
+
+
+class ConsentKind(str, Enum):
+    enrol = "enrol"
+    change = "change"
+    reconsent = "reconsent"
+    withdraw = "withdraw"
+
+
+class ConsentEvent(Record):
+    id: str = Field(default_factory=new_id)
+    participant_id: str
+    kind: ConsentKind
+    document_version: int = Field(ge=1)
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    language: str = "en"
+    granted: list[str] = Field(default_factory=list)
+    declined: list[str] = Field(default_factory=list)
+    method: ConsentMethod
+    witness: str = Field(default="", max_length=120)
+    remove_data: bool = False
+    at: datetime = Field(default_factory=utcnow)
+    laptop: str = ""
+
+    @field_validator("at")
+    @classmethod
+    def _when(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ConsentEvent:
+        if set(self.granted) & set(self.declined):
+            raise ValueError("an item cannot be both granted and declined")
+        if self.method is ConsentMethod.desk and self.kind is not ConsentKind.withdraw and not self.witness:
+            raise ValueError("consent given at the desk needs the name of a witness")
+        return self
+
+
+class ParticipantRoute(str, Enum):
+    phone = "phone"
+    desk = "desk"
+    paper = "paper"
+
+
+class Participant(Record):
+    id: str = Field(default_factory=new_id)
+    code: str = Field(pattern=r"^[A-Z0-9]{2}-[A-Z0-9]{4}$")
+    token: str = Field(min_length=22)
+    enrolled_at: datetime = Field(default_factory=utcnow)
+    route: ParticipantRoute
+    invite_id: Optional[str] = None
+    laptop: str = ""
+
+    @field_validator("enrolled_at")
+    @classmethod
+    def _when(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+
+class Contact(Record):
+    """Contact details, kept apart from the participant and never in a default export."""
+
+    participant_id: str
+    name: str = Field(default="", max_length=120)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=200)
+
+
+class Invite(Record):
+    id: str = Field(default_factory=new_id)
+    token: str = Field(min_length=22)
+    label: str = Field(min_length=1, max_length=120)
+    limit: Optional[int] = Field(default=None, ge=1)
+    expires_at: Optional[datetime] = None
+    uses: int = Field(default=0, ge=0)
+    closed: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def refusal(self, now: datetime) -> Optional[str]:
+        """Why this invite cannot enrol anyone now, or None when it can."""
+        if self.closed:
+            return "This invitation has been closed by the study team."
+        if self.expires_at is not None and now >= self.expires_at:
+            return "This invitation has expired."
+        if self.limit is not None and self.uses >= self.limit:
+            return "This invitation has been used as many times as the team allowed."
+        return None
+
+
+class ReviewState(str, Enum):
+    received = "received"
+    accepted = "accepted"
+    needs_attention = "needs attention"
+    rejected = "rejected"
+
+
+class ContributionSource(str, Enum):
+    phone = "phone"
+    desk = "desk"
+    import_ = "import"
+
+
+class ReviewNote(Record):
+    state: ReviewState
+    note: str = Field(default="", max_length=2000)
+    by: str = Field(min_length=1, max_length=120)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Feedback(Record):
+    text: str = Field(min_length=1, max_length=4000)
+    by: str = Field(min_length=1, max_length=120)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Revision(Record):
+    values: dict[str, Any]
+    at: datetime
+
+
+class Contribution(Record):
+    id: str = Field(default_factory=new_id)
+    participant_id: str
+    protocol_version: int = Field(ge=1)
+    values: dict[str, Any]
+    submitted_at: datetime = Field(default_factory=utcnow)
+    source: ContributionSource
+    review_state: ReviewState = ReviewState.received
+    reviews: list[ReviewNote] = Field(default_factory=list)
+    feedback: list[Feedback] = Field(default_factory=list)
+    history: list[Revision] = Field(default_factory=list)
+    removed_at: Optional[datetime] = None
+    laptop: str = ""
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+    @property
+    def revised(self) -> bool:
+        return bool(self.history)
+
+
+class ProposalStatus(str, Enum):
+    open = "open"
+    accepted = "accepted"
+    declined = "declined"
+
+
+class ProposalNote(Record):
+    text: str = Field(min_length=1, max_length=4000)
+    by: str = Field(min_length=1, max_length=120)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Proposal(Record):
+    id: str = Field(default_factory=new_id)
+    title: str = Field(min_length=1, max_length=200)
+    rationale: str = Field(min_length=1, max_length=4000)
+    proposed_by: str = Field(min_length=1, max_length=120)
+    participant_id: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    notes: list[ProposalNote] = Field(default_factory=list)
+    status: ProposalStatus = ProposalStatus.open
+    decision_reason: str = Field(default="", max_length=4000)
+    decided_by: str = Field(default="", max_length=120)
+    decided_at: Optional[datetime] = None
+    protocol_version: Optional[int] = None
+
+
+class Update(Record):
+    id: str = Field(default_factory=new_id)
+    title: str = Field(min_length=1, max_length=200)
+    body: Localised
+    author: str = Field(min_length=1, max_length=120)
+    posted_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_localised(value, "an update")
+
+
+class AuditEvent(Record):
+    id: str = Field(default_factory=new_id)
+    actor: str = Field(min_length=1, max_length=120)
+    action: str = Field(min_length=1, max_length=60)
+    target: str = Field(default="", max_length=200)
+    at: datetime = Field(default_factory=utcnow)
+    details: dict[str, Any] = Field(default_factory=dict)
+    laptop: str = ""
+
+
+def to_doc(model: BaseModel) -> dict[str, Any]:
+    """A record as the JSON-ready dict that the store keeps."""
+    return model.model_dump(mode="json")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,301 @@
+"""Pure rules that span records: consent state, value validation, what a contribution needs."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from .models import (
+    ConsentDocument,
+    ConsentEvent,
+    ConsentKind,
+    FieldType,
+    FormField,
+    ProtocolVersion,
+    pick,
+)
+
+TEXT_MAX = 500
+LONG_TEXT_MAX = 20_000
+PLACE_MAX = 200
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """Where a participant stands, folded from their consent events (never stored)."""
+
+    enrolled: bool = False
+    document_version: Optional[int] = None
+    granted: frozenset[str] = frozenset()
+    declined: frozenset[str] = frozenset()
+    withdrawn: bool = False
+    remove_data: bool = False
+    language: str = "en"
+    events: int = 0
+
+    def needs_reconsent(self, current: ConsentDocument) -> bool:
+        return self.enrolled and not self.withdrawn and self.document_version != current.version
+
+    def covers(self, current: ConsentDocument) -> bool:
+        """True when this consent lets the participant contribute under the current document."""
+        return (
+            self.enrolled
+            and not self.withdrawn
+            and self.document_version == current.version
+            and current.required_ids <= self.granted
+        )
+
+    def allows(self, item_id: str) -> bool:
+        return item_id in self.granted and not self.withdrawn
+
+    @property
+    def status(self) -> str:
+        if not self.enrolled:
+            return "not enrolled"
+        if self.withdrawn:
+            return "withdrawn (data removed)" if self.remove_data else "withdrawn"
+        return "active"
+
+
+def fold_consent(events: Iterable[ConsentEvent]) -> ConsentState:
+    """Fold a participant's consent events, oldest first, into their present state."""
+    state = ConsentState()
+    for event in sorted(events, key=lambda e: (e.at, e.id)):
+        if event.kind is ConsentKind.withdraw:
+            state = ConsentState(
+                enrolled=state.enrolled,
+                document_version=state.document_version,
+                granted=frozenset(),
+                declined=state.granted | state.declined,
+                withdrawn=True,
+                remove_data=state.remove_data or event.remove_data,
+                language=state.language,
+                events=state.events + 1,
+            )
+            continue
+        if state.withdrawn:
+            # Nothing undoes a withdrawal; a later event is kept in the log but changes nothing.
+            state = ConsentState(**{**state.__dict__, "events": state.events + 1})
+            continue
+        state = ConsentState(
+            enrolled=True,
+            document_version=event.document_version,
+            granted=frozenset(event.granted),
+            declined=frozenset(event.declined),
+            withdrawn=False,
+            remove_data=False,
+            language=event.language,
+            events=state.events + 1,
+        )
+    return state
+
+
+@dataclass
+class ConsentDecision:
+    """What a person decided on each item of a consent document, checked against it."""
+
+    granted: list[str] = field(default_factory=list)
+    declined: list[str] = field(default_factory=list)
+
+
+def decide_consent(document: ConsentDocument, answers: Mapping[str, Optional[bool]]) -> tuple[ConsentDecision, dict[str, str]]:
+    """Check a person's answers to each consent item; nothing is assumed for an item left open.
+
+    Returns the decision and, per item, a plain-language reason it cannot be accepted.
+    """
+    errors: dict[str, str] = {}
+    decision = ConsentDecision()
+    unknown = set(answers) - set(document.item_ids)
+    for item_id in sorted(unknown):
+        errors[item_id] = "This item is not part of the consent document."
+    for item in document.items:
+        answer = answers.get(item.id)
+        if answer is None:
+            errors[item.id] = "Please choose yes or no for this item."
+        elif answer:
+            decision.granted.append(item.id)
+        else:
+            decision.declined.append(item.id)
+            if item.required:
+                errors[item.id] = "Taking part needs a yes here. You can stop at any time later."
+    return decision, errors
+
+
+def consent_changes(old: ConsentDocument, new: ConsentDocument, language: str) -> dict[str, list[str]]:
+    """What changed between two consent documents, as re-consent shows it."""
+    old_items = {i.id: i for i in old.items}
+    new_items = {i.id: i for i in new.items}
+    added = [pick(new_items[i].text, language) for i in new_items if i not in old_items]
+    removed = [pick(old_items[i].text, language) for i in old_items if i not in new_items]
+    reworded = [
+        pick(new_items[i].text, language)
+        for i in new_items
+        if i in old_items
+        and (new_items[i].text != old_items[i].text or new_items[i].required != old_items[i].required)
+    ]
+    text_changed = old.text != new.text
+    return {
+        "added": added,
+        "removed": removed,
+        "reworded": reworded,
+        "text": [pick(new.text, language)] if text_changed else [],
+    }
+
+
+def protocol_changes(old: Optional[ProtocolVersion], new: ProtocolVersion) -> dict[str, list[str]]:
+    """Fields added, removed and relabelled, and consent items changed, between two versions."""
+    if old is None:
+        return {"added": [f.key for f in new.fields], "removed": [], "relabelled": [], "changed": [], "consent": []}
+    old_f = {f.key: f for f in old.fields}
+    new_f = {f.key: f for f in new.fields}
+    changed = [
+        k
+        for k in new_f
+        if k in old_f
+        and new_f[k].model_dump(exclude={"label"}) != old_f[k].model_dump(exclude={"label"})
+    ]
+    consent = []
+    if old.consent.version != new.consent.version:
+        diff = consent_changes(old.consent, new.consent, "en")
+        consent = [f"{kind}: {text}" for kind, texts in diff.items() for text in texts]
+    return {
+        "added": [k for k in new_f if k not in old_f],
+        "removed": [k for k in old_f if k not in new_f],
+        "relabelled": [k for k in new_f if k in old_f and new_f[k].label != old_f[k].label],
+        "changed": changed,
+        "consent": consent,
+    }
+
+
+_INT = re.compile(r"^[+-]?\d{1,15}$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+YES = {"yes", "y", "true", "1", "on"}
+NO = {"no", "n", "false", "0", "off"}
+
+
+def _as_text(raw: Any) -> Optional[str]:
+    if raw is None:
+        return None
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else ""
+    if isinstance(raw, bool):
+        return "yes" if raw else "no"
+    return str(raw).strip()
+
+
+def _number_bounds(f: FormField, value: float, fmt: str) -> Optional[str]:
+    if f.min is not None and value < f.min:
+        return f"Please enter {fmt.format(f.min)} or more."
+    if f.max is not None and value > f.max:
+        return f"Please enter {fmt.format(f.max)} or less."
+    return None
+
+
+def validate_value(f: FormField, raw: Any) -> tuple[Any, Optional[str]]:
+    """Turn one answer (as typed, or as stored) into its stored value, or a plain message."""
+    if f.type is FieldType.multiple_choice:
+        if raw is None or raw == "":
+            items: list[str] = []
+        elif isinstance(raw, str):
+            items = [p.strip() for p in raw.split(",") if p.strip()]
+        elif isinstance(raw, (list, tuple)):
+            items = [str(p).strip() for p in raw if str(p).strip()]
+        else:
+            return None, "Please pick from the choices shown."
+        codes = [c.value for c in f.choices]
+        unknown = [i for i in items if i not in codes]
+        if unknown:
+            return None, "Please pick only from the choices shown."
+        if not items:
+            return None, ("Please pick at least one." if f.required else None)
+        return [c for c in codes if c in items], None
+
+    text = _as_text(raw)
+    if text is None or text == "":
+        return None, ("This question needs an answer." if f.required else None)
+
+    if f.type in (FieldType.text, FieldType.long_text, FieldType.place):
+        limit = {FieldType.text: TEXT_MAX, FieldType.long_text: LONG_TEXT_MAX, FieldType.place: PLACE_MAX}[f.type]
+        if f.max is not None:
+            limit = min(limit, int(f.max))
+        if len(text) > limit:
+            return None, f"Please keep this to {limit} characters or fewer (it has {len(text)})."
+        if f.min is not None and len(text) < f.min:
+            return None, f"Please write at least {int(f.min)} characters."
+        if "\x00" in text:
+            return None, "This answer contains a character that cannot be kept."
+        return text, None
+    if f.type is FieldType.integer:
+        if not _INT.match(text):
+            return None, "Please enter a whole number, like 42."
+        value = int(text)
+        return (None, msg) if (msg := _number_bounds(f, value, "{:g}")) else (value, None)
+    if f.type is FieldType.decimal:
+        try:
+            number = Decimal(text.replace(",", ".") if text.count(",") == 1 and "." not in text else text)
+        except InvalidOperation:
+            return None, "Please enter a number, like 3.5."
+        if not number.is_finite() or abs(number) > Decimal("1e15"):
+            return None, "Please enter a number, like 3.5."
+        value_f = float(number)
+        if math.isnan(value_f):
+            return None, "Please enter a number, like 3.5."
+        return (None, msg) if (msg := _number_bounds(f, value_f, "{:g}")) else (value_f, None)
+    if f.type is FieldType.rating:
+        if text not in {"1", "2", "3", "4", "5"}:
+            return None, "Please choose a rating from 1 to 5."
+        return int(text), None
+    if f.type is FieldType.yes_no:
+        low = text.lower()
+        if low in YES:
+            return True, None
+        if low in NO:
+            return False, None
+        return None, "Please answer yes or no."
+    if f.type is FieldType.single_choice:
+        if text not in {c.value for c in f.choices}:
+            return None, "Please pick one of the choices shown."
+        return text, None
+    if f.type is FieldType.date:
+        try:
+            return date.fromisoformat(text).isoformat(), None
+        except ValueError:
+            return None, "Please enter a date as year-month-day, like 2026-05-31."
+    if f.type is FieldType.time:
+        m = _TIME.match(text)
+        if not m:
+            return None, "Please enter a time as hours:minutes, like 14:30."
+        return time(int(m.group(1)), int(m.group(2))).strftime("%H:%M"), None
+    return None, "This kind of question is not known."  # pragma: no cover - every type handled
+
+
+def validate_values(fields: list[FormField], raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate a whole form's answers against a protocol version's fields.
+
+    Returns the values to store (only answered fields) and, per field key, a plain message.
+    """
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    known = {f.key for f in fields}
+    for key in raw:
+        if key not in known:
+            errors[key] = "This question is not part of the form."
+    for f in fields:
+        value, message = validate_value(f, raw.get(f.key))
+        if message:
+            errors[f.key] = message
+        elif value is not None:
+            values[f.key] = value
+    return values, errors
+
+
+def parse_utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("time without a time zone")
+    return value

@@ -1,0 +1,87 @@
+"""What every use case shares: the study handle, refusals in plain words, the audit trail."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Optional
+
+from ..domain.models import AuditEvent, to_doc, utcnow
+from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
+
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B
+
+
+class ServiceError(Exception):
+    """A use case that could not be carried out; the message is for the person who asked."""
+
+
+class Refused(ServiceError):
+    """Input that cannot be accepted, with a plain reason per field (or item)."""
+
+    def __init__(self, message: str, errors: Optional[dict[str, str]] = None):
+        self.errors = errors or {}
+        super().__init__(message)
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Study:
+    """A handle on one open study: its store (for writing) and its repo (for reading)."""
+
+    def __init__(self, store: StudyStore, laptop: str = ""):
+        self.store = store
+        self.repo = StudyRepo(store)
+        self.laptop = laptop
+
+    @property
+    def id(self) -> str:
+        return self.store.folder.name
+
+    def on_change(self, listener: Any) -> None:
+        """Call ``listener(ops)`` after each committed change (the TUI refreshes live with it)."""
+        self.store.listeners.append(listener)
+
+    def remove_listener(self, listener: Any) -> None:
+        if listener in self.store.listeners:
+            self.store.listeners.remove(listener)
+
+
+def open_study(data: DataFolder, study_id: str) -> Study:
+    if not data.has_study(study_id):
+        raise NotFound(f"There is no study '{study_id}' in {data.path}. `citizen study list` shows the studies.")
+    return Study(data.study(study_id), data.laptop_id)
+
+
+def new_token(nbytes: int = 18) -> str:
+    """An unguessable token for a link (144 random bits by default)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def new_code(laptop: str) -> str:
+    return f"{laptop}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+
+
+def audit(tx: Transaction, actor: str, action: str, target: str = "", details: Optional[dict[str, Any]] = None,
+          at: Optional[datetime] = None, laptop: str = "") -> None:
+    event = AuditEvent(actor=actor or "unknown", action=action, target=target[:200], details=details or {},
+                       at=at or utcnow(), laptop=laptop)
+    tx.insert("audit", to_doc(event))
+
+
+@contextlib.contextmanager
+def change(study: Study) -> Iterator[Transaction]:
+    """One durable change of a study: everything written in the block lands together or not at all."""
+    with transaction(study.store) as tx:
+        yield tx
+
+
+def row_of(study: Study, table: str, record_id: Any) -> int:
+    row = study.store.table(table).find_row(record_id)
+    if row is None:
+        raise NotFound(f"No such record ({table}: {record_id}).")
+    return row

@@ -1,0 +1,179 @@
+"""Invites, enrolment, consent and withdrawal: consent gates everything."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Optional
+
+from pydantic import ValidationError
+
+from ..domain.models import (
+    ConsentEvent,
+    ConsentKind,
+    ConsentMethod,
+    Contact,
+    Invite,
+    Participant,
+    ParticipantRoute,
+    ProtocolVersion,
+    to_doc,
+    utcnow,
+)
+from ..domain.protocol_file import explain
+from ..domain.rules import decide_consent
+from .common import NotFound, Refused, ServiceError, Study, audit, change, new_code, new_token, row_of
+
+
+def create_invite(study: Study, label: str, actor: str, limit: Optional[int] = None,
+                  expires_at: Optional[datetime] = None) -> Invite:
+    try:
+        invite = Invite(token=new_token(), label=label, limit=limit, expires_at=expires_at)
+    except ValidationError as exc:
+        raise Refused("This invite cannot be made: " + "; ".join(explain(exc))) from None
+    if any(i.label == invite.label and not i.closed for i in study.repo.invites()):
+        raise Refused(f"An open invite is already called '{invite.label}'; choose another label.")
+    with change(study) as tx:
+        tx.insert("invites", to_doc(invite))
+        audit(tx, actor, "invite created", invite.label, {"limit": limit, "expires_at": str(expires_at or "")},
+              laptop=study.laptop)
+    return invite
+
+
+def close_invite(study: Study, invite_id: str, actor: str) -> Invite:
+    row = row_of(study, "invites", invite_id)
+    invite = Invite.model_validate(study.store.table("invites").get(row))
+    closed = invite.model_copy(update={"closed": True})
+    with change(study) as tx:
+        tx.put("invites", row, to_doc(closed))
+        audit(tx, actor, "invite closed", invite.label, laptop=study.laptop)
+    return closed
+
+
+def _current(study: Study) -> ProtocolVersion:
+    current = study.repo.current_protocol()
+    if current is None:
+        raise ServiceError("This study has no published protocol yet, so no one can enrol.")
+    return current
+
+
+def _unique_code(study: Study) -> str:
+    for _ in range(200):
+        code = new_code(study.laptop or "XX")
+        if study.repo.participant_by("code", code) is None:
+            return code
+    raise ServiceError("Could not find a free participant code; the study is very large for this laptop id.")
+
+
+def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], method: ConsentMethod, actor: str,
+                      language: str = "en", invite_token: Optional[str] = None, witness: str = "",
+                      contact: Optional[dict[str, str]] = None, at: Optional[datetime] = None) -> Participant:
+    """Enrol a volunteer with their consent decisions; refused unless every required item is granted."""
+    now = at or utcnow()
+    current = _current(study)
+    invite = None
+    if invite_token is not None:
+        invite = study.repo.invite_by_token(invite_token)
+        if invite is None:
+            raise NotFound("This invitation link is not known. Please ask the study team for a new one.")
+        reason = invite.refusal(now)
+        if reason:
+            raise Refused(reason)
+    if language not in current.consent.text:
+        language = next(iter(current.consent.text))
+    decision, errors = decide_consent(current.consent, answers)
+    if errors:
+        raise Refused("Please answer every consent item; taking part needs the required ones.", errors)
+    route = {ConsentMethod.phone: ParticipantRoute.phone, ConsentMethod.desk: ParticipantRoute.desk,
+             ConsentMethod.paper: ParticipantRoute.paper}[method]
+    try:
+        participant = Participant(code=_unique_code(study), token=new_token(), route=route,
+                                  invite_id=invite.id if invite else None, enrolled_at=now, laptop=study.laptop)
+        event = ConsentEvent(participant_id=participant.id, kind=ConsentKind.enrol,
+                             document_version=current.consent.version,
+                             text_sha256=current.consent.text_sha256(language), language=language,
+                             granted=decision.granted, declined=decision.declined, method=method,
+                             witness=witness, at=now, laptop=study.laptop)
+        contact_record = Contact(participant_id=participant.id, **(contact or {})) if contact and any(
+            (contact or {}).values()) else None
+    except ValidationError as exc:
+        raise Refused("; ".join(explain(exc))) from None
+    with change(study) as tx:
+        tx.insert("participants", to_doc(participant))
+        tx.insert("consent_events", to_doc(event))
+        if contact_record is not None:
+            tx.insert("contacts", to_doc(contact_record))
+        if invite is not None:
+            tx.put("invites", row_of(study, "invites", invite.id), to_doc(invite.model_copy(update={"uses": invite.uses + 1})))
+        audit(tx, actor, "participant enrolled", participant.code,
+              {"route": route.value, "consent_version": current.consent.version, "declined": decision.declined,
+               "invite": invite.label if invite else "", "witness": witness}, at=now, laptop=study.laptop)
+    return participant
+
+
+def change_consent(study: Study, participant_id: str, answers: Mapping[str, Optional[bool]], method: ConsentMethod,
+                   actor: str, language: str = "en", witness: str = "", at: Optional[datetime] = None) -> ConsentEvent:
+    """Record new consent choices (a change of optional items, or re-consent to a new version)."""
+    participant = study.repo.participant(participant_id)
+    if participant is None:
+        raise NotFound("This participant is not known.")
+    state = study.repo.consent_state(participant_id)
+    if state.withdrawn:
+        raise Refused("This participant has withdrawn; their consent cannot be changed.")
+    current = _current(study)
+    if language not in current.consent.text:
+        language = next(iter(current.consent.text))
+    decision, errors = decide_consent(current.consent, answers)
+    if errors:
+        raise Refused("Please answer every consent item; taking part needs the required ones.", errors)
+    kind = ConsentKind.reconsent if state.document_version != current.consent.version else ConsentKind.change
+    try:
+        event = ConsentEvent(participant_id=participant_id, kind=kind, document_version=current.consent.version,
+                             text_sha256=current.consent.text_sha256(language), language=language,
+                             granted=decision.granted, declined=decision.declined, method=method, witness=witness,
+                             at=at or utcnow(), laptop=study.laptop)
+    except ValidationError as exc:
+        raise Refused("; ".join(explain(exc))) from None
+    with change(study) as tx:
+        tx.insert("consent_events", to_doc(event))
+        audit(tx, actor, "consent " + ("renewed" if kind is ConsentKind.reconsent else "changed"), participant.code,
+              {"consent_version": current.consent.version, "granted": decision.granted,
+               "declined": decision.declined, "method": method.value}, at=event.at, laptop=study.laptop)
+    return event
+
+
+def withdraw(study: Study, participant_id: str, remove_data: bool, method: ConsentMethod, actor: str,
+             witness: str = "", at: Optional[datetime] = None) -> ConsentEvent:
+    """Withdraw a participant; with ``remove_data`` their contributions become tombstones."""
+    participant = study.repo.participant(participant_id)
+    if participant is None:
+        raise NotFound("This participant is not known.")
+    state = study.repo.consent_state(participant_id)
+    if state.withdrawn:
+        raise Refused("This participant has already withdrawn.")
+    now = at or utcnow()
+    current = _current(study)
+    event = ConsentEvent(participant_id=participant_id, kind=ConsentKind.withdraw,
+                         document_version=state.document_version or current.consent.version,
+                         text_sha256=current.consent.text_sha256(state.language), language=state.language,
+                         granted=[], declined=sorted(state.granted | state.declined), method=method,
+                         witness=witness, remove_data=remove_data, at=now, laptop=study.laptop)
+    table = study.store.table("contributions")
+    removed = 0
+    with change(study) as tx:
+        tx.insert("consent_events", to_doc(event))
+        if remove_data:
+            for row in table.rows_where("participant_id", participant_id):
+                doc = table.get(row)
+                if doc is None or doc.get("removed_at"):
+                    continue
+                tomb = dict(doc, values={}, history=[], feedback=[], reviews=[], removed_at=now.isoformat())
+                tx.put("contributions", row, tomb)
+                removed += 1
+            contact_row = study.store.table("contacts").find_row(participant_id)
+            if contact_row is not None:
+                tx.put("contacts", contact_row, {"participant_id": participant_id, "name": "", "phone": "", "email": ""})
+        audit(tx, actor, "participant withdrew", participant.code,
+              {"remove_data": remove_data, "contributions_removed": removed, "method": method.value},
+              at=now, laptop=study.laptop)
+    return event

@@ -1,0 +1,159 @@
+"""Read-only views the interfaces show: study summaries, participant rows, a data-folder check."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from ..domain.models import StudyStatus
+from ..store import DataFolder, StoreDamaged, StoreError
+from ..store.durable import atomic_write
+from ..store.journal import read_journal
+from ..store.segments import load_segment
+from ..store.store import TABLES
+from .common import Study
+
+
+@dataclass
+class StudySummary:
+    id: str
+    title: str
+    status: StudyStatus
+    shared_aim: str
+    participants: int
+    contributions: int
+    last_activity: Optional[datetime]
+    protocol_version: Optional[int]
+    consent_version: Optional[int]
+    problem: str = ""
+
+
+@dataclass
+class StudyFigures:
+    """The overview's figures, counted from the records themselves."""
+
+    participants: int = 0
+    active: int = 0
+    withdrawn: int = 0
+    needs_reconsent: int = 0
+    contributions: int = 0
+    removed: int = 0
+    by_review: Counter = field(default_factory=Counter)
+    by_week: Counter = field(default_factory=Counter)
+    enrolled_by_week: Counter = field(default_factory=Counter)
+    open_proposals: int = 0
+    updates: int = 0
+
+
+def summarise(study: Study) -> StudySummary:
+    """A study's line in the studies list; cheap (it does not read every contribution)."""
+    repo = study.repo
+    record = repo.study()
+    current = repo.current_protocol()
+    last = repo.last_audit()
+    return StudySummary(
+        id=record.id,
+        title=record.title,
+        status=record.status,
+        shared_aim=record.shared_aim,
+        participants=repo.participant_count(),
+        contributions=repo.contribution_count(),
+        last_activity=last.at if last else None,
+        protocol_version=current.number if current else None,
+        consent_version=current.consent.version if current else None,
+    )
+
+
+def list_studies(data: DataFolder) -> list[StudySummary]:
+    """Every study in the data folder; a damaged one is listed with its problem, not hidden."""
+    out = []
+    for study_id in data.study_ids():
+        try:
+            out.append(summarise(Study(data.study(study_id), data.laptop_id)))
+        except StoreError as exc:
+            out.append(StudySummary(id=study_id, title="(cannot be opened)", status=StudyStatus.closed,
+                                    shared_aim="", participants=0, contributions=0, last_activity=None,
+                                    protocol_version=None, consent_version=None, problem=str(exc)))
+    return out
+
+
+def figures(study: Study) -> StudyFigures:
+    """Counts for the study overview, folded from participants, consent events and contributions."""
+    repo = study.repo
+    current = repo.current_protocol()
+    fig = StudyFigures()
+    states = repo.consent_states()
+    for p in repo.participants():
+        fig.participants += 1
+        week = p.enrolled_at.strftime("%G-W%V")
+        fig.enrolled_by_week[week] += 1
+        state = states.get(p.id)
+        if state is None:
+            continue
+        if state.withdrawn:
+            fig.withdrawn += 1
+        else:
+            fig.active += 1
+            if current is not None and state.needs_reconsent(current.consent):
+                fig.needs_reconsent += 1
+    for doc in repo.contribution_docs():
+        if doc.get("removed_at"):
+            fig.removed += 1
+            continue
+        fig.contributions += 1
+        fig.by_review[doc["review_state"]] += 1
+        submitted = datetime.fromisoformat(doc["submitted_at"])
+        fig.by_week[submitted.strftime("%G-W%V")] += 1
+    fig.open_proposals = sum(1 for p in repo.proposals() if p.status.value == "open")
+    fig.updates = len(repo.updates())
+    return fig
+
+
+@dataclass
+class CheckReport:
+    files: int = 0
+    problems: list[str] = field(default_factory=list)
+    damaged: list[StoreDamaged] = field(default_factory=list)
+
+
+def check_data_folder(path: Path) -> CheckReport:
+    """Read every study file without changing anything and report each damaged one."""
+    report = CheckReport()
+    studies = path / "studies"
+    if not studies.is_dir():
+        return report
+    for folder in sorted(p for p in studies.iterdir() if p.is_dir()):
+        try:
+            report.files += 1
+            read_journal(folder / "journal.jsonl")
+        except StoreDamaged as exc:
+            report.damaged.append(exc)
+        for table in TABLES:
+            tfolder = folder / table
+            if not tfolder.is_dir():
+                continue
+            for seg in sorted(tfolder.glob("[0-9]*.json")):
+                report.files += 1
+                try:
+                    load_segment(seg, table)
+                except StoreDamaged as exc:
+                    report.damaged.append(exc)
+        if not (folder / "study").is_dir() and not (folder / "journal.jsonl").exists():
+            report.problems.append(f"{folder}: this folder holds no study record")
+    report.problems += [str(d) for d in report.damaged]
+    return report
+
+
+def restore_last_good(damage: StoreDamaged) -> Path:
+    """Put the last good copy of a damaged file back; the damaged file is kept beside it."""
+    if damage.backup is None:
+        raise StoreError(f"No last good copy of {damage.path} is kept.")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    kept = damage.path.with_name(damage.path.name + f".damaged-{stamp}")
+    if damage.path.exists():
+        damage.path.rename(kept)
+    atomic_write(damage.path, damage.backup.read_bytes())
+    return kept

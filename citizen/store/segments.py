@@ -1,0 +1,274 @@
+"""A study's growing tables as runs of bounded TinyDB segment files.
+
+Each table of a study is a folder of TinyDB files (``000000.json``, ``000001.json`` ...), each
+holding at most ``size`` documents; document ids are global row numbers, so row ``n`` lives in
+segment ``(n - 1) // size``. Only the segments a change touches are rewritten, so the cost of a
+write stays flat however large the study grows. Durability comes from the study's journal
+(``journal.py``); segments are written back to disk, atomically, when the journal is compacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from .durable import StoreDamaged, atomic_write, remove_stale_temps
+
+SCHEMA = 1
+META = "_meta"
+
+# Migrations of a segment's raw data from schema N to N + 1, run on open.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class SegmentTable(Table):
+    """TinyDB's Table with a put that replaces a whole document under a known id."""
+
+    def put(self, doc_id: int, doc: dict[str, Any]) -> None:
+        """Set one document in place: O(1), unlike ``_update_table`` which rebuilds the table."""
+        tables = self._storage.read() or {}
+        tables.setdefault(self.name, {})[str(doc_id)] = doc
+        self._storage.write(tables)
+        self.clear_cache()
+        if self._next_id is not None and doc_id >= self._next_id:
+            self._next_id = doc_id + 1
+
+
+class SegmentDB(TinyDB):
+    table_class = SegmentTable
+
+
+class SegmentStorage(Storage):
+    """TinyDB storage of one segment: read once and kept in memory; written back on flush."""
+
+    def __init__(self, path: str, table: str = "", segment: int = 0, create: bool = False):
+        self.path = Path(path)
+        self.table = table
+        self.segment = segment
+        self.dirty = False
+        self._data: Optional[dict[str, Any]] = None
+        if create and not self.path.exists():
+            self._data = {META: {"1": {"schema": SCHEMA, "table": table, "segment": segment}}, table: {}}
+            self.dirty = True
+
+    @property
+    def backup(self) -> Path:
+        return self.path.with_name(self.path.name + ".bak")
+
+    def read(self) -> Optional[dict[str, Any]]:
+        if self._data is None:
+            self._data = load_segment(self.path, self.table)
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.dirty = True
+
+    def flush(self) -> None:
+        if not self.dirty or self._data is None:
+            return
+        payload = json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        atomic_write(self.path, payload, backup=self.backup)
+        self.dirty = False
+
+    def close(self) -> None:
+        pass
+
+
+def load_segment(path: Path, table: str) -> dict[str, Any]:
+    """Read and check one segment file; a damaged one raises StoreDamaged, never reads as empty."""
+    backup = path.with_name(path.name + ".bak")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise StoreDamaged(path, "the file is missing", backup) from None
+    except OSError as exc:
+        raise StoreDamaged(path, f"it cannot be read ({exc.strerror})", backup) from None
+    if not raw.strip():
+        raise StoreDamaged(path, "the file is empty", backup)
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreDamaged(path, f"it is not complete JSON ({exc})", backup) from None
+    except RecursionError:
+        raise StoreDamaged(path, "it is nested too deeply to be ours", backup) from None
+    if not isinstance(data, dict) or not isinstance(data.get(META), dict):
+        raise StoreDamaged(path, "it does not have the shape of a citizen table file", backup)
+    meta = data[META].get("1")
+    if not isinstance(meta, dict) or not isinstance(meta.get("schema"), int):
+        raise StoreDamaged(path, "its schema version is missing", backup)
+    schema = meta["schema"]
+    if schema > SCHEMA:
+        raise StoreDamaged(
+            path, f"it was written by a newer citizen (schema {schema}; this one knows {SCHEMA}); update citizen"
+        )
+    while schema < SCHEMA:
+        migrate = MIGRATIONS.get(schema)
+        if migrate is None:
+            raise StoreDamaged(path, f"schema {schema} is too old to be read", backup)
+        data = migrate(data)
+        schema += 1
+        data[META]["1"]["schema"] = schema
+    rows = data.get(table, {})
+    if not isinstance(rows, dict) or not all(isinstance(d, dict) for d in rows.values()):
+        raise StoreDamaged(path, f"its '{table}' table does not hold records", backup)
+    for key in rows:
+        if not key.isdigit():
+            raise StoreDamaged(path, f"record id '{key[:20]}' is not a number", backup)
+    data[table] = rows
+    return data
+
+
+class SegmentedTable:
+    """One table of a study: a run of segment files, loaded on demand."""
+
+    def __init__(self, folder: Path, name: str, size: int, unique: str = "id"):
+        self.folder = folder
+        self.name = name
+        self.size = size
+        self.unique = unique
+        self._dbs: dict[int, SegmentDB] = {}
+        self._numbers: Optional[list[int]] = None
+        self._next_row: Optional[int] = None
+        self._indexes: dict[str, dict[Any, list[int]]] = {}
+        self._unique_index: Optional[dict[Any, int]] = None
+
+    # -- files -------------------------------------------------------------------------------
+    def segment_numbers(self) -> list[int]:
+        if self._numbers is None:
+            numbers = []
+            if self.folder.is_dir():
+                remove_stale_temps(self.folder)
+                for entry in os.scandir(self.folder):
+                    stem, _, ext = entry.name.partition(".")
+                    if ext == "json" and stem.isdigit():
+                        numbers.append(int(stem))
+            self._numbers = sorted(numbers)
+        return self._numbers
+
+    def segment_path(self, number: int) -> Path:
+        return self.folder / f"{number:06d}.json"
+
+    def _db(self, number: int, create: bool = False) -> SegmentDB:
+        db = self._dbs.get(number)
+        if db is None:
+            path = self.segment_path(number)
+            db = SegmentDB(str(path), storage=SegmentStorage, table=self.name, segment=number, create=create)
+            db.storage.read()  # load (and check) now, so damage is reported where it is met
+            self._dbs[number] = db
+            if number not in self.segment_numbers():
+                self._numbers = sorted([*self.segment_numbers(), number])
+        return db
+
+    def _raw(self, number: int) -> dict[str, dict[str, Any]]:
+        data = self._db(number).storage.read()
+        assert data is not None
+        return data[self.name]
+
+    def loaded_segments(self) -> list[SegmentDB]:
+        return list(self._dbs.values())
+
+    # -- reading ----------------------------------------------------------------------------
+    def next_row(self) -> int:
+        if self._next_row is None:
+            numbers = self.segment_numbers()
+            if not numbers:
+                self._next_row = 1
+            else:
+                last = numbers[-1]
+                rows = self._raw(last)
+                self._next_row = (max(int(k) for k in rows) + 1) if rows else last * self.size + 1
+        return self._next_row
+
+    def count_rows(self) -> int:
+        """Rows ever written (every row is kept; removal in this project leaves a tombstone)."""
+        return self.next_row() - 1
+
+    def get(self, row: int) -> Optional[dict[str, Any]]:
+        number = (row - 1) // self.size
+        if number not in self.segment_numbers():
+            return None
+        return self._raw(number).get(str(row))
+
+    def rows(self, start_segment: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every (row, document) in row order. Documents are the store's own: do not change them."""
+        for number in self.segment_numbers():
+            if number < start_segment:
+                continue
+            for key, doc in self._raw(number).items():
+                yield int(key), doc
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for _, doc in self.rows():
+            yield doc
+
+    def find_row(self, value: Any) -> Optional[int]:
+        """The row of the document whose unique field (``id``) has this value."""
+        if self._unique_index is None:
+            index: dict[Any, int] = {}
+            for row, doc in self.rows():
+                index[doc.get(self.unique)] = row
+            self._unique_index = index
+        return self._unique_index.get(value)
+
+    def find(self, value: Any) -> Optional[dict[str, Any]]:
+        row = self.find_row(value)
+        return None if row is None else self.get(row)
+
+    def rows_where(self, field: str, value: Any) -> list[int]:
+        """Rows whose ``field`` equals ``value``, through an index kept in memory once built."""
+        index = self._indexes.get(field)
+        if index is None:
+            index = {}
+            for row, doc in self.rows():
+                index.setdefault(doc.get(field), []).append(row)
+            self._indexes[field] = index
+        return list(index.get(value, ()))
+
+    def where(self, field: str, value: Any) -> list[dict[str, Any]]:
+        return [doc for row in self.rows_where(field, value) if (doc := self.get(row)) is not None]
+
+    # -- changing (called by the store, after the journal holds the change) ----------------
+    def apply_put(self, row: int, doc: dict[str, Any]) -> None:
+        number = (row - 1) // self.size
+        old = self.get(row) if number in self.segment_numbers() else None
+        db = self._db(number, create=number not in self.segment_numbers())
+        db.table(self.name).put(row, doc)
+        if self._next_row is not None and row >= self._next_row:
+            self._next_row = row + 1
+        if self._unique_index is not None:
+            if old is not None and old.get(self.unique) != doc.get(self.unique):
+                self._unique_index.pop(old.get(self.unique), None)
+            self._unique_index[doc.get(self.unique)] = row
+        for field, index in self._indexes.items():
+            if old is not None and old.get(field) == doc.get(field):
+                continue
+            if old is not None:
+                rows = index.get(old.get(field))
+                if rows and row in rows:
+                    rows.remove(row)
+            index.setdefault(doc.get(field), []).append(row)
+
+    def dirty_storages(self) -> list[SegmentStorage]:
+        return [db.storage for db in self._dbs.values() if db.storage.dirty]
+
+    def flush(self) -> int:
+        """Write every changed segment back to disk; returns how many were written."""
+        dirty = self.dirty_storages()
+        if dirty:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        for storage in dirty:
+            storage.flush()
+        return len(dirty)
+
+    def unload_clean(self) -> None:
+        """Forget the loaded segments that hold no unsaved change (to give memory back)."""
+        for number in [n for n, db in self._dbs.items() if not db.storage.dirty]:
+            del self._dbs[number]

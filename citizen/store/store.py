@@ -1,0 +1,292 @@
+"""The data folder and its studies: one writer process, durable changes, flat write cost.
+
+Layout::
+
+    DATA/.lock                       held by the one process that writes
+    DATA/laptop.json                 this laptop's id (participant codes and merges use it)
+    DATA/studies/<id>/journal.jsonl  changes not yet written back into the segments
+    DATA/studies/<id>/<table>/NNNNNN.json   TinyDB segment files (and their .bak last good copies)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+from filelock import FileLock, Timeout
+
+from .durable import StoreDamaged, StoreError, StoreLocked, StoreWriteError, atomic_write, plain_os_error
+from .journal import Journal, Op
+from .segments import SegmentedTable
+
+# Table name -> (documents per segment, the field that identifies a record).
+TABLES: dict[str, tuple[int, str]] = {
+    "study": (100, "id"),
+    "protocol_versions": (200, "number"),
+    "drafts": (200, "id"),
+    "invites": (1000, "id"),
+    "participants": (2000, "id"),
+    "contacts": (2000, "participant_id"),
+    "consent_events": (2000, "id"),
+    "contributions": (1000, "id"),
+    "proposals": (1000, "id"),
+    "updates": (1000, "id"),
+    "audit": (2000, "id"),
+}
+
+JOURNAL_MAX_ENTRIES = 2000
+JOURNAL_MAX_BYTES = 8_000_000
+LAPTOP_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+
+
+class StudyStore:
+    """One study's tables. Every change goes through ``commit`` (journal first, then memory)."""
+
+    def __init__(self, folder: Path, readonly: bool = False):
+        self.folder = folder
+        self.readonly = readonly
+        self.lock = threading.RLock()
+        self.tables = {
+            name: SegmentedTable(folder / name, name, size, unique) for name, (size, unique) in TABLES.items()
+        }
+        self.journal = Journal(folder / "journal.jsonl")
+        self._batch_depth = 0
+        self._batch_unsynced = False
+        self.compactions = 0
+        self.listeners: list[Any] = []
+        self._replay()
+
+    def _replay(self) -> None:
+        replayed = 0
+        for ops in self.journal.replay():
+            self._apply(ops)
+            replayed += 1
+        if not self.readonly:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.journal.open_for_append()
+                if replayed:
+                    self.compact()
+            except OSError as exc:
+                raise StoreWriteError(plain_os_error(exc, self.journal.path)) from exc
+
+    def table(self, name: str) -> SegmentedTable:
+        return self.tables[name]
+
+    def _apply(self, ops: list[Op]) -> None:
+        for table, row, doc in ops:
+            if table not in self.tables:
+                raise StoreDamaged(self.journal.path, f"it names an unknown table '{table}'")
+            self.tables[table].apply_put(row, doc)
+
+    def commit(self, ops: list[Op]) -> None:
+        """Make a change durable, then visible. Raises StoreWriteError when it is not on disk."""
+        if self.readonly:
+            raise StoreWriteError("This study is open read-only (another copy of citizen is writing it).")
+        if not ops:
+            return
+        with self.lock:
+            sync = self._batch_depth == 0
+            self.journal.append(ops, sync=sync)
+            if not sync:
+                self._batch_unsynced = True
+            self._apply(ops)
+            if self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES:
+                self.compact()
+        for listener in list(self.listeners):
+            listener(ops)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group many changes under one fsync (bulk generation and imports): durable at the end."""
+        with self.lock:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+                if self._batch_depth == 0 and self._batch_unsynced:
+                    self._batch_unsynced = False
+                    self.journal.sync()
+
+    def compact(self) -> int:
+        """Write changed segments back to disk, then start an empty journal."""
+        if self.readonly:
+            return 0
+        with self.lock:
+            if self._batch_unsynced:
+                self.journal.sync()
+                self._batch_unsynced = False
+            written = 0
+            for t in self.tables.values():
+                written += t.flush()
+            self.journal.reset()
+            self.compactions += 1
+            return written
+
+    def next_row(self, table: str) -> int:
+        return self.tables[table].next_row()
+
+    def close(self) -> None:
+        with self.lock:
+            if not self.readonly:
+                try:
+                    self.compact()
+                except StoreError:
+                    pass  # the journal still holds every change; it is replayed on next open
+            self.journal.close()
+
+
+class Transaction:
+    """The documents one use case writes, committed together as one journal line."""
+
+    def __init__(self, store: StudyStore):
+        self.store = store
+        self.ops: list[Op] = []
+        self._reserved: dict[str, int] = {}
+
+    def insert(self, table: str, doc: dict[str, Any]) -> int:
+        if table not in self._reserved:
+            self._reserved[table] = self.store.next_row(table)
+        row = self._reserved[table]
+        self._reserved[table] += 1
+        self.ops.append((table, row, doc))
+        return row
+
+    def put(self, table: str, row: int, doc: dict[str, Any]) -> None:
+        self.ops.append((table, row, doc))
+
+
+@contextlib.contextmanager
+def transaction(store: StudyStore) -> Iterator[Transaction]:
+    """Hold the study's lock, gather a change, and commit it only if the block ends cleanly."""
+    with store.lock:
+        tx = Transaction(store)
+        yield tx
+        store.commit(tx.ops)
+
+
+def user_data_folder() -> Path:
+    env = os.environ.get("CITIZEN_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("citizen", appauthor=False))
+
+
+class DataFolder:
+    """The data folder: its lock, its laptop id and its studies."""
+
+    def __init__(self, path: Path, readonly: bool = False, create: bool = True):
+        self.path = Path(path).expanduser().resolve()
+        self.readonly = readonly
+        self._stores: dict[str, StudyStore] = {}
+        self._lock: Optional[FileLock] = None
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"The data folder {self.path} does not exist.")
+            try:
+                self.path.mkdir(parents=True)
+            except OSError as exc:
+                raise StoreError(f"Cannot create the data folder {self.path}: {exc.strerror}.") from None
+        if not self.path.is_dir():
+            raise StoreError(f"{self.path} is not a folder; choose a data folder with --data.")
+        if not readonly:
+            self._acquire()
+        self.laptop_id = self._laptop_id()
+
+    def _acquire(self) -> None:
+        lock = FileLock(str(self.path / ".lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreLocked(
+                f"Another copy of citizen is already using {self.path}. Close it first, "
+                "or use that window (only one copy may write a data folder at a time)."
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot use the data folder {self.path}: {exc.strerror}. Check that it is writable."
+            ) from None
+        self._lock = lock
+
+    def _laptop_id(self) -> str:
+        path = self.path / "laptop.json"
+        try:
+            data = json.loads(path.read_text())
+            value = data["laptop"]
+            if isinstance(value, str) and len(value) == 2:
+                return value
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError):
+            raise StoreDamaged(path, "it should hold this laptop's id") from None
+        value = "".join(secrets.choice(LAPTOP_ALPHABET) for _ in range(2))
+        if not self.readonly:
+            atomic_write(path, json.dumps({"laptop": value}).encode())
+        return value
+
+    @property
+    def studies_folder(self) -> Path:
+        return self.path / "studies"
+
+    def study_ids(self) -> list[str]:
+        if not self.studies_folder.is_dir():
+            return []
+        return sorted(p.name for p in self.studies_folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def has_study(self, study_id: str) -> bool:
+        return (self.studies_folder / study_id).is_dir()
+
+    def study(self, study_id: str) -> StudyStore:
+        store = self._stores.get(study_id)
+        if store is None:
+            folder = self.studies_folder / study_id
+            if not folder.is_dir():
+                raise StoreError(f"There is no study '{study_id}' in {self.path}.")
+            store = StudyStore(folder, readonly=self.readonly)
+            self._stores[study_id] = store
+        return store
+
+    def new_study_folder(self, study_id: str) -> StudyStore:
+        folder = self.studies_folder / study_id
+        if folder.exists():
+            raise StoreError(f"A study '{study_id}' already exists in {self.path}.")
+        if self.readonly:
+            raise StoreWriteError("The data folder is open read-only.")
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise StoreWriteError(plain_os_error(exc, folder)) from None
+        store = StudyStore(folder)
+        self._stores[study_id] = store
+        return store
+
+    def discard_study_folder(self, study_id: str) -> None:
+        """Remove a study folder that was never completed (its creation failed)."""
+        store = self._stores.pop(study_id, None)
+        if store is not None:
+            store.journal.close()
+        shutil.rmtree(self.studies_folder / study_id, ignore_errors=True)
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> DataFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The terminal app (Textual): thin screens over the services."""

@@ -1,0 +1,109 @@
+"""One study's overview: the shared aim, the protocol in force and the study's figures."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+
+from ...services.queries import StudyFigures, figures, summarise
+from ..text import local_time, plain
+
+
+def weekly(counter: dict[str, int]) -> list[float]:
+    """Counts per ISO week in order, with empty weeks kept as zero."""
+    if not counter:
+        return [0.0]
+    weeks = sorted(counter)
+    return [float(counter.get(w, 0)) for w in weeks]
+
+
+class StudyScreen(Screen):
+    """The study's home: later screens (participants, contributions, enrolment ...) open from here."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back to studies"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self, study_id: str):
+        super().__init__()
+        self.study_id = study_id
+
+    @property
+    def study(self):
+        return self.app.study(self.study_id)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static("", id="study-title", classes="title")
+            yield Static("", id="study-aim", classes="aim")
+            yield Static("", id="overview-facts")
+            yield Static("Contributions per week", classes="hint")
+            yield Sparkline([0.0], id="contributions-spark")
+            yield Static("Counting...", id="figures-status", classes="hint")
+            yield DataTable(id="figures-table", cursor_type="none", show_header=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#figures-table", DataTable)
+        table.add_columns("What", "How many")
+        table.can_focus = False  # a read-only figure list; focus would scroll the aim out of sight
+        self.study.on_change(self._changed)
+        self.action_refresh()
+
+    def on_unmount(self) -> None:
+        self.study.remove_listener(self._changed)
+
+    def _changed(self, ops) -> None:
+        # Called from whichever thread committed the change; refresh on the app's own thread.
+        self.app.call_from_thread(self.action_refresh) if not self.app._thread_id == __import__(
+            "threading").get_ident() else self.action_refresh()
+
+    def action_refresh(self) -> None:
+        summary = summarise(self.study)
+        record = self.study.repo.study()
+        self.sub_title = record.title
+        self.query_one("#study-title", Static).update(plain(record.title))
+        self.query_one("#study-aim", Static).update(plain(f"Shared aim: {record.shared_aim}"))
+        facts = (
+            f"Status: {record.status.value}    Protocol version: {summary.protocol_version or '-'}    "
+            f"Consent version: {summary.consent_version or '-'}\n"
+            f"Participants: {summary.participants}    Contributions: {summary.contributions}    "
+            f"Last activity: {local_time(summary.last_activity)}\n"
+            f"Team: " + ", ".join(f"{m.name} ({m.role.value})" for m in record.team)
+        )
+        self.query_one("#overview-facts", Static).update(plain(facts))
+        self.count_figures()
+
+    @work(thread=True, exclusive=True, group="figures")
+    def count_figures(self) -> None:
+        fig = figures(self.study)
+        self.app.call_from_thread(self.show_figures, fig)
+
+    def show_figures(self, fig: StudyFigures) -> None:
+        table = self.query_one("#figures-table", DataTable)
+        table.clear()
+        rows = [
+            ("Participants taking part", fig.active),
+            ("Participants who withdrew", fig.withdrawn),
+            ("Participants needing re-consent", fig.needs_reconsent),
+            ("Contributions", fig.contributions),
+            ("Waiting for review", fig.by_review.get("received", 0)),
+            ("Needing attention", fig.by_review.get("needs attention", 0)),
+            ("Accepted", fig.by_review.get("accepted", 0)),
+            ("Rejected", fig.by_review.get("rejected", 0)),
+            ("Removed at the contributor's request", fig.removed),
+            ("Open proposals", fig.open_proposals),
+            ("Updates shared with participants", fig.updates),
+        ]
+        for what, count in rows:
+            table.add_row(what, str(count))
+        self.query_one("#contributions-spark", Sparkline).data = weekly(fig.by_week)
+        self.query_one("#figures-status", Static).update(
+            f"Review backlog: {fig.by_review.get('received', 0)} waiting, "
+            f"{fig.by_review.get('needs attention', 0)} needing attention.")

@@ -1,0 +1,68 @@
+"""The studies list: every study in the data folder, with its counts and last activity."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ...services.queries import StudySummary, list_studies
+from ..text import local_time, plain
+
+
+class StudiesScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open_study", "Open study"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Studies", classes="title")
+        yield Static("", id="studies-problem", classes="problem")
+        yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="studies-empty", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Study", "Status", "Participants", "Contributions", "Last activity")
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.summaries: dict[str, StudySummary] = {}
+        problems = []
+        for s in list_studies(self.app.data):
+            self.summaries[s.id] = s
+            if s.problem:
+                problems.append(s.problem)
+            table.add_row(plain(s.title), s.status.value, str(s.participants), str(s.contributions),
+                          local_time(s.last_activity), key=s.id)
+        self.query_one("#studies-problem", Static).update(plain("\n".join(problems)))
+        hint = ("No studies yet. Run `citizen demo` for the demo study, or "
+                "`citizen study import FILE` to add one from a protocol file." if not self.summaries else
+                "Enter opens the highlighted study.")
+        self.query_one("#studies-empty", Static).update(hint)
+
+    def action_open_study(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        summary = self.summaries.get(key)
+        if summary is None or summary.problem:
+            self.notify("This study cannot be opened; `citizen check` tells what is wrong.", severity="error")
+            return
+        from .overview import StudyScreen
+
+        self.app.push_screen(StudyScreen(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_study()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()

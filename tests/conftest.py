@@ -1,0 +1,75 @@
+"""Shared fixtures: a fresh data folder per test, the demo study, and the protocol file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from citizen.services.demo import DEMO_FILE, studies_folder
+from citizen.store import DataFolder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def data_path(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def data(data_path: Path):
+    folder = DataFolder(data_path)
+    yield folder
+    folder.close()
+
+
+@pytest.fixture
+def demo_file() -> Path:
+    return studies_folder() / DEMO_FILE
+
+
+@pytest.fixture
+def study(data, demo_file):
+    """The demo protocol as a fresh study with nobody enrolled yet."""
+    from citizen.services import import_protocol
+
+    return import_protocol(data, demo_file, "Amina Yusuf")
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A data folder holding the generated demo study, made once and copied per test."""
+    from citizen.services.demo import create_demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "data"
+    with DataFolder(path) as folder:
+        create_demo(folder, participants=40, contributions=200, seed=7)
+    return path
+
+
+@pytest.fixture
+def demo_data_path(demo_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "demo-data"
+    shutil.copytree(demo_template, path)
+    (path / ".lock").unlink(missing_ok=True)
+    return path
+
+
+def citizen_command() -> list[str]:
+    """How a test starts the real command: the installed script, else this Python with -m."""
+    script = Path(sys.executable).parent / "citizen"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "citizen"]
+
+
+@pytest.fixture
+def run_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CITIZEN_HOME", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
