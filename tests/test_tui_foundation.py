@@ -93,3 +93,16 @@ async def test_the_overview_follows_a_change_made_elsewhere(demo_data_path):
         await pilot.pause()
         assert "Participants: 41" in str(app.screen.query_one("#overview-facts", Static).render())
     app.data.close()
+
+
+async def test_high_contrast_theme_toggles(demo_data_path):
+    app = make_app(demo_data_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        normal = app.theme
+        await pilot.press("f2")
+        assert app.theme == "citizen-high-contrast"
+        assert app.current_theme.background == "#000000"
+        await pilot.press("f2")
+        assert app.theme == normal
+    app.data.close()

@@ -8,11 +8,31 @@ from typing import Optional
 
 from textual.app import App
 from textual.binding import Binding
+from textual.theme import Theme
 
 from ..services import open_study
 from ..services.common import Study
 from ..store import DataFolder, StoreError
 from .screens.studies import StudiesScreen
+
+
+HIGH_CONTRAST = Theme(
+    name="citizen-high-contrast",
+    primary="#ffff00",
+    secondary="#00ffff",
+    accent="#ffff00",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#000000",
+    boost="#1a1a1a",
+    warning="#ffaf00",
+    error="#ff5f5f",
+    success="#5fff5f",
+    dark=True,
+    text_alpha=1.0,
+    luminosity_spread=0.0,
+)
 
 
 class CitizenApp(App[int]):
@@ -21,7 +41,10 @@ class CitizenApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "citizen"
     SUB_TITLE = "co-produced health studies"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f2", "toggle_contrast", "High contrast"),
+    ]
 
     def __init__(self, data: DataFolder, study_id: Optional[str] = None, actor: str = "coordinator"):
         super().__init__()
@@ -29,12 +52,18 @@ class CitizenApp(App[int]):
         self.actor = actor
         self.start_study = study_id
         self._studies: dict[str, Study] = {}
+        self.register_theme(HIGH_CONTRAST)
+        self._normal_theme = self.theme
 
     def study(self, study_id: str) -> Study:
         """One handle per study for the app's life, so listeners and caches are shared."""
         if study_id not in self._studies:
             self._studies[study_id] = open_study(self.data, study_id)
         return self._studies[study_id]
+
+    def action_toggle_contrast(self) -> None:
+        """White on black with yellow highlights, for bright rooms and low vision."""
+        self.theme = self._normal_theme if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
     def on_mount(self) -> None:
         self.push_screen(StudiesScreen())
