@@ -112,8 +112,10 @@ def locate_errors(error: ValidationError, default: str = "_") -> dict[str, str]:
     out: dict[str, str] = {}
     for e in error.errors():
         msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
-            msg = "This is required."
+        if e["type"] == "missing" or (e["type"] == "string_too_short" and e.get("ctx", {}).get("min_length") == 1):
+            msg = "This cannot be left empty."
+        elif e["type"] == "enum":
+            msg = "Please pick one of the options."
         msg = msg[:1].upper() + msg[1:]
         loc = [p for p in e["loc"] if isinstance(p, str)]
         if loc:

@@ -7,6 +7,7 @@ it is published, in one change that also marks the draft as published.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional, Union
 
 from pydantic import ValidationError
@@ -24,6 +25,7 @@ from ..domain.models import (
     utcnow,
 )
 from ..domain.models import Study as StudyRecord
+from ..domain.protocol_file import ProtocolFileError
 from ..store import DataFolder, StoreError
 from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of
 from .studies import publish_protocol_version
@@ -51,14 +53,14 @@ def _study_record(values: dict[str, Any]) -> StudyRecord:
 
 def new_study(data: DataFolder, title: str, shared_aim: str, actor: str, summary: Union[str, dict[str, str]] = "",
               languages: Union[str, list[str]] = "en", team: Optional[list[dict[str, Any]]] = None,
-              study_id: str = "") -> Study:
+              study_id: str = "", source: str = "designed in citizen") -> Study:
     """Start a study from nothing: its title, shared aim, summary, languages and team; no protocol yet."""
     langs = _languages(languages) or ["en"]
     study_id = study_id.strip() or make_code(title, "study").replace("_", "-")[:63]
     record = _study_record({
         "id": study_id, "title": title, "shared_aim": shared_aim,
         "summary": _summary(summary, langs[0]) if summary else {}, "languages": langs,
-        "team": team or [], "status": StudyStatus.draft, "source": "designed in citizen",
+        "team": team or [], "status": StudyStatus.draft, "source": source[:500],
     })
     if data.has_study(record.id):
         raise Refused(f"A study '{record.id}' already exists; choose another id.",
@@ -404,3 +406,30 @@ def activity(study: Study, actor: str = "", action: str = "") -> list[AuditEvent
     if action:
         events = [e for e in events if e.action == action]
     return sorted(reversed(events), key=lambda e: e.at, reverse=True)
+
+
+def open_study_file(data: DataFolder, path: Path, actor: str, study_id: str = "") -> Study:
+    """Add a study from a protocol file (.json) or an XLSForm workbook (.xlsx), by its suffix."""
+    if not str(path).strip() or path == Path("."):
+        raise Refused("Please give the file's path.", {"path": "Please give the file's path."})
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            from .xlsform import import_xlsform
+
+            return import_xlsform(data, path, actor, study_id=study_id)[0]
+        from .studies import import_protocol
+
+        return import_protocol(data, path, actor, study_id=study_id or None)
+    except ProtocolFileError as exc:
+        msg = f"{path.name} cannot be used: " + "; ".join(exc.problems)
+        raise Refused(msg, {"path": msg}) from None
+
+
+def check_actor_name(name: str) -> str:
+    """The name a person gives for the activity log, tidied; refused when empty or too long."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise Refused("Please give your name.", {"name": "Please give your name; the activity log shows who did each step."})
+    if len(name) > 120:
+        raise Refused("That name is too long.", {"name": "Please keep the name under 120 characters."})
+    return name

@@ -15,8 +15,20 @@ class StudiesScreen(Screen):
     BINDINGS = [
         Binding("enter", "open_study", "Open study"),
         Binding("r", "refresh", "Refresh"),
+        Binding("n", "new_study", "New study"),
+        Binding("i", "import_study", "Import study"),
         Binding("q", "app.quit", "Quit"),
     ]
+
+    def action_new_study(self) -> None:
+        from .design_screens import new_study
+
+        new_study(self.app)
+
+    def action_import_study(self) -> None:
+        from .design_screens import import_study
+
+        import_study(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
