@@ -312,6 +312,7 @@ def read_xlsform(path: Path) -> XLSFormReport:
         key = name.strip().lower()
         if not KEY.match(key):
             key = make_code(name or "question", "q")
+        if key != name.strip():
             report.note("Question names changed to lower-case letters, digits and '_'", f"{name} -> {key}")
         base, n = key, 2
         while key in used:
