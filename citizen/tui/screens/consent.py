@@ -36,10 +36,10 @@ class ConsentScreen(StudyPage):
         yield Header()
         with Horizontal(id="consent-body"):
             with Vertical(id="consent-edit"):
-                yield Label("Consent text (plain words: what taking part means). Ctrl+S saves it.")
+                yield Label("Consent text in plain words (Ctrl+S saves)")
                 yield TextArea("", id="consent-text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
                 yield Static("", id="err-consent-text", classes="error")
-                yield Label("Items: a for a new one, e to change, x to remove")
+                yield Label("Items (Tab here; a add, e change, x remove)")
                 yield DataTable(id="items-table", cursor_type="row")
             with VerticalScroll(id="consent-preview-box"):
                 yield Static("", id="consent-preview")

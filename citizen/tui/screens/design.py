@@ -86,6 +86,7 @@ class DesignScreen(StudyPage):
             start = f"from version {current.number}" if current else "for the first version"
             status.update(f"No draft is open. Press s to start a draft {start}.")
             problems.update("")
+            problems.display = False
             self.query_one("#form-preview", Static).update(
                 form_preview(current.fields, self.language) if current else plain(""))
             return
@@ -97,6 +98,7 @@ class DesignScreen(StudyPage):
         status.update(plain(f"Draft ({origin}) started by {d.created_by}. {len(d.fields)} fields, "
                             f"{len(d.consent_items)} consent items. Language: {self.language}."))
         problems.update(plain(" ".join(draft_problems(d))))
+        problems.display = bool(draft_problems(d))
         for n, f in enumerate(d.fields, 1):
             flags = (" *" if f.required else "") + (" (identifying)" if f.identifying else "")
             table.add_row(str(n), plain(pick(f.label, self.language) + flags), FIELD_TYPE_NAMES[f.type], f.key)
