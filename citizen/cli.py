@@ -91,6 +91,8 @@ def cmd_study_list(args: argparse.Namespace) -> int:
 def cmd_study_import(args: argparse.Namespace) -> int:
     from .services import import_protocol
 
+    args.actor = args.actor or getattr(args, "actor_name", None) or "coordinator"
+
     path = Path(args.file)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from .services.xlsform import import_xlsform
@@ -179,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = study.add_parser("import", help="add a study from a protocol file (.json) or an XLSForm (.xlsx)")
     p.add_argument("file")
     p.add_argument("--id", default=None, help="a different study id for the copy")
-    p.add_argument("--actor", default="coordinator", help="who is importing (for the activity log)")
+    p.add_argument("--actor", default=None, help="who is importing (for the activity log; default: --as, else coordinator)")
     p.set_defaults(run=cmd_study_import)
     p = study.add_parser("export", help="write a study's protocol file (.json) or its form as XLSForm (.xlsx)")
     p.add_argument("study")

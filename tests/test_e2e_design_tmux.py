@@ -6,8 +6,8 @@ import shlex
 import subprocess
 import time
 
-from citizen.services.design import activity
 from citizen.services.common import open_study
+from citizen.services.design import activity
 from citizen.store import DataFolder
 
 from .conftest import citizen_command

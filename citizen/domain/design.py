@@ -156,7 +156,7 @@ def parse_choices(text: str, languages: list[str]) -> list[dict[str, Any]]:
             code, labels = make_code(parts[0], "option"), [parts[0]]
         else:
             code, labels = parts[0], parts[1:]
-        out.append({"value": code, "label": {lang: lab for lang, lab in zip(languages, labels) if lab}})
+        out.append({"value": code, "label": {lang: lab for lang, lab in zip(languages, labels, strict=False) if lab}})
     return out
 
 

@@ -7,8 +7,8 @@ from typing import Optional
 
 from pydantic import ValidationError
 
-from ..domain.models import Proposal, ProposalNote, ProposalStatus, to_doc, utcnow
 from ..domain.design import locate_errors
+from ..domain.models import Proposal, ProposalNote, ProposalStatus, to_doc, utcnow
 from ..domain.protocol_file import explain
 from .common import Refused, Study, audit, change, row_of
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Optional
-
-from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
