@@ -63,6 +63,7 @@ def test_build_publish_propose_and_publish_version_two(tmp_path, run_env):
         t.step("a", then="Add a consent item")
         t.type("I take part.")
         t.keys("Tab", "Tab", "space")
+        t.wait_for("X▌ Required to take part", timeout=10)
         t.step("C-s", then="required to take part")
         t.step("a", then="Add a consent item")
         t.type("You may quote my words.")

@@ -45,6 +45,7 @@ class FormDialog(ModalScreen[Any]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
     ]
+    AUTO_FOCUS = None
 
     def __init__(self, title: str, entries: list[Entry], submit: Callable[[dict[str, Any]], Any],
                  save_label: str = "Save", intro: str = "", dialog_id: str = "form-dialog"):
@@ -88,8 +89,10 @@ class FormDialog(ModalScreen[Any]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        # Focus now, not later: keys typed the moment the dialog shows must land in its first entry.
+        self.query_one(".dialog-body").can_focus = False
         if self.entries:
-            self.query_one(f"#f-{self.entries[0].name}").focus()
+            self.set_focus(self.query_one(f"#f-{self.entries[0].name}"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

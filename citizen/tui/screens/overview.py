@@ -49,8 +49,6 @@ class StudyScreen(Screen):
             yield Static("", id="study-title", classes="title")
             yield Static("", id="study-aim", classes="aim")
             yield Static("", id="overview-facts")
-            yield Static("e details and team · d design · v versions · o proposals · a activity · x export",
-                         classes="hint", id="overview-keys")
             yield Static("Contributions per week", classes="hint")
             yield Sparkline([0.0], id="contributions-spark")
             yield Static("Counting...", id="figures-status", classes="hint")
