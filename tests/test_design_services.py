@@ -172,3 +172,36 @@ def test_field_types_cover_every_kind(data):
             values["choices"] = "One\nTwo"
         draft = d.save_draft_field(study, draft.id, values, "Amina")
     assert [f.type for f in draft.fields] == list(FieldType)
+
+
+def test_a_new_consent_version_asks_for_reconsent_showing_only_what_changed(data):
+    from citizen.domain.models import ConsentMethod
+    from citizen.services import enrol_participant
+
+    study = built_study(data)
+    person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": False}, ConsentMethod.phone,
+                               "volunteer")
+    assert d.reconsent_changes(study, person.id) is None
+    draft = d.start_draft(study, "Amina")
+    d.save_draft_field(study, draft.id, {"label": {"en": "At what time?"}, "type": "time"}, "Amina")
+    d.publish_draft(study, draft.id, "Ask the time.", "Amina")
+    assert d.reconsent_changes(study, person.id) is None  # the form changed, the consent did not
+    draft = d.start_draft(study, "Amina")
+    d.save_consent_item(study, draft.id, {"id": "contact_later", "text": "Contact me about results."}, "Amina")
+    d.save_consent_item(study, draft.id, {"id": "you_may_quote_my_words", "text": "You may quote my words, unnamed."},
+                        "Amina", index=1)
+    d.publish_draft(study, draft.id, "Ask about contact; quotes are unnamed.", "Amina")
+    assert study.repo.consent_state(person.id).needs_reconsent(study.repo.current_protocol().consent)
+    changes = d.reconsent_changes(study, person.id)
+    assert changes == {"added": ["Contact me about results."], "removed": [],
+                       "reworded": ["You may quote my words, unnamed."], "text": []}
+
+
+def test_design_services_import_without_an_interface_library(run_env):
+    import sys
+
+    code = ("import sys, citizen.services.design, citizen.services.xlsform, citizen.domain.design; "
+            "print(sorted(m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

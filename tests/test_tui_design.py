@@ -180,6 +180,12 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         await pilot.pause()
         assert "cannot be empty" in shown(screen, "#err-consent-text")
         screen.query_one("#consent-text", TextArea).text = "Taking part means noting crossings you use."
+        await pilot.press("escape")  # unsaved words are not dropped without asking
+        await pilot.pause()
+        assert "not saved" in str(app.screen.query_one(".dialog-title", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert shown(screen, "#err-consent-text") == ""
@@ -395,4 +401,45 @@ async def test_export_and_import_from_the_app(data_path, tmp_path, demo_file):
         await fill(pilot, path=str(path), id="walks-copy")
         assert isinstance(app.screen, StudyScreen) and app.screen.study_id == "walks-copy"
         assert len(d.open_draft(app.study("walks-copy")).fields) == 12
+    app.data.close()
+
+
+async def test_xlsform_into_the_draft_language_switch_discard_and_name_change(data_path, tmp_path, demo_file):
+    from citizen.services import import_protocol
+    from citizen.services.xlsform import export_xlsform
+
+    with DataFolder(data_path) as data:
+        export_xlsform(import_protocol(data, demo_file, "Amina Yusuf"), tmp_path / "walks.xlsx")
+        study = d.new_study(data, "Two tongues", "Ask in two languages.", "Amina Yusuf", languages="en, fr")
+        draft = d.start_draft(study, "Amina Yusuf")
+        d.save_draft_field(study, draft.id, {"label": {"en": "Where?", "fr": "Où ?"}, "type": "place"}, "Amina Yusuf")
+    app = make_app(data_path, study_id="two-tongues", actor="Amina Yusuf")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        screen = app.screen
+        assert "1. Where?" in shown(screen, "#form-preview")
+        await pilot.press("l")
+        await pilot.pause()
+        assert "1. Où ?" in shown(screen, "#form-preview")
+        await pilot.press("a")  # a label per language in the field dialog
+        await pilot.pause()
+        assert app.screen.query_one("#f-label_fr", Input).value == ""
+        await pilot.press("escape", "i")
+        await pilot.pause()
+        await fill(pilot, path=str(tmp_path / "nothing.xlsx"))
+        assert "no file" in shown(app.screen, "#err-path").lower()
+        await fill(pilot, path=str(tmp_path / "walks.xlsx"))
+        assert len(d.open_draft(app.study("two-tongues")).fields) == 13
+        await pilot.press("f2")
+        await pilot.pause()
+        await fill(pilot, name="Tom Hale")
+        assert app.actor == "Tom Hale"
+        await pilot.press("D", "y")
+        await pilot.pause()
+        assert d.open_draft(app.study("two-tongues")) is None
+        assert "No draft is open" in shown(screen, "#draft-status")
+        last = d.activity(app.study("two-tongues"))[0]
+        assert (last.actor, last.action) == ("Tom Hale", "draft discarded")
     app.data.close()

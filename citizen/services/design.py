@@ -433,3 +433,23 @@ def check_actor_name(name: str) -> str:
     if len(name) > 120:
         raise Refused("That name is too long.", {"name": "Please keep the name under 120 characters."})
     return name
+
+
+def reconsent_changes(study: Study, participant_id: str, language: str = "") -> Optional[dict[str, list[str]]]:
+    """What changed in the consent document since this participant last agreed (None if nothing to ask).
+
+    Re-consent shows the items added, reworded or removed and the new text, not the whole
+    document as if it were new.
+    """
+    from ..domain.rules import consent_changes
+
+    current = study.repo.current_protocol()
+    if current is None:
+        return None
+    state = study.repo.consent_state(participant_id)
+    if not state.needs_reconsent(current.consent):
+        return None
+    old = next((v.consent for v in study.repo.protocol_versions() if v.consent.version == state.document_version), None)
+    if old is None:
+        return None
+    return consent_changes(old, current.consent, language or state.language)

@@ -20,7 +20,7 @@ from .base import StudyPage
 
 class ConsentScreen(StudyPage):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save_text", "Save text"),
         Binding("a", "add", "Add item"),
         Binding("e", "edit", "Edit item"),
@@ -67,6 +67,15 @@ class ConsentScreen(StudyPage):
             table.add_row(item.id, plain(pick(item.text, lang)), "required" if item.required else "optional")
         self.query_one("#consent-preview", Static).update(
             consent_preview(self.draft.consent_text, self.draft.consent_items, lang))
+
+    def action_back(self) -> None:
+        lang = self.study.repo.study().main_language
+        typed = self.query_one("#consent-text", TextArea).text
+        if self.draft is None or typed.strip() == self.draft.consent_text.get(lang, "").strip():
+            self.app.pop_screen()
+            return
+        self.app.push_screen(ConfirmDialog("The consent text has changes that are not saved. Leave without them?",
+                                           "Leave"), lambda yes: self.app.pop_screen() if yes else None)
 
     def action_save_text(self) -> None:
         if self.draft is None:
