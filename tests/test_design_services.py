@@ -205,3 +205,18 @@ def test_design_services_import_without_an_interface_library(run_env):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_participant_proposal_is_recorded_by_their_code(data):
+    from citizen.domain.models import ConsentMethod
+    from citizen.services import enrol_participant
+
+    study = built_study(data)
+    person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": True}, ConsentMethod.phone,
+                               "volunteer")
+    with pytest.raises(Refused) as caught:
+        d.propose(study, "Ask the time", "It matters.", "Tom Hale", participant_code="XX-0000")
+    assert "participant_code" in caught.value.errors
+    proposal = d.propose(study, "Ask the time", "It matters.", "Tom Hale (for a participant)",
+                         participant_code=person.code.lower())
+    assert proposal.participant_id == person.id

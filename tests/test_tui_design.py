@@ -240,7 +240,10 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         await pilot.pause()
         await fill(pilot, title="Ask the time of day")
         assert "cannot be left empty" in shown(app.screen, "#err-rationale")
-        await fill(pilot, rationale="Danger depends on the hour.", proposed_by="Mrs Okafor (participant)")
+        await fill(pilot, rationale="Danger depends on the hour.", proposed_by="Mrs Okafor (participant)",
+                   participant_code="zz-zzzz")
+        assert "No participant has the code ZZ-ZZZZ" in shown(app.screen, "#err-participant_code")
+        await fill(pilot, participant_code="")
         await pilot.press("d")  # not decided yet: no draft
         await pilot.pause()
         assert d.open_draft(app.study(study_id)) is None

@@ -453,3 +453,18 @@ def reconsent_changes(study: Study, participant_id: str, language: str = "") -> 
     if old is None:
         return None
     return consent_changes(old, current.consent, language or state.language)
+
+
+def propose(study: Study, title: str, rationale: str, proposed_by: str, participant_code: str = ""):
+    """A proposal from a team member, or from a participant (by their code) as recorded by the team."""
+    from .proposals import propose_change
+
+    participant_id = None
+    code = participant_code.strip().upper()
+    if code:
+        participant = study.repo.participant_by("code", code)
+        if participant is None:
+            msg = f"No participant has the code {code}; check it on their card."
+            raise Refused(msg, {"participant_code": msg})
+        participant_id = participant.id
+    return propose_change(study, title, rationale, proposed_by, participant_id=participant_id)

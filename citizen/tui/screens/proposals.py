@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ...domain.models import Proposal
-from ...services import add_proposal_note, decide_proposal, propose_change
-from ...services.design import draft_from_proposal
+from ...services import add_proposal_note, decide_proposal
+from ...services.design import draft_from_proposal, propose
 from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
 from .base import StudyPage
@@ -87,13 +87,16 @@ class ProposalsScreen(StudyPage):
     def action_propose(self) -> None:
         def open_dialog(actor: str) -> None:
             def save(values: dict[str, Any]):
-                return propose_change(self.study, values["title"], values["rationale"], values["proposed_by"])
+                return propose(self.study, values["title"], values["rationale"], values["proposed_by"],
+                               values["participant_code"])
 
             self.app.push_screen(FormDialog(
                 "Propose a change",
                 [Entry("title", "The change, in a few words"),
                  Entry("rationale", "Why (the rationale)", kind="text"),
-                 Entry("proposed_by", "Proposed by (a team member, or the participant it came from)", value=actor)],
+                 Entry("proposed_by", "Proposed by (a team member, or the participant it came from)", value=actor),
+                 Entry("participant_code", "The participant's code, if a participant proposed it (optional)",
+                       placeholder="e.g. K7-MXQP")],
                 save, save_label="Propose", dialog_id="propose-dialog"), lambda _r: self.refresh_view())
 
         self.with_actor(open_dialog)
