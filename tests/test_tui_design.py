@@ -92,6 +92,11 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         await pilot.press("s", "a")
         await pilot.pause()
         await pilot.press(*"Age")  # typed into the question
+        await pilot.pause()
+        assert "1. Age (optional)" in shown(app.screen, "#field-preview")  # previewed while typed
+        app.screen.query_one("#f-type", Select).value = FieldType.single_choice.value
+        await pilot.pause()
+        assert "no choices" in shown(app.screen, "#field-preview")
         await fill(pilot, type=FieldType.integer.value, min="30", max="18")
         assert "above the highest" in shown(app.screen, "#err-min")
         study = app.study(study_id)

@@ -269,6 +269,11 @@ def _field_from(values: dict[str, Any], languages: list[str]) -> FormField:
         raise Refused("Please correct the entries marked.", located) from None
 
 
+def check_field(values: dict[str, Any], languages: list[str]) -> FormField:
+    """The field these entries make, without storing anything (for a preview); Refused when it cannot work."""
+    return _field_from(values, languages)
+
+
 def save_draft_field(study: Study, draft_id: str, values: dict[str, Any], actor: str,
                      index: Optional[int] = None) -> Draft:
     """Add a field to the draft (index None) or replace the one at ``index``; refusals name the entry."""

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from textual import on
+from textual.app import ComposeResult
+from textual.css.query import NoMatches
+from textual.widgets import Checkbox, Input, Select, Static, TextArea
+
 from ...domain.design import choices_as_text
 from ...domain.models import FIELD_TYPE_NAMES, FieldType, FormField
+from ...services import ServiceError
+from ...services.design import check_field
+from ..preview import form_preview
+from ..text import plain
 from .form import Entry, FormDialog
 
 TYPE_OPTIONS = [(t.value, f"{FIELD_TYPE_NAMES[t]} ({t.value})") for t in FieldType]
@@ -59,6 +68,8 @@ def field_values(values: dict[str, Any], languages: list[str]) -> dict[str, Any]
 
 
 class FieldDialog(FormDialog):
+    """The field editor, with the field shown as the volunteer will see it while it is typed."""
+
     def __init__(self, field: Optional[FormField], languages: list[str], save):
         super().__init__(
             "Change the field" if field else "Add a field",
@@ -67,3 +78,37 @@ class FieldDialog(FormDialog):
             intro="Ctrl+S saves, Escape cancels.",
             dialog_id="field-dialog",
         )
+        self.languages = languages
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        box = Static("", id="field-preview")
+        box.border_title = "Preview"
+        self.query_one(".dialog").mount(box, before=self.query_one(".dialog-buttons"))
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        try:
+            preview = self.query_one("#field-preview", Static)
+        except NoMatches:
+            return
+        try:
+            field = check_field(field_values(self.values(), self.languages), self.languages)
+        except ServiceError as exc:
+            errors = getattr(exc, "errors", {}) or {}
+            preview.update(plain("Not yet a working field: " + (next(iter(errors.values()), "") or str(exc))))
+            return
+        text = form_preview([field], self.languages[0])
+        text.right_crop(len("\n[ Send ]"))
+        text.rstrip()
+        preview.update(text)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(TextArea.Changed)
+    def _typed(self) -> None:
+        self.update_preview()

@@ -131,6 +131,7 @@ class FormDialog(ModalScreen[Any]):
         if first is not None:
             target = next(e for e in self.entries if e.error_key == first)
             self.query_one(f"#f-{target.name}").focus()
+            self.call_after_refresh(self.query_one(f"#err-{first}").scroll_visible)
 
     def action_save(self) -> None:
         try:
