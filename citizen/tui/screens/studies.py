@@ -55,8 +55,8 @@ class StudiesScreen(Screen):
             table.add_row(plain(s.title), s.status.value, str(s.participants), str(s.contributions),
                           local_time(s.last_activity), key=s.id)
         self.query_one("#studies-problem", Static).update(plain("\n".join(problems)))
-        hint = ("No studies yet. Run `citizen demo` for the demo study, or "
-                "`citizen study import FILE` to add one from a protocol file." if not self.summaries else
+        hint = ("No studies yet. Press n to design a new one, i to add one from a file, or run "
+                "`citizen demo` for the demo study." if not self.summaries else
                 "Enter opens the highlighted study.")
         self.query_one("#studies-empty", Static).update(hint)
 
