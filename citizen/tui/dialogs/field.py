@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from textual import on
-from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
@@ -79,9 +78,6 @@ class FieldDialog(FormDialog):
             dialog_id="field-dialog",
         )
         self.languages = languages
-
-    def compose(self) -> ComposeResult:
-        yield from super().compose()
 
     def on_mount(self) -> None:
         super().on_mount()
