@@ -46,7 +46,7 @@ def _say(text: str) -> None:
 def cmd_open(args: argparse.Namespace) -> int:
     from .tui.app import run_app
 
-    return run_app(data_path(args))
+    return run_app(data_path(args), actor=args.actor_name)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -66,7 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from .tui.app import run_app
 
-    return run_app(data_path(args), study_id=study_id)
+    return run_app(data_path(args), study_id=study_id, actor=args.actor_name)
 
 
 def cmd_study_list(args: argparse.Namespace) -> int:
@@ -91,8 +91,20 @@ def cmd_study_list(args: argparse.Namespace) -> int:
 def cmd_study_import(args: argparse.Namespace) -> int:
     from .services import import_protocol
 
+    args.actor = args.actor or getattr(args, "actor_name", None) or "coordinator"
+
+    path = Path(args.file)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from .services.xlsform import import_xlsform
+
+        with open_data(args) as data:
+            study, report = import_xlsform(data, path, args.actor, study_id=args.id or "")
+            _say(f"Study '{study.id}' added from the XLSForm {args.file}; its questions are in a draft.")
+            _say(report.summary())
+            _say("Open it in the terminal app (citizen), write the consent document and publish the draft.")
+        return 0
     with open_data(args) as data:
-        study = import_protocol(data, Path(args.file), args.actor, study_id=args.id)
+        study = import_protocol(data, path, args.actor, study_id=args.id)
         _say(f"Study '{study.id}' added from {args.file}.")
     return 0
 
@@ -100,8 +112,17 @@ def cmd_study_import(args: argparse.Namespace) -> int:
 def cmd_study_export(args: argparse.Namespace) -> int:
     from .services import export_protocol, open_study
 
+    path = Path(args.file)
     with open_data(args, readonly=True) as data:
-        export_protocol(open_study(data, args.study), Path(args.file))
+        if path.suffix.lower() == ".xlsx":
+            from .services.xlsform import export_xlsform
+
+            report = export_xlsform(open_study(data, args.study), path)
+            _say(f"The form of '{args.study}' written to {args.file} as an XLSForm.")
+            for line in report.not_carried_over:
+                _say(f"- {line}")
+            return 0
+        export_protocol(open_study(data, args.study), path)
     _say(f"Protocol of '{args.study}' written to {args.file}.")
     return 0
 
@@ -139,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", metavar="DIR",
                         help="data folder (default: $CITIZEN_HOME, else your user data folder)")
     parser.add_argument("--version", action="version", version=f"citizen {__version__}")
+    parser.add_argument("--as", dest="actor_name", metavar="NAME", default=None,
+                        help="your name in the activity log (the terminal app asks once otherwise)")
     parser.set_defaults(run=cmd_open)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -155,12 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = study.add_parser("list", help="one study id per line, or JSON")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_study_list)
-    p = study.add_parser("import", help="add a study from a protocol file")
+    p = study.add_parser("import", help="add a study from a protocol file (.json) or an XLSForm (.xlsx)")
     p.add_argument("file")
     p.add_argument("--id", default=None, help="a different study id for the copy")
-    p.add_argument("--actor", default="coordinator", help="who is importing (for the activity log)")
+    p.add_argument("--actor", default=None, help="who is importing (for the activity log; default: --as, else coordinator)")
     p.set_defaults(run=cmd_study_import)
-    p = study.add_parser("export", help="write a study's protocol file")
+    p = study.add_parser("export", help="write a study's protocol file (.json) or its form as XLSForm (.xlsx)")
     p.add_argument("study")
     p.add_argument("file")
     p.set_defaults(run=cmd_study_export)

@@ -100,9 +100,9 @@ async def test_high_contrast_theme_toggles(demo_data_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         normal = app.theme
-        await pilot.press("f2")
+        await pilot.press("f3")
         assert app.theme == "citizen-high-contrast"
         assert app.current_theme.background == "#000000"
-        await pilot.press("f2")
+        await pilot.press("f3")
         assert app.theme == normal
     app.data.close()

@@ -7,6 +7,7 @@ from typing import Optional
 
 from pydantic import ValidationError
 
+from ..domain.design import locate_errors
 from ..domain.models import Proposal, ProposalNote, ProposalStatus, to_doc, utcnow
 from ..domain.protocol_file import explain
 from .common import Refused, Study, audit, change, row_of
@@ -18,7 +19,7 @@ def propose_change(study: Study, title: str, rationale: str, proposed_by: str,
         proposal = Proposal(title=title, rationale=rationale, proposed_by=proposed_by,
                             participant_id=participant_id, created_at=at or utcnow())
     except ValidationError as exc:
-        raise Refused("; ".join(explain(exc))) from None
+        raise Refused("; ".join(explain(exc)), locate_errors(exc)) from None
     with change(study) as tx:
         tx.insert("proposals", to_doc(proposal))
         audit(tx, proposed_by, "change proposed", proposal.title, {"by_participant": participant_id is not None},
@@ -36,7 +37,7 @@ def add_proposal_note(study: Study, proposal_id: str, text: str, by: str) -> Pro
     try:
         note = ProposalNote(text=text, by=by)
     except ValidationError as exc:
-        raise Refused("; ".join(explain(exc))) from None
+        raise Refused("; ".join(explain(exc)), locate_errors(exc)) from None
     new = old.model_copy(update={"notes": [*old.notes, note]})
     with change(study) as tx:
         tx.put("proposals", row, to_doc(new))
@@ -50,9 +51,10 @@ def decide_proposal(study: Study, proposal_id: str, accepted: bool, reason: str,
     if old.status is not ProposalStatus.open:
         raise Refused(f"This proposal was already {old.status.value} by {old.decided_by}.")
     if not reason.strip():
-        raise Refused("Please give the reason for the decision; the community will read it.")
+        msg = "Please give the reason for the decision; the community will read it."
+        raise Refused(msg, {"reason": msg})
     if not decided_by.strip():
-        raise Refused("Please say who decided.")
+        raise Refused("Please say who decided.", {"decided_by": "Please say who decided."})
     new = old.model_copy(update={
         "status": ProposalStatus.accepted if accepted else ProposalStatus.declined,
         "decision_reason": reason.strip(), "decided_by": decided_by.strip(), "decided_at": at or utcnow(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -28,7 +29,7 @@ from ..domain.protocol_file import (
     protocol_file_dict,
 )
 from ..domain.rules import protocol_changes
-from ..store import DataFolder, StoreError
+from ..store import DataFolder, StoreError, Transaction
 from ..store.durable import atomic_write
 from .common import Refused, ServiceError, Study, audit, change, row_of
 
@@ -110,8 +111,12 @@ def export_protocol(study: Study, path: Path) -> None:
 
 def publish_protocol_version(study: Study, fields: list[FormField], consent_text: dict[str, str],
                              consent_items: list[dict], change_summary: str, approved_by: str,
-                             proposal_id: Optional[str] = None, at: Optional[datetime] = None) -> ProtocolVersion:
-    """Publish a new, immutable protocol version; the consent version moves on only if it changed."""
+                             proposal_id: Optional[str] = None, at: Optional[datetime] = None,
+                             also: Optional[Callable[[Transaction, ProtocolVersion], None]] = None) -> ProtocolVersion:
+    """Publish a new, immutable protocol version; the consent version moves on only if it changed.
+
+    ``also`` writes more in the same change (the draft it came from is marked published with it).
+    """
     current = study.repo.current_protocol()
     number = 1 if current is None else current.number + 1
     try:
@@ -136,6 +141,8 @@ def publish_protocol_version(study: Study, fields: list[FormField], consent_text
             if proposal is not None:
                 tx.put("proposals", row_of(study, "proposals", proposal_id),
                        to_doc(proposal.model_copy(update={"protocol_version": number})))
+        if also is not None:
+            also(tx, version)
     return version
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Optional
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.theme import Theme
 
 from ..services import open_study
@@ -43,13 +45,15 @@ class CitizenApp(App[int]):
     SUB_TITLE = "co-produced health studies"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f2", "toggle_contrast", "High contrast"),
+        Binding("f2", "your_name", "Your name"),
+        Binding("f3", "toggle_contrast", "High contrast"),
     ]
 
-    def __init__(self, data: DataFolder, study_id: Optional[str] = None, actor: str = "coordinator"):
+    def __init__(self, data: DataFolder, study_id: Optional[str] = None, actor: Optional[str] = None):
         super().__init__()
         self.data = data
-        self.actor = actor
+        self.actor = actor or "coordinator"
+        self.actor_named = bool(actor)  # asked once per session, before the first change
         self.start_study = study_id
         self._studies: dict[str, Study] = {}
         self.register_theme(HIGH_CONTRAST)
@@ -65,6 +69,24 @@ class CitizenApp(App[int]):
         """White on black with yellow highlights, for bright rooms and low vision."""
         self.theme = self._normal_theme if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
 
+    def action_your_name(self) -> None:
+        from .acting import ask_name
+
+        ask_name(self)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every binding of the screen in view, so each action has an entry."""
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for key, (node, binding, enabled, _tooltip) in screen.active_bindings.items():
+            if not binding.show or not binding.description or not enabled or binding.description in seen:
+                continue
+            if node is self and binding.action == "quit":
+                continue
+            seen.add(binding.description)
+            yield SystemCommand(binding.description, f"key: {binding.key_display or key}",
+                                lambda n=node, a=binding.action: self.call_later(n.run_action, a))
+
     def on_mount(self) -> None:
         self.push_screen(StudiesScreen())
         if self.start_study:
@@ -73,14 +95,14 @@ class CitizenApp(App[int]):
             self.push_screen(StudyScreen(self.start_study))
 
 
-def make_app(data_path: Path, study_id: Optional[str] = None) -> CitizenApp:
+def make_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str] = None) -> CitizenApp:
     """The app on a data folder (the command line and the tests both build it here)."""
-    return CitizenApp(DataFolder(data_path), study_id=study_id)
+    return CitizenApp(DataFolder(data_path), study_id=study_id, actor=actor)
 
 
-def run_app(data_path: Path, study_id: Optional[str] = None) -> int:
+def run_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str] = None) -> int:
     try:
-        app = make_app(data_path, study_id)
+        app = make_app(data_path, study_id, actor)
     except StoreError as exc:
         print(f"citizen: {exc}", file=sys.stderr)
         return 1

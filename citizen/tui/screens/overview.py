@@ -27,6 +27,12 @@ class StudyScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back to studies"),
         Binding("r", "refresh", "Refresh"),
+        Binding("e", "open('details')", "Details & team"),
+        Binding("d", "open('design')", "Design"),
+        Binding("v", "open('versions')", "Versions"),
+        Binding("o", "open('proposals')", "Proposals"),
+        Binding("a", "open('activity')", "Activity"),
+        Binding("x", "export_protocol", "Export protocol"),
     ]
 
     def __init__(self, study_id: str):
@@ -55,6 +61,17 @@ class StudyScreen(Screen):
         table.can_focus = False  # a read-only figure list; focus would scroll the aim out of sight
         self.study.on_change(self._changed)
         self.action_refresh()
+
+    def action_open(self, name: str) -> None:
+        from .design_screens import open_design_screen
+
+        open_design_screen(self.app, name, self.study_id)
+
+    def action_export_protocol(self) -> None:
+        from .design_screens import export_dialog
+
+        self.app.push_screen(export_dialog(self.study),
+                             lambda path: self.notify(f"Protocol written to {path}.") if path else None)
 
     def on_unmount(self) -> None:
         self.study.remove_listener(self._changed)

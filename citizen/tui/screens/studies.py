@@ -15,8 +15,20 @@ class StudiesScreen(Screen):
     BINDINGS = [
         Binding("enter", "open_study", "Open study"),
         Binding("r", "refresh", "Refresh"),
+        Binding("n", "new_study", "New study"),
+        Binding("i", "import_study", "Import study"),
         Binding("q", "app.quit", "Quit"),
     ]
+
+    def action_new_study(self) -> None:
+        from .design_screens import new_study
+
+        new_study(self.app)
+
+    def action_import_study(self) -> None:
+        from .design_screens import import_study
+
+        import_study(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -43,8 +55,8 @@ class StudiesScreen(Screen):
             table.add_row(plain(s.title), s.status.value, str(s.participants), str(s.contributions),
                           local_time(s.last_activity), key=s.id)
         self.query_one("#studies-problem", Static).update(plain("\n".join(problems)))
-        hint = ("No studies yet. Run `citizen demo` for the demo study, or "
-                "`citizen study import FILE` to add one from a protocol file." if not self.summaries else
+        hint = ("No studies yet. Press n to design a new one, i to add one from a file, or run "
+                "`citizen demo` for the demo study." if not self.summaries else
                 "Enter opens the highlighted study.")
         self.query_one("#studies-empty", Static).update(hint)
 

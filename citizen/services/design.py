@@ -1,0 +1,475 @@
+"""Designing a study from the terminal: a study made from nothing, its team, drafts of its protocol.
+
+A draft is edited freely (each field and consent item is checked as it is saved, so a refusal
+can be shown beside the entry it is about) and becomes an immutable protocol version only when
+it is published, in one change that also marks the draft as published.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from pydantic import ValidationError
+
+from ..domain.design import Draft, draft_problems, locate_errors, make_code, parse_bound, parse_choices
+from ..domain.models import (
+    AuditEvent,
+    ConsentItem,
+    FormField,
+    ProposalStatus,
+    ProtocolVersion,
+    StudyStatus,
+    TeamMember,
+    to_doc,
+    utcnow,
+)
+from ..domain.models import Study as StudyRecord
+from ..domain.protocol_file import ProtocolFileError
+from ..store import DataFolder, StoreError
+from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of
+from .studies import publish_protocol_version
+
+# -- the study itself ------------------------------------------------------------------------
+
+
+def _languages(value: Union[str, list[str]]) -> list[str]:
+    if isinstance(value, str):
+        value = [p.strip() for p in value.replace(";", ",").split(",")]
+    return [p for p in value if p]
+
+
+def _summary(value: Union[str, dict[str, str]], language: str) -> dict[str, str]:
+    return {language: value} if isinstance(value, str) else dict(value)
+
+
+def _study_record(values: dict[str, Any]) -> StudyRecord:
+    try:
+        return StudyRecord.model_validate(values)
+    except ValidationError as exc:
+        errors = locate_errors(exc)
+        raise Refused("Please correct the entries marked.", errors) from None
+
+
+def new_study(data: DataFolder, title: str, shared_aim: str, actor: str, summary: Union[str, dict[str, str]] = "",
+              languages: Union[str, list[str]] = "en", team: Optional[list[dict[str, Any]]] = None,
+              study_id: str = "", source: str = "designed in citizen") -> Study:
+    """Start a study from nothing: its title, shared aim, summary, languages and team; no protocol yet."""
+    langs = _languages(languages) or ["en"]
+    study_id = study_id.strip() or make_code(title, "study").replace("_", "-")[:63]
+    record = _study_record({
+        "id": study_id, "title": title, "shared_aim": shared_aim,
+        "summary": _summary(summary, langs[0]) if summary else {}, "languages": langs,
+        "team": team or [], "status": StudyStatus.draft, "source": source[:500],
+    })
+    if data.has_study(record.id):
+        raise Refused(f"A study '{record.id}' already exists; choose another id.",
+                      {"id": f"A study '{record.id}' already exists; choose another id."})
+    try:
+        store = data.new_study_folder(record.id)
+    except StoreError as exc:
+        raise ServiceError(str(exc)) from None
+    study = Study(store, data.laptop_id)
+    try:
+        with change(study) as tx:
+            tx.insert("study", to_doc(record))
+            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source},
+                  laptop=data.laptop_id)
+    except StoreError:
+        data.discard_study_folder(record.id)
+        raise
+    return study
+
+
+def edit_study(study: Study, actor: str, title: str, shared_aim: str, summary: Union[str, dict[str, str]],
+               languages: Union[str, list[str]]) -> StudyRecord:
+    """Change the study's title, shared aim, summary (in its first language) and languages."""
+    old = study.repo.study()
+    langs = _languages(languages)
+    new_summary = dict(old.summary)
+    if isinstance(summary, str):
+        lang = (langs or old.languages)[0]
+        if summary.strip():
+            new_summary[lang] = summary
+        else:
+            new_summary.pop(lang, None)
+    else:
+        new_summary = dict(summary)
+    record = _study_record(old.model_dump() | {"title": title, "shared_aim": shared_aim, "summary": new_summary,
+                                               "languages": langs})
+    changed = [k for k in ("title", "shared_aim", "summary", "languages") if getattr(record, k) != getattr(old, k)]
+    if not changed:
+        return old
+    with change(study) as tx:
+        tx.put("study", 1, to_doc(record))
+        audit(tx, actor, "study details changed", record.id, {"changed": changed}, laptop=study.laptop)
+    return record
+
+
+def save_team_member(study: Study, actor: str, name: str, role: str, organisation: str = "",
+                     index: Optional[int] = None) -> StudyRecord:
+    """Add a team member (index None) or change the one at ``index``."""
+    old = study.repo.study()
+    try:
+        member = TeamMember(name=name, role=role, organisation=organisation)
+    except ValidationError as exc:
+        raise Refused("Please correct the entries marked.", locate_errors(exc)) from None
+    team = list(old.team)
+    others = [m for i, m in enumerate(team) if i != index]
+    if any(m.name.casefold() == member.name.casefold() for m in others):
+        raise Refused(f"{member.name} is already on the team.", {"name": f"{member.name} is already on the team."})
+    if index is None:
+        team.append(member)
+        action = "team member added"
+    else:
+        if not 0 <= index < len(team):
+            raise NotFound("That team member is no longer listed.")
+        team[index] = member
+        action = "team member changed"
+    record = old.model_copy(update={"team": team})
+    with change(study) as tx:
+        tx.put("study", 1, to_doc(record))
+        audit(tx, actor, action, member.name, {"role": member.role.value}, laptop=study.laptop)
+    return record
+
+
+def remove_team_member(study: Study, actor: str, index: int) -> StudyRecord:
+    old = study.repo.study()
+    if not 0 <= index < len(old.team):
+        raise NotFound("That team member is no longer listed.")
+    gone = old.team[index]
+    record = old.model_copy(update={"team": [m for i, m in enumerate(old.team) if i != index]})
+    with change(study) as tx:
+        tx.put("study", 1, to_doc(record))
+        audit(tx, actor, "team member removed", gone.name, {"role": gone.role.value}, laptop=study.laptop)
+    return record
+
+
+def change_status(study: Study, status: Union[str, StudyStatus], actor: str) -> StudyRecord:
+    """Move the study to another status; nobody can be recruited before a protocol is published."""
+    try:
+        status = StudyStatus(status)
+    except ValueError:
+        raise Refused(f"'{status}' is not a study status.") from None
+    record = study.repo.study()
+    if status is record.status:
+        return record
+    if status in (StudyStatus.recruiting, StudyStatus.active) and study.repo.current_protocol() is None:
+        raise Refused("Publish the first protocol version before the study recruits or runs.")
+    with change(study) as tx:
+        updated = record.model_copy(update={"status": status})
+        tx.put("study", 1, to_doc(updated))
+        audit(tx, actor, "study status changed", record.id, {"from": record.status.value, "to": status.value},
+              laptop=study.laptop)
+    return updated
+
+
+# -- drafts ------------------------------------------------------------------------------------
+
+
+def drafts(study: Study) -> list[Draft]:
+    return [Draft.model_validate(d) for d in study.store.table("drafts")]
+
+
+def open_draft(study: Study) -> Optional[Draft]:
+    """The draft being worked on (a study has at most one open at a time)."""
+    for draft in reversed(drafts(study)):
+        if draft.is_open:
+            return draft
+    return None
+
+
+def _draft(study: Study, draft_id: str) -> tuple[int, Draft]:
+    row = row_of(study, "drafts", draft_id)
+    draft = Draft.model_validate(study.store.table("drafts").get(row))
+    if draft.published_as is not None:
+        raise Refused(f"This draft was published as version {draft.published_as} and can no longer change.")
+    if draft.discarded:
+        raise Refused("This draft was discarded.")
+    return row, draft
+
+
+def _save(study: Study, row: int, draft: Draft, actor: str, action: str, target: str = "",
+          details: Optional[dict[str, Any]] = None) -> Draft:
+    draft = draft.model_copy(update={"updated_at": utcnow()})
+    with change(study) as tx:
+        tx.put("drafts", row, to_doc(draft))
+        audit(tx, actor, action, target, details, laptop=study.laptop)
+    return draft
+
+
+def start_draft(study: Study, actor: str, proposal_id: Optional[str] = None) -> Draft:
+    """Open a draft: a copy of the protocol in force (or an empty form for a new study)."""
+    if open_draft(study) is not None:
+        raise Refused("A draft is already open: publish or discard it first.")
+    current = study.repo.current_protocol()
+    draft = Draft(created_by=actor or "unknown", proposal_id=proposal_id,
+                  based_on=current.number if current else None,
+                  fields=current.fields if current else [],
+                  consent_text=current.consent.text if current else {},
+                  consent_items=current.consent.items if current else [])
+    with change(study) as tx:
+        tx.insert("drafts", to_doc(draft))
+        audit(tx, actor, "draft started", f"from version {current.number}" if current else "new protocol",
+              {"proposal": proposal_id}, laptop=study.laptop)
+    return draft
+
+
+def discard_draft(study: Study, draft_id: str, actor: str) -> Draft:
+    row, draft = _draft(study, draft_id)
+    return _save(study, row, draft.model_copy(update={"discarded": True}), actor, "draft discarded")
+
+
+def draft_from_proposal(study: Study, proposal_id: str, actor: str) -> Draft:
+    """Turn an accepted proposal into a draft in one step; publishing the draft links them."""
+    proposal = study.repo.proposal(proposal_id)
+    if proposal is None:
+        raise NotFound("That proposal is no longer there.")
+    if proposal.status is not ProposalStatus.accepted:
+        raise Refused(f"Only an accepted proposal becomes a draft; this one is {proposal.status.value}.")
+    if proposal.protocol_version is not None:
+        raise Refused(f"This proposal is already in force as version {proposal.protocol_version}.")
+    current = open_draft(study)
+    if current is not None:
+        if current.proposal_id == proposal_id:
+            return current
+        raise Refused("A draft is already open: publish or discard it first.")
+    return start_draft(study, actor, proposal_id=proposal_id)
+
+
+def _field_from(values: dict[str, Any], languages: list[str]) -> FormField:
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "type": values.get("type") or "text",
+        "required": bool(values.get("required")),
+        "identifying": bool(values.get("identifying")),
+        "label": {k: v for k, v in (values.get("label") or {}).items() if v and v.strip()},
+        "help": {k: v for k, v in (values.get("help") or {}).items() if v and v.strip()},
+    }
+    key = str(values.get("key") or "").strip()
+    if not key and data["label"]:
+        key = make_code(next(iter(data["label"].values())), "field")
+    data["key"] = key
+    choices = values.get("choices") or []
+    data["choices"] = parse_choices(choices, languages) if isinstance(choices, str) else choices
+    for bound in ("min", "max"):
+        raw = values.get(bound)
+        try:
+            data[bound] = parse_bound(raw) if isinstance(raw, str) else raw
+        except ValueError as exc:
+            errors[bound] = str(exc)
+    if errors:
+        raise Refused("Please correct the entries marked.", errors)
+    try:
+        return FormField.model_validate(data)
+    except ValidationError as exc:
+        located = locate_errors(exc)
+        if not key and "label" in located:
+            located.pop("key", None)  # the key comes from the label: the label is what is missing
+        raise Refused("Please correct the entries marked.", located) from None
+
+
+def check_field(values: dict[str, Any], languages: list[str]) -> FormField:
+    """The field these entries make, without storing anything (for a preview); Refused when it cannot work."""
+    return _field_from(values, languages)
+
+
+def save_draft_field(study: Study, draft_id: str, values: dict[str, Any], actor: str,
+                     index: Optional[int] = None) -> Draft:
+    """Add a field to the draft (index None) or replace the one at ``index``; refusals name the entry."""
+    row, draft = _draft(study, draft_id)
+    field = _field_from(values, study.repo.study().languages)
+    for i, other in enumerate(draft.fields):
+        if i != index and other.key == field.key:
+            msg = f"The key '{field.key}' is already used by field {i + 1} ({other.text('en')}); choose another."
+            raise Refused(msg, {"key": msg})
+    fields = list(draft.fields)
+    if index is None:
+        fields.append(field)
+        action = "draft field added"
+    else:
+        if not 0 <= index < len(fields):
+            raise NotFound("That field is no longer in the draft.")
+        fields[index] = field
+        action = "draft field changed"
+    return _save(study, row, draft.model_copy(update={"fields": fields}), actor, action, field.key)
+
+
+def remove_draft_field(study: Study, draft_id: str, index: int, actor: str) -> Draft:
+    row, draft = _draft(study, draft_id)
+    if not 0 <= index < len(draft.fields):
+        raise NotFound("That field is no longer in the draft.")
+    gone = draft.fields[index]
+    fields = [f for i, f in enumerate(draft.fields) if i != index]
+    return _save(study, row, draft.model_copy(update={"fields": fields}), actor, "draft field removed", gone.key)
+
+
+def move_draft_field(study: Study, draft_id: str, index: int, delta: int, actor: str) -> Draft:
+    """Move a field up (delta -1) or down (+1) in the form; at either end nothing moves."""
+    row, draft = _draft(study, draft_id)
+    target = index + delta
+    if not 0 <= index < len(draft.fields) or not 0 <= target < len(draft.fields):
+        return draft
+    fields = list(draft.fields)
+    fields[index], fields[target] = fields[target], fields[index]
+    return _save(study, row, draft.model_copy(update={"fields": fields}), actor, "draft field moved",
+                 fields[target].key, {"to": target + 1})
+
+
+def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, str]], actor: str) -> Draft:
+    row, draft = _draft(study, draft_id)
+    lang = study.repo.study().main_language
+    new_text = dict(draft.consent_text)
+    if isinstance(text, str):
+        if text.strip():
+            new_text[lang] = text
+        else:
+            new_text.pop(lang, None)
+    else:
+        new_text = dict(text)
+    try:
+        updated = draft.model_copy(update={"consent_text": Draft.model_validate(
+            to_doc(draft) | {"consent_text": new_text}).consent_text})
+    except ValidationError as exc:
+        raise Refused("Please correct the consent text.", {"text": locate_errors(exc).popitem()[1]}) from None
+    if not updated.consent_text:
+        raise Refused("The consent text cannot be empty: say what taking part means.",
+                      {"text": "The consent text cannot be empty: say what taking part means."})
+    return _save(study, row, updated, actor, "consent text changed")
+
+
+def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor: str,
+                      index: Optional[int] = None) -> Draft:
+    """Add (index None) or change a consent item: an id, its words, and whether taking part needs it."""
+    row, draft = _draft(study, draft_id)
+    text = values.get("text") or {}
+    if isinstance(text, str):
+        text = {study.repo.study().main_language: text}
+    text = {k: v for k, v in text.items() if v and v.strip()}
+    item_id = str(values.get("id") or "").strip() or (make_code(next(iter(text.values())), "item") if text else "")
+    try:
+        item = ConsentItem(id=item_id, text=text, required=bool(values.get("required")))
+    except ValidationError as exc:
+        raise Refused("Please correct the entries marked.", locate_errors(exc)) from None
+    for i, other in enumerate(draft.consent_items):
+        if i != index and other.id == item.id:
+            msg = f"The id '{item.id}' is already used by another consent item; choose another."
+            raise Refused(msg, {"id": msg})
+    items = list(draft.consent_items)
+    if index is None:
+        items.append(item)
+        action = "consent item added"
+    else:
+        if not 0 <= index < len(items):
+            raise NotFound("That consent item is no longer in the draft.")
+        items[index] = item
+        action = "consent item changed"
+    return _save(study, row, draft.model_copy(update={"consent_items": items}), actor, action, item.id,
+                 {"required": item.required})
+
+
+def remove_consent_item(study: Study, draft_id: str, index: int, actor: str) -> Draft:
+    row, draft = _draft(study, draft_id)
+    if not 0 <= index < len(draft.consent_items):
+        raise NotFound("That consent item is no longer in the draft.")
+    gone = draft.consent_items[index]
+    items = [it for i, it in enumerate(draft.consent_items) if i != index]
+    return _save(study, row, draft.model_copy(update={"consent_items": items}), actor, "consent item removed",
+                 gone.id)
+
+
+def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by: str) -> ProtocolVersion:
+    """Publish the draft as the next protocol version, with who approved it and what changed."""
+    row, draft = _draft(study, draft_id)
+    problems = draft_problems(draft)
+    if problems:
+        raise Refused("This draft cannot be published yet: " + " ".join(problems))
+    if not approved_by.strip():
+        raise Refused("Please say who approved this version.", {"approved_by": "Please say who approved this version."})
+    if study.repo.current_protocol() is not None and not change_summary.strip():
+        msg = "Please say in a sentence what changed in this version."
+        raise Refused(msg, {"change_summary": msg})
+
+    def mark(tx, version: ProtocolVersion) -> None:
+        tx.put("drafts", row, to_doc(draft.model_copy(update={"published_as": version.number,
+                                                               "updated_at": utcnow()})))
+
+    return publish_protocol_version(
+        study, draft.fields, draft.consent_text, [to_doc(i) for i in draft.consent_items],
+        change_summary.strip() or "First version.", approved_by.strip(), proposal_id=draft.proposal_id, also=mark)
+
+
+# -- the activity log ---------------------------------------------------------------------------
+
+
+def activity(study: Study, actor: str = "", action: str = "") -> list[AuditEvent]:
+    """The study's audit log, newest first, optionally only one person's or one kind of step."""
+    events = study.repo.audit()
+    if actor:
+        needle = actor.casefold()
+        events = [e for e in events if needle in e.actor.casefold()]
+    if action:
+        events = [e for e in events if e.action == action]
+    return sorted(reversed(events), key=lambda e: e.at, reverse=True)
+
+
+def open_study_file(data: DataFolder, path: Path, actor: str, study_id: str = "") -> Study:
+    """Add a study from a protocol file (.json) or an XLSForm workbook (.xlsx), by its suffix."""
+    if not str(path).strip() or path == Path("."):
+        raise Refused("Please give the file's path.", {"path": "Please give the file's path."})
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            from .xlsform import import_xlsform
+
+            return import_xlsform(data, path, actor, study_id=study_id)[0]
+        from .studies import import_protocol
+
+        return import_protocol(data, path, actor, study_id=study_id or None)
+    except ProtocolFileError as exc:
+        msg = f"{path.name} cannot be used: " + "; ".join(exc.problems)
+        raise Refused(msg, {"path": msg}) from None
+
+
+def check_actor_name(name: str) -> str:
+    """The name a person gives for the activity log, tidied; refused when empty or too long."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise Refused("Please give your name.", {"name": "Please give your name; the activity log shows who did each step."})
+    if len(name) > 120:
+        raise Refused("That name is too long.", {"name": "Please keep the name under 120 characters."})
+    return name
+
+
+def reconsent_changes(study: Study, participant_id: str, language: str = "") -> Optional[dict[str, list[str]]]:
+    """What changed in the consent document since this participant last agreed (None if nothing to ask).
+
+    Re-consent shows the items added, reworded or removed and the new text, not the whole
+    document as if it were new.
+    """
+    from ..domain.rules import consent_changes
+
+    current = study.repo.current_protocol()
+    if current is None:
+        return None
+    state = study.repo.consent_state(participant_id)
+    if not state.needs_reconsent(current.consent):
+        return None
+    old = next((v.consent for v in study.repo.protocol_versions() if v.consent.version == state.document_version), None)
+    if old is None:
+        return None
+    return consent_changes(old, current.consent, language or state.language)
+
+
+def propose(study: Study, title: str, rationale: str, proposed_by: str, participant_code: str = ""):
+    """A proposal from a team member, or from a participant (by their code) as recorded by the team."""
+    from .proposals import propose_change
+
+    participant_id = None
+    code = participant_code.strip().upper()
+    if code:
+        participant = study.repo.participant_by("code", code)
+        if participant is None:
+            msg = f"No participant has the code {code}; check it on their card."
+            raise Refused(msg, {"participant_code": msg})
+        participant_id = participant.id
+    return propose_change(study, title, rationale, proposed_by, participant_id=participant_id)

@@ -1,0 +1,1 @@
+"""Modal dialogs: each returns its answer to the screen that opened it."""

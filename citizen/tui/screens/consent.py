@@ -1,0 +1,145 @@
+"""The consent document editor: its plain-language text and its items, required or optional."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Label, Static, TextArea
+
+from ...domain.design import Draft
+from ...domain.models import ConsentItem, pick
+from ...services import Refused, ServiceError, design
+from ..dialogs.form import ConfirmDialog, Entry, FormDialog
+from ..preview import consent_preview
+from ..text import plain
+from .base import StudyPage
+
+
+class ConsentScreen(StudyPage):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+s", "save_text", "Save text"),
+        Binding("a", "add", "Add item"),
+        Binding("e", "edit", "Edit item"),
+        Binding("x", "remove", "Remove item"),
+    ]
+
+    def __init__(self, study_id: str):
+        super().__init__(study_id)
+        self.draft: Draft | None = None
+        self._loaded_text = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="consent-body"):
+            with Vertical(id="consent-edit"):
+                yield Label("Consent text in plain words (Ctrl+S saves)")
+                yield TextArea("", id="consent-text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+                yield Static("", id="err-consent-text", classes="error")
+                yield Label("Items (Tab here; a add, e change, x remove)")
+                yield DataTable(id="items-table", cursor_type="row")
+            with VerticalScroll(id="consent-preview-box"):
+                yield Static("", id="consent-preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#items-table", DataTable).add_columns("Id", "Item", "Needed")
+        self.query_one("#consent-preview-box").border_title = "As a volunteer sees it"
+        super().on_mount()
+
+    def refresh_view(self) -> None:
+        record = self.study.repo.study()
+        self.sub_title = f"{record.title}: consent"
+        lang = record.main_language
+        self.draft = design.open_draft(self.study)
+        if self.draft is None:
+            self.app.pop_screen()
+            return
+        if not self._loaded_text:
+            self.query_one("#consent-text", TextArea).text = self.draft.consent_text.get(lang, "")
+            self._loaded_text = True
+        table = self.query_one("#items-table", DataTable)
+        table.clear()
+        for item in self.draft.consent_items:
+            table.add_row(item.id, plain(pick(item.text, lang)), "required" if item.required else "optional")
+        self.query_one("#consent-preview", Static).update(
+            consent_preview(self.draft.consent_text, self.draft.consent_items, lang))
+
+    def action_back(self) -> None:
+        lang = self.study.repo.study().main_language
+        typed = self.query_one("#consent-text", TextArea).text
+        if self.draft is None or typed.strip() == self.draft.consent_text.get(lang, "").strip():
+            self.app.pop_screen()
+            return
+        self.app.push_screen(ConfirmDialog("The consent text has changes that are not saved. Leave without them?",
+                                           "Leave"), lambda yes: self.app.pop_screen() if yes else None)
+
+    def action_save_text(self) -> None:
+        if self.draft is None:
+            return
+        text = self.query_one("#consent-text", TextArea).text
+        error = self.query_one("#err-consent-text", Static)
+
+        def save(actor: str) -> None:
+            try:
+                design.save_consent_text(self.study, self.draft.id, text, actor)
+            except Refused as exc:
+                error.update(plain(exc.errors.get("text", str(exc))))
+                return
+            except ServiceError as exc:
+                error.update(plain(str(exc)))
+                return
+            error.update("")
+            self.notify("Consent text saved.")
+            self.refresh_view()
+
+        self.with_actor(save)
+
+    def _item_dialog(self, index: int | None) -> None:
+        if self.draft is None:
+            return
+        draft = self.draft
+        lang = self.study.repo.study().main_language
+        item: ConsentItem | None = draft.consent_items[index] if index is not None else None
+
+        def open_dialog(actor: str) -> None:
+            def save(values: dict[str, Any]):
+                return design.save_consent_item(self.study, draft.id, values, actor, index=index)
+
+            self.app.push_screen(FormDialog(
+                "Change the consent item" if item else "Add a consent item",
+                [Entry("text", "What the volunteer agrees to", kind="text", value=pick(item.text, lang) if item else ""),
+                 Entry("id", "Id (a short code; left empty, it is made from the words)", value=item.id if item else "",
+                       placeholder="e.g. take_part"),
+                 Entry("required", "Required to take part", kind="check", value=item.required if item else False)],
+                save, dialog_id="consent-item-dialog"), lambda _r: self.refresh_view())
+
+        self.with_actor(open_dialog)
+
+    def action_add(self) -> None:
+        self._item_dialog(None)
+
+    def action_edit(self) -> None:
+        index = self.cursor_row(self.query_one("#items-table", DataTable))
+        if index is not None:
+            self._item_dialog(index)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit()
+
+    def action_remove(self) -> None:
+        index = self.cursor_row(self.query_one("#items-table", DataTable))
+        if self.draft is None or index is None:
+            return
+        draft = self.draft
+        item = draft.consent_items[index]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(lambda actor: design.remove_consent_item(self.study, draft.id, index, actor),
+                         f"Consent item '{item.id}' removed.")
+
+        self.app.push_screen(ConfirmDialog(f"Remove the consent item '{item.id}'?", "Remove"), answered)

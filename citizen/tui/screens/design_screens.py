@@ -1,0 +1,70 @@
+"""Opening the study design screens, and the small file dialogs (new, import, export)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...services import export_protocol
+from ...services.design import open_study_file
+from ..acting import as_actor
+from ..dialogs.form import Entry, FormDialog
+
+
+def open_design_screen(app: Any, name: str, study_id: str) -> None:
+    from .activity import ActivityScreen
+    from .design import DesignScreen
+    from .proposals import ProposalsScreen
+    from .study_details import StudyDetailsScreen
+    from .versions import VersionsScreen
+
+    screens = {"details": StudyDetailsScreen, "design": DesignScreen, "versions": VersionsScreen,
+               "proposals": ProposalsScreen, "activity": ActivityScreen}
+    app.push_screen(screens[name](study_id))
+
+
+def _open_study(app: Any, study_id: Any) -> None:
+    if study_id:
+        from .overview import StudyScreen
+
+        app.push_screen(StudyScreen(study_id))
+
+
+def new_study(app: Any) -> None:
+    from .study_details import new_study_dialog
+
+    as_actor(app, lambda actor: app.push_screen(new_study_dialog(app, actor), lambda sid: _open_study(app, sid)))
+
+
+def import_study(app: Any) -> None:
+    def open_dialog(actor: str) -> None:
+        app.push_screen(FormDialog(
+            "Add a study from a file",
+            [Entry("path", "Protocol file (.json) or XLSForm workbook (.xlsx)", placeholder="/path/to/file"),
+             Entry("id", "Study id for the copy (optional)")],
+            lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]).id,
+            save_label="Import", dialog_id="import-dialog",
+            intro="The copy records the file it came from. An XLSForm's questions arrive as a draft: "
+                  "write the consent document, then publish."),
+            lambda sid: _open_study(app, sid))
+
+    as_actor(app, open_dialog)
+
+
+def export_dialog(study: Any) -> FormDialog:
+    record = study.repo.study()
+
+    def write(values: dict[str, Any]) -> str:
+        path = Path(values["path"]).expanduser()
+        if path.suffix.lower() == ".xlsx":
+            from ...services.xlsform import export_xlsform
+
+            export_xlsform(study, path)
+        else:
+            export_protocol(study, path)
+        return str(path)
+
+    return FormDialog(
+        "Share the protocol",
+        [Entry("path", "Write to (.json for a protocol file, .xlsx for an XLSForm)", value=f"{record.id}.json")],
+        write, save_label="Export", dialog_id="export-dialog")
