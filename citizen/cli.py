@@ -186,7 +186,7 @@ def _load_extra_commands() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
                 raise
             continue
         EXTRA_COMMANDS.append(module.register)

@@ -81,7 +81,10 @@ def list_studies(data: DataFolder) -> list[StudySummary]:
 
 
 def figures(study: Study) -> StudyFigures:
-    """Counts for the study overview, folded from participants, consent events and contributions."""
+    """Counts for the study overview, folded from participants, consent events and contributions.
+
+    Cheap at any size: contributions are counted through their per-segment summary.
+    """
     repo = study.repo
     current = repo.current_protocol()
     fig = StudyFigures()
@@ -99,14 +102,16 @@ def figures(study: Study) -> StudyFigures:
             fig.active += 1
             if current is not None and state.needs_reconsent(current.consent):
                 fig.needs_reconsent += 1
-    for doc in repo.contribution_docs():
-        if doc.get("removed_at"):
-            fig.removed += 1
-            continue
-        fig.contributions += 1
-        fig.by_review[doc["review_state"]] += 1
-        submitted = datetime.fromisoformat(doc["submitted_at"])
-        fig.by_week[submitted.strftime("%G-W%V")] += 1
+    # From the per-segment counts kept beside the contributions: no contribution is read for them.
+    counts = repo.contribution_counts()
+    for key, n in counts.items():
+        kind, _, value = key.partition(":")
+        if kind == "review":
+            fig.by_review[value] += n
+        elif kind == "week":
+            fig.by_week[value] += n
+    fig.contributions = counts.get("live", 0)
+    fig.removed = counts.get("removed", 0)
     fig.open_proposals = sum(1 for p in repo.proposals() if p.status.value == "open")
     fig.updates = len(repo.updates())
     return fig

@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 from .durable import StoreDamaged, StoreError, StoreLocked, StoreWriteError, atomic_write, plain_os_error
 from .journal import Journal, Op
 from .segments import SegmentedTable
+from .summary import SUMMARISERS
 
 # Table name -> (documents per segment, the field that identifies a record).
 TABLES: dict[str, tuple[int, str]] = {
@@ -54,8 +55,11 @@ class StudyStore:
         self.readonly = readonly
         self.lock = threading.RLock()
         self.tables = {
-            name: SegmentedTable(folder / name, name, size, unique) for name, (size, unique) in TABLES.items()
+            name: SegmentedTable(folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock)
+            for name, (size, unique) in TABLES.items()
         }
+        for table in self.tables.values():
+            table.readonly = readonly
         self.journal = Journal(folder / "journal.jsonl")
         self._batch_depth = 0
         self._batch_unsynced = False
