@@ -144,6 +144,7 @@ class SegmentedTable:
         self.summary = SegmentSummaries(self, summariser) if summariser is not None else None
         self._dbs: dict[int, SegmentDB] = {}
         self._numbers: Optional[list[int]] = None
+        self._number_set: frozenset[int] = frozenset()
         self._next_row: Optional[int] = None
         self._indexes: dict[str, dict[Any, list[int]]] = {}
         self._unique_index: Optional[dict[Any, int]] = None
@@ -159,7 +160,13 @@ class SegmentedTable:
                     if ext == "json" and stem.isdigit():
                         numbers.append(int(stem))
             self._numbers = sorted(numbers)
+            self._number_set = frozenset(self._numbers)
         return self._numbers
+
+    def has_segment(self, number: int) -> bool:
+        if self._numbers is None:
+            self.segment_numbers()
+        return number in self._number_set
 
     def segment_path(self, number: int) -> Path:
         return self.folder / f"{number:06d}.json"
@@ -171,8 +178,9 @@ class SegmentedTable:
             db = SegmentDB(str(path), storage=SegmentStorage, table=self.name, segment=number, create=create)
             db.storage.read()  # load (and check) now, so damage is reported where it is met
             self._dbs[number] = db
-            if number not in self.segment_numbers():
+            if not self.has_segment(number):
                 self._numbers = sorted([*self.segment_numbers(), number])
+                self._number_set = frozenset(self._numbers)
         return db
 
     def _raw(self, number: int) -> dict[str, dict[str, Any]]:
@@ -201,9 +209,12 @@ class SegmentedTable:
 
     def get(self, row: int) -> Optional[dict[str, Any]]:
         number = (row - 1) // self.size
-        if number not in self.segment_numbers():
+        if not self.has_segment(number):
             return None
-        return self._raw(number).get(str(row))
+        db = self._dbs.get(number)
+        data = db.storage._data if db is not None else None
+        rows = data[self.name] if data is not None else self._raw(number)
+        return rows.get(str(row))
 
     def rows(self, start_segment: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every (row, document) in row order. Documents are the store's own: do not change them."""
@@ -246,8 +257,9 @@ class SegmentedTable:
     # -- changing (called by the store, after the journal holds the change) ----------------
     def apply_put(self, row: int, doc: dict[str, Any]) -> None:
         number = (row - 1) // self.size
-        old = self.get(row) if number in self.segment_numbers() else None
-        db = self._db(number, create=number not in self.segment_numbers())
+        exists = self.has_segment(number)
+        old = self.get(row) if exists else None
+        db = self._db(number, create=not exists)
         db.table(self.name).put(row, doc)
         if self._next_row is not None and row >= self._next_row:
             self._next_row = row + 1
@@ -284,9 +296,10 @@ class SegmentedTable:
         db = self._dbs.get(number)
         return None if db is None else db.storage
 
-    def unload_clean(self) -> None:
+    def unload_clean(self, keep_newest: bool = False) -> None:
         """Forget the loaded segments that hold no unsaved change (to give memory back)."""
-        for number in [n for n, db in self._dbs.items() if not db.storage.dirty]:
+        newest = self.segment_numbers()[-1] if keep_newest and self.segment_numbers() else None
+        for number in [n for n, db in self._dbs.items() if not db.storage.dirty and n != newest]:
             del self._dbs[number]
 
 
