@@ -9,8 +9,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .studies import STUDY_ID, Generated, citizen_command, demo_study, study_bytes, work_folder
 
