@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -86,6 +87,19 @@ def _answerer(f: FormField, rng: random.Random) -> Callable[[datetime], Any]:
 def create_demo(data: DataFolder, participants: int = 60, contributions: int = 300, seed: Optional[int] = None,
                 study_id: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Study:
     """Create the demo study with a history of enrolments, walks, reviews, proposals and updates."""
+    # Bulk generation makes no reference cycles; the cycle collector would only rescan the
+    # growing study again and again, so it rests until the demo is made.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _create_demo(data, participants, contributions, seed, study_id, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _create_demo(data: DataFolder, participants: int, contributions: int, seed: Optional[int],
+                 study_id: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Study:
     rng = random.Random(seed)
     pf = load_protocol_file(studies_folder() / DEMO_FILE)
     now = datetime.now(timezone.utc).replace(microsecond=0)
