@@ -38,7 +38,7 @@ def new_id() -> str:
 class Record(BaseModel):
     """Base of every stored record: unknown keys are refused, text is stripped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True, defer_build=True)
 
 
 def _utc(value: datetime) -> datetime:
