@@ -52,8 +52,7 @@ def summarise(study: Study) -> StudySummary:
     """A study's line in the studies list; cheap (it does not read every contribution)."""
     repo = study.repo
     record = repo.study()
-    current = repo.current_protocol()
-    last = repo.last_audit()
+    protocol_version, consent_version = repo.current_numbers()
     return StudySummary(
         id=record.id,
         title=record.title,
@@ -61,9 +60,9 @@ def summarise(study: Study) -> StudySummary:
         shared_aim=record.shared_aim,
         participants=repo.participant_count(),
         contributions=repo.contribution_count(),
-        last_activity=last.at if last else None,
-        protocol_version=current.number if current else None,
-        consent_version=current.consent.version if current else None,
+        last_activity=repo.last_activity(),
+        protocol_version=protocol_version,
+        consent_version=consent_version,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Optional
 
 from ..domain.models import (
@@ -60,6 +61,16 @@ class StudyRepo:
     def protocol_version(self, number: int) -> Optional[ProtocolVersion]:
         row = self._t("protocol_versions").find_row(number)
         return None if row is None else self._version_at(row)
+
+    def current_numbers(self) -> tuple[Optional[int], Optional[int]]:
+        """The protocol and consent version numbers in force, read without parsing the protocol."""
+        table = self._t("protocol_versions")
+        count = table.count_rows()
+        doc = table.get(count) if count else None
+        if doc is None:
+            return None, None
+        consent = doc.get("consent")
+        return doc.get("number"), consent.get("version") if isinstance(consent, dict) else None
 
     def current_protocol(self) -> Optional[ProtocolVersion]:
         count = self._t("protocol_versions").count_rows()
@@ -160,6 +171,17 @@ class StudyRepo:
 
     def audit(self) -> list[AuditEvent]:
         return [AuditEvent.model_validate(d) for d in self._t("audit")]
+
+    def last_activity(self) -> Optional[datetime]:
+        """When the study last changed (the time of its newest audit event)."""
+        table = self._t("audit")
+        count = table.count_rows()
+        doc = table.get(count) if count else None
+        try:
+            return datetime.fromisoformat(doc["at"]) if doc is not None else None
+        except (KeyError, TypeError, ValueError):
+            last = self.last_audit()
+            return last.at if last else None
 
     def last_audit(self) -> Optional[AuditEvent]:
         table = self._t("audit")
