@@ -51,13 +51,21 @@ class StudyFigures:
 def summarise(study: Study) -> StudySummary:
     """A study's line in the studies list; cheap (it does not read every contribution)."""
     repo = study.repo
-    record = repo.study()
+    doc = repo.study_doc()
+    try:  # the three fields shown, read as stored: the first screen then needs no record parsed
+        study_id, title, aim = (doc["id"], doc["title"], doc["shared_aim"])
+        status = StudyStatus(doc.get("status", StudyStatus.draft.value))
+        if not all(isinstance(v, str) and v for v in (study_id, title, aim)):
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        record = repo.study()  # an odd record: let the model say what is wrong with it
+        study_id, title, aim, status = record.id, record.title, record.shared_aim, record.status
     protocol_version, consent_version = repo.current_numbers()
     return StudySummary(
-        id=record.id,
-        title=record.title,
-        status=record.status,
-        shared_aim=record.shared_aim,
+        id=study_id,
+        title=title,
+        status=status,
+        shared_aim=aim,
         participants=repo.participant_count(),
         contributions=repo.contribution_count(),
         last_activity=repo.last_activity(),

@@ -38,6 +38,13 @@ class StudyRepo:
         return self.store.table(name)
 
     # -- study and protocol -----------------------------------------------------------------
+    def study_doc(self) -> dict[str, Any]:
+        """The study record as stored (for lists that show a few of its fields)."""
+        doc = self._t("study").get(1)
+        if doc is None:
+            raise StoreDamaged(self.store.folder / "study", "the study record is missing")
+        return doc
+
     def study(self) -> Study:
         doc = self._t("study").get(1)
         if doc is None:
