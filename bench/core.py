@@ -132,6 +132,10 @@ def cold_start(command: list[str]) -> float:
 def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[str, Any]]:
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
     big = sizes[-1]
+    full = big == 100_000  # the targets are set for 100,000 contributions; a quick run only shows the trend
+
+    def judged(ok: bool) -> bool | None:
+        return ok if full else None
     rows: list[dict[str, Any]] = []
 
     # Demo generation through the real command (every change through the services).
@@ -142,7 +146,7 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
         note(f"  {made[n].wall:.1f} s wall, {made[n].cpu:.1f} s CPU")
     g = made[big]
     rows.append(row(f"`citizen demo` with {big:,} contributions (wall)", g.wall, None, "", "s",
-                    "well under 60 s", g.wall < 45))
+                    "well under 60 s", judged(g.wall < 45)))
     rows.append(row(f"`citizen demo` with {big:,} contributions (CPU)", g.cpu, None, "", "s", "", None))
 
     # 1. Durable add-contribution.
@@ -155,11 +159,11 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
         ours[n] = statistics.median(samples) * 1000
         stock = statistics.median(stock_tinydb_inserts(made[n], stock_runs if n < 100_000 else 3)) * 1000
         rows.append(row(f"durable add-contribution at {n:,}", ours[n], stock, "stock TinyDB insert", "ms",
-                        ">= 100x faster" if n == big else "", (stock / ours[n] >= 100) if n == big else None))
+                        ">= 100x faster" if n == big else "", judged(stock / ours[n] >= 100) if n == big else None))
         note(f"  ours {ours[n]:.2f} ms (segments read {shape['segments_loaded']} of {shape['segments']}), "
              f"stock TinyDB {stock:.1f} ms")
     rows.append(row(f"durable add at {big:,} vs at 1,000", ours[big], ours[1_000], "ours at 1,000", "ms",
-                    "<= 2x", ours[big] <= 2 * ours[1_000]))
+                    "<= 2x", judged(ours[big] <= 2 * ours[1_000])))
 
     # 2. First screen and 3. peak memory, against a minimal Textual app, in fresh processes.
     runs = 3 if quick else 5
@@ -170,7 +174,7 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
     first = median_of(mine, "ready")
     overview = median_of(mine, "overview")
     rows.append(row(f"app to first screen ({big:,} study)", first * 1000, base_start * 1000,
-                    "minimal Textual app", "ms", "<= 1.5x", first <= 1.5 * base_start))
+                    "minimal Textual app", "ms", "<= 1.5x", judged(first <= 1.5 * base_start)))
     rows.append(row(f"app to overview with figures ({big:,})", overview * 1000, base_start * 1000,
                     "minimal Textual app", "ms", "", None))
     rss = median_of(mine, "rss_kib") / 1024
@@ -178,7 +182,7 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
     on_disk = study_bytes(g.data) / 2**20
     with_bak = study_bytes(g.data, last_good_copies=True) / 2**20
     rows.append(row(f"peak memory, app with the {big:,} study open", rss, on_disk,
-                    "study data files on disk (no .bak)", "MiB", "<= 2x", rss <= 2 * on_disk))
+                    "study data files on disk (no .bak)", "MiB", "<= 2x", judged(rss <= 2 * on_disk)))
     rows.append(row("peak memory, same", rss, base_rss, "minimal Textual app", "MiB", "", None))
     note(f"  study on disk: {on_disk:.1f} MiB of data files, {with_bak:.1f} MiB with the .bak last good copies")
 
