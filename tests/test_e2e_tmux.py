@@ -56,8 +56,8 @@ def test_demo_in_a_real_terminal(tmp_path, run_env, term):
         assert "Clean Air Walks in Northgate" in screen
         assert "Protocol version: 2" in screen
         t.keys("Escape")
-        screen = t.wait_for("Enter opens the highlighted study")
-        assert "Studies" in screen and "60" in screen and "300" in screen
+        studies_screen = t.wait_for("Enter opens the highlighted study")
+        assert "Studies" in studies_screen and "60" in studies_screen
         t.keys("Enter")
         t.wait_for("Shared aim:")
         t.keys("Escape")
@@ -66,6 +66,13 @@ def test_demo_in_a_real_terminal(tmp_path, run_env, term):
         t.wait_for("EXITED 0")
     finally:
         t.close()
+    from citizen.services import open_study
     from citizen.store import DataFolder
 
-    DataFolder(data).close()  # free again: the app released its lock when it quit
+    with DataFolder(data) as folder:  # free again: the app released its lock when it quit
+        repo = open_study(folder, "air-quality-walk").repo
+        live, rows = repo.contribution_count(), repo.contribution_counts()["rows"]
+    # The list shows the contributions kept, not the tombstones of removed ones.
+    assert live < rows
+    row = next(line for line in studies_screen.splitlines() if "Clean Air Walks" in line)
+    assert f" {live} " in row and f" {rows} " not in row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -51,36 +52,54 @@ def studies_folder() -> Path:
     raise FileNotFoundError("the bundled demo study file is missing from this installation")
 
 
-def _answer(f: FormField, rng: random.Random, day: datetime) -> Any:
+def _answerer(f: FormField, rng: random.Random) -> Callable[[datetime], Any]:
+    """How a walker answers one field (made once per form version: the demo makes many answers)."""
     if f.type is FieldType.date:
-        return day.date().isoformat()
+        return lambda day: day.date().isoformat()
     if f.type is FieldType.time:
-        return f"{rng.randint(7, 19):02d}:{rng.choice(['00', '15', '30', '45'])}"
+        quarters = ["00", "15", "30", "45"]
+        return lambda day: f"{rng.randint(7, 19):02d}:{rng.choice(quarters)}"
     if f.type is FieldType.single_choice:
-        return rng.choice(f.choices).value
+        values = [c.value for c in f.choices]
+        return lambda day: rng.choice(values)
     if f.type is FieldType.multiple_choice:
         codes = [c.value for c in f.choices if c.value != "none"]
-        picked = rng.sample(codes, k=rng.choice([0, 0, 1, 1, 2]))
-        return picked or ([c.value for c in f.choices if c.value == "none"] or codes[:1])
+        fallback = [c.value for c in f.choices if c.value == "none"] or codes[:1]
+        sizes = [0, 0, 1, 1, 2]
+        return lambda day: rng.sample(codes, k=rng.choice(sizes)) or list(fallback)
     if f.type is FieldType.integer:
         low, high = int(f.min or 0), int(f.max or 100)
-        return min(high, max(low, int(rng.gauss(35, 15))))
+        return lambda day: min(high, max(low, int(rng.gauss(35, 15))))
     if f.type is FieldType.decimal:
-        return "" if rng.random() < 0.6 else f"{max(1.0, rng.gauss(18, 9)):.1f}"
+        return lambda day: "" if rng.random() < 0.6 else f"{max(1.0, rng.gauss(18, 9)):.1f}"
     if f.type is FieldType.rating:
-        return str(rng.randint(1, 5))
+        ratings = ["1", "2", "3", "4", "5"]
+        return lambda day: rng.choice(ratings)
     if f.type is FieldType.yes_no:
-        return rng.choice(["yes", "no"])
+        return lambda day: "yes" if rng.random() < 0.5 else "no"
     if f.type is FieldType.place:
-        return rng.choice(SPOTS)
+        return lambda day: rng.choice(SPOTS)
     if f.type is FieldType.long_text:
-        return rng.choice(NOTES)
-    return ""  # identifying short text: most people leave their street out
+        return lambda day: rng.choice(NOTES)
+    return lambda day: ""  # identifying short text: most people leave their street out
 
 
 def create_demo(data: DataFolder, participants: int = 60, contributions: int = 300, seed: Optional[int] = None,
                 study_id: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Study:
     """Create the demo study with a history of enrolments, walks, reviews, proposals and updates."""
+    # Bulk generation makes no reference cycles; the cycle collector would only rescan the
+    # growing study again and again, so it rests until the demo is made.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _create_demo(data, participants, contributions, seed, study_id, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _create_demo(data: DataFolder, participants: int, contributions: int, seed: Optional[int],
+                 study_id: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Study:
     rng = random.Random(seed)
     pf = load_protocol_file(studies_folder() / DEMO_FILE)
     now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -113,10 +132,14 @@ def create_demo(data: DataFolder, participants: int = 60, contributions: int = 3
         people: dict[int, str] = {}
         made: list[tuple[str, datetime]] = []
         current = study.repo.current_protocol()
+        assert current is not None
+        form = [(f.key, _answerer(f, rng)) for f in current.fields]
         for step, (when, kind, i) in enumerate(timeline):
             if kind == -1:
                 _publish_v2(study, proposal.id, v2_at)
                 current = study.repo.current_protocol()
+                assert current is not None
+                form = [(f.key, _answerer(f, rng)) for f in current.fields]
             elif kind == 0:
                 answers = {"take_part": True, "share_partners": rng.random() < 0.85,
                            "quote_words": rng.random() < 0.6, "contact_later": rng.random() < 0.5}
@@ -132,7 +155,7 @@ def create_demo(data: DataFolder, participants: int = 60, contributions: int = 3
                 pid = people[i]
                 if not study.repo.consent_state(pid).covers(current.consent):
                     continue
-                values = {f.key: _answer(f, rng, when) for f in current.fields}
+                values = {key: answer(when) for key, answer in form}
                 source = ContributionSource.phone if rng.random() < 0.8 else ContributionSource.desk
                 c = add_contribution(study, pid, values, source,
                                      "volunteer (phone)" if source is ContributionSource.phone else COORDINATOR,

@@ -51,19 +51,26 @@ class StudyFigures:
 def summarise(study: Study) -> StudySummary:
     """A study's line in the studies list; cheap (it does not read every contribution)."""
     repo = study.repo
-    record = repo.study()
-    current = repo.current_protocol()
-    last = repo.last_audit()
+    doc = repo.study_doc()
+    try:  # the three fields shown, read as stored: the first screen then needs no record parsed
+        study_id, title, aim = (doc["id"], doc["title"], doc["shared_aim"])
+        status = StudyStatus(doc.get("status", StudyStatus.draft.value))
+        if not all(isinstance(v, str) and v for v in (study_id, title, aim)):
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        record = repo.study()  # an odd record: let the model say what is wrong with it
+        study_id, title, aim, status = record.id, record.title, record.shared_aim, record.status
+    protocol_version, consent_version = repo.current_numbers()
     return StudySummary(
-        id=record.id,
-        title=record.title,
-        status=record.status,
-        shared_aim=record.shared_aim,
+        id=study_id,
+        title=title,
+        status=status,
+        shared_aim=aim,
         participants=repo.participant_count(),
         contributions=repo.contribution_count(),
-        last_activity=last.at if last else None,
-        protocol_version=current.number if current else None,
-        consent_version=current.consent.version if current else None,
+        last_activity=repo.last_activity(),
+        protocol_version=protocol_version,
+        consent_version=consent_version,
     )
 
 
@@ -81,7 +88,10 @@ def list_studies(data: DataFolder) -> list[StudySummary]:
 
 
 def figures(study: Study) -> StudyFigures:
-    """Counts for the study overview, folded from participants, consent events and contributions."""
+    """Counts for the study overview, folded from participants, consent events and contributions.
+
+    Cheap at any size: contributions are counted through their per-segment summary.
+    """
     repo = study.repo
     current = repo.current_protocol()
     fig = StudyFigures()
@@ -99,14 +109,16 @@ def figures(study: Study) -> StudyFigures:
             fig.active += 1
             if current is not None and state.needs_reconsent(current.consent):
                 fig.needs_reconsent += 1
-    for doc in repo.contribution_docs():
-        if doc.get("removed_at"):
-            fig.removed += 1
-            continue
-        fig.contributions += 1
-        fig.by_review[doc["review_state"]] += 1
-        submitted = datetime.fromisoformat(doc["submitted_at"])
-        fig.by_week[submitted.strftime("%G-W%V")] += 1
+    # From the per-segment counts kept beside the contributions: no contribution is read for them.
+    counts = repo.contribution_counts()
+    for key, n in counts.items():
+        kind, _, value = key.partition(":")
+        if kind == "review":
+            fig.by_review[value] += n
+        elif kind == "week":
+            fig.by_week[value] += n
+    fig.contributions = counts.get("live", 0)
+    fig.removed = counts.get("removed", 0)
     fig.open_proposals = sum(1 for p in repo.proposals() if p.status.value == "open")
     fig.updates = len(repo.updates())
     return fig

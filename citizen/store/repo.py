@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Optional
 
 from ..domain.models import (
@@ -28,11 +29,22 @@ class StudyRepo:
     def __init__(self, store: StudyStore):
         self.store = store
         self._versions: dict[int, ProtocolVersion] = {}
+        # Parsed records and folded consent, each kept with the very stored documents it came
+        # from: the store replaces a document on every change, so ``is`` tells when it is stale.
+        self._participants: dict[int, tuple[dict[str, Any], Participant]] = {}
+        self._consent: dict[str, tuple[list[dict[str, Any]], ConsentState]] = {}
 
     def _t(self, name: str):
         return self.store.table(name)
 
     # -- study and protocol -----------------------------------------------------------------
+    def study_doc(self) -> dict[str, Any]:
+        """The study record as stored (for lists that show a few of its fields)."""
+        doc = self._t("study").get(1)
+        if doc is None:
+            raise StoreDamaged(self.store.folder / "study", "the study record is missing")
+        return doc
+
     def study(self) -> Study:
         doc = self._t("study").get(1)
         if doc is None:
@@ -57,20 +69,40 @@ class StudyRepo:
         row = self._t("protocol_versions").find_row(number)
         return None if row is None else self._version_at(row)
 
+    def current_numbers(self) -> tuple[Optional[int], Optional[int]]:
+        """The protocol and consent version numbers in force, read without parsing the protocol."""
+        table = self._t("protocol_versions")
+        count = table.count_rows()
+        doc = table.get(count) if count else None
+        if doc is None:
+            return None, None
+        consent = doc.get("consent")
+        return doc.get("number"), consent.get("version") if isinstance(consent, dict) else None
+
     def current_protocol(self) -> Optional[ProtocolVersion]:
         count = self._t("protocol_versions").count_rows()
         return self._version_at(count) if count else None
 
     # -- participants and consent -----------------------------------------------------------
+    def _participant_at(self, row: int, doc: dict[str, Any]) -> Participant:
+        hit = self._participants.get(row)
+        if hit is not None and hit[0] is doc:
+            return hit[1]
+        participant = Participant.model_validate(doc)
+        self._participants[row] = (doc, participant)
+        return participant
+
     def participants(self) -> list[Participant]:
-        return [Participant.model_validate(d) for d in self._t("participants")]
+        return [self._participant_at(row, doc) for row, doc in self._t("participants").rows()]
 
     def participant_count(self) -> int:
         return self._t("participants").count_rows()
 
     def participant(self, participant_id: str) -> Optional[Participant]:
-        doc = self._t("participants").find(participant_id)
-        return None if doc is None else Participant.model_validate(doc)
+        table = self._t("participants")
+        row = table.find_row(participant_id)
+        doc = None if row is None else table.get(row)
+        return None if doc is None or row is None else self._participant_at(row, doc)
 
     def participant_by(self, field: str, value: str) -> Optional[Participant]:
         docs = self._t("participants").where(field, value)
@@ -85,14 +117,23 @@ class StudyRepo:
         docs = table.where("participant_id", participant_id) if participant_id else list(table)
         return [ConsentEvent.model_validate(d) for d in docs]
 
+    def _folded(self, participant_id: str, docs: list[dict[str, Any]]) -> ConsentState:
+        hit = self._consent.get(participant_id)
+        if hit is not None and len(hit[0]) == len(docs) and all(a is b for a, b in zip(hit[0], docs, strict=True)):
+            return hit[1]
+        state = fold_consent(ConsentEvent.model_validate(d) for d in docs)
+        self._consent[participant_id] = (docs, state)
+        return state
+
     def consent_state(self, participant_id: str) -> ConsentState:
-        return fold_consent(self.consent_events(participant_id))
+        """The fold of the participant's consent events; folded again only when they change."""
+        return self._folded(participant_id, self._t("consent_events").where("participant_id", participant_id))
 
     def consent_states(self) -> dict[str, ConsentState]:
-        events: dict[str, list[ConsentEvent]] = {}
+        events: dict[str, list[dict[str, Any]]] = {}
         for doc in self._t("consent_events"):
-            events.setdefault(doc["participant_id"], []).append(ConsentEvent.model_validate(doc))
-        return {pid: fold_consent(evs) for pid, evs in events.items()}
+            events.setdefault(doc["participant_id"], []).append(doc)
+        return {pid: self._folded(pid, docs) for pid, docs in events.items()}
 
     # -- contributions -----------------------------------------------------------------------
     def contribution(self, contribution_id: str) -> Optional[Contribution]:
@@ -107,7 +148,15 @@ class StudyRepo:
         return iter(self._t("contributions"))
 
     def contribution_count(self) -> int:
-        return self._t("contributions").count_rows()
+        """Contributions kept (tombstones of removed ones are not counted)."""
+        return self.contribution_counts().get("live", 0)
+
+    def contribution_counts(self) -> dict[str, int]:
+        """Counts over every contribution without reading them all: ``rows`` (tombstones too),
+        ``live``, ``removed``, ``review:<state>`` and ``week:<ISO week>`` (of the live ones)."""
+        summary = self._t("contributions").summary
+        assert summary is not None
+        return summary.totals()
 
     # -- the rest ----------------------------------------------------------------------------
     def invites(self) -> list[Invite]:
@@ -129,6 +178,17 @@ class StudyRepo:
 
     def audit(self) -> list[AuditEvent]:
         return [AuditEvent.model_validate(d) for d in self._t("audit")]
+
+    def last_activity(self) -> Optional[datetime]:
+        """When the study last changed (the time of its newest audit event)."""
+        table = self._t("audit")
+        count = table.count_rows()
+        doc = table.get(count) if count else None
+        try:
+            return datetime.fromisoformat(doc["at"]) if doc is not None else None
+        except (KeyError, TypeError, ValueError):
+            last = self.last_audit()
+            return last.at if last else None
 
     def last_audit(self) -> Optional[AuditEvent]:
         table = self._t("audit")

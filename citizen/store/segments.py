@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,7 +21,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .durable import StoreDamaged, atomic_write, remove_stale_temps
+from .durable import StoreDamaged, StoreError, atomic_write, remove_stale_temps
 
 SCHEMA = 1
 META = "_meta"
@@ -53,6 +55,7 @@ class SegmentStorage(Storage):
         self.table = table
         self.segment = segment
         self.dirty = False
+        self.version = 0  # bumped on every change, so what is derived from the data knows when it is stale
         self._data: Optional[dict[str, Any]] = None
         if create and not self.path.exists():
             self._data = {META: {"1": {"schema": SCHEMA, "table": table, "segment": segment}}, table: {}}
@@ -70,6 +73,7 @@ class SegmentStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         self._data = data
         self.dirty = True
+        self.version += 1
 
     def flush(self) -> None:
         if not self.dirty or self._data is None:
@@ -129,13 +133,18 @@ def load_segment(path: Path, table: str) -> dict[str, Any]:
 class SegmentedTable:
     """One table of a study: a run of segment files, loaded on demand."""
 
-    def __init__(self, folder: Path, name: str, size: int, unique: str = "id"):
+    def __init__(self, folder: Path, name: str, size: int, unique: str = "id",
+                 summariser: Optional[Summariser] = None, lock: Optional[threading.RLock] = None):
         self.folder = folder
+        self.readonly = False
+        self.lock = lock if lock is not None else threading.RLock()
         self.name = name
         self.size = size
         self.unique = unique
+        self.summary = SegmentSummaries(self, summariser) if summariser is not None else None
         self._dbs: dict[int, SegmentDB] = {}
         self._numbers: Optional[list[int]] = None
+        self._number_set: frozenset[int] = frozenset()
         self._next_row: Optional[int] = None
         self._indexes: dict[str, dict[Any, list[int]]] = {}
         self._unique_index: Optional[dict[Any, int]] = None
@@ -151,7 +160,13 @@ class SegmentedTable:
                     if ext == "json" and stem.isdigit():
                         numbers.append(int(stem))
             self._numbers = sorted(numbers)
+            self._number_set = frozenset(self._numbers)
         return self._numbers
+
+    def has_segment(self, number: int) -> bool:
+        if self._numbers is None:
+            self.segment_numbers()
+        return number in self._number_set
 
     def segment_path(self, number: int) -> Path:
         return self.folder / f"{number:06d}.json"
@@ -163,8 +178,9 @@ class SegmentedTable:
             db = SegmentDB(str(path), storage=SegmentStorage, table=self.name, segment=number, create=create)
             db.storage.read()  # load (and check) now, so damage is reported where it is met
             self._dbs[number] = db
-            if number not in self.segment_numbers():
+            if not self.has_segment(number):
                 self._numbers = sorted([*self.segment_numbers(), number])
+                self._number_set = frozenset(self._numbers)
         return db
 
     def _raw(self, number: int) -> dict[str, dict[str, Any]]:
@@ -193,9 +209,12 @@ class SegmentedTable:
 
     def get(self, row: int) -> Optional[dict[str, Any]]:
         number = (row - 1) // self.size
-        if number not in self.segment_numbers():
+        if not self.has_segment(number):
             return None
-        return self._raw(number).get(str(row))
+        db = self._dbs.get(number)
+        data = db.storage._data if db is not None else None
+        rows = data[self.name] if data is not None else self._raw(number)
+        return rows.get(str(row))
 
     def rows(self, start_segment: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every (row, document) in row order. Documents are the store's own: do not change them."""
@@ -238,8 +257,9 @@ class SegmentedTable:
     # -- changing (called by the store, after the journal holds the change) ----------------
     def apply_put(self, row: int, doc: dict[str, Any]) -> None:
         number = (row - 1) // self.size
-        old = self.get(row) if number in self.segment_numbers() else None
-        db = self._db(number, create=number not in self.segment_numbers())
+        exists = self.has_segment(number)
+        old = self.get(row) if exists else None
+        db = self._db(number, create=not exists)
         db.table(self.name).put(row, doc)
         if self._next_row is not None and row >= self._next_row:
             self._next_row = row + 1
@@ -266,9 +286,143 @@ class SegmentedTable:
             self.folder.mkdir(parents=True, exist_ok=True)
         for storage in dirty:
             storage.flush()
+            if self.summary is not None:
+                self.summary.written(storage)
+        if dirty and self.summary is not None:
+            self.summary.save()
         return len(dirty)
 
-    def unload_clean(self) -> None:
+    def loaded_storage(self, number: int) -> Optional[SegmentStorage]:
+        db = self._dbs.get(number)
+        return None if db is None else db.storage
+
+    def unload_clean(self, keep_newest: bool = False) -> None:
         """Forget the loaded segments that hold no unsaved change (to give memory back)."""
-        for number in [n for n, db in self._dbs.items() if not db.storage.dirty]:
+        newest = self.segment_numbers()[-1] if keep_newest and self.segment_numbers() else None
+        for number in [n for n, db in self._dbs.items() if not db.storage.dirty and n != newest]:
             del self._dbs[number]
+
+
+Summariser = Callable[[Iterable[dict[str, Any]]], dict[str, int]]
+SUMMARY_FILE = "summary.cache"  # JSON; not named *.json so it is never taken for a segment
+SUMMARY_SCHEMA = 1
+
+
+def _file_key(path: Path) -> Optional[list[int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+class SegmentSummaries:
+    """Counts per segment (kept in ``<table>/summary.cache``), so figures never read every record.
+
+    The file is only a cache: an entry counts only while its segment file is the very file it
+    was made from (same inode, size and modification time); a segment held in memory is always
+    counted from memory; a missing, stale or unreadable entry is counted again from the segment.
+    """
+
+    def __init__(self, table: SegmentedTable, summarise: Summariser):
+        self.table = table
+        self.summarise = summarise
+        self.kind = f"{table.name}/{getattr(summarise, 'version', 1)}"
+        self._disk: Optional[dict[str, Any]] = None
+        self._memo: dict[int, tuple[weakref.ref[SegmentStorage], int, dict[str, int]]] = {}
+        self._changed = False
+        self.rebuilt = 0  # segments counted again from their file (tests check the growth shape)
+
+    @property
+    def path(self) -> Path:
+        return self.table.folder / SUMMARY_FILE
+
+    def _entries(self) -> dict[str, Any]:
+        if self._disk is None:
+            entries: dict[str, Any] = {}
+            try:
+                data = json.loads(self.path.read_bytes())
+                if (isinstance(data, dict) and data.get("citizen-summary") == SUMMARY_SCHEMA
+                        and data.get("kind") == self.kind and isinstance(data.get("segments"), dict)):
+                    entries = data["segments"]
+            except (OSError, ValueError):
+                pass  # no cache, or a damaged one: everything is counted again from the segments
+            self._disk = entries
+        return self._disk
+
+    def _from_memory(self, storage: SegmentStorage) -> dict[str, int]:
+        memo = self._memo.get(storage.segment)
+        if memo is not None and memo[0]() is storage and memo[1] == storage.version:
+            return memo[2]
+        data = storage.read() or {}
+        counts = dict(self.summarise(data.get(self.table.name, {}).values()))
+        self._memo[storage.segment] = (weakref.ref(storage), storage.version, counts)
+        return counts
+
+    def _remember(self, number: int, counts: dict[str, int], key: Optional[list[int]]) -> None:
+        entries = self._entries()
+        if key is None:
+            entries.pop(str(number), None)
+            return
+        entry = {"file": key, "counts": counts}
+        if entries.get(str(number)) != entry:
+            entries[str(number)] = entry
+            self._changed = True
+
+    def _known(self, number: int) -> Optional[dict[str, int]]:
+        storage = self.table.loaded_storage(number)
+        if storage is not None:
+            counts = self._from_memory(storage)
+            if not storage.dirty:
+                self._remember(number, counts, _file_key(self.table.segment_path(number)))
+            return counts
+        entry = self._entries().get(str(number))
+        if (isinstance(entry, dict) and isinstance(entry.get("counts"), dict)
+                and entry.get("file") == _file_key(self.table.segment_path(number))):
+            return entry["counts"]
+        return None
+
+    def segment(self, number: int) -> dict[str, int]:
+        with self.table.lock:
+            counts = self._known(number)
+        if counts is not None:
+            return counts
+        # Counted from the file without keeping it loaded (memory stays small) and without
+        # holding the lock (writers go on). The key is taken first: if the file is replaced
+        # meanwhile, this entry simply never matches.
+        path = self.table.segment_path(number)
+        key = _file_key(path)
+        data = load_segment(path, self.table.name)
+        counts = dict(self.summarise(data[self.table.name].values()))
+        with self.table.lock:
+            self.rebuilt += 1
+            self._remember(number, counts, key)
+        return counts
+
+    def totals(self, save: bool = True) -> dict[str, int]:
+        """The counts of the whole table, summed over its segments."""
+        out: dict[str, int] = {}
+        with self.table.lock:
+            numbers = list(self.table.segment_numbers())
+        for number in numbers:
+            for key, value in self.segment(number).items():
+                out[key] = out.get(key, 0) + value
+        if save:
+            with self.table.lock:
+                self.save()
+        return out
+
+    def written(self, storage: SegmentStorage) -> None:
+        """A segment was just written back: its counts now describe the new file."""
+        self._remember(storage.segment, self._from_memory(storage), _file_key(storage.path))
+
+    def save(self) -> None:
+        """Write the cache if it changed; a failure costs only a recount next time."""
+        if not self._changed or self._disk is None or self.table.readonly:
+            return
+        payload = {"citizen-summary": SUMMARY_SCHEMA, "kind": self.kind, "segments": self._disk}
+        try:
+            atomic_write(self.path, json.dumps(payload, separators=(",", ":")).encode())
+            self._changed = False
+        except StoreError:
+            pass

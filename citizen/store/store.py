@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 from .durable import StoreDamaged, StoreError, StoreLocked, StoreWriteError, atomic_write, plain_os_error
 from .journal import Journal, Op
 from .segments import SegmentedTable
+from .summary import SUMMARISERS
 
 # Table name -> (documents per segment, the field that identifies a record).
 TABLES: dict[str, tuple[int, str]] = {
@@ -43,6 +44,9 @@ TABLES: dict[str, tuple[int, str]] = {
 
 JOURNAL_MAX_ENTRIES = 2000
 JOURNAL_MAX_BYTES = 8_000_000
+# Inside a batch (bulk generation, imports) the journal is compacted by size only: fewer, larger
+# write-backs, and the segments written back are then let go so memory stays bounded.
+BATCH_JOURNAL_MAX_BYTES = 24_000_000
 LAPTOP_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 
 
@@ -54,8 +58,11 @@ class StudyStore:
         self.readonly = readonly
         self.lock = threading.RLock()
         self.tables = {
-            name: SegmentedTable(folder / name, name, size, unique) for name, (size, unique) in TABLES.items()
+            name: SegmentedTable(folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock)
+            for name, (size, unique) in TABLES.items()
         }
+        for table in self.tables.values():
+            table.readonly = readonly
         self.journal = Journal(folder / "journal.jsonl")
         self._batch_depth = 0
         self._batch_unsynced = False
@@ -98,7 +105,10 @@ class StudyStore:
             if not sync:
                 self._batch_unsynced = True
             self._apply(ops)
-            if self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES:
+            if self._batch_depth:
+                if self.journal.size >= BATCH_JOURNAL_MAX_BYTES:
+                    self.compact()
+            elif self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES:
                 self.compact()
         for listener in list(self.listeners):
             listener(ops)
@@ -129,6 +139,9 @@ class StudyStore:
                 written += t.flush()
             self.journal.reset()
             self.compactions += 1
+            if self._batch_depth:
+                for t in self.tables.values():
+                    t.unload_clean(keep_newest=True)
             return written
 
     def next_row(self, table: str) -> int:
