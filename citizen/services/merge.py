@@ -474,9 +474,12 @@ def _plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> M
         else:
             status = max(local_study["status"], incoming_study["status"])
         joined_study["status"] = status
-        lost = incoming_study["status"] if status == local_study["status"] else local_study["status"]
-        report.conflicts.append(Conflict("study", study.id, "status", status, lost,
-                                         "changed on two laptops; the latest change decides"))
+        local_ids = {d["id"] for d in audit_table.where("action", "study status changed")}
+        incoming_ids = {d["id"] for d in recs["audit"] if d.get("action") == "study status changed"}
+        if (local_ids - incoming_ids) and (incoming_ids - local_ids):  # changed on both laptops
+            lost = incoming_study["status"] if status == local_study["status"] else local_study["status"]
+            report.conflicts.append(Conflict("study", study.id, "status", status, lost,
+                                             "changed on two laptops; the latest change decides"))
     if joined_study != local_study:
         puts.append(("study", 1, joined_study))
         report.updated["study"] = 1
