@@ -186,10 +186,11 @@ def _load_extra_commands() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise  # a module that is there but broken
             continue
-        EXTRA_COMMANDS.append(module.register)
+        if module.register not in EXTRA_COMMANDS:  # main() may run many times in one process
+            EXTRA_COMMANDS.append(module.register)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
