@@ -69,7 +69,10 @@ def export_bundle(study: Study, path: Path, progress: Optional[Callable[[int, in
     raw = json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
     payload = gzip.compress(raw, compresslevel=6, mtime=0)
     try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(Path(path), payload)
+    except OSError as exc:
+        raise ServiceError(f"Cannot write {path}: {exc.strerror}. Nothing was written.") from None
     except StoreError as exc:
         raise ServiceError(str(exc)) from None
     return BundleInfo(Path(path), study.id, study.laptop, counts, digest, len(payload))
