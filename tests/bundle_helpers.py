@@ -13,6 +13,7 @@ from citizen.services import (
     add_contribution,
     add_proposal_note,
     close_invite,
+    correct_contribution,
     create_invite,
     decide_proposal,
     enrol_participant,
@@ -49,7 +50,7 @@ def snapshot(study) -> Bundle:
 def random_activity(study, rng: random.Random, steps: int, actor: str) -> None:
     """Enrolments, walks, reviews, feedback, withdrawals, invites, proposals and status changes."""
     for _ in range(steps):
-        kind = rng.choice(["enrol", "enrol", "walk", "walk", "walk", "review", "review", "feedback", "withdraw",
+        kind = rng.choice(["enrol", "enrol", "walk", "walk", "walk", "review", "review", "feedback", "correct", "withdraw",
                            "invite", "close", "status", "propose", "note", "decide"])
         try:
             _step(study, rng, kind, actor)
@@ -70,6 +71,12 @@ def _step(study, rng: random.Random, kind: str, actor: str) -> None:
             p = rng.choice(people)
             add_contribution(study, p.id, dict(WALK, walk_minutes=str(rng.randint(5, 90))), ContributionSource.phone,
                              "volunteer")
+    elif kind == "correct":
+        docs = [d for d in repo.contribution_docs() if not d.get("removed_at")]
+        if docs:
+            doc = rng.choice(docs)
+            correct_contribution(study, doc["participant_id"], doc["id"], dict(WALK, walk_minutes=str(rng.randint(5, 90))),
+                                 "volunteer")
     elif kind in ("review", "feedback"):
         docs = [d for d in repo.contribution_docs() if not d.get("removed_at")]
         if docs:

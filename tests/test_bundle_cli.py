@@ -31,7 +31,7 @@ def digest(path: Path) -> str:
 
 def test_three_laptops_merge_in_any_order_to_the_same_study(tmp_path, run_env):
     laptops = {name: tmp_path / name for name in ("library", "clinic", "stall")}
-    for path, laptop_id in zip(laptops.values(), ("AC", "DE", "FG")):
+    for path, laptop_id in zip(laptops.values(), ("AC", "DE", "FG"), strict=True):
         laptop_folder(path, laptop_id).close()
     # The library laptop sets the demo study up; the others take a copy of it by bundle.
     ok(citizen(run_env, laptops["library"], "demo", "--participants", "12", "--contributions", "40", "--seed", "5",

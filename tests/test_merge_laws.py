@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 from pathlib import Path
@@ -41,7 +42,11 @@ def _merged(tmp: Path, name: str, bundles) -> str:
         return canonical_digest(study_of(coordinator))
 
 
-@settings(max_examples=int(__import__("os").environ.get("MERGE_EXAMPLES", "12")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# MERGE_EXAMPLES=200 for a longer hunt; the suite runs a quick dozen.
+EXAMPLES = int(os.environ.get("MERGE_EXAMPLES", "12"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seeds=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, 10_000)),
     base_steps=st.integers(0, 12),

@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Optional
 
 from pydantic import ValidationError
@@ -282,7 +283,8 @@ def _join_contact(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
                           "contact details differ; a fixed order decides")]
 
 
-def _join_contribution(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
+def _join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetime]] = None
+                       ) -> tuple[dict, list[Conflict]]:
     if a == b:
         return a, []
     cid = a["id"]
@@ -302,14 +304,11 @@ def _join_contribution(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
     reviews = _union_sorted(a["reviews"], b["reviews"])
     feedback = _union_sorted(a["feedback"], b["feedback"])
     sa, sb = a["review_state"], b["review_state"]
-    if sa == sb:
-        state = sa
-    elif len(a["history"]) != len(b["history"]):
-        state = win["review_state"]  # a correction resets the review: the corrected copy decides
-    elif reviews:
-        state = reviews[-1]["state"]
-    else:
-        state = max(sa, sb)
+    # The state follows the latest review note made after the latest correction (a correction,
+    # found in the joined activity log, sends the contribution back to "received").
+    last_correction = (corrected_at or {}).get(cid)
+    after = [r for r in reviews if last_correction is None or _time(r["at"]) > last_correction]
+    state = after[-1]["state"] if after else ("received" if last_correction or not reviews else reviews[-1]["state"])
     if sa != sb:
         ca = {canonical(r) for r in a["reviews"]}
         cb = {canonical(r) for r in b["reviews"]}
@@ -379,7 +378,8 @@ def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, pro
                              new={t: bundle.count(t) for t in BUNDLE_TABLES if t != "study"})
         return MergePlan(report, [(t, d) for t in BUNDLE_TABLES for d in bundle.records[t]], [])
     study = open_study(data, bundle.study_id)
-    return _plan_existing(study, bundle, progress)
+    with study.store.lock:  # no change lands half-way through the comparison
+        return _plan_existing(study, bundle, progress)
 
 
 def _plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> MergePlan:
@@ -428,10 +428,13 @@ def _plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> M
 
     new_docs: dict[str, dict[str, dict]] = {}
 
+    corrected_at = _corrections(store, recs["audit"])
     for name in ("participants", "contacts", "consent_events", "contributions", "proposals", "updates", "audit"):
         table = store.table(name)
         key = key_of(name)
         join = JOINS[name]
+        if name == "contributions":
+            join = partial(_join_contribution, corrected_at=corrected_at)
         fresh: dict[str, dict] = {}
         changed = 0
         for doc in recs[name]:
@@ -491,6 +494,18 @@ def _plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> M
     audit_only = all(d.get("action") in MERGE_ACTIONS for d in new_docs["audit"].values())
     report.only_bookkeeping = bool(report.changes) and audit_only and report.changes == report.new.get("audit", 0)
     return MergePlan(report, inserts, puts)
+
+
+def _corrections(store: StudyStore, incoming_audit: list[dict]) -> dict[str, datetime]:
+    """When each contribution was last corrected, from both copies of the activity log."""
+    out: dict[str, datetime] = {}
+    events = store.table("audit").where("action", "contribution corrected")
+    events += [d for d in incoming_audit if d.get("action") == "contribution corrected"]
+    for doc in events:
+        at = _time(doc["at"])
+        if doc["target"] not in out or at > out[doc["target"]]:
+            out[doc["target"]] = at
+    return out
 
 
 def _settle_code_clashes(store: StudyStore, fresh: dict[str, dict], puts: list, report: MergeReport) -> None:
