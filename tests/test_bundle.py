@@ -342,3 +342,33 @@ def test_export_layer_imports_without_interface_libraries():
             "bad = [m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_correction_sends_the_merged_contribution_back_to_review(two_laptops):
+    from citizen.services import correct_contribution
+
+    a, b = two_laptops
+    sa, sb = study_of(a), study_of(b)
+    p = enrol(sa)
+    c = add_contribution(sa, p.id, WALK, ContributionSource.phone, "volunteer")
+    review_contributions(sa, [c.id], ReviewState.accepted, "fine", "Amina")
+    merge_bundle(b, snapshot(sa), "Li")
+    correct_contribution(sb, p.id, c.id, dict(WALK, walk_minutes="45"), "volunteer")  # on the other laptop
+    merge_bundle(a, snapshot(sb), "Amina")
+    merged = sa.repo.contribution(c.id)
+    assert merged.values["walk_minutes"] == 45 and merged.review_state is ReviewState.received
+    assert [h.values["walk_minutes"] for h in merged.history] == [30]
+    assert canonical_digest(sa) == canonical_digest(sb)
+
+
+def test_contact_details_travel_and_removal_blanks_them_everywhere(two_laptops):
+    from citizen.services import withdraw
+
+    a, b = two_laptops
+    sa, sb = study_of(a), study_of(b)
+    p = enrol_participant(sb, YES_ALL, ConsentMethod.phone, "volunteer", contact={"name": "Sam", "phone": "0700 900"})
+    merge_bundle(a, snapshot(sb), "Amina")
+    assert sa.repo.contact(p.id).phone == "0700 900"
+    withdraw(sb, p.id, True, ConsentMethod.phone, "participant")
+    merge_bundle(a, snapshot(sb), "Amina")
+    assert sa.repo.contact(p.id).phone == "" and sa.repo.consent_state(p.id).withdrawn
