@@ -25,7 +25,7 @@ from typing import Any, Optional
 from .. import __version__
 from ..domain.models import utcnow
 from ..services.common import ServiceError, Study
-from ..services.merge import BUNDLE_TABLES, Bundle, BundleRefused, bundle_records, check_bundle
+from ..services.merge import BUNDLE_TABLES, Bundle, BundleRefused, bundle_records, check_bundle, paused_gc
 from ..store import StoreError
 from ..store.durable import atomic_write
 
@@ -51,7 +51,7 @@ def default_name(study: Study) -> str:
 
 def export_bundle(study: Study, path: Path, progress: Optional[Callable[[int, int, str], None]] = None) -> BundleInfo:
     """Write the whole study to one bundle file (atomically: the old file or the new, never half)."""
-    with study.store.lock:  # a consistent copy: no change lands half-way through
+    with study.store.lock, paused_gc():  # a consistent copy: no change lands half-way through
         lines: list[bytes] = []
         counts: dict[str, int] = {}
         for name, docs in bundle_records(study).items():
@@ -115,6 +115,11 @@ def read_bundle_raw(path: Path) -> tuple[dict[str, Any], bytes]:
 
 def read_bundle(path: Path, progress: Optional[Callable[[int, int, str], None]] = None) -> Bundle:
     """Read, check and validate a bundle file, ready to merge."""
+    with paused_gc():
+        return _read_bundle(path, progress)
+
+
+def _read_bundle(path: Path, progress: Optional[Callable[[int, int, str], None]]) -> Bundle:
     header, body = read_bundle_raw(path)
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in BUNDLE_TABLES}
     lines = body.split(b"\n")

@@ -24,6 +24,8 @@ contacted; they stay out of every default export as before. Drafts stay on their
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -89,6 +91,19 @@ def _time(value: Any) -> datetime:
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     return datetime.fromisoformat(text)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold off the cycle collector while a bundle's many records are built (it would rescan them
+    all again and again, doubling the time); the records hold no cycles, plain counting frees them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # -- the bundle's content, whatever file it came from ---------------------------------------------
@@ -239,11 +254,23 @@ def check_bundle(bundle: Bundle) -> Bundle:
 
 
 # -- joins of two copies of one record --------------------------------------------------------------
+def _item_key(item: dict) -> Any:
+    try:
+        return tuple(sorted(item.items()))  # notes hold plain strings: a cheap, exact identity
+    except TypeError:
+        return canonical(item)
+
+
 def _union_sorted(a: list[dict], b: list[dict], time_key: str = "at") -> list[dict]:
-    seen: dict[str, dict] = {}
+    """Both lists joined, each item once, in (time, content) order."""
+    if a == b or not b:
+        return a
+    if not a:
+        return b
+    seen: dict[Any, dict] = {}
     for item in [*a, *b]:
-        seen.setdefault(canonical(item), item)
-    return [seen[k] for k in sorted(seen, key=lambda k: (_time(seen[k].get(time_key)), k))]
+        seen.setdefault(_item_key(item), item)
+    return [seen[k] for k in sorted(seen, key=lambda k: (_time(seen[k].get(time_key)), canonical(seen[k])))]
 
 
 def _immutable(table: str) -> Callable[[dict, dict], tuple[dict, list[Conflict]]]:
@@ -295,9 +322,12 @@ def _join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, dateti
             return min((a, b), key=lambda d: (_time(d["removed_at"]), canonical(d))), []
         return (a if ra else b), []
     conflicts: list[Conflict] = []
-    ka = (len(a["history"]), canonical(a["values"]))
-    kb = (len(b["history"]), canonical(b["values"]))
-    win, lose = (a, b) if ka >= kb else (b, a)
+    if a["values"] == b["values"] and a["history"] == b["history"]:
+        win, lose = a, b
+    else:
+        ka = (len(a["history"]), canonical(a["values"]))
+        kb = (len(b["history"]), canonical(b["values"]))
+        win, lose = (a, b) if ka >= kb else (b, a)
     if a["values"] != b["values"] and not any(h["values"] == lose["values"] for h in win["history"]):
         conflicts.append(Conflict("contributions", cid, "values", win["values"], lose["values"],
                                   "corrected on two laptops; the one with more corrections, then a fixed order, stays"))
@@ -378,7 +408,7 @@ def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, pro
                              new={t: bundle.count(t) for t in BUNDLE_TABLES if t != "study"})
         return MergePlan(report, [(t, d) for t in BUNDLE_TABLES for d in bundle.records[t]], [])
     study = open_study(data, bundle.study_id)
-    with study.store.lock:  # no change lands half-way through the comparison
+    with study.store.lock, paused_gc():  # no change lands half-way through the comparison
         return _plan_existing(study, bundle, progress)
 
 
@@ -603,8 +633,13 @@ def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[st
         raise ServiceError("The data folder is open read-only; close the other copy of citizen first.")
     if into is not None and into != bundle.study_id:
         raise BundleRefused(f"This bundle holds the study '{bundle.study_id}', not '{into}'; nothing was changed.")
-    if not data.has_study(bundle.study_id):
-        return _create_from_bundle(data, bundle, actor, progress)
+    with paused_gc():
+        if not data.has_study(bundle.study_id):
+            return _create_from_bundle(data, bundle, actor, progress)
+        return _merge_existing(data, bundle, actor, progress)
+
+
+def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Progress) -> MergeReport:
     study = open_study(data, bundle.study_id)
     with study.store.lock:
         plan = _plan_existing(study, bundle, progress)
