@@ -372,3 +372,21 @@ def test_contact_details_travel_and_removal_blanks_them_everywhere(two_laptops):
     withdraw(sb, p.id, True, ConsentMethod.phone, "participant")
     merge_bundle(a, snapshot(sb), "Amina")
     assert sa.repo.contact(p.id).phone == "" and sa.repo.consent_state(p.id).withdrawn
+
+
+def test_a_confirmed_report_that_went_stale_is_planned_again(two_laptops):
+    a, b = two_laptops
+    sa, sb = study_of(a), study_of(b)
+    p = enrol(sa)
+    c = add_contribution(sa, p.id, WALK, ContributionSource.phone, "volunteer")
+    merge_bundle(b, snapshot(sa), "Li")
+    review_contributions(sb, [c.id], ReviewState.accepted, "fine", "Li")
+    bundle = snapshot(sb)
+    plan = plan_merge(a, bundle)
+    # While the report is on screen, this laptop reviews the same contribution.
+    review_contributions(sa, [c.id], ReviewState.needs_attention, "check the minutes", "Amina")
+    merge_bundle(a, bundle, "Amina", plan=plan)
+    merged = sa.repo.contribution(c.id)
+    assert [r.note for r in merged.reviews] == ["fine", "check the minutes"]  # nothing of the later change lost
+    assert merged.review_state is ReviewState.needs_attention
+    assert merge_bundle(a, bundle, "Amina").nothing_to_merge

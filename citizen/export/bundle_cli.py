@@ -40,7 +40,7 @@ def cmd_bundle_import(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("Not merged; nothing was changed.")
                 return 1
-        report = merge_bundle(data, bundle, args.actor, into=args.study)
+        report = merge_bundle(data, bundle, args.actor, into=args.study, plan=plan)
         verb = "created" if report.creates_study else "merged"
         print(f"Study '{report.study_id}' {verb}: {report.changes} records written in one change.", flush=True)
     return 0

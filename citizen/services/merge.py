@@ -224,6 +224,13 @@ class MergePlan:
     report: MergeReport
     inserts: list[tuple[str, dict[str, Any]]]
     puts: list[tuple[str, int, dict[str, Any]]]
+    bundle: Optional[Bundle] = None
+    token: Any = None  # the study's state the plan was made against
+
+
+def _state_token(store: StudyStore) -> tuple[int, int, int]:
+    """Changes with every commit (the journal grows) and every compaction (it is counted)."""
+    return (store.compactions, store.journal.entries, store.journal.size)
 
 
 # -- reading and checking the bundle's records -----------------------------------------------------
@@ -523,7 +530,7 @@ def _plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> M
     # own: so two laptops that swap bundles back and forth come to rest.
     audit_only = all(d.get("action") in MERGE_ACTIONS for d in new_docs["audit"].values())
     report.only_bookkeeping = bool(report.changes) and audit_only and report.changes == report.new.get("audit", 0)
-    return MergePlan(report, inserts, puts)
+    return MergePlan(report, inserts, puts, bundle, _state_token(store))
 
 
 def _corrections(store: StudyStore, incoming_audit: list[dict]) -> dict[str, datetime]:
@@ -623,11 +630,12 @@ def _merge_audit(report: MergeReport, actor: str, laptop: str) -> list[dict]:
 
 
 def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[str] = None,
-                 progress: Progress = None) -> MergeReport:
+                 progress: Progress = None, plan: Optional[MergePlan] = None) -> MergeReport:
     """Merge a (checked) bundle into this data folder as ONE durable change, and say what it did.
 
-    The plan is made again here, under the study's lock, so that the change written is the join
-    of the bundle and the study as it is now (the report shown before may be a moment old).
+    ``plan`` is the one whose report the person confirmed: it is used as it is when the study has
+    not changed since; otherwise the plan is made again here, under the study's lock, so that the
+    change written is always the join of the bundle and the study as it is now.
     """
     if data.readonly:
         raise ServiceError("The data folder is open read-only; close the other copy of citizen first.")
@@ -636,13 +644,15 @@ def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[st
     with paused_gc():
         if not data.has_study(bundle.study_id):
             return _create_from_bundle(data, bundle, actor, progress)
-        return _merge_existing(data, bundle, actor, progress)
+        return _merge_existing(data, bundle, actor, progress, plan)
 
 
-def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Progress) -> MergeReport:
+def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Progress,
+                    plan: Optional[MergePlan]) -> MergeReport:
     study = open_study(data, bundle.study_id)
     with study.store.lock:
-        plan = _plan_existing(study, bundle, progress)
+        if plan is None or plan.bundle is not bundle or plan.token != _state_token(study.store):
+            plan = _plan_existing(study, bundle, progress)
         if plan.report.nothing_to_merge:
             return plan.report
         ops_count = len(plan.inserts) + len(plan.puts)

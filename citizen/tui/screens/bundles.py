@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
 
 from ...export.bundle import default_name, export_bundle, read_bundle
 from ...services.common import ServiceError
-from ...services.merge import Bundle, MergeReport, merge_bundle, plan_merge
+from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
 from ...store import StoreError
 from ..text import plain
 
@@ -28,6 +28,7 @@ class BundlesScreen(Screen):
         super().__init__()
         self.study_id = study_id
         self.bundle: Optional[Bundle] = None
+        self.plan: Optional[MergePlan] = None
 
     @property
     def study(self):
@@ -128,22 +129,23 @@ class BundlesScreen(Screen):
         except (ServiceError, StoreError) as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return
-        self.app.call_from_thread(self._show_report, bundle, plan.report)
+        self.app.call_from_thread(self._show_report, bundle, plan)
 
-    def _show_report(self, bundle: Bundle, report: MergeReport) -> None:
+    def _show_report(self, bundle: Bundle, plan: MergePlan) -> None:
         self._set_busy(False)
+        report = plan.report
         self.query_one("#bundle-report", Static).update(plain("\n".join(report.lines())))
         if report.nothing_to_merge:
             self._status("Nothing to merge.")
             return
-        self.bundle = bundle
+        self.bundle, self.plan = bundle, plan
         self.query_one("#merge", Button).disabled = False
         self.query_one("#cancel", Button).disabled = False
         self.query_one("#merge", Button).focus()
         self._status("Read the report, then merge (or cancel: nothing has been written).")
 
     def _forget_bundle(self) -> None:
-        self.bundle = None
+        self.bundle = self.plan = None
         self.query_one("#merge", Button).disabled = True
         self.query_one("#cancel", Button).disabled = True
 
@@ -157,16 +159,17 @@ class BundlesScreen(Screen):
     def start_merge(self) -> None:
         if self.bundle is None:
             return
-        bundle = self.bundle
+        bundle, plan = self.bundle, self.plan
         self._forget_bundle()
         self._set_busy(True)
         self._status("Merging...")
-        self.merge_worker(bundle)
+        self.merge_worker(bundle, plan)
 
     @work(thread=True, exclusive=True, group="bundle")
-    def merge_worker(self, bundle: Bundle) -> None:
+    def merge_worker(self, bundle: Bundle, plan: Optional[MergePlan]) -> None:
         try:
-            report = merge_bundle(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress)
+            report = merge_bundle(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress,
+                                  plan=plan)
         except (ServiceError, StoreError) as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return
