@@ -212,7 +212,8 @@ def _load_extra_commands() -> None:
             if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
                 raise  # a module that exists but fails to import is a real error
             continue
-        EXTRA_COMMANDS.append(module.register)
+        if module.register not in EXTRA_COMMANDS:  # main() may run many times in one process
+            EXTRA_COMMANDS.append(module.register)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -33,6 +33,7 @@ class StudyScreen(Screen):
         Binding("o", "open('proposals')", "Proposals"),
         Binding("a", "open('activity')", "Activity"),
         Binding("x", "export_protocol", "Export protocol"),
+        Binding("b", "bundles", "Bundles"),
     ]
 
     def __init__(self, study_id: str):
@@ -54,6 +55,11 @@ class StudyScreen(Screen):
             yield Static("Counting...", id="figures-status", classes="hint")
             yield DataTable(id="figures-table", cursor_type="none", show_header=False)
         yield Footer()
+
+    def action_bundles(self) -> None:
+        from .bundles import BundlesScreen
+
+        self.app.push_screen(BundlesScreen(self.study_id))
 
     def on_mount(self) -> None:
         table = self.query_one("#figures-table", DataTable)

@@ -1,0 +1,1 @@
+"""Exports: files that leave the laptop (CSV, study bundles). No Textual, aiohttp or Jinja2 here."""

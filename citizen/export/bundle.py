@@ -1,0 +1,148 @@
+"""Study bundles: one versioned, checksummed file carrying a study from one laptop to another.
+
+The file is gzip-compressed JSON lines. The first line is the header::
+
+    {"format": "citizen-bundle", "schema": 1, "study": "...", "laptop": "AB",
+     "created_at": "...", "app": "0.1.0", "counts": {"contributions": 200, ...}, "sha256": "..."}
+
+Every following line is one record, ``["<table>", {...}]``, tables in the order of
+``BUNDLE_TABLES``. ``sha256`` is the checksum of every byte after the header line, so a damaged or
+edited file is refused as a whole. Contacts travel in the bundle (the coordinator's laptop needs
+them to reach people who asked to be contacted); they never appear in a default export.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import __version__
+from ..domain.models import utcnow
+from ..services.common import ServiceError, Study
+from ..services.merge import BUNDLE_TABLES, Bundle, BundleRefused, bundle_records, check_bundle, paused_gc
+from ..store import StoreError
+from ..store.durable import atomic_write
+
+FORMAT = "citizen-bundle"
+SCHEMA = 1
+SUFFIX = ".citizen-bundle"
+
+
+@dataclass
+class BundleInfo:
+    path: Path
+    study_id: str
+    laptop: str
+    counts: dict[str, int]
+    sha256: str
+    size: int
+
+
+def default_name(study: Study) -> str:
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return f"{study.id}-{study.laptop or 'XX'}-{stamp}{SUFFIX}"
+
+
+def export_bundle(study: Study, path: Path, progress: Optional[Callable[[int, int, str], None]] = None) -> BundleInfo:
+    """Write the whole study to one bundle file (atomically: the old file or the new, never half)."""
+    with study.store.lock, paused_gc():  # a consistent copy: no change lands half-way through
+        lines: list[bytes] = []
+        counts: dict[str, int] = {}
+        for name, docs in bundle_records(study).items():
+            n = 0
+            for doc in docs:
+                lines.append(json.dumps([name, doc], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+                n += 1
+            counts[name] = n
+            if progress:
+                progress(len(lines), 0, name)
+    body = b"\n".join(lines) + b"\n"
+    digest = hashlib.sha256(body).hexdigest()
+    header = {"format": FORMAT, "schema": SCHEMA, "study": study.id, "laptop": study.laptop,
+              "created_at": utcnow().isoformat(), "app": __version__, "counts": counts, "sha256": digest}
+    raw = json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
+    payload = gzip.compress(raw, compresslevel=6, mtime=0)
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(path), payload)
+    except OSError as exc:
+        raise ServiceError(f"Cannot write {path}: {exc.strerror}. Nothing was written.") from None
+    except StoreError as exc:
+        raise ServiceError(str(exc)) from None
+    return BundleInfo(Path(path), study.id, study.laptop, counts, digest, len(payload))
+
+
+def read_bundle_raw(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The header and the checked body of a bundle file; refused with a plain reason otherwise."""
+    path = Path(path)
+    try:
+        packed = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleRefused(f"There is no file {path}.") from None
+    except IsADirectoryError:
+        raise BundleRefused(f"{path} is a folder, not a bundle file.") from None
+    except OSError as exc:
+        raise BundleRefused(f"{path} cannot be read ({exc.strerror}).") from None
+    try:
+        raw = gzip.decompress(packed)
+    except (OSError, EOFError, zlib.error):
+        raise BundleRefused(f"{path} is damaged or is not a citizen bundle (it cannot be unpacked); "
+                            "nothing was changed. Export it again from the other laptop.") from None
+    head, sep, body = raw.partition(b"\n")
+    try:
+        header = json.loads(head)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise BundleRefused(f"{path} is not a citizen bundle; nothing was changed.")
+    schema = header.get("schema")
+    if not isinstance(schema, int) or schema < 1:
+        raise BundleRefused(f"{path} has no schema version; nothing was changed.")
+    if schema > SCHEMA:
+        raise BundleRefused(f"{path} was made by a newer citizen (bundle schema {schema}; this one knows "
+                            f"{SCHEMA}). Update citizen on this laptop, then import it again. Nothing was changed.")
+    if not sep or hashlib.sha256(body).hexdigest() != header.get("sha256"):
+        raise BundleRefused(f"{path} is damaged or was changed after it was made (its checksum does not match); "
+                            "nothing was changed. Export it again from the other laptop.")
+    return header, body
+
+
+def read_bundle(path: Path, progress: Optional[Callable[[int, int, str], None]] = None) -> Bundle:
+    """Read, check and validate a bundle file, ready to merge."""
+    with paused_gc():
+        return _read_bundle(path, progress)
+
+
+def _read_bundle(path: Path, progress: Optional[Callable[[int, int, str], None]]) -> Bundle:
+    header, body = read_bundle_raw(path)
+    records: dict[str, list[dict[str, Any]]] = {name: [] for name in BUNDLE_TABLES}
+    lines = body.split(b"\n")
+    total = len(lines)
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        try:
+            name, doc = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError):
+            raise BundleRefused(f"{path}: record {i + 1} is not readable; nothing was changed.") from None
+        if not isinstance(doc, dict) or not isinstance(name, str):
+            raise BundleRefused(f"{path}: record {i + 1} is not a record; nothing was changed.")
+        records.setdefault(name, []).append(doc)
+        if progress and i % 20000 == 0:
+            progress(i, total, "reading")
+    counts = header.get("counts") or {}
+    for name, docs in records.items():
+        if counts.get(name, 0) != len(docs):
+            raise BundleRefused(f"{path}: the header counts {counts.get(name, 0)} {name} but the file holds "
+                                f"{len(docs)}; nothing was changed.")
+    study_id = header.get("study")
+    if not isinstance(study_id, str) or not study_id:
+        raise BundleRefused(f"{path} does not say which study it holds; nothing was changed.")
+    bundle = Bundle(study_id, str(header.get("laptop") or ""), str(header.get("created_at") or ""), records)
+    return check_bundle(bundle)

@@ -1,0 +1,63 @@
+"""`citizen bundle export STUDY FILE` and `citizen bundle import FILE [--yes]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_bundle_export(args: argparse.Namespace) -> int:
+    from ..cli import open_data
+    from ..services import open_study
+    from .bundle import export_bundle
+
+    with open_data(args, readonly=True) as data:
+        info = export_bundle(open_study(data, args.study), Path(args.file))
+    print(f"Study '{info.study_id}' from laptop {info.laptop} written to {info.path} "
+          f"({info.counts.get('participants', 0)} participants, {info.counts.get('contributions', 0)} contributions, "
+          f"sha256 {info.sha256[:16]}...).", flush=True)
+    return 0
+
+
+def cmd_bundle_import(args: argparse.Namespace) -> int:
+    from ..cli import CliError, open_data
+    from ..services.merge import merge_bundle, plan_merge
+    from .bundle import read_bundle
+
+    bundle = read_bundle(Path(args.file))
+    with open_data(args) as data:
+        plan = plan_merge(data, bundle, into=args.study)
+        for line in plan.report.lines(limit=args.show):
+            print(line, flush=True)
+        if plan.report.nothing_to_merge:
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CliError("Not merged: there is no terminal to ask for confirmation. "
+                               "Add --yes to merge without asking.")
+            answer = input("Merge this bundle into this laptop's copy? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print("Not merged; nothing was changed.")
+                return 1
+        report = merge_bundle(data, bundle, args.actor, into=args.study, plan=plan)
+        verb = "created" if report.creates_study else "merged"
+        print(f"Study '{report.study_id}' {verb}: {report.changes} records written in one change.", flush=True)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bundle = subparsers.add_parser(
+        "bundle", help="carry a study between laptops: export a bundle, import and merge one"
+    ).add_subparsers(title="bundle commands", metavar="COMMAND", required=True)
+    p = bundle.add_parser("export", help="write the whole study to one bundle file")
+    p.add_argument("study")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_bundle_export)
+    p = bundle.add_parser("import", help="merge a bundle into this laptop (creates the study if it is new)")
+    p.add_argument("file")
+    p.add_argument("--yes", action="store_true", help="merge without asking (for scripts)")
+    p.add_argument("--study", default=None, metavar="ID", help="refuse a bundle of any other study")
+    p.add_argument("--actor", default="coordinator", help="who is merging (for the activity log)")
+    p.add_argument("--show", type=int, default=20, metavar="N", help="conflicts to list in the report (20)")
+    p.set_defaults(run=cmd_bundle_import)

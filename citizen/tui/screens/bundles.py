@@ -1,0 +1,177 @@
+"""Bundles: carry this study to another laptop, or merge another laptop's copy into this one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
+
+from ...export.bundle import default_name, export_bundle, read_bundle
+from ...services.common import ServiceError
+from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
+from ...store import StoreError
+from ..text import plain
+
+
+class BundlesScreen(Screen):
+    """Export a bundle; read one, see the merge report, confirm, and merge it as one change."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study")]
+
+    def __init__(self, study_id: str):
+        super().__init__()
+        self.study_id = study_id
+        self.bundle: Optional[Bundle] = None
+        self.plan: Optional[MergePlan] = None
+
+    @property
+    def study(self):
+        return self.app.study(self.study_id)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static("Bundles: one study on several laptops", classes="title")
+            yield Static("Export this laptop's copy to a file (a USB stick, a shared folder), or merge a bundle "
+                         "from another laptop: nothing is written until you confirm the report.", classes="hint")
+            yield Static("Export to file", classes="title")
+            with Horizontal(classes="bundle-row"):
+                yield Input(id="export-path", placeholder="where to write the bundle")
+                yield Button("Export", id="export", variant="primary")
+            yield Static("Merge a bundle from another laptop", classes="title")
+            with Horizontal(classes="bundle-row"):
+                yield Input(id="import-path", placeholder="path of the .citizen-bundle file")
+                yield Button("Read bundle", id="read")
+            yield Static("", id="bundle-report")
+            with Horizontal(classes="bundle-row"):
+                yield Button("Merge into this laptop", id="merge", variant="warning", disabled=True)
+                yield Button("Cancel", id="cancel", disabled=True)
+            yield ProgressBar(id="bundle-progress", show_eta=False)
+            yield Static("", id="bundle-status", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Bundles of {self.study_id}"
+        self.query_one("#export-path", Input).value = str(Path("exports") / default_name(self.study))
+        self.query_one("#bundle-progress", ProgressBar).update(total=1, progress=0)
+
+    # -- helpers called on the app's thread ----------------------------------------------------------
+    def _status(self, text: str, problem: bool = False) -> None:
+        status = self.query_one("#bundle-status", Static)
+        status.set_class(problem, "problem")
+        status.update(plain(text))
+
+    def _progress(self, done: int, total: int, what: str = "") -> None:
+        self.app.call_from_thread(self._show_progress, done, total, what)
+
+    def _show_progress(self, done: int, total: int, what: str) -> None:
+        bar = self.query_one("#bundle-progress", ProgressBar)
+        bar.update(total=max(total, done, 1), progress=done)
+        if what:
+            self._status(f"Working: {what}...")
+
+    def _set_busy(self, busy: bool) -> None:
+        for button_id in ("#export", "#read"):
+            self.query_one(button_id, Button).disabled = busy
+
+    # -- export ----------------------------------------------------------------------------------------
+    @on(Button.Pressed, "#export")
+    def start_export(self) -> None:
+        path = self.query_one("#export-path", Input).value.strip()
+        if not path:
+            self._status("Type where the bundle should be written.", problem=True)
+            return
+        self._set_busy(True)
+        self._status("Exporting...")
+        self.export_worker(Path(path).expanduser())
+
+    @work(thread=True, exclusive=True, group="bundle")
+    def export_worker(self, path: Path) -> None:
+        try:
+            info = export_bundle(self.study, path, progress=self._progress)
+        except (ServiceError, StoreError) as exc:
+            self.app.call_from_thread(self._finished, str(exc), True)
+            return
+        text = (f"Exported {info.counts.get('participants', 0)} participants and "
+                f"{info.counts.get('contributions', 0)} contributions to {info.path}.")
+        self.app.call_from_thread(self._finished, text, False)
+
+    def _finished(self, text: str, problem: bool) -> None:
+        self._set_busy(False)
+        bar = self.query_one("#bundle-progress", ProgressBar)
+        bar.update(total=1, progress=1)
+        self._status(text, problem)
+
+    # -- import: read, report, confirm, merge --------------------------------------------------------------
+    @on(Button.Pressed, "#read")
+    @on(Input.Submitted, "#import-path")
+    def start_read(self) -> None:
+        path = self.query_one("#import-path", Input).value.strip()
+        if not path:
+            self._status("Type the path of the bundle file to merge.", problem=True)
+            return
+        self._set_busy(True)
+        self._forget_bundle()
+        self._status("Reading the bundle...")
+        self.read_worker(Path(path).expanduser())
+
+    @work(thread=True, exclusive=True, group="bundle")
+    def read_worker(self, path: Path) -> None:
+        try:
+            bundle = read_bundle(path, progress=self._progress)
+            plan = plan_merge(self.app.data, bundle, into=self.study_id, progress=self._progress)
+        except (ServiceError, StoreError) as exc:
+            self.app.call_from_thread(self._finished, str(exc), True)
+            return
+        self.app.call_from_thread(self._show_report, bundle, plan)
+
+    def _show_report(self, bundle: Bundle, plan: MergePlan) -> None:
+        self._set_busy(False)
+        report = plan.report
+        self.query_one("#bundle-report", Static).update(plain("\n".join(report.lines())))
+        if report.nothing_to_merge:
+            self._status("Nothing to merge.")
+            return
+        self.bundle, self.plan = bundle, plan
+        self.query_one("#merge", Button).disabled = False
+        self.query_one("#cancel", Button).disabled = False
+        self.query_one("#merge", Button).focus()
+        self._status("Read the report, then merge (or cancel: nothing has been written).")
+
+    def _forget_bundle(self) -> None:
+        self.bundle = self.plan = None
+        self.query_one("#merge", Button).disabled = True
+        self.query_one("#cancel", Button).disabled = True
+
+    @on(Button.Pressed, "#cancel")
+    def cancel(self) -> None:
+        self._forget_bundle()
+        self.query_one("#bundle-report", Static).update("")
+        self._status("Not merged; nothing was changed.")
+
+    @on(Button.Pressed, "#merge")
+    def start_merge(self) -> None:
+        if self.bundle is None:
+            return
+        bundle, plan = self.bundle, self.plan
+        self._forget_bundle()
+        self._set_busy(True)
+        self._status("Merging...")
+        self.merge_worker(bundle, plan)
+
+    @work(thread=True, exclusive=True, group="bundle")
+    def merge_worker(self, bundle: Bundle, plan: Optional[MergePlan]) -> None:
+        try:
+            report = merge_bundle(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress,
+                                  plan=plan)
+        except (ServiceError, StoreError) as exc:
+            self.app.call_from_thread(self._finished, str(exc), True)
+            return
+        text = f"Merged: {report.changes} records written in one change, {len(report.conflicts)} conflicts resolved."
+        self.app.call_from_thread(self._finished, text, False)
