@@ -186,8 +186,8 @@ def _load_extra_commands() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise  # a module that exists but is broken must not be hidden
             continue
         EXTRA_COMMANDS.append(module.register)
 
