@@ -11,10 +11,12 @@ from typing import Optional
 from ..domain.models import StudyStatus
 from ..store import DataFolder, StoreDamaged, StoreError
 from ..store.durable import atomic_write
-from ..store.journal import read_journal
+from ..store.journal import read_journal, readable_prefix
 from ..store.segments import load_segment
-from ..store.store import TABLES
+from ..store.store import TABLES, read_laptop_id
 from .common import Study
+
+JOURNAL = "journal.jsonl"
 
 
 @dataclass
@@ -122,6 +124,13 @@ class CheckReport:
 def check_data_folder(path: Path) -> CheckReport:
     """Read every study file without changing anything and report each damaged one."""
     report = CheckReport()
+    laptop = path / "laptop.json"
+    if laptop.exists():
+        report.files += 1
+        try:
+            read_laptop_id(laptop)
+        except StoreDamaged as exc:
+            report.damaged.append(exc)
     studies = path / "studies"
     if not studies.is_dir():
         return report
@@ -147,13 +156,22 @@ def check_data_folder(path: Path) -> CheckReport:
     return report
 
 
+def can_restore(damage: StoreDamaged) -> bool:
+    return damage.backup is not None or (damage.path.name == JOURNAL and "newer citizen" not in damage.reason)
+
+
 def restore_last_good(damage: StoreDamaged) -> Path:
-    """Put the last good copy of a damaged file back; the damaged file is kept beside it."""
-    if damage.backup is None:
+    """Put the last good copy of a damaged file back; the damaged file is kept beside it.
+
+    A damaged journal has no copy: its readable changes (those before the damage) are kept, and
+    the study opens from its segments with them.
+    """
+    if not can_restore(damage):
         raise StoreError(f"No last good copy of {damage.path} is kept.")
+    good = readable_prefix(damage.path) if damage.backup is None else damage.backup.read_bytes()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     kept = damage.path.with_name(damage.path.name + f".damaged-{stamp}")
     if damage.path.exists():
         damage.path.rename(kept)
-    atomic_write(damage.path, damage.backup.read_bytes())
+    atomic_write(damage.path, good)
     return kept
