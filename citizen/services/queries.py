@@ -8,6 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
+from pydantic import BaseModel, ValidationError
+
+from ..domain import models
 from ..domain.models import StudyStatus
 from ..store import DataFolder, StoreDamaged, StoreError
 from ..store.durable import atomic_write
@@ -69,16 +72,25 @@ def summarise(study: Study) -> StudySummary:
     )
 
 
+def damage_message(exc: Exception, where: Path) -> str:
+    """A plain sentence for a study that cannot be read (a damaged file, or a record of the wrong shape)."""
+    if isinstance(exc, ValidationError):
+        return (f"{where}: a stored record does not have the shape citizen expects. "
+                "`citizen check` shows which file; `citizen check --restore` puts back its last good copy.")
+    return str(exc)
+
+
 def list_studies(data: DataFolder) -> list[StudySummary]:
     """Every study in the data folder; a damaged one is listed with its problem, not hidden."""
     out = []
     for study_id in data.study_ids():
         try:
             out.append(summarise(Study(data.study(study_id), data.laptop_id)))
-        except StoreError as exc:
+        except (StoreError, ValidationError) as exc:
+            problem = damage_message(exc, data.studies_folder / study_id)
             out.append(StudySummary(id=study_id, title="(cannot be opened)", status=StudyStatus.closed,
                                     shared_aim="", participants=0, contributions=0, last_activity=None,
-                                    protocol_version=None, consent_version=None, problem=str(exc)))
+                                    protocol_version=None, consent_version=None, problem=problem))
     return out
 
 
@@ -105,9 +117,14 @@ def figures(study: Study) -> StudyFigures:
         if doc.get("removed_at"):
             fig.removed += 1
             continue
+        try:
+            review, submitted = doc["review_state"], datetime.fromisoformat(doc["submitted_at"])
+        except (KeyError, TypeError, ValueError):
+            folder = study.store.table("contributions").folder
+            raise StoreDamaged(folder, f"contribution {str(doc.get('id'))[:40]} does not have the shape citizen "
+                                       "expects; `citizen check` shows which file") from None
         fig.contributions += 1
-        fig.by_review[doc["review_state"]] += 1
-        submitted = datetime.fromisoformat(doc["submitted_at"])
+        fig.by_review[review] += 1
         fig.by_week[submitted.strftime("%G-W%V")] += 1
     fig.open_proposals = sum(1 for p in repo.proposals() if p.status.value == "open")
     fig.updates = len(repo.updates())
@@ -147,7 +164,7 @@ def check_data_folder(path: Path) -> CheckReport:
             for seg in sorted(tfolder.glob("[0-9]*.json")):
                 report.files += 1
                 try:
-                    load_segment(seg, table)
+                    check_records(seg, table, load_segment(seg, table)[table])
                 except StoreDamaged as exc:
                     report.damaged.append(exc)
         if not (folder / "study").is_dir() and not (folder / "journal.jsonl").exists():
@@ -158,6 +175,29 @@ def check_data_folder(path: Path) -> CheckReport:
 
 def can_restore(damage: StoreDamaged) -> bool:
     return damage.backup is not None or (damage.path.name == JOURNAL and "newer citizen" not in damage.reason)
+
+
+# The record each table holds; ``check`` validates every stored record against it.
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "study": models.Study, "protocol_versions": models.ProtocolVersion, "invites": models.Invite,
+    "participants": models.Participant, "contacts": models.Contact, "consent_events": models.ConsentEvent,
+    "contributions": models.Contribution, "proposals": models.Proposal, "updates": models.Update,
+    "audit": models.AuditEvent,
+}
+
+
+def check_records(path: Path, table: str, rows: dict) -> None:
+    model = TABLE_MODELS.get(table)
+    if model is None:
+        return
+    for key, doc in rows.items():
+        try:
+            model.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the record"
+            raise StoreDamaged(path, f"record {key} is not a valid {table} record ({where}: {first['msg']})",
+                               path.with_name(path.name + ".bak")) from None
 
 
 def restore_last_good(damage: StoreDamaged) -> Path:

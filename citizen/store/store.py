@@ -54,6 +54,7 @@ JOURNAL_MAX_BYTES = 8_000_000
 # After a compaction failed (a full disk, say), changes this many more before it is tried again.
 COMPACTION_RETRY_AFTER = 100
 LAPTOP_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+LAPTOP_SCHEMA = 1
 
 
 class StudyStore:
@@ -215,7 +216,14 @@ def read_laptop_id(path: Path) -> str:
     except (ValueError, RecursionError):
         raise StoreDamaged(path, "it is not complete JSON; it should hold this laptop's id",
                            laptop_backup(path)) from None
-    value = data.get("laptop") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise StoreDamaged(path, "it does not have the shape of a laptop file", laptop_backup(path))
+    schema = data.get("schema", 1)  # the first files carried no version: they are schema 1
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise StoreDamaged(path, f"its schema version ({str(schema)[:20]}) is not one citizen writes", laptop_backup(path))
+    if schema > LAPTOP_SCHEMA:
+        raise StoreDamaged(path, f"it was written by a newer citizen (schema {schema}); update citizen")
+    value = data.get("laptop")
     if not (isinstance(value, str) and len(value) == 2 and all(c in LAPTOP_ALPHABET for c in value)):
         raise StoreDamaged(path, "it does not hold a laptop id (two letters or digits)", laptop_backup(path))
     return value
@@ -279,7 +287,8 @@ class DataFolder:
         if not path.exists():
             value = "".join(secrets.choice(LAPTOP_ALPHABET) for _ in range(2))
             if not self.readonly:
-                atomic_write(path, json.dumps({"laptop": value}).encode(), backup=laptop_backup(path))
+                atomic_write(path, json.dumps({"laptop": value, "schema": LAPTOP_SCHEMA}).encode(),
+                             backup=laptop_backup(path))
             return value
         return read_laptop_id(path)
 

@@ -29,6 +29,25 @@ class CitizenApp(App[int]):
         self.actor = actor
         self.start_study = study_id
         self._studies: dict[str, Study] = {}
+        self.crash_message = ""
+
+    def _handle_exception(self, error: Exception) -> None:
+        # An unexpected failure (a worker, a handler): the details go to the data folder's log and
+        # the person gets one plain line once the terminal is restored; the app stops with code 1.
+        from ..cli import write_crash_log
+
+        if not self.crash_message:
+            log = write_crash_log(self.data.path, error)
+            self.crash_message = (f"citizen: something went wrong ({type(error).__name__}: {error}). "
+                                  f"Details: {log}")
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        from rich.text import Text
+
+        self.bell()
+        self._exit_renderables.append(Text(self.crash_message or "citizen: something went wrong."))
+        self._close_messages_no_wait()
 
     def study(self, study_id: str) -> Study:
         """One handle per study for the app's life, so listeners and caches are shared."""
@@ -59,4 +78,4 @@ def run_app(data_path: Path, study_id: Optional[str] = None) -> int:
         result = app.run()
     finally:
         app.data.close()
-    return int(result or 0)
+    return app.return_code or int(result or 0)  # a crash ends with code 1, after its plain line
