@@ -34,11 +34,14 @@ class CitizenApp(App[int]):
     def _handle_exception(self, error: Exception) -> None:
         # An unexpected failure (a worker, a handler): the details go to the data folder's log and
         # the person gets one plain line once the terminal is restored; the app stops with code 1.
+        from textual.worker import WorkerFailed
+
         from ..cli import write_crash_log
 
         if not self.crash_message:
-            log = write_crash_log(self.data.path, error)
-            self.crash_message = (f"citizen: something went wrong ({type(error).__name__}: {error}). "
+            cause = error.error if isinstance(error, WorkerFailed) and isinstance(error.error, Exception) else error
+            log = write_crash_log(self.data.path, cause)
+            self.crash_message = (f"citizen: something went wrong ({type(cause).__name__}: {cause}). "
                                   f"Details: {log}")
         super()._handle_exception(error)
 
