@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from ..domain.models import AuditEvent, to_doc, utcnow
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
@@ -71,6 +72,24 @@ def audit(tx: Transaction, actor: str, action: str, target: str = "", details: O
     event = AuditEvent(actor=actor or "unknown", action=action, target=target[:200], details=details or {},
                        at=at or utcnow(), laptop=laptop)
     tx.insert("audit", to_doc(event))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def serialised(use_case: F) -> F:
+    """Run a use case under the study's write lock, from its first read to its commit.
+
+    Reading a record and writing it back in two steps would let a second writer (another phone,
+    the coordinator) slip in between, and one of the two changes would be lost.
+    """
+
+    @functools.wraps(use_case)
+    def run(study: Study, *args: Any, **kwargs: Any) -> Any:
+        with study.store.lock:
+            return use_case(study, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from ..domain.protocol_file import (
 from ..domain.rules import protocol_changes
 from ..store import DataFolder, StoreError
 from ..store.durable import atomic_write
-from .common import Refused, ServiceError, Study, audit, change, row_of
+from .common import Refused, ServiceError, Study, audit, change, row_of, serialised
 
 
 def load_protocol_file(path: Path) -> ProtocolFile:
@@ -108,6 +108,7 @@ def export_protocol(study: Study, path: Path) -> None:
         raise ServiceError(str(exc)) from None
 
 
+@serialised
 def publish_protocol_version(study: Study, fields: list[FormField], consent_text: dict[str, str],
                              consent_items: list[dict], change_summary: str, approved_by: str,
                              proposal_id: Optional[str] = None, at: Optional[datetime] = None) -> ProtocolVersion:
@@ -139,6 +140,7 @@ def publish_protocol_version(study: Study, fields: list[FormField], consent_text
     return version
 
 
+@serialised
 def set_study_status(study: Study, status: StudyStatus, actor: str) -> StudyRecord:
     record = study.repo.study()
     updated = record.model_copy(update={"status": status})

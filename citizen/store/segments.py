@@ -217,7 +217,8 @@ class SegmentedTable:
         for number in self.segment_numbers():
             if number < start_segment:
                 continue
-            for key, doc in self._raw(number).items():
+            # A snapshot of the segment: the writer may add to it while a reader walks it.
+            for key, doc in list(self._raw(number).items()):
                 yield int(key), doc
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
