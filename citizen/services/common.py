@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Optional, TypeVar
 
+from pydantic import ValidationError
+
 from ..domain.models import AuditEvent, to_doc, utcnow
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
 
@@ -69,8 +71,13 @@ def new_code(laptop: str) -> str:
 
 def audit(tx: Transaction, actor: str, action: str, target: str = "", details: Optional[dict[str, Any]] = None,
           at: Optional[datetime] = None, laptop: str = "") -> None:
-    event = AuditEvent(actor=actor or "unknown", action=action, target=target[:200], details=details or {},
-                       at=at or utcnow(), laptop=laptop)
+    try:
+        event = AuditEvent(actor=(actor or "").strip() or "unknown", action=action, target=target[:200],
+                           details=details or {}, at=at or utcnow(), laptop=laptop)
+    except ValidationError as exc:
+        from ..domain.protocol_file import explain
+
+        raise Refused("This change cannot be recorded: " + "; ".join(explain(exc))) from None
     tx.insert("audit", to_doc(event))
 
 

@@ -97,8 +97,10 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
                              text_sha256=current.consent.text_sha256(language), language=language,
                              granted=decision.granted, declined=decision.declined, method=method,
                              witness=witness, at=now, laptop=study.laptop)
-        contact_record = Contact(participant_id=participant.id, **(contact or {})) if contact and any(
-            (contact or {}).values()) else None
+        if contact is not None and not isinstance(contact, Mapping):
+            raise Refused("The contact details could not be read; please enter them again.")
+        contact_record = (Contact.model_validate({**contact, "participant_id": participant.id})
+                          if contact and any(contact.values()) else None)
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
     with change(study) as tx:
