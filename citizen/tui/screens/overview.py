@@ -84,11 +84,11 @@ class StudyScreen(Screen):
 
     def action_refresh(self) -> None:
         try:
-            self._refresh()
+            self._show_study()
         except CANNOT_READ as exc:
             self.cannot_show(exc)
 
-    def _refresh(self) -> None:
+    def _show_study(self) -> None:
         summary = summarise(self.study)
         record = self.study.repo.study()
         self.sub_title = record.title
