@@ -119,7 +119,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 if not can_restore(damage):
                     print(f"cannot restore {damage.path}: no last good copy is kept", file=sys.stderr)
                     continue
-                kept = restore_last_good(damage)
+                try:
+                    kept = restore_last_good(damage)
+                except StoreError as exc:
+                    print(f"cannot restore {damage.path}: {exc}", file=sys.stderr)
+                    continue
                 _say(f"restored {damage.path} from its last good copy (the damaged file is kept as {kept.name})")
         report = check_data_folder(path)
     for problem in report.problems:

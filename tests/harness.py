@@ -75,8 +75,15 @@ def consent_answers(i: int) -> dict:
 # -- the writer ------------------------------------------------------------------------------
 def writer(data_path: Path, writes: int, seed: int) -> None:
     """Make ``writes`` acknowledged writes; print each acknowledgement after its service returned."""
-    from citizen.domain.models import ConsentMethod, ContributionSource
-    from citizen.services import add_contribution, change_consent, enrol_participant, import_protocol, open_study
+    from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
+    from citizen.services import (
+        add_contribution,
+        change_consent,
+        enrol_participant,
+        import_protocol,
+        open_study,
+        review_contributions,
+    )
     from citizen.services.demo import DEMO_FILE, studies_folder
     from citizen.store import DataFolder
 
@@ -89,9 +96,15 @@ def writer(data_path: Path, writes: int, seed: int) -> None:
         out.write("READY\n")
         out.flush()
         people: list[str] = []
+        contributions: list[str] = []
         for i in range(writes):
             roll = rng.random()
-            if not people or roll < 0.1:
+            if contributions and roll > 0.95:
+                # A review changes a record already stored (an update in place, not an addition).
+                cid = rng.choice(contributions)
+                review_contributions(study, [cid], ReviewState.accepted, f"review {i}", "Amina Yusuf")
+                out.write(f"R {i} {cid} -\n")
+            elif not people or roll < 0.1:
                 p = enrol_participant(study, ANSWERS, ConsentMethod.phone, "volunteer")
                 people.append(p.id)
                 out.write(f"E {i} {p.id} {p.code}\n")
@@ -102,6 +115,7 @@ def writer(data_path: Path, writes: int, seed: int) -> None:
             else:
                 pid = rng.choice(people)
                 c = add_contribution(study, pid, contribution_values(i), ContributionSource.phone, "volunteer")
+                contributions.append(c.id)
                 out.write(f"C {i} {c.id} {pid}\n")
             out.flush()
         data.close()
@@ -115,15 +129,21 @@ class Acks:
     participants: dict[str, str] = field(default_factory=dict)  # id -> code
     contributions: dict[str, tuple[int, str]] = field(default_factory=dict)  # id -> (write, participant)
     consent_changes: dict[str, tuple[int, str]] = field(default_factory=dict)  # event id -> (write, participant)
+    reviews: list[tuple[int, str]] = field(default_factory=list)  # (write, contribution)
     done: bool = False
 
     @property
     def count(self) -> int:
+        """Acknowledged writes (each adds or changes one record)."""
+        return len(self.participants) + len(self.contributions) + len(self.consent_changes) + len(self.reviews)
+
+    @property
+    def added(self) -> int:
         return len(self.participants) + len(self.contributions) + len(self.consent_changes)
 
     def read(self, line: str) -> None:
         parts = line.split()
-        if not parts or parts[0] not in ("E", "C", "K"):
+        if not parts or parts[0] not in ("E", "C", "K", "R"):
             self.done = self.done or parts == ["DONE"]
             return
         kind, i, record, extra = parts[0], int(parts[1]), parts[2], parts[3]
@@ -131,6 +151,8 @@ class Acks:
             self.participants[record] = extra
         elif kind == "C":
             self.contributions[record] = (i, extra)
+        elif kind == "R":
+            self.reviews.append((i, record))
         else:
             self.consent_changes[record] = (i, extra)
 
@@ -201,6 +223,11 @@ def check(data_path: Path, acks: Acks, result: TrialResult) -> None:
                     or c.values.get("walk_minutes") != contribution_values(i)["walk_minutes"]:
                 result.lost += 1
                 problem(f"contribution of write {i} is not whole")
+        for i, cid in acks.reviews:
+            c = contributions.get(cid)
+            if c is None or f"review {i}" not in [r.note for r in c.reviews]:
+                result.lost += 1
+                problem(f"review of write {i} was acknowledged but is missing")
         for eid, (i, pid) in acks.consent_changes.items():
             e = events.get(eid)
             if e is None or e.participant_id != pid or e.kind is not ConsentKind.change:
@@ -234,7 +261,10 @@ def check(data_path: Path, acks: Acks, result: TrialResult) -> None:
         if len(by_action.get("participant enrolled", [])) != len(people):
             problem("participants and their audit events do not match")
         stored = len(people) + len(changes) + len(contributions)
-        result.unacknowledged_kept = stored - acks.count
+        reviews = sum(len(c.reviews) for c in contributions.values())
+        if len(by_action.get("contributions reviewed", [])) != reviews:
+            problem("reviews and their audit events do not match")
+        result.unacknowledged_kept = stored + reviews - acks.count
         if not 0 <= result.unacknowledged_kept <= 1:
             problem(f"{result.unacknowledged_kept} records stored beyond the acknowledged ones (at most 1 may be)")
         ids = [d.get("id") for name in docs for d in docs[name]]
@@ -261,7 +291,7 @@ def run_trial(workdir: Path, writes: int, seed: int, env: dict[str, str] | None 
     try:
         for line in proc.stdout:
             acks.read(line)
-            if line[:1] in "ECK":
+            if line[:1] in ("E", "C", "K", "R"):
                 seen += 1
             if seen >= kill_after or time.monotonic() > deadline:
                 time.sleep(rng.random() * 0.004)  # land anywhere in the next write, a compaction too

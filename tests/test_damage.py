@@ -233,3 +233,14 @@ def test_the_app_refuses_a_damaged_laptop_file_in_one_line(demo_data_path, capsy
     assert err.startswith("citizen: ") and err.count("\n") == 1 and "does not hold a laptop id" in err
     assert path.read_bytes() == bad
     DataFolder(demo_data_path, repairing=True).close()  # the lock was released
+
+
+def test_a_damaged_last_good_copy_is_not_put_back(demo_data_path, capsys):
+    path, bad = damage(demo_data_path, "segment", "garbage")
+    backup = path.with_name(path.name + ".bak")
+    backup.write_bytes(b"{also broken")
+    assert main(["--data", str(demo_data_path), "check", "--restore"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot restore {path}: The last good copy" in err and "damaged too" in err
+    assert f"{path} is damaged: it is not complete JSON" in err  # still reported, still there
+    assert path.read_bytes() == bad and backup.read_bytes() == b"{also broken"

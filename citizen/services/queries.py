@@ -209,6 +209,13 @@ def restore_last_good(damage: StoreDamaged) -> Path:
     if not can_restore(damage):
         raise StoreError(f"No last good copy of {damage.path} is kept.")
     good = readable_prefix(damage.path) if damage.backup is None else damage.backup.read_bytes()
+    if damage.backup is not None and damage.path.parent.parent.parent.name == "studies":
+        table = damage.path.parent.name  # a segment: its copy must itself be whole before it goes back
+        try:
+            check_records(damage.backup, table, load_segment(damage.backup, table)[table])
+        except StoreDamaged as exc:
+            raise StoreError(f"The last good copy of {damage.path} is damaged too ({exc.reason}); "
+                             "it was left as it is.") from None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     kept = damage.path.with_name(damage.path.name + f".damaged-{stamp}")
     if damage.path.exists():
