@@ -187,6 +187,9 @@ def check(data_path: Path, acks: Acks, result: TrialResult) -> None:
         problem(f"check: {text}")
     with small_store(), DataFolder(data_path) as data:
         study = open_study(data, STUDY)
+        leftovers = [p.name for p in data_path.rglob(".*.tmp")]
+        if leftovers:
+            problem(f"temporary files left after the restart: {leftovers[:3]}")
         store = study.store
         docs = {name: list(store.table(name)) for name in ("participants", "consent_events", "contributions", "audit")}
         models = {"participants": Participant, "consent_events": ConsentEvent, "contributions": Contribution,
