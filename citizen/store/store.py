@@ -266,7 +266,6 @@ class DataFolder:
                 raise
             self.laptop_id = ""
 
-
     def _acquire(self) -> None:
         lock = FileLock(str(self.path / ".lock"), timeout=0)
         try:
