@@ -38,7 +38,7 @@ from citizen.store import DataFolder
 
 from .harness import contribution_values
 
-EXAMPLES = int(os.environ.get("CITIZEN_HYPOTHESIS_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("CITIZEN_HYPOTHESIS_EXAMPLES", "200"))
 TRIED: Counter = Counter()
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -154,8 +154,10 @@ DEMO_PATHS = [p for p in paths(demo_raw()) if p]
 
 @SETTINGS
 @given(st.lists(st.tuples(st.sampled_from(DEMO_PATHS), st.sampled_from(["set", "delete", "wrap"]), json_values),
-                min_size=1, max_size=3), st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1,
-                                                    max_size=20))
+                min_size=1, max_size=3),
+       st.one_of(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20),
+                 st.sampled_from(["..", "../escape", "/abs", "a/b", "a\\b", "CON", "x" * 80, "", " ", "Ab"]),
+                 st.text(max_size=20)))
 def test_mutated_protocol_files_import_cleanly_or_are_refused(hostile_study, mutations, new_id):
     folder, data, _ = hostile_study
     TRIED["protocol files"] += 1
@@ -169,10 +171,13 @@ def test_mutated_protocol_files_import_cleanly_or_are_refused(hostile_study, mut
         pf = parse_protocol_file(json.dumps(raw).encode("utf-8", "surrogatepass"), "mutated.json")
     except ProtocolFileError:
         return
+    study_id = f"m-{new_id}-{TRIED['protocol files']}" if new_id.isalnum() else new_id
     try:
-        create_study(data, pf, "tester", study_id=f"m-{new_id}-{TRIED['protocol files']}")
+        study = create_study(data, pf, "tester", study_id=study_id or None)
     except ServiceError:
-        pass
+        return
+    # A study lands in its own folder inside studies/, whatever id it was given.
+    assert study.store.folder.resolve().parent == data.studies_folder.resolve()
 
 
 def test_after_the_mutated_files_every_stored_record_is_valid(hostile_study, capsys):
