@@ -218,3 +218,13 @@ def test_the_next_writer_cleans_temporary_files(data_path, demo_file):
         open_study(data, study.id)
         assert [p for p in leftovers if p.exists()] == []
     assert check_data_folder(data_path).problems == []
+
+
+def test_a_failing_listener_does_not_turn_a_saved_change_into_an_error(data_path, study):
+    def broken_view(ops):
+        raise RuntimeError("the screen was already closed")
+
+    study.on_change(broken_view)
+    p = enrol(study)
+    c = contribute(study, p.id, 1)  # returns: the change is saved, whatever a viewer does with it
+    assert study.repo.contribution(c.id) is not None

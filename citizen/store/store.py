@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -119,7 +120,10 @@ class StudyStore:
                     and self.journal.entries >= self._compaction_retry_at:
                 self._compact_after_commit()
         for listener in list(self.listeners):
-            listener(ops)
+            try:
+                listener(ops)
+            except Exception:  # the change is saved: a failing viewer must not make it look unsaved
+                logging.getLogger("citizen").exception("a change listener failed")
 
     def _compact_after_commit(self) -> None:
         # The change is already durable in the journal, so it stays acknowledged even when the
