@@ -184,14 +184,16 @@ def test_a_failed_journal_reset_leaves_a_working_or_honest_journal(data_path, de
     assert check_data_folder(data_path).problems == []
 
 
-def test_a_full_disk_on_the_command_line_is_one_plain_line(data_path, demo_file, monkeypatch, capsys):
-    injector = Injector(monkeypatch, "write_all")
+@pytest.mark.parametrize("step", STEPS)
+def test_a_full_disk_on_the_command_line_is_one_plain_line(data_path, demo_file, monkeypatch, capsys, step):
+    DataFolder(data_path).close()  # the data folder exists already: the study's own files meet the full disk
+    injector = Injector(monkeypatch, step)
     with injector.during():
         code = main(["--data", str(data_path), "study", "import", str(demo_file)])
     out = capsys.readouterr()
     assert code == 1
     lines = out.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("citizen: The disk is full")
+    assert len(lines) == 1 and lines[0].startswith("citizen: The disk is full"), lines
     assert "Traceback" not in out.err
     # Nothing half-made is left: no study folder, no temporary file.
     assert not (data_path / "studies" / "air-quality-walk").exists()

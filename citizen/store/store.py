@@ -327,7 +327,11 @@ class DataFolder:
             folder.mkdir(parents=True)
         except OSError as exc:
             raise StoreWriteError(plain_os_error(exc, folder)) from None
-        store = StudyStore(folder)
+        try:
+            store = StudyStore(folder)
+        except StoreError:
+            shutil.rmtree(folder, ignore_errors=True)  # a study that never began leaves no folder behind
+            raise
         self._stores[study_id] = store
         return store
 
