@@ -230,3 +230,15 @@ def test_a_failing_listener_does_not_turn_a_saved_change_into_an_error(data_path
     p = enrol(study)
     c = contribute(study, p.id, 1)  # returns: the change is saved, whatever a viewer does with it
     assert study.repo.contribution(c.id) is not None
+
+
+def test_a_full_disk_at_the_very_first_start(tmp_path, monkeypatch, capsys):
+    data_path = tmp_path / "new-data"
+    injector = Injector(monkeypatch, "fsync")
+    with injector.during():
+        code = main(["--data", str(data_path), "demo", "--no-open"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and err.startswith("citizen: The disk is full")
+    assert not (data_path / "laptop.json").exists() and no_temps(data_path) == []
+    DataFolder(data_path).close()  # the lock was let go, and the next start works
+    assert (data_path / "laptop.json").exists()

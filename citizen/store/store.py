@@ -269,6 +269,9 @@ class DataFolder:
                 self.close()
                 raise
             self.laptop_id = ""
+        except StoreError:
+            self.close()  # a full disk at the first start: let go of the lock before saying so
+            raise
 
     def _acquire(self) -> None:
         lock = FileLock(str(self.path / ".lock"), timeout=0)
