@@ -165,6 +165,7 @@ class TrialResult:
     lost: int = 0
     invalid: int = 0
     unacknowledged_kept: int = 0
+    writer_pid: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -187,7 +188,7 @@ def check(data_path: Path, acks: Acks, result: TrialResult) -> None:
         problem(f"check: {text}")
     with small_store(), DataFolder(data_path) as data:
         study = open_study(data, STUDY)
-        leftovers = [p.name for p in data_path.rglob(".*.tmp")]
+        leftovers = [f"{p.relative_to(data_path)} (checker pid {os.getpid()})" for p in data_path.rglob(".*.tmp")]
         if leftovers:
             problem(f"temporary files left after the restart: {leftovers[:3]}")
         store = study.store
@@ -309,7 +310,7 @@ def run_trial(workdir: Path, writes: int, seed: int, env: dict[str, str] | None 
     for line in rest.splitlines(keepends=True):
         if line.endswith("\n"):
             acks.read(line)
-    result = TrialResult(seed=seed, kill_after=kill_after, acknowledged=acks.count)
+    result = TrialResult(seed=seed, kill_after=kill_after, acknowledged=acks.count, writer_pid=proc.pid)
     if proc.returncode not in (-signal.SIGKILL, 0):
         result.problems.append(f"the writer failed on its own: {err.strip().splitlines()[-1:]}")
     elif acks.count == 0:
