@@ -128,19 +128,23 @@ def cmd_study_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .services.queries import check_data_folder, restore_last_good
+    from .services.queries import can_restore, check_data_folder, restore_last_good
 
     path = data_path(args)
     if not path.is_dir():
         raise CliError(f"The data folder {path} does not exist.")
     report = check_data_folder(path)
     if args.restore and report.damaged:
-        with open_data(args):  # hold the lock while files are put back
+        with DataFolder(path, repairing=True):  # hold the lock while files are put back
             for damage in report.damaged:
-                if damage.backup is None:
+                if not can_restore(damage):
                     print(f"cannot restore {damage.path}: no last good copy is kept", file=sys.stderr)
                     continue
-                kept = restore_last_good(damage)
+                try:
+                    kept = restore_last_good(damage)
+                except StoreError as exc:
+                    print(f"cannot restore {damage.path}: {exc}", file=sys.stderr)
+                    continue
                 _say(f"restored {damage.path} from its last good copy (the damaged file is kept as {kept.name})")
         report = check_data_folder(path)
     for problem in report.problems:

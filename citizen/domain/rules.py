@@ -115,7 +115,7 @@ def decide_consent(document: ConsentDocument, answers: Mapping[str, Optional[boo
         errors[item_id] = "This item is not part of the consent document."
     for item in document.items:
         answer = answers.get(item.id)
-        if answer is None:
+        if answer is not True and answer is not False:  # only a clear yes or no is a decision
             errors[item.id] = "Please choose yes or no for this item."
         elif answer:
             decision.granted.append(item.id)

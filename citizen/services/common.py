@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
+
+from pydantic import ValidationError
 
 from ..domain.models import AuditEvent, to_doc, utcnow
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
@@ -68,9 +71,32 @@ def new_code(laptop: str) -> str:
 
 def audit(tx: Transaction, actor: str, action: str, target: str = "", details: Optional[dict[str, Any]] = None,
           at: Optional[datetime] = None, laptop: str = "") -> None:
-    event = AuditEvent(actor=actor or "unknown", action=action, target=target[:200], details=details or {},
-                       at=at or utcnow(), laptop=laptop)
+    try:
+        event = AuditEvent(actor=(actor or "").strip() or "unknown", action=action, target=target[:200],
+                           details=details or {}, at=at or utcnow(), laptop=laptop)
+    except ValidationError as exc:
+        from ..domain.protocol_file import explain
+
+        raise Refused("This change cannot be recorded: " + "; ".join(explain(exc))) from None
     tx.insert("audit", to_doc(event))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def serialised(use_case: F) -> F:
+    """Run a use case under the study's write lock, from its first read to its commit.
+
+    Reading a record and writing it back in two steps would let a second writer (another phone,
+    the coordinator) slip in between, and one of the two changes would be lost.
+    """
+
+    @functools.wraps(use_case)
+    def run(study: Study, *args: Any, **kwargs: Any) -> Any:
+        with study.store.lock:
+            return use_case(study, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 @contextlib.contextmanager

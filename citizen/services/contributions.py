@@ -21,7 +21,7 @@ from ..domain.models import (
 )
 from ..domain.protocol_file import explain
 from ..domain.rules import validate_values
-from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of
+from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of, serialised
 
 
 def _consent_gate(study: Study, participant_id: str) -> None:
@@ -39,6 +39,7 @@ def _consent_gate(study: Study, participant_id: str) -> None:
         raise Refused("This participant's consent does not cover contributing.")
 
 
+@serialised
 def add_contribution(study: Study, participant_id: str, raw_values: Mapping[str, Any], source: ContributionSource,
                      actor: str, at: Optional[datetime] = None) -> Contribution:
     """Validate answers against the current form and store them, if the participant's consent covers it."""
@@ -67,6 +68,7 @@ def _contribution(study: Study, contribution_id: str) -> tuple[int, Contribution
     return row, Contribution.model_validate(doc)
 
 
+@serialised
 def correct_contribution(study: Study, participant_id: str, contribution_id: str, raw_values: Mapping[str, Any],
                          actor: str, at: Optional[datetime] = None) -> Contribution:
     """A contributor corrects their own contribution: a new revision, the old values kept in its history."""
@@ -99,6 +101,7 @@ def correct_contribution(study: Study, participant_id: str, contribution_id: str
     return new
 
 
+@serialised
 def review_contributions(study: Study, contribution_ids: Iterable[str], state: ReviewState, note: str,
                          actor: str) -> list[Contribution]:
     """Set the review state of one or more contributions, with a note, as one change."""
@@ -123,6 +126,7 @@ def review_contributions(study: Study, contribution_ids: Iterable[str], state: R
     return updated
 
 
+@serialised
 def give_feedback(study: Study, contribution_id: str, text: str, actor: str) -> Contribution:
     """Feedback the contributor sees on their own page: what came of their work."""
     row, old = _contribution(study, contribution_id)
@@ -139,6 +143,7 @@ def give_feedback(study: Study, contribution_id: str, text: str, actor: str) -> 
     return new
 
 
+@serialised
 def post_update(study: Study, title: str, body: dict[str, str], actor: str, at: Optional[datetime] = None) -> Update:
     """A 'what we learned' message every participant sees on their page."""
     try:

@@ -22,9 +22,10 @@ from ..domain.models import (
 )
 from ..domain.protocol_file import explain
 from ..domain.rules import decide_consent
-from .common import NotFound, Refused, ServiceError, Study, audit, change, new_code, new_token, row_of
+from .common import NotFound, Refused, ServiceError, Study, audit, change, new_code, new_token, row_of, serialised
 
 
+@serialised
 def create_invite(study: Study, label: str, actor: str, limit: Optional[int] = None,
                   expires_at: Optional[datetime] = None) -> Invite:
     try:
@@ -40,6 +41,7 @@ def create_invite(study: Study, label: str, actor: str, limit: Optional[int] = N
     return invite
 
 
+@serialised
 def close_invite(study: Study, invite_id: str, actor: str) -> Invite:
     row = row_of(study, "invites", invite_id)
     invite = Invite.model_validate(study.store.table("invites").get(row))
@@ -65,6 +67,7 @@ def _unique_code(study: Study) -> str:
     raise ServiceError("Could not find a free participant code; the study is very large for this laptop id.")
 
 
+@serialised
 def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], method: ConsentMethod, actor: str,
                       language: str = "en", invite_token: Optional[str] = None, witness: str = "",
                       contact: Optional[dict[str, str]] = None, at: Optional[datetime] = None) -> Participant:
@@ -94,8 +97,10 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
                              text_sha256=current.consent.text_sha256(language), language=language,
                              granted=decision.granted, declined=decision.declined, method=method,
                              witness=witness, at=now, laptop=study.laptop)
-        contact_record = Contact(participant_id=participant.id, **(contact or {})) if contact and any(
-            (contact or {}).values()) else None
+        if contact is not None and not isinstance(contact, Mapping):
+            raise Refused("The contact details could not be read; please enter them again.")
+        contact_record = (Contact.model_validate({**contact, "participant_id": participant.id})
+                          if contact and any(contact.values()) else None)
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
     with change(study) as tx:
@@ -111,6 +116,7 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
     return participant
 
 
+@serialised
 def change_consent(study: Study, participant_id: str, answers: Mapping[str, Optional[bool]], method: ConsentMethod,
                    actor: str, language: str = "en", witness: str = "", at: Optional[datetime] = None) -> ConsentEvent:
     """Record new consent choices (a change of optional items, or re-consent to a new version)."""
@@ -142,6 +148,7 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
     return event
 
 
+@serialised
 def withdraw(study: Study, participant_id: str, remove_data: bool, method: ConsentMethod, actor: str,
              witness: str = "", at: Optional[datetime] = None) -> ConsentEvent:
     """Withdraw a participant; with ``remove_data`` their contributions become tombstones."""

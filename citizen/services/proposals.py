@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from ..domain.design import locate_errors
 from ..domain.models import Proposal, ProposalNote, ProposalStatus, to_doc, utcnow
 from ..domain.protocol_file import explain
-from .common import Refused, Study, audit, change, row_of
+from .common import Refused, Study, audit, change, row_of, serialised
 
 
+@serialised
 def propose_change(study: Study, title: str, rationale: str, proposed_by: str,
                    participant_id: Optional[str] = None, at: Optional[datetime] = None) -> Proposal:
     try:
@@ -32,6 +33,7 @@ def _proposal(study: Study, proposal_id: str) -> tuple[int, Proposal]:
     return row, Proposal.model_validate(study.store.table("proposals").get(row))
 
 
+@serialised
 def add_proposal_note(study: Study, proposal_id: str, text: str, by: str) -> Proposal:
     row, old = _proposal(study, proposal_id)
     try:
@@ -45,6 +47,7 @@ def add_proposal_note(study: Study, proposal_id: str, text: str, by: str) -> Pro
     return new
 
 
+@serialised
 def decide_proposal(study: Study, proposal_id: str, accepted: bool, reason: str, decided_by: str,
                     at: Optional[datetime] = None) -> Proposal:
     row, old = _proposal(study, proposal_id)

@@ -8,13 +8,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
+from pydantic import BaseModel, ValidationError
+
+from ..domain import models
 from ..domain.models import StudyStatus
 from ..store import DataFolder, StoreDamaged, StoreError
 from ..store.durable import atomic_write
-from ..store.journal import read_journal
+from ..store.journal import read_journal, readable_prefix
 from ..store.segments import load_segment
-from ..store.store import TABLES
+from ..store.store import TABLES, read_laptop_id
 from .common import Study
+
+JOURNAL = "journal.jsonl"
 
 
 @dataclass
@@ -74,16 +79,25 @@ def summarise(study: Study) -> StudySummary:
     )
 
 
+def damage_message(exc: Exception, where: Path) -> str:
+    """A plain sentence for a study that cannot be read (a damaged file, or a record of the wrong shape)."""
+    if isinstance(exc, ValidationError):
+        return (f"{where}: a stored record does not have the shape citizen expects. "
+                "`citizen check` shows which file; `citizen check --restore` puts back its last good copy.")
+    return str(exc)
+
+
 def list_studies(data: DataFolder) -> list[StudySummary]:
     """Every study in the data folder; a damaged one is listed with its problem, not hidden."""
     out = []
     for study_id in data.study_ids():
         try:
             out.append(summarise(Study(data.study(study_id), data.laptop_id)))
-        except StoreError as exc:
+        except (StoreError, ValidationError) as exc:
+            problem = damage_message(exc, data.studies_folder / study_id)
             out.append(StudySummary(id=study_id, title="(cannot be opened)", status=StudyStatus.closed,
                                     shared_aim="", participants=0, contributions=0, last_activity=None,
-                                    protocol_version=None, consent_version=None, problem=str(exc)))
+                                    protocol_version=None, consent_version=None, problem=problem))
     return out
 
 
@@ -134,6 +148,13 @@ class CheckReport:
 def check_data_folder(path: Path) -> CheckReport:
     """Read every study file without changing anything and report each damaged one."""
     report = CheckReport()
+    laptop = path / "laptop.json"
+    if laptop.exists():
+        report.files += 1
+        try:
+            read_laptop_id(laptop)
+        except StoreDamaged as exc:
+            report.damaged.append(exc)
     studies = path / "studies"
     if not studies.is_dir():
         return report
@@ -150,7 +171,7 @@ def check_data_folder(path: Path) -> CheckReport:
             for seg in sorted(tfolder.glob("[0-9]*.json")):
                 report.files += 1
                 try:
-                    load_segment(seg, table)
+                    check_records(seg, table, load_segment(seg, table)[table])
                 except StoreDamaged as exc:
                     report.damaged.append(exc)
         if not (folder / "study").is_dir() and not (folder / "journal.jsonl").exists():
@@ -159,13 +180,52 @@ def check_data_folder(path: Path) -> CheckReport:
     return report
 
 
+def can_restore(damage: StoreDamaged) -> bool:
+    return damage.backup is not None or (damage.path.name == JOURNAL and "newer citizen" not in damage.reason)
+
+
+# The record each table holds; ``check`` validates every stored record against it.
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "study": models.Study, "protocol_versions": models.ProtocolVersion, "invites": models.Invite,
+    "participants": models.Participant, "contacts": models.Contact, "consent_events": models.ConsentEvent,
+    "contributions": models.Contribution, "proposals": models.Proposal, "updates": models.Update,
+    "audit": models.AuditEvent,
+}
+
+
+def check_records(path: Path, table: str, rows: dict) -> None:
+    model = TABLE_MODELS.get(table)
+    if model is None:
+        return
+    for key, doc in rows.items():
+        try:
+            model.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the record"
+            raise StoreDamaged(path, f"record {key} is not a valid {table} record ({where}: {first['msg']})",
+                               path.with_name(path.name + ".bak")) from None
+
+
 def restore_last_good(damage: StoreDamaged) -> Path:
-    """Put the last good copy of a damaged file back; the damaged file is kept beside it."""
-    if damage.backup is None:
+    """Put the last good copy of a damaged file back; the damaged file is kept beside it.
+
+    A damaged journal has no copy: its readable changes (those before the damage) are kept, and
+    the study opens from its segments with them.
+    """
+    if not can_restore(damage):
         raise StoreError(f"No last good copy of {damage.path} is kept.")
+    good = readable_prefix(damage.path) if damage.backup is None else damage.backup.read_bytes()
+    if damage.backup is not None and damage.path.parent.parent.parent.name == "studies":
+        table = damage.path.parent.name  # a segment: its copy must itself be whole before it goes back
+        try:
+            check_records(damage.backup, table, load_segment(damage.backup, table)[table])
+        except StoreDamaged as exc:
+            raise StoreError(f"The last good copy of {damage.path} is damaged too ({exc.reason}); "
+                             "it was left as it is.") from None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     kept = damage.path.with_name(damage.path.name + f".damaged-{stamp}")
     if damage.path.exists():
         damage.path.rename(kept)
-    atomic_write(damage.path, damage.backup.read_bytes())
+    atomic_write(damage.path, good)
     return kept

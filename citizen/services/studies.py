@@ -31,7 +31,7 @@ from ..domain.protocol_file import (
 from ..domain.rules import protocol_changes
 from ..store import DataFolder, StoreError, Transaction
 from ..store.durable import atomic_write
-from .common import Refused, ServiceError, Study, audit, change, row_of
+from .common import Refused, ServiceError, Study, audit, change, row_of, serialised
 
 
 def load_protocol_file(path: Path) -> ProtocolFile:
@@ -109,6 +109,7 @@ def export_protocol(study: Study, path: Path) -> None:
         raise ServiceError(str(exc)) from None
 
 
+@serialised
 def publish_protocol_version(study: Study, fields: list[FormField], consent_text: dict[str, str],
                              consent_items: list[dict], change_summary: str, approved_by: str,
                              proposal_id: Optional[str] = None, at: Optional[datetime] = None,
@@ -146,6 +147,7 @@ def publish_protocol_version(study: Study, fields: list[FormField], consent_text
     return version
 
 
+@serialised
 def set_study_status(study: Study, status: StudyStatus, actor: str) -> StudyRecord:
     record = study.repo.study()
     updated = record.model_copy(update={"status": status})

@@ -22,15 +22,14 @@ class StoreWriteError(StoreError):
 class StoreDamaged(StoreError):
     """A stored file that cannot be read as it should."""
 
-    def __init__(self, path: Path, reason: str, backup: Path | None = None):
+    def __init__(self, path: Path, reason: str, backup: Path | None = None, hint: str = ""):
         self.path = path
         self.reason = reason
         self.backup = backup if backup is not None and backup.exists() else None
-        hint = (
-            f" A last good copy is kept at {self.backup}; `citizen check --restore` puts it back."
-            if self.backup
-            else ""
-        )
+        if self.backup:
+            hint = f" A last good copy is kept at {self.backup}; `citizen check --restore` puts it back."
+        elif hint:
+            hint = " " + hint
         super().__init__(f"{path} is damaged: {reason}.{hint}")
 
 

@@ -19,6 +19,8 @@ from . import durable
 from .durable import StoreDamaged, StoreWriteError, plain_os_error
 
 SCHEMA = 1
+RESTORE_HINT = ("`citizen check --restore` keeps the changes it can read, sets the damaged file aside, "
+                "and the study opens from its last saved state.")
 HEADER = {"citizen-journal": SCHEMA}
 
 Op = tuple[str, int, dict[str, Any]]  # (table, row, document)
@@ -40,20 +42,22 @@ def read_journal(path: Path) -> tuple[list[list[Op]], int]:
     except FileNotFoundError:
         return [], 0
     except OSError as exc:
-        raise StoreDamaged(path, f"it cannot be read ({exc.strerror})") from None
-    if not raw:
-        return [], 0
+        raise StoreDamaged(path, f"it cannot be read ({exc.strerror})", hint=RESTORE_HINT) from None
+    if not raw.strip():
+        # The journal is created whole (atomically), so an empty one is damage, not a crash.
+        raise StoreDamaged(path, "the file is empty", hint=RESTORE_HINT)
     lines = raw.split(b"\n")
     try:
         header = json.loads(lines[0])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        if len(lines) == 1:  # the header itself was torn by a crash at creation
-            return [], 0
-        raise StoreDamaged(path, "its first line is not a journal header") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise StoreDamaged(path, "its first line is not a journal header", hint=RESTORE_HINT) from None
     if not isinstance(header, dict) or "citizen-journal" not in header:
-        raise StoreDamaged(path, "its first line is not a journal header")
-    if not isinstance(header["citizen-journal"], int) or header["citizen-journal"] > SCHEMA:
-        raise StoreDamaged(path, "it was written by a newer citizen; update citizen")
+        raise StoreDamaged(path, "its first line is not a journal header", hint=RESTORE_HINT)
+    version = header["citizen-journal"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StoreDamaged(path, f"its schema version ({str(version)[:20]}) is not one citizen writes", hint=RESTORE_HINT)
+    if version > SCHEMA:
+        raise StoreDamaged(path, f"it was written by a newer citizen (schema {version}); update citizen")
     changes: list[list[Op]] = []
     good = len(lines[0]) + 1
     body_lines = lines[1:]
@@ -66,12 +70,23 @@ def read_journal(path: Path) -> tuple[list[list[Op]], int]:
         if ops is None:
             if last or all(not rest for rest in body_lines[i + 1:]):
                 break  # torn tail: never acknowledged
-            raise StoreDamaged(path, f"change {i + 1} is corrupt and later changes follow it")
+            raise StoreDamaged(path, f"change {i + 1} is corrupt and later changes follow it", hint=RESTORE_HINT)
         if last:
             break  # a complete-looking line without its newline was not acknowledged either
         changes.append(ops)
         good += len(line) + 1
     return changes, good
+
+
+def readable_prefix(path: Path) -> bytes:
+    """A journal holding the changes of a damaged one up to its first unreadable line."""
+    lines = path.read_bytes().split(b"\n")[1:]
+    good = [_header_line()]
+    for line in lines:
+        if _decode(line) is None:
+            break
+        good.append(line + b"\n")
+    return b"".join(good)
 
 
 def _decode(line: bytes) -> list[Op] | None:
@@ -129,17 +144,32 @@ class Journal:
 
     def reset(self) -> None:
         """Start an empty journal (after its changes are safely in the segments)."""
+        try:
+            durable.atomic_write(self.path, _header_line())
+        except StoreWriteError as exc:
+            # The old journal, still whole and open, keeps every change; if the new one took its
+            # place after all (a failed folder fsync), what is on disk is unknown: stop writing.
+            if self._fd is None or not self._is_open_file():
+                self.broken = f"{exc} Close and reopen the study before saving more."
+            raise
         self.close()
-        durable.atomic_write(self.path, _header_line())
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         self.size = len(_header_line())
         self.entries = 0
+
+    def _is_open_file(self) -> bool:
+        assert self._fd is not None
+        try:
+            return os.fstat(self._fd).st_ino == os.stat(self.path).st_ino
+        except OSError:
+            return False
 
     def append(self, ops: list[Op], sync: bool = True) -> None:
         """Append one change; returns only once it is on disk (unless ``sync`` is False)."""
         if self.broken:
             raise StoreWriteError(self.broken)
-        assert self._fd is not None, "journal not open for writing"
+        if self._fd is None:
+            raise StoreWriteError(f"{self.path} is not open for writing. Close and reopen the study.")
         line = encode(ops)
         try:
             durable.write_all(self._fd, line)

@@ -21,13 +21,26 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .durable import StoreDamaged, StoreError, atomic_write, remove_stale_temps
+from .durable import StoreDamaged, StoreError, atomic_write
 
 SCHEMA = 1
 META = "_meta"
 
-# Migrations of a segment's raw data from schema N to N + 1, run on open.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _from_schema_0(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 0 (the first pre-release files) kept records under TinyDB's ``_default`` table."""
+    meta = data[META]["1"]
+    table = meta.get("table")
+    if not isinstance(table, str) or not table:
+        raise ValueError("a schema 0 file names its table in its _meta record")
+    rows = data.pop("_default", {})
+    return {**data, table: {**rows, **(data.get(table) or {})}}
+
+
+# Migrations of a segment's raw data from schema N to N + 1, run on open; the file is rewritten
+# in the new schema the next time it changes (its old copy is kept as the last good copy).
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_schema_0}
 
 
 class SegmentTable(Table):
@@ -117,7 +130,10 @@ def load_segment(path: Path, table: str) -> dict[str, Any]:
         migrate = MIGRATIONS.get(schema)
         if migrate is None:
             raise StoreDamaged(path, f"schema {schema} is too old to be read", backup)
-        data = migrate(data)
+        try:
+            data = migrate(data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise StoreDamaged(path, f"it cannot be brought from schema {schema} to {schema + 1} ({exc})", backup) from None
         schema += 1
         data[META]["1"]["schema"] = schema
     rows = data.get(table, {})
@@ -154,7 +170,6 @@ class SegmentedTable:
         if self._numbers is None:
             numbers = []
             if self.folder.is_dir():
-                remove_stale_temps(self.folder)
                 for entry in os.scandir(self.folder):
                     stem, _, ext = entry.name.partition(".")
                     if ext == "json" and stem.isdigit():
@@ -221,7 +236,8 @@ class SegmentedTable:
         for number in self.segment_numbers():
             if number < start_segment:
                 continue
-            for key, doc in self._raw(number).items():
+            # A snapshot of the segment: the writer may add to it while a reader walks it.
+            for key, doc in list(self._raw(number).items()):
                 yield int(key), doc
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

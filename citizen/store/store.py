@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -22,7 +23,15 @@ from typing import Any, Optional
 
 from filelock import FileLock, Timeout
 
-from .durable import StoreDamaged, StoreError, StoreLocked, StoreWriteError, atomic_write, plain_os_error
+from .durable import (
+    StoreDamaged,
+    StoreError,
+    StoreLocked,
+    StoreWriteError,
+    atomic_write,
+    plain_os_error,
+    remove_stale_temps,
+)
 from .journal import Journal, Op
 from .segments import SegmentedTable
 from .summary import SUMMARISERS
@@ -47,7 +56,10 @@ JOURNAL_MAX_BYTES = 8_000_000
 # Inside a batch (bulk generation, imports) the journal is compacted by size only: fewer, larger
 # write-backs, and the segments written back are then let go so memory stays bounded.
 BATCH_JOURNAL_MAX_BYTES = 24_000_000
+# After a compaction failed (a full disk, say), changes this many more before it is tried again.
+COMPACTION_RETRY_AFTER = 100
 LAPTOP_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+LAPTOP_SCHEMA = 1
 
 
 class StudyStore:
@@ -67,7 +79,13 @@ class StudyStore:
         self._batch_depth = 0
         self._batch_unsynced = False
         self.compactions = 0
+        self.compaction_problem = ""
+        self._compaction_retry_at = 0
         self.listeners: list[Any] = []
+        if not readonly:
+            remove_stale_temps(folder)  # left by a write that never finished; we hold the lock
+            for name in TABLES:
+                remove_stale_temps(folder / name)
         self._replay()
 
     def _replay(self) -> None:
@@ -80,7 +98,7 @@ class StudyStore:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self.journal.open_for_append()
                 if replayed:
-                    self.compact()
+                    self._compact_after_commit()  # on a full disk the journal simply stays
             except OSError as exc:
                 raise StoreWriteError(plain_os_error(exc, self.journal.path)) from exc
 
@@ -106,12 +124,28 @@ class StudyStore:
                 self._batch_unsynced = True
             self._apply(ops)
             if self._batch_depth:
-                if self.journal.size >= BATCH_JOURNAL_MAX_BYTES:
-                    self.compact()
-            elif self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES:
-                self.compact()
+                due = self.journal.size >= BATCH_JOURNAL_MAX_BYTES
+            else:
+                due = self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES
+            if due and self.journal.entries >= self._compaction_retry_at:
+                self._compact_after_commit()
         for listener in list(self.listeners):
-            listener(ops)
+            try:
+                listener(ops)
+            except Exception:  # the change is saved: a failing viewer must not make it look unsaved
+                logging.getLogger("citizen").exception("a change listener failed")
+
+    def _compact_after_commit(self) -> None:
+        # The change is already durable in the journal, so it stays acknowledged even when the
+        # compaction fails: the journal keeps every change and is replayed on the next open.
+        try:
+            self.compact()
+        except StoreError as exc:
+            self.compaction_problem = str(exc)
+            self._compaction_retry_at = self.journal.entries + COMPACTION_RETRY_AFTER
+        else:
+            self.compaction_problem = ""
+            self._compaction_retry_at = 0
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -186,6 +220,32 @@ def transaction(store: StudyStore) -> Iterator[Transaction]:
         store.commit(tx.ops)
 
 
+def laptop_backup(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def read_laptop_id(path: Path) -> str:
+    """This laptop's id from laptop.json; anything else is damage, reported and never replaced."""
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise StoreDamaged(path, f"it cannot be read ({exc.strerror})", laptop_backup(path)) from None
+    except (ValueError, RecursionError):
+        raise StoreDamaged(path, "it is not complete JSON; it should hold this laptop's id",
+                           laptop_backup(path)) from None
+    if not isinstance(data, dict):
+        raise StoreDamaged(path, "it does not have the shape of a laptop file", laptop_backup(path))
+    schema = data.get("schema", 1)  # the first files carried no version: they are schema 1
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise StoreDamaged(path, f"its schema version ({str(schema)[:20]}) is not one citizen writes", laptop_backup(path))
+    if schema > LAPTOP_SCHEMA:
+        raise StoreDamaged(path, f"it was written by a newer citizen (schema {schema}); update citizen")
+    value = data.get("laptop")
+    if not (isinstance(value, str) and len(value) == 2 and all(c in LAPTOP_ALPHABET for c in value)):
+        raise StoreDamaged(path, "it does not hold a laptop id (two letters or digits)", laptop_backup(path))
+    return value
+
+
 def user_data_folder() -> Path:
     env = os.environ.get("CITIZEN_HOME")
     if env:
@@ -198,7 +258,7 @@ def user_data_folder() -> Path:
 class DataFolder:
     """The data folder: its lock, its laptop id and its studies."""
 
-    def __init__(self, path: Path, readonly: bool = False, create: bool = True):
+    def __init__(self, path: Path, readonly: bool = False, create: bool = True, repairing: bool = False):
         self.path = Path(path).expanduser().resolve()
         self.readonly = readonly
         self._stores: dict[str, StudyStore] = {}
@@ -214,7 +274,17 @@ class DataFolder:
             raise StoreError(f"{self.path} is not a folder; choose a data folder with --data.")
         if not readonly:
             self._acquire()
-        self.laptop_id = self._laptop_id()
+            remove_stale_temps(self.path)
+        try:
+            self.laptop_id = self._laptop_id()
+        except StoreDamaged:
+            if not repairing:  # `citizen check --restore` holds the lock to put a good copy back
+                self.close()
+                raise
+            self.laptop_id = ""
+        except StoreError:
+            self.close()  # a full disk at the first start: let go of the lock before saying so
+            raise
 
     def _acquire(self) -> None:
         lock = FileLock(str(self.path / ".lock"), timeout=0)
@@ -233,19 +303,13 @@ class DataFolder:
 
     def _laptop_id(self) -> str:
         path = self.path / "laptop.json"
-        try:
-            data = json.loads(path.read_text())
-            value = data["laptop"]
-            if isinstance(value, str) and len(value) == 2:
-                return value
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError):
-            raise StoreDamaged(path, "it should hold this laptop's id") from None
-        value = "".join(secrets.choice(LAPTOP_ALPHABET) for _ in range(2))
-        if not self.readonly:
-            atomic_write(path, json.dumps({"laptop": value}).encode())
-        return value
+        if not path.exists():
+            value = "".join(secrets.choice(LAPTOP_ALPHABET) for _ in range(2))
+            if not self.readonly:
+                atomic_write(path, json.dumps({"laptop": value, "schema": LAPTOP_SCHEMA}).encode(),
+                             backup=laptop_backup(path))
+            return value
+        return read_laptop_id(path)
 
     @property
     def studies_folder(self) -> Path:
@@ -279,7 +343,11 @@ class DataFolder:
             folder.mkdir(parents=True)
         except OSError as exc:
             raise StoreWriteError(plain_os_error(exc, folder)) from None
-        store = StudyStore(folder)
+        try:
+            store = StudyStore(folder)
+        except StoreError:
+            shutil.rmtree(folder, ignore_errors=True)  # a study that never began leaves no folder behind
+            raise
         self._stores[study_id] = store
         return store
 

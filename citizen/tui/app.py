@@ -17,7 +17,6 @@ from ..services.common import Study
 from ..store import DataFolder, StoreError
 from .screens.studies import StudiesScreen
 
-
 HIGH_CONTRAST = Theme(
     name="citizen-high-contrast",
     primary="#ffff00",
@@ -58,6 +57,28 @@ class CitizenApp(App[int]):
         self._studies: dict[str, Study] = {}
         self.register_theme(HIGH_CONTRAST)
         self._normal_theme = self.theme
+        self.crash_message = ""
+
+    def _handle_exception(self, error: Exception) -> None:
+        # An unexpected failure (a worker, a handler): the details go to the data folder's log and
+        # the person gets one plain line once the terminal is restored; the app stops with code 1.
+        from textual.worker import WorkerFailed
+
+        from ..cli import write_crash_log
+
+        if not self.crash_message:
+            cause = error.error if isinstance(error, WorkerFailed) and isinstance(error.error, Exception) else error
+            log = write_crash_log(self.data.path, cause)
+            self.crash_message = (f"citizen: something went wrong ({type(cause).__name__}: {cause}). "
+                                  f"Details: {log}")
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        from rich.text import Text
+
+        self.bell()
+        self._exit_renderables.append(Text(self.crash_message or "citizen: something went wrong."))
+        self._close_messages_no_wait()
 
     def study(self, study_id: str) -> Study:
         """One handle per study for the app's life, so listeners and caches are shared."""
@@ -110,4 +131,4 @@ def run_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str
         result = app.run()
     finally:
         app.data.close()
-    return int(result or 0)
+    return app.return_code or int(result or 0)  # a crash ends with code 1, after its plain line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,8 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from ...services.queries import StudyFigures, figures, summarise
+from ...services.common import ServiceError
+from ...services.queries import StudyFigures, damage_message, figures, summarise
+from ...store import StoreError
 from ..text import local_time, plain
+
+# What a study that cannot be read raises: a damaged file, a record of the wrong shape, a refusal.
+CANNOT_READ = (StoreError, ServiceError, ValidationError)
 
 
 def weekly(counter: dict[str, int]) -> list[float]:
@@ -65,7 +71,11 @@ class StudyScreen(Screen):
         table = self.query_one("#figures-table", DataTable)
         table.add_columns("What", "How many")
         table.can_focus = False  # a read-only figure list; focus would scroll the aim out of sight
-        self.study.on_change(self._changed)
+        try:
+            self.study.on_change(self._changed)
+        except CANNOT_READ as exc:
+            self.cannot_show(exc)
+            return
         self.action_refresh()
 
     def action_open(self, name: str) -> None:
@@ -80,7 +90,15 @@ class StudyScreen(Screen):
                              lambda path: self.notify(f"Protocol written to {path}.") if path else None)
 
     def on_unmount(self) -> None:
-        self.study.remove_listener(self._changed)
+        if self.study_id in self.app._studies:
+            self.study.remove_listener(self._changed)
+
+    def cannot_show(self, exc: Exception) -> None:
+        """A damaged file met while the study is open: say so plainly and go back to the studies."""
+        self.app.notify(plain(damage_message(exc, self.app.data.studies_folder / self.study_id)),
+                        title="This study cannot be shown", severity="error", timeout=20)
+        if self.is_attached and self in self.app.screen_stack:
+            self.dismiss()
 
     def _changed(self, ops) -> None:
         # Called from whichever thread committed the change; refresh on the app's own thread.
@@ -88,6 +106,12 @@ class StudyScreen(Screen):
             "threading").get_ident() else self.action_refresh()
 
     def action_refresh(self) -> None:
+        try:
+            self._show_study()
+        except CANNOT_READ as exc:
+            self.cannot_show(exc)
+
+    def _show_study(self) -> None:
         summary = summarise(self.study)
         record = self.study.repo.study()
         self.sub_title = record.title
@@ -105,7 +129,11 @@ class StudyScreen(Screen):
 
     @work(thread=True, exclusive=True, group="figures")
     def count_figures(self) -> None:
-        fig = figures(self.study)
+        try:
+            fig = figures(self.study)
+        except CANNOT_READ as exc:
+            self.app.call_from_thread(self.cannot_show, exc)
+            return
         self.app.call_from_thread(self.show_figures, fig)
 
     def show_figures(self, fig: StudyFigures) -> None:
