@@ -85,8 +85,11 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
     if language not in current.consent.text:
         language = next(iter(current.consent.text))
     decision, errors = decide_consent(current.consent, answers)
+    if method is ConsentMethod.desk and not witness.strip():
+        errors["witness"] = "Consent given at the desk needs the name of the person who witnessed it."
     if errors:
-        raise Refused("Please answer every consent item; taking part needs the required ones.", errors)
+        raise Refused("Please answer every consent item; taking part needs the required ones."
+                      if set(errors) - {"witness"} else errors["witness"], errors)
     route = {ConsentMethod.phone: ParticipantRoute.phone, ConsentMethod.desk: ParticipantRoute.desk,
              ConsentMethod.paper: ParticipantRoute.paper}[method]
     try:

@@ -240,6 +240,12 @@ class SegmentedTable:
             for key, doc in list(self._raw(number).items()):
                 yield int(key), doc
 
+    def segment_rows(self, number: int) -> list[tuple[int, dict[str, Any]]]:
+        """The (row, document) pairs of one segment (lets a reader go a segment at a time)."""
+        if number not in self.segment_numbers():
+            return []
+        return [(int(key), doc) for key, doc in self._raw(number).items()]
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for _, doc in self.rows():
             yield doc

@@ -10,10 +10,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
+from ...services.browse import settle_memory
 from ...services.common import ServiceError
 from ...services.queries import StudyFigures, damage_message, figures, summarise
 from ...store import StoreError
+from ..dialogs.review import UpdateDialog
 from ..text import local_time, plain
+from .contributions import ContributionsScreen
+from .participants import ParticipantsScreen
 
 # What a study that cannot be read raises: a damaged file, a record of the wrong shape, a refusal.
 CANNOT_READ = (StoreError, ServiceError, ValidationError)
@@ -40,6 +44,9 @@ class StudyScreen(Screen):
         Binding("a", "open('activity')", "Activity"),
         Binding("x", "export_protocol", "Export protocol"),
         Binding("b", "bundles", "Bundles"),
+        Binding("p", "participants", "Participants"),
+        Binding("c", "contributions", "Contributions"),
+        Binding("u", "post_update", "Post update"),
     ]
 
     def __init__(self, study_id: str):
@@ -58,6 +65,8 @@ class StudyScreen(Screen):
             yield Static("", id="overview-facts")
             yield Static("Contributions per week", classes="hint")
             yield Sparkline([0.0], id="contributions-spark")
+            yield Static("Participants enrolled per week", classes="hint")
+            yield Sparkline([0.0], id="participants-spark")
             yield Static("Counting...", id="figures-status", classes="hint")
             yield DataTable(id="figures-table", cursor_type="none", show_header=False)
         yield Footer()
@@ -134,6 +143,7 @@ class StudyScreen(Screen):
         except CANNOT_READ as exc:
             self.app.call_from_thread(self.cannot_show, exc)
             return
+        settle_memory()  # every contribution is loaded now: keep them out of full collections
         self.app.call_from_thread(self.show_figures, fig)
 
     def show_figures(self, fig: StudyFigures) -> None:
@@ -155,6 +165,20 @@ class StudyScreen(Screen):
         for what, count in rows:
             table.add_row(what, str(count))
         self.query_one("#contributions-spark", Sparkline).data = weekly(fig.by_week)
+        self.query_one("#participants-spark", Sparkline).data = weekly(fig.enrolled_by_week)
         self.query_one("#figures-status", Static).update(
             f"Review backlog: {fig.by_review.get('received', 0)} waiting, "
             f"{fig.by_review.get('needs attention', 0)} needing attention.")
+
+    def action_participants(self) -> None:
+        self.app.push_screen(ParticipantsScreen(self.study_id))
+
+    def action_contributions(self) -> None:
+        self.app.push_screen(ContributionsScreen(self.study_id))
+
+    def action_post_update(self) -> None:
+        def done(title) -> None:
+            if title is not None:
+                self.notify(f"Update posted: {title}. Every participant sees it on their page.")
+
+        self.app.push_screen(UpdateDialog(self.study), done)

@@ -1,0 +1,510 @@
+"""Contributions and their review: a paged table that stays quick at 100,000 rows, and triage keys.
+
+The table never holds more than one page (``PAGE`` rows). Filtering runs in a thread worker on
+the compact columns of ``services.browse.ContributionIndex``; paging reads only the documents of
+the page shown. Moving the cursor past the last row of a page brings the next page, so the
+table scrolls on as if it held every row.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from ...domain.models import ReviewState
+from ...services import NotFound, ServiceError, review_contributions
+from ...services.browse import (
+    REVIEW_STATES,
+    ContributionFilter,
+    ContributionIndex,
+    ContributionRow,
+    Selection,
+    contribution_answers,
+    index_for,
+    parse_day,
+)
+from ..dialogs.review import FeedbackDialog, ReviewDialog
+from ..text import local_time, plain
+
+PAGE = 100
+
+
+class PagedTable(DataTable):
+    """A DataTable showing one page of a longer list.
+
+    Up, Down, Page Up and Page Down past either end of the page bring the neighbouring page;
+    Home and End go to the first and the last row of the whole list.
+    """
+
+    class Edge(Message):
+        def __init__(self, step: int):
+            super().__init__()
+            self.step = step
+
+    class Jump(Message):
+        def __init__(self, last: bool):
+            super().__init__()
+            self.last = last
+
+    def _update_dimensions(self, new_rows) -> None:  # type: ignore[override]
+        # Every column has a fixed width, so measuring each new cell (DataTable's costliest step
+        # when a page is shown) would change nothing: skip it.
+        if all(not column.auto_width for column in self.columns.values()):
+            new_rows = []
+        super()._update_dimensions(new_rows)
+
+    def action_cursor_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.Edge(1))
+            return
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.row_count and self.cursor_row <= 0:
+            self.post_message(self.Edge(-1))
+            return
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.Edge(1))
+            return
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        if self.row_count and self.cursor_row <= 0:
+            self.post_message(self.Edge(-1))
+            return
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.post_message(self.Jump(last=False))
+
+    def action_scroll_end(self) -> None:
+        self.post_message(self.Jump(last=True))
+
+    action_scroll_top = action_scroll_home
+    action_scroll_bottom = action_scroll_end
+
+
+class ContributionsScreen(Screen):
+    """Every contribution, newest first; filter, mark, review, give feedback, enter paper forms."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("slash", "filter", "Filter"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("space", "mark", "Mark", key_display="spc"),
+        Binding("a", "accept", "Accept"),
+        Binding("f", "flag", "Flag"),
+        Binding("n", "next_waiting", "Next"),
+        Binding("v", "review", "Note"),
+        Binding("b", "feedback", "Feedback"),
+        Binding("d", "paper_form", "Paper"),
+        Binding("ctrl+r", "clear_filter", "Clear filter", show=False),  # named in the status line
+    ]
+
+    def __init__(self, study_id: str, flt: Optional[ContributionFilter] = None):
+        super().__init__()
+        self.study_id = study_id
+        self.index: ContributionIndex = index_for(self.study)
+        self.selection = Selection(self.index.latest(PAGE) if not self.index.built else [])
+        self.start = 0
+        self.lines: list[ContributionRow] = []
+        self.marked: set[str] = set()
+        self.initial = flt or ContributionFilter()
+        self.waiting = True
+
+    @property
+    def study(self):
+        return self.app.study(self.study_id)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="filter-bar"):
+            yield Select([(s, s) for s in [*REVIEW_STATES, "removed"]], id="filter-state", prompt="any review",
+                         compact=True)
+            yield Input(id="filter-participant", placeholder="participant code", compact=True)
+            yield Select([], id="filter-version", prompt="any version", compact=True)
+        with Horizontal(classes="filter-bar"):
+            yield Input(id="filter-since", placeholder="from YYYY-MM-DD", compact=True)
+            yield Input(id="filter-until", placeholder="to YYYY-MM-DD", compact=True)
+            yield Input(id="filter-text", placeholder="words in the answers", compact=True)
+        yield PagedTable(id="contributions-table", cursor_type="row", zebra_stripes=True)
+        yield Static("Loading...", id="contributions-status", classes="hint")
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it; 80 columns
+
+    def on_mount(self) -> None:
+        self.sub_title = "Contributions"
+        table = self.query_one(PagedTable)
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("Submitted", key="when", width=16)
+        table.add_column("Who", key="who", width=7)
+        table.add_column("v", key="v", width=2)
+        table.add_column("From", key="from", width=5)
+        table.add_column("Review", key="review", width=15)
+        table.add_column("Fb", key="fb", width=2)
+        table.add_column("Answer", key="preview", width=60)
+        versions = self.index.versions()
+        self.query_one("#filter-version", Select).set_options([(f"version {v}", v) for v in versions])
+        if self.initial.review_state:
+            with self.prevent(Select.Changed):
+                self.query_one("#filter-state", Select).value = self.initial.review_state
+        if not self.index.built:
+            self.lines = self.index.page(self.selection.rows, 0, PAGE)
+            self.render_page()
+        table.focus()
+        self.study.on_change(self._changed)
+        # Paint the first page first; the filter index is built after, in a worker.
+        self.call_after_refresh(self.run_query, self.initial)
+
+    def on_unmount(self) -> None:
+        self.study.remove_listener(self._changed)
+
+    def _changed(self, ops) -> None:
+        if not any(table == "contributions" for table, _, _ in ops):
+            return
+        if self.app._thread_id == threading.get_ident():
+            self.refresh_page()
+        else:
+            self.app.call_from_thread(self.refresh_page)
+
+    # -- querying --------------------------------------------------------------------------
+    def current_filter(self) -> ContributionFilter:
+        state = self.query_one("#filter-state", Select).value
+        version = self.query_one("#filter-version", Select).value
+        since = parse_day(self.query_one("#filter-since", Input).value)
+        until = parse_day(self.query_one("#filter-until", Input).value)
+        return ContributionFilter(
+            review_state=None if state is Select.NULL else str(state),
+            participant=self.query_one("#filter-participant", Input).value,
+            protocol_version=None if version is Select.NULL else int(version),
+            since=since, until=until, text=self.query_one("#filter-text", Input).value)
+
+    @on(Select.Changed, "#filter-state")
+    @on(Select.Changed, "#filter-version")
+    @on(Input.Submitted, ".filter-bar Input")
+    def action_apply_filter(self) -> None:
+        try:
+            flt = self.current_filter()
+        except ValueError as exc:
+            self.query_one("#contributions-status", Static).update(plain(str(exc)))
+            return
+        self.run_query(flt)
+        self.query_one(PagedTable).focus()  # on to the rows: triage keys work at once
+
+    @work(thread=True, exclusive=True, group="contributions-query")
+    def run_query(self, flt: ContributionFilter) -> None:
+        if not self.index.built:
+            self.app.call_from_thread(self.set_status, "Reading every contribution for filtering...")
+            self.index.build()
+        selection = self.index.select(flt)
+        lines = self.index.page(selection.rows, 0, PAGE)
+        self.app.call_from_thread(self.show_selection, selection, lines)
+
+    def show_selection(self, selection: Selection, lines: list[ContributionRow]) -> None:
+        first_result = self.waiting
+        self.waiting = False
+        self.selection = selection
+        same = first_result and self.start == 0 and [x.id for x in lines] == [x.id for x in self.lines]
+        self.start = 0
+        self.lines = lines
+        if same:  # the page shown while the index was built is already the right one
+            self.render_page(self.query_one(PagedTable).cursor_row, only_status=True)
+            return
+        self.render_page()
+        self.query_one(PagedTable).move_cursor(row=0)
+
+    # -- the page --------------------------------------------------------------------------
+    def set_status(self, text: str) -> None:
+        self.query_one("#contributions-status", Static).update(plain(text))
+
+    def render_page(self, cursor: Optional[int] = None, only_status: bool = False) -> None:
+        table = self.query_one(PagedTable)
+        if not only_status:
+            table.clear()
+            for line in self.lines:
+                table.add_row(Text("*" if line.id in self.marked else " "), Text(local_time(line.submitted_at)),
+                              plain(line.code), Text(str(line.protocol_version)), Text(line.source),
+                              Text(line.review_state), Text(str(line.feedback) if line.feedback else ""),
+                              plain(line.preview), key=line.id)
+        if cursor is not None and self.lines:
+            table.move_cursor(row=max(0, min(cursor, len(self.lines) - 1)))
+        total = len(self.selection)
+        if self.waiting and not self.index.built:
+            where = f"Newest {len(self.lines)} of {self.index.total():,} contributions; " \
+                    "preparing filters..."
+        elif total == 0:
+            where = "No contribution matches this filter." if not self.selection.filter.is_empty else \
+                "No contributions yet."
+        else:
+            end = self.start + len(self.lines)
+            where = f"{self.start + 1:,}-{end:,} of {total:,}"
+            if total > PAGE:
+                where += " (PgDn, End: more)"
+            if not self.selection.filter.is_empty:
+                where += " (filtered; ctrl+r clears)"
+        marked = f"    {len(self.marked)} marked" if self.marked else ""
+        self.set_status(where + marked)
+
+    def refresh_page(self) -> None:
+        """Show the same page again with the stored documents as they are now."""
+        cursor = self.query_one(PagedTable).cursor_row
+        self.lines = self.index.page(self.selection.rows, self.start, PAGE)
+        self.render_page(cursor)
+
+    def go_to(self, start: int, cursor: int = 0) -> None:
+        total = len(self.selection)
+        start = max(0, min(start, max(0, total - 1)))
+        start -= start % PAGE
+        self.start = start
+        self.lines = self.index.page(self.selection.rows, start, PAGE)
+        self.render_page(cursor)
+
+    def action_last_page(self) -> None:
+        total = len(self.selection)
+        if total:
+            self.go_to(total - 1, cursor=(total - 1) % PAGE)
+
+    def action_first_page(self) -> None:
+        self.go_to(0)
+
+    @on(PagedTable.Edge)
+    def _edge(self, event: PagedTable.Edge) -> None:
+        new = self.start + event.step * PAGE
+        if 0 <= new < len(self.selection):
+            self.go_to(new, cursor=0 if event.step > 0 else PAGE - 1)
+
+    @on(PagedTable.Jump)
+    def _jump(self, event: PagedTable.Jump) -> None:
+        self.action_last_page() if event.last else self.action_first_page()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter-state", Select).focus()
+
+    def action_clear_filter(self) -> None:
+        for wid in ("#filter-participant", "#filter-since", "#filter-until", "#filter-text"):
+            self.query_one(wid, Input).value = ""
+        with self.prevent(Select.Changed):
+            self.query_one("#filter-state", Select).clear()
+            self.query_one("#filter-version", Select).clear()
+        self.query_one(PagedTable).focus()
+        self.run_query(ContributionFilter())
+
+    # -- the row under the cursor, and marks ------------------------------------------------
+    def current(self) -> Optional[ContributionRow]:
+        table = self.query_one(PagedTable)
+        if not self.lines:
+            return None
+        index = table.cursor_row
+        return self.lines[index] if 0 <= index < len(self.lines) else None
+
+    def targets(self) -> list[str]:
+        """The marked contributions, else the one under the cursor."""
+        if self.marked:
+            return sorted(self.marked)
+        line = self.current()
+        return [line.id] if line is not None else []
+
+    def action_mark(self) -> None:
+        line = self.current()
+        if line is None:
+            return
+        if line.id in self.marked:
+            self.marked.discard(line.id)
+        elif line.removed:
+            self.notify("A removed contribution cannot be reviewed.", severity="warning")
+            return
+        else:
+            self.marked.add(line.id)
+        table = self.query_one(PagedTable)
+        table.update_cell(line.id, "mark", Text("*" if line.id in self.marked else " "))
+        self.render_status_only()
+        table.action_cursor_down()
+
+    def render_status_only(self) -> None:
+        self.render_page(self.query_one(PagedTable).cursor_row, only_status=True)
+
+    # -- review ----------------------------------------------------------------------------
+    def set_state(self, state: ReviewState) -> None:
+        ids = self.targets()
+        if not ids:
+            return
+        try:
+            review_contributions(self.study, ids, state, "", getattr(self.app, "actor", "coordinator"))
+        except ServiceError as exc:
+            self.notify(str(exc), severity="error", title="Not reviewed")
+            return
+        table = self.query_one(PagedTable)
+        was_marked = bool(self.marked)
+        self.marked.clear()
+        cursor = table.cursor_row
+        self.refresh_page()
+        if was_marked:
+            self.notify(f"{len(ids)} contributions: {state.value}.")
+        elif cursor < table.row_count - 1:
+            table.move_cursor(row=cursor + 1)
+        else:
+            table.action_cursor_down()  # on to the next page
+
+    def action_accept(self) -> None:
+        self.set_state(ReviewState.accepted)
+
+    def action_flag(self) -> None:
+        self.set_state(ReviewState.needs_attention)
+
+    def action_next_waiting(self) -> None:
+        """Move to the next contribution still waiting for review (received)."""
+        table = self.query_one(PagedTable)
+        here = self.start + (table.cursor_row if self.lines else -1)
+        rows = self.selection.rows
+        for pos in range(here + 1, len(rows)):
+            if self.index.state_of(rows[pos]) == ReviewState.received.value:
+                if pos >= self.start + len(self.lines) or pos < self.start:
+                    self.go_to(pos, cursor=pos % PAGE)
+                else:
+                    table.move_cursor(row=pos - self.start)
+                return
+        self.notify("Nothing further is waiting for review here.")
+
+    def action_review(self) -> None:
+        targets = self.targets()
+        if not targets:
+            return
+
+        def done(state: Optional[ReviewState]) -> None:
+            if state is not None:
+                self.marked.clear()
+                self.refresh_page()
+                self.notify(f"{len(targets)} reviewed: {state.value}.")
+
+        self.app.push_screen(ReviewDialog(self.study, targets), done)
+
+    def action_feedback(self) -> None:
+        line = self.current()
+        if line is None:
+            return
+        if line.removed:
+            self.notify("A removed contribution cannot get feedback.", severity="warning")
+            return
+
+        def done(text: Optional[str]) -> None:
+            if text is not None:
+                self.notify(f"Feedback sent to {line.code}; they see it on their page.")
+
+        self.app.push_screen(FeedbackDialog(self.study, line.id, line.code), done)
+
+    def action_paper_form(self) -> None:
+        from .participants import open_paper_form
+
+        open_paper_form(self, self.study, self.query_one("#filter-participant", Input).value.strip())
+
+    def action_open(self) -> None:
+        line = self.current()
+        if line is not None:
+            self.app.push_screen(ContributionScreen(self.study_id, line.id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+
+class ContributionScreen(Screen):
+    """One contribution: its answers, its reviews and the feedback its contributor has seen."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("a", "accept", "Accept"),
+        Binding("f", "flag", "Flag"),
+        Binding("v", "review", "Review+note"),
+        Binding("b", "feedback", "Feedback"),
+    ]
+
+    def __init__(self, study_id: str, contribution_id: str):
+        super().__init__()
+        self.study_id = study_id
+        self.contribution_id = contribution_id
+        self.code = ""
+
+    @property
+    def study(self):
+        return self.app.study(self.study_id)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static("", id="contribution-title", classes="title")
+            yield Static("", id="contribution-body")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.study.on_change(self._changed)
+        self.show()
+
+    def on_unmount(self) -> None:
+        self.study.remove_listener(self._changed)
+
+    def _changed(self, ops) -> None:
+        if self.app._thread_id == threading.get_ident():
+            self.show()
+        else:
+            self.app.call_from_thread(self.show)
+
+    def show(self) -> None:
+        c = self.study.repo.contribution(self.contribution_id)
+        if c is None:
+            self.query_one("#contribution-title", Static).update("This contribution is not known.")
+            return
+        p = self.study.repo.participant(c.participant_id)
+        self.code = p.code if p else "?"
+        self.sub_title = f"Contribution from {self.code}"
+        self.query_one("#contribution-title", Static).update(
+            plain(f"From {self.code}, {local_time(c.submitted_at)} ({c.source.value}, form version "
+                  f"{c.protocol_version})"))
+        lines = [f"Review: {c.review_state.value}" + ("    REMOVED at the contributor's request" if c.removed else "")]
+        if c.revised:
+            lines.append(f"Corrected by the contributor ({len(c.history)} earlier version(s) kept).")
+        lines.append("")
+        try:
+            answers = contribution_answers(self.study, c.id)
+        except NotFound:
+            answers = []
+        for question, answer in answers:
+            lines.append(question)
+            lines.append(f"  {answer}")
+        if c.reviews:
+            lines += ["", "Reviews:"]
+            lines += [f"  {local_time(r.at)} {r.state.value} by {r.by}" + (f": {r.note}" if r.note else "")
+                      for r in c.reviews]
+        if c.feedback:
+            lines += ["", "Feedback to the contributor:"]
+            lines += [f"  {local_time(f.at)} {f.by}: {f.text}" for f in c.feedback]
+        self.query_one("#contribution-body", Static).update(plain("\n".join(lines)))
+
+    def _review(self, state: ReviewState) -> None:
+        try:
+            review_contributions(self.study, [self.contribution_id], state, "",
+                                 getattr(self.app, "actor", "coordinator"))
+        except ServiceError as exc:
+            self.notify(str(exc), severity="error", title="Not reviewed")
+
+    def action_accept(self) -> None:
+        self._review(ReviewState.accepted)
+
+    def action_flag(self) -> None:
+        self._review(ReviewState.needs_attention)
+
+    def action_review(self) -> None:
+        self.app.push_screen(ReviewDialog(self.study, [self.contribution_id]))
+
+    def action_feedback(self) -> None:
+        self.app.push_screen(FeedbackDialog(self.study, self.contribution_id, self.code))
