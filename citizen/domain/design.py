@@ -77,6 +77,34 @@ def draft_problems(draft: Draft) -> list[str]:
     return problems
 
 
+def missing_translations(draft: Draft, languages: list[str]) -> list[str]:
+    """Every text a participant reads that lacks one of the study's languages, in plain words.
+
+    Labels, choices, consent text and items need every language; help only where help is given
+    in some language. Each line names the text and the languages it lacks, e.g.
+    "Question 'symptoms': the label in zh, ar".
+    """
+    out: list[str] = []
+
+    def check(text: dict[str, str], what: str, required: bool = True) -> None:
+        if not text and not required:
+            return
+        gaps = [lang for lang in languages if not (text.get(lang) or "").strip()]
+        if gaps:
+            out.append(f"{what} in {', '.join(gaps)}")
+
+    if draft.consent_text:
+        check(draft.consent_text, "The consent text")
+    for item in draft.consent_items:
+        check(item.text, f"Consent item '{item.id}'")
+    for f in draft.fields:
+        check(f.label, f"Question '{f.key}': the label")
+        check(f.help, f"Question '{f.key}': the help", required=False)
+        for c in f.choices:
+            check(c.label, f"Question '{f.key}': the choice '{c.value}'")
+    return out
+
+
 def draft_as_version(draft: Draft, current: Optional[ProtocolVersion], approved_by: str = "draft",
                      change_summary: str = "") -> Optional[ProtocolVersion]:
     """The version this draft would become if published now (None while it has problems)."""

@@ -12,7 +12,15 @@ from typing import Any, Optional, Union
 
 from pydantic import ValidationError
 
-from ..domain.design import Draft, draft_problems, locate_errors, make_code, parse_bound, parse_choices
+from ..domain.design import (
+    Draft,
+    draft_problems,
+    locate_errors,
+    make_code,
+    missing_translations,
+    parse_bound,
+    parse_choices,
+)
 from ..domain.models import (
     AuditEvent,
     ConsentItem,
@@ -316,9 +324,20 @@ def move_draft_field(study: Study, draft_id: str, index: int, delta: int, actor:
                  fields[target].key, {"to": target + 1})
 
 
-def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, str]], actor: str) -> Draft:
+def _language(study: Study, language: str) -> str:
+    record = study.repo.study()
+    if not language:
+        return record.main_language
+    if language not in record.languages:
+        raise Refused(f"This study is not written in '{language}'; its languages are {', '.join(record.languages)}.")
+    return language
+
+
+def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, str]], actor: str,
+                      language: str = "") -> Draft:
+    """Save the consent text in one language (a string; the study's main language unless named) or in all (a dict)."""
     row, draft = _draft(study, draft_id)
-    lang = study.repo.study().main_language
+    lang = _language(study, language)
     new_text = dict(draft.consent_text)
     if isinstance(text, str):
         if text.strip():
@@ -339,12 +358,17 @@ def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, st
 
 
 def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor: str,
-                      index: Optional[int] = None) -> Draft:
-    """Add (index None) or change a consent item: an id, its words, and whether taking part needs it."""
+                      index: Optional[int] = None, language: str = "") -> Draft:
+    """Add (index None) or change a consent item: an id, its words, and whether taking part needs it.
+
+    Words given as a string are the item's text in ``language`` (else the main language); the
+    item's other languages are kept.
+    """
     row, draft = _draft(study, draft_id)
     text = values.get("text") or {}
     if isinstance(text, str):
-        text = {study.repo.study().main_language: text}
+        known = draft.consent_items[index].text if index is not None and 0 <= index < len(draft.consent_items) else {}
+        text = dict(known) | {_language(study, language): text}
     text = {k: v for k, v in text.items() if v and v.strip()}
     item_id = str(values.get("id") or "").strip() or (make_code(next(iter(text.values())), "item") if text else "")
     try:
@@ -384,6 +408,10 @@ def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by:
     problems = draft_problems(draft)
     if problems:
         raise Refused("This draft cannot be published yet: " + " ".join(problems))
+    missing = missing_translations(draft, study.repo.study().languages)
+    if missing:
+        raise Refused("This draft cannot be published yet: every text a participant reads needs each of the "
+                      "study's languages. Missing: " + "; ".join(missing) + ".")
     if not approved_by.strip():
         raise Refused("Please say who approved this version.", {"approved_by": "Please say who approved this version."})
     if study.repo.current_protocol() is not None and not change_summary.strip():

@@ -25,18 +25,20 @@ class ConsentScreen(StudyPage):
         Binding("a", "add", "Add item"),
         Binding("e", "edit", "Edit item"),
         Binding("x", "remove", "Remove item"),
+        Binding("ctrl+l", "language", "Language"),
     ]
 
     def __init__(self, study_id: str):
         super().__init__(study_id)
         self.draft: Draft | None = None
         self._loaded_text = False
+        self.language = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="consent-body"):
             with Vertical(id="consent-edit"):
-                yield Label("Consent text in plain words (Ctrl+S saves)")
+                yield Label("Consent text in plain words (Ctrl+S saves)", id="consent-text-label")
                 yield TextArea("", id="consent-text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
                 yield Static("", id="err-consent-text", classes="error")
                 yield Label("Items (Tab here; a add, e change, x remove)")
@@ -53,7 +55,13 @@ class ConsentScreen(StudyPage):
     def refresh_view(self) -> None:
         record = self.study.repo.study()
         self.sub_title = f"{record.title}: consent"
-        lang = record.main_language
+        if self.language not in record.languages:
+            self.language = record.main_language
+        lang = self.language
+        many = len(record.languages) > 1
+        self.query_one("#consent-text-label", Label).update(
+            f"Consent text in plain words, in {lang} (Ctrl+S saves; Ctrl+L changes language)" if many
+            else "Consent text in plain words (Ctrl+S saves)")
         self.draft = design.open_draft(self.study)
         if self.draft is None:
             self.app.pop_screen()
@@ -64,14 +72,29 @@ class ConsentScreen(StudyPage):
         table = self.query_one("#items-table", DataTable)
         table.clear()
         for item in self.draft.consent_items:
-            table.add_row(item.id, plain(pick(item.text, lang)), "required" if item.required else "optional")
+            words = item.text.get(lang) or f"(not yet in {lang}) {pick(item.text, lang)}"
+            table.add_row(item.id, plain(words), "required" if item.required else "optional")
         self.query_one("#consent-preview", Static).update(
             consent_preview(self.draft.consent_text, self.draft.consent_items, lang))
 
-    def action_back(self) -> None:
-        lang = self.study.repo.study().main_language
+    def _unsaved(self) -> bool:
         typed = self.query_one("#consent-text", TextArea).text
-        if self.draft is None or typed.strip() == self.draft.consent_text.get(lang, "").strip():
+        return self.draft is not None and typed.strip() != self.draft.consent_text.get(self.language, "").strip()
+
+    def action_language(self) -> None:
+        langs = self.study.repo.study().languages
+        if len(langs) < 2:
+            self.notify("This study has one language.")
+            return
+        if self._unsaved():
+            self.notify("Save the text first (Ctrl+S), or undo the change, then change language.", severity="warning")
+            return
+        self.language = langs[(langs.index(self.language) + 1) % len(langs)] if self.language in langs else langs[0]
+        self._loaded_text = False
+        self.refresh_view()
+
+    def action_back(self) -> None:
+        if not self._unsaved():
             self.app.pop_screen()
             return
         self.app.push_screen(ConfirmDialog("The consent text has changes that are not saved. Leave without them?",
@@ -85,7 +108,7 @@ class ConsentScreen(StudyPage):
 
         def save(actor: str) -> None:
             try:
-                design.save_consent_text(self.study, self.draft.id, text, actor)
+                design.save_consent_text(self.study, self.draft.id, text, actor, language=self.language)
             except Refused as exc:
                 error.update(plain(exc.errors.get("text", str(exc))))
                 return
@@ -102,16 +125,17 @@ class ConsentScreen(StudyPage):
         if self.draft is None:
             return
         draft = self.draft
-        lang = self.study.repo.study().main_language
+        lang = self.language
         item: ConsentItem | None = draft.consent_items[index] if index is not None else None
 
         def open_dialog(actor: str) -> None:
             def save(values: dict[str, Any]):
-                return design.save_consent_item(self.study, draft.id, values, actor, index=index)
+                return design.save_consent_item(self.study, draft.id, values, actor, index=index, language=lang)
 
             self.app.push_screen(FormDialog(
                 "Change the consent item" if item else "Add a consent item",
-                [Entry("text", "What the volunteer agrees to", kind="text", value=pick(item.text, lang) if item else ""),
+                [Entry("text", f"What the volunteer agrees to ({lang})", kind="text",
+                       value=item.text.get(lang, "") if item else ""),
                  Entry("id", "Id (a short code; left empty, it is made from the words)", value=item.id if item else "",
                        placeholder="e.g. take_part"),
                  Entry("required", "Required to take part", kind="check", value=item.required if item else False)],

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ...domain.design import Draft, draft_as_version, draft_problems
+from ...domain.design import Draft, draft_as_version, draft_problems, missing_translations
 from ...domain.models import FIELD_TYPE_NAMES, pick
 from ...domain.rules import protocol_changes
 from ...services import design
@@ -97,8 +97,10 @@ class DesignScreen(StudyPage):
             origin += f", from the proposal \"{proposal.title if proposal else d.proposal_id}\""
         status.update(plain(f"Draft ({origin}) started by {d.created_by}. {len(d.fields)} fields, "
                             f"{len(d.consent_items)} consent items. Language: {self.language}."))
-        problems.update(plain(" ".join(draft_problems(d))))
-        problems.display = bool(draft_problems(d))
+        missing = missing_translations(d, record.languages)
+        lines = draft_problems(d) + (["Translations missing: " + "; ".join(missing) + "."] if missing else [])
+        problems.update(plain(" ".join(lines)))
+        problems.display = bool(lines)
         for n, f in enumerate(d.fields, 1):
             flags = (" *" if f.required else "") + (" (identifying)" if f.identifying else "")
             table.add_row(str(n), plain(pick(f.label, self.language) + flags), FIELD_TYPE_NAMES[f.type], f.key)
@@ -192,7 +194,8 @@ class DesignScreen(StudyPage):
         if draft is None:
             return
         current = self.study.repo.current_protocol()
-        problems = draft_problems(draft)
+        problems = draft_problems(draft) + [
+            f"Translation missing: {m}." for m in missing_translations(draft, self.study.repo.study().languages)]
         candidate = draft_as_version(draft, current)
         number = 1 if current is None else current.number + 1
         if problems:
