@@ -125,3 +125,29 @@ async def test_translating_in_the_editors_then_publishing(data_path):
         assert version.consent.items[0].text == {"en": "I take part.", "zh": "我参加。", "ar": "أنا أشارك."}
         assert version.fields[0].choices[1].label["ar"] == "ساعة أو أكثر"
     app.data.close()
+
+
+async def test_the_shared_aim_and_summary_in_every_language(data_path):
+    study_id = three_language_draft(data_path)
+    app = make_app(data_path, study_id=study_id, actor=PANEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("e")  # details & team
+        await pilot.pause()
+        details = app.screen
+        assert "(shared aim not translated yet)" in shown(details, "#details-facts")
+        await pilot.press("e")
+        await pilot.pause()
+        await fill(pilot, summary="We time our waits.", aim_zh="了解我们在诊所等多久。", summary_zh="我们记录等待时间。",
+                   aim_ar="معرفة كم ننتظر في العيادة.")
+        record = app.study(study_id).repo.study()
+        assert record.aim("zh") == "了解我们在诊所等多久。" and record.aim("ar") == "معرفة كم ننتظر في العيادة."
+        assert record.aim("en") == "Learn how long we wait at the clinic."
+        assert record.summary == {"en": "We time our waits.", "zh": "我们记录等待时间。"}
+        assert "In zh: 了解我们在诊所等多久。" in shown(details, "#details-facts")
+        await pilot.press("e")  # emptied, a translation is gone again; the others stay
+        await pilot.pause()
+        await fill(pilot, aim_ar="")
+        record = app.study(study_id).repo.study()
+        assert record.shared_aim_text == {"zh": "了解我们在诊所等多久。"} and record.summary["zh"] == "我们记录等待时间。"
+    app.data.close()

@@ -228,12 +228,14 @@ async def test_post_an_update_from_the_overview(demo_data_path):
         assert "title" in text_of(dialog, "#error-title")
         await pilot.press(*"Evening walks", "tab")
         await pilot.press(*"The ring road is worst at 6pm.")
+        dialog.query_one("#body-zh", TextArea).text = "环路晚上六点最差。"  # the demo is in en, zh and ar
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, StudyScreen)
         updates = study.repo.updates()
         assert len(updates) == before + 1
-        assert updates[0].title == "Evening walks" and updates[0].body == {"en": "The ring road is worst at 6pm."}
+        assert updates[0].title == "Evening walks" and updates[0].body == {"en": "The ring road is worst at 6pm.",
+                                                                      "zh": "环路晚上六点最差。"}
         assert study.repo.last_audit().action == "update posted"
         figures = dict(cells(app.screen.query_one("#figures-table", DataTable)))
         assert figures["Updates shared with participants"] == str(before + 1)

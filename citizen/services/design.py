@@ -90,9 +90,14 @@ def new_study(data: DataFolder, title: str, shared_aim: str, actor: str, summary
 
 
 def edit_study(study: Study, actor: str, title: str, shared_aim: str, summary: Union[str, dict[str, str]],
-               languages: Union[str, list[str]]) -> StudyRecord:
-    """Change the study's title, shared aim, summary (in its first language) and languages."""
+               languages: Union[str, list[str]], shared_aim_text: Optional[dict[str, str]] = None) -> StudyRecord:
+    """Change the study's title, shared aim, summary (in its first language, or per language) and languages.
+
+    ``shared_aim_text`` gives the shared aim in further languages (empty entries are dropped).
+    """
     old = study.repo.study()
+    aims = dict(old.shared_aim_text) if shared_aim_text is None else {
+        k: v for k, v in shared_aim_text.items() if v and v.strip()}
     langs = _languages(languages)
     new_summary = dict(old.summary)
     if isinstance(summary, str):
@@ -102,10 +107,11 @@ def edit_study(study: Study, actor: str, title: str, shared_aim: str, summary: U
         else:
             new_summary.pop(lang, None)
     else:
-        new_summary = dict(summary)
+        new_summary = {k: v for k, v in summary.items() if v and v.strip()}
     record = _study_record(old.model_dump() | {"title": title, "shared_aim": shared_aim, "summary": new_summary,
-                                               "languages": langs})
-    changed = [k for k in ("title", "shared_aim", "summary", "languages") if getattr(record, k) != getattr(old, k)]
+                                               "languages": langs, "shared_aim_text": aims})
+    changed = [k for k in ("title", "shared_aim", "summary", "languages", "shared_aim_text")
+               if getattr(record, k) != getattr(old, k)]
     if not changed:
         return old
     with change(study) as tx:

@@ -98,7 +98,9 @@ class UpdateDialog(DeskDialog[Optional[str]]):
     def __init__(self, study: Study):
         super().__init__()
         self.study = study
-        self.language = study.repo.study().main_language
+        record = study.repo.study()
+        self.language = record.main_language
+        self.further = record.languages[1:]
 
     def heading(self) -> str:
         return "Post a study update (every participant sees it)"
@@ -110,6 +112,9 @@ class UpdateDialog(DeskDialog[Optional[str]]):
         yield Label("What we learned")
         yield TextArea(id="body", classes="long-answer", soft_wrap=True, compact=True)
         yield self.error_slot("body")
+        for lang in self.further:
+            yield Label(f"The same in {lang} (participants reading {lang} see it; left empty, they see the first)")
+            yield TextArea(id=f"body-{lang}", classes="long-answer", soft_wrap=True, compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
@@ -126,7 +131,9 @@ class UpdateDialog(DeskDialog[Optional[str]]):
             self.show_errors("The update is not complete yet.", errors)
             return
         try:
-            update = post_update(self.study, title, {self.language: body}, self.actor)
+            texts = {lang: self.query_one(f"#body-{lang}", TextArea).text.strip() for lang in self.further}
+            body_texts = {self.language: body} | {lang: t for lang, t in texts.items() if t}
+            update = post_update(self.study, title, body_texts, self.actor)
         except ServiceError as exc:
             self.show_errors(str(exc))
             return

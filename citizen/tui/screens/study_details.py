@@ -27,7 +27,28 @@ def study_entries(record: Any = None) -> list[Entry]:
         Entry("summary", "Plain-language summary", kind="text", value=record.summary.get(lang, "") if record else ""),
         Entry("languages", "Languages (codes, first is the main one)",
               value=", ".join(record.languages) if record else "en", placeholder="en, fr"),
+        *translation_entries(record),
     ]
+
+
+def translation_entries(record: Any) -> list[Entry]:
+    """The shared aim and summary in each further language of the study."""
+    entries: list[Entry] = []
+    for lang in (record.languages[1:] if record else []):
+        entries.append(Entry(f"aim_{lang}", f"Shared aim in {lang}", kind="text",
+                             value=record.shared_aim_text.get(lang, "")))
+        entries.append(Entry(f"summary_{lang}", f"Summary in {lang}", kind="text", value=record.summary.get(lang, "")))
+    return entries
+
+
+def save_details(study: Any, actor: str, record: Any, v: dict[str, Any]) -> Any:
+    further = record.languages[1:]
+    summary = {k: t for k, t in record.summary.items() if k not in further and k != record.main_language}
+    summary |= {lang: v.get(f"summary_{lang}", "") for lang in further}
+    aims = {lang: v.get(f"aim_{lang}", "") for lang in further}
+    new_langs = [x.strip() for x in str(v["languages"]).split(",") if x.strip()]
+    summary[new_langs[0] if new_langs else record.main_language] = v["summary"]
+    return design.edit_study(study, actor, v["title"], v["shared_aim"], summary, v["languages"], shared_aim_text=aims)
 
 
 class StudyDetailsScreen(StudyPage):
@@ -59,6 +80,8 @@ class StudyDetailsScreen(StudyPage):
         out.append(f"  ({r.id}, {r.status.value})\n")
         out.append(f"Shared aim: {r.shared_aim}\n")
         out.append(f"Summary: {r.summary.get(r.main_language, '-')}\n")
+        for lang in r.languages[1:]:
+            out.append(f"In {lang}: {r.shared_aim_text.get(lang) or '(shared aim not translated yet)'}\n")
         out.append(f"Languages: {', '.join(r.languages)}    Created: {local_time(r.created_at)}\n")
         out.append(f"Came from: {r.source or '-'}")
         self.query_one("#details-facts", Static).update(out)
@@ -75,8 +98,7 @@ class StudyDetailsScreen(StudyPage):
         def open_dialog(actor: str) -> None:
             self.app.push_screen(FormDialog(
                 "The study's details", study_entries(record),
-                lambda v: design.edit_study(self.study, actor, v["title"], v["shared_aim"], v["summary"],
-                                            v["languages"]),
+                lambda v: save_details(self.study, actor, record, v),
                 dialog_id="details-dialog"), lambda _r: self.refresh_view())
 
         self.with_actor(open_dialog)
