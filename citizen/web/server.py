@@ -60,6 +60,7 @@ UUID = r"[0-9a-f-]{36}"
 SHOWN_CONTRIBUTIONS = 10
 log = logging.getLogger("citizen.web")
 T = TypeVar("T")
+POSTED_LANG: Any = web.RequestKey("posted_lang", str) if hasattr(web, "RequestKey") else "posted_lang"
 
 # Messages shown after a change, chosen by a fixed key in the address (nothing from the request is echoed).
 DONE = {
@@ -298,6 +299,8 @@ class EnrolmentServer:
 
     def _language(self, request: web.Request, record: Optional[StudyRecord]) -> tuple[str, bool]:
         languages = record.languages if record is not None else ["en"]
+        if request.get(POSTED_LANG) in languages:  # a form answers in the language it was shown in
+            return request[POSTED_LANG], True
         return choose_language(languages, request.query.get("lang"), request.cookies,
                                request.headers.get("Accept-Language", ""))
 
@@ -378,9 +381,9 @@ class EnrolmentServer:
         if refusal is not None:
             return refusal
         record, current = found
+        lang = self._posted_language(form, request, record)
         if not self.tokens.spend(form.get("csrf"), "j:" + token):
             return await self.plain(request, 403)
-        lang = self._posted_language(form, request, record)
         answers = posted_answers(current.consent, form)
         try:
             participant = await self._call(enrol_participant, answers, ConsentMethod.phone, "phone",
@@ -399,7 +402,7 @@ class EnrolmentServer:
         """The language the form was shown in (as recorded in the consent event)."""
         posted = form.get("lang")
         if isinstance(posted, str) and posted in record.languages:
-            return posted
+            request[POSTED_LANG] = posted
         return self._language(request, record)[0]
 
     # -- the participant's own page ---------------------------------------------------------
@@ -483,6 +486,7 @@ class EnrolmentServer:
         data, refusal = await self._load(request)
         if refusal is not None:
             return form, None, refusal
+        self._posted_language(form, request, data["record"])
         if not self.tokens.spend(form.get("csrf"), "p:" + data["participant"].token):
             return form, None, await self.plain(request, 403)
         return form, data, None
@@ -506,7 +510,8 @@ class EnrolmentServer:
         except NotFound:
             return await self.plain(request, 404)
         except Refused as exc:
-            return await self._render_participant(request, data, 422, section="contribute", values=values,
+            return await self._render_participant(request, data, 422, section="contribute" if exc.errors else "",
+                                                  values=values,
                                                   errors=exc.errors, problem="" if exc.errors else str(exc))
         return await self._after(request, "contributed")
 
