@@ -76,8 +76,8 @@ async def enrol(session: aiohttp.ClientSession, server: EnrolmentServer, invite_
     status, page, _ = await send(session, server.join_url(invite_token), f"/j/{invite_token}",
                                  {f"consent_{k}": v for k, v in (consent or CONSENT).items()}, server.base_url)
     assert status == 200, page
-    link = html.unescape(re.search(r'id="private-link">([^<]+)<', page).group(1))
-    code = re.search(r'id="participant-code">([^<]+)<', page).group(1)
+    link = html.unescape(re.search(r'id="private-link"[^>]*>([^<]+)<', page).group(1))
+    code = re.search(r'id="participant-code"[^>]*>([^<]+)<', page).group(1)
     return link, code
 
 

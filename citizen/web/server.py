@@ -244,7 +244,7 @@ class EnrolmentServer:
         if request.method == "POST":
             if not self._posts.allow(peer):
                 return 429
-            if not origin_matches(headers.get("Origin"), request.scheme, request.host):
+            if not origin_matches(headers.get("Origin"), request.scheme, request.host, headers.get("Sec-Fetch-Site")):
                 return 403
             if request.content_length is not None and request.content_length > MAX_BODY:
                 return 413
