@@ -621,3 +621,24 @@ def test_citizen_serve_says_how_to_make_an_invite_when_there_is_none(data_path, 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_a_busy_participant_page_stays_small(study, invite):
+    async with served(study) as server, phone() as p:
+        link, _ = await enrol(p, server, invite.token)
+        participant = study.repo.participants()[0]
+        for i in range(15):
+            c = add_contribution(study, participant.id, dict(WALK, notes=f"Walk {i}: " + "windy by the canal " * 8),
+                                 ContributionSource.phone, participant.code)
+            give_feedback(study, c.id, "Thank you, this helped us map the High Street.", "Amina Yusuf")
+        for i in range(3):
+            post_update(study, f"What we learned, part {i}", {"en": "Mornings were worse than evenings. " * 6},
+                        "Amina Yusuf")
+        _, page = await fetch(p, link)
+        _, older = await fetch(p, link + "?from=5")
+        _, odd = await fetch(p, link + "?from=-3")
+    assert "Earlier contributions (10 more)" in page and "?from=5#yours" in page
+    assert "Walk 14:" in page and "Walk 9:" not in page
+    assert "Walk 9:" in older and "Walk 14:" not in older and "Newer contributions" in older
+    assert "Walk 14:" in odd  # a strange offset shows the newest
+    assert len(page.encode()) + len(css_text().encode()) < 30_000

@@ -57,7 +57,8 @@ from .security import FORM_TYPES, HEADERS, MAX_BODY, FormTokens, RateLimiter, Ra
 HERE = Path(__file__).resolve().parent
 TOKEN = r"[A-Za-z0-9_-]{16,64}"
 UUID = r"[0-9a-f-]{36}"
-SHOWN_CONTRIBUTIONS = 10
+SHOWN_CONTRIBUTIONS = 5  # a page at a time, so that a page stays small on a slow phone
+ANSWER_SHOWN = 300
 log = logging.getLogger("citizen.web")
 T = TypeVar("T")
 POSTED_LANG: Any = web.RequestKey("posted_lang", str) if hasattr(web, "RequestKey") else "posted_lang"
@@ -452,8 +453,12 @@ class EnrolmentServer:
             "errors": errors, "token": token, "proposal": values if section == "propose" else {},
             "updates": [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]],
         }
-        shown = data["contributions"][:SHOWN_CONTRIBUTIONS]
-        context["earlier"] = len(data["contributions"]) - len(shown)
+        everything = data["contributions"]
+        start = self._offset(request, len(everything))
+        shown = everything[start:start + SHOWN_CONTRIBUTIONS]
+        context["earlier"] = len(everything) - start - len(shown)
+        context["older"] = start + SHOWN_CONTRIBUTIONS if context["earlier"] else None
+        context["newer"] = max(0, start - SHOWN_CONTRIBUTIONS) if start else None
         context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
         if current is not None and can_contribute:
             context["fields"] = field_views(current.fields, lang, gettext, values if section == "contribute" else None,
@@ -471,11 +476,20 @@ class EnrolmentServer:
         return await self.render(request, "participant.html", status, record=record, page=f"/p/{token}",
                                  bound_to="p:" + token, **context)
 
+    @staticmethod
+    def _offset(request: web.Request, count: int) -> int:
+        """Which of their contributions the page starts at (``?from=N``, newest first)."""
+        raw = request.query.get("from", "0")
+        offset = int(raw) if raw.isdigit() and len(raw) < 9 else 0
+        return offset if offset < count else 0
+
     def _contribution_view(self, c: Any, versions: dict[int, ProtocolVersion], lang: str, gettext) -> dict[str, Any]:
         version = versions.get(c.protocol_version)
         fields: dict[str, FormField] = {f.key: f for f in version.fields} if version else {}
         answers = [(fields[k].text(lang) if k in fields else k, display_value(fields.get(k), v, lang, gettext))
                    for k, v in c.values.items()]
+        answers = [(label, value if len(value) <= ANSWER_SHOWN else value[:ANSWER_SHOWN] + "…")
+                   for label, value in answers]
         return {"id": c.id, "at": c.submitted_at, "answers": answers, "revised": c.revised,
                 "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
                 "feedback": [f.text for f in c.feedback]}
