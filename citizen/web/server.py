@@ -312,7 +312,7 @@ class EnrolmentServer:
         switch = [(code, native_name(code), f"{page}?lang={code}") for code in languages] if len(languages) > 1 else []
         html = self._env(lang).get_template(template).render(
             lang=lang, dir=direction(lang), study=record, switch=switch, page=page,
-            csrf=(lambda: self.tokens.issue(bound_to)), pick=lambda text: pick(text, lang), **context,
+            csrf=(lambda: self.tokens.issue(bound_to)), **context,
         )
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
         if asked:
@@ -326,8 +326,10 @@ class EnrolmentServer:
         except Exception:
             record = None
         title, text = PLAIN.get(status, PLAIN[400])
-        return await self.render(request, "plain.html", status, record=record, heading=title,
-                                 message=message or text)
+        gettext = self._texts(self._language(request, record)[0])
+        # Translated here, not in the template: a message may come from the services as it is.
+        return await self.render(request, "plain.html", status, record=record, heading=gettext(title),
+                                 message=gettext(message or text))
 
     def _texts(self, lang: str):
         return translations(lang).gettext
