@@ -1,0 +1,122 @@
+"""A contribution whose HTTP response said "saved" survives killing the server (SIGKILL).
+
+Each trial starts `citizen serve` as its own process on 127.0.0.1, lets five phones enrol and
+contribute over real HTTP (each contribution carries a unique note), kills the server at a random
+moment, then reopens the data folder: every contribution the server acknowledged (303 to
+``?done=contributed``) is there, once, whole; every enrolment that showed its receipt is there.
+``CITIZEN_WEB_CRASH_TRIALS`` runs more trials (default 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from citizen.services import create_invite, import_protocol, open_study
+from citizen.store import DataFolder
+
+from .web_helpers import CONSENT, WALK, fetch, form_lang, form_token, pairs
+
+pytestmark = pytest.mark.slow
+
+TRIALS = int(os.environ.get("CITIZEN_WEB_CRASH_TRIALS", "6"))
+STUDY = "air-quality-walk"
+DEMO = Path(__file__).resolve().parents[1] / "studies" / "air-quality-walk.json"
+
+
+def prepared(data: Path) -> str:
+    with DataFolder(data) as folder:
+        study = import_protocol(folder, DEMO, "Amina Yusuf")
+        return create_invite(study, "crash trial", "Amina Yusuf").token
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "citizen", "--data", str(data), "serve", STUDY,
+                             "--host", "127.0.0.1", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        found = re.search(r"at (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            return proc, found.group(1)
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError("citizen serve did not start: " + (proc.stdout.read() or ""))
+
+
+async def one_phone(base: str, invite: str, name: str, acked: list[str], enrolled: list[str]) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        status, page = await fetch(s, f"{base}/j/{invite}")
+        data = pairs({"csrf": form_token(page, f"/j/{invite}"), "lang": form_lang(page),
+                      **{f"consent_{k}": v for k, v in CONSENT.items()}})
+        async with s.post(f"{base}/j/{invite}", data=data, allow_redirects=False) as r:
+            receipt = await r.text()
+            if r.status != 200:
+                return
+        code = re.search(r'id="participant-code"[^>]*>([^<]+)<', receipt).group(1)
+        enrolled.append(code)
+        path = "/" + re.search(r'id="private-link"[^>]*>([^<]+)<', receipt).group(1).split("/", 3)[3]
+        for i in range(1000):
+            note = f"{name} note {i}"
+            status, page = await fetch(s, base + path)
+            if status != 200:
+                return
+            values = pairs({"csrf": form_token(page, path + "/contribute"), "lang": form_lang(page),
+                            **WALK, "notes": note})
+            async with s.post(base + path + "/contribute", data=values, allow_redirects=False) as r:
+                await r.read()
+                if r.status == 303 and "done=contributed" in r.headers.get("Location", ""):
+                    acked.append(note)  # the phone showed "saved"
+                elif r.status == 429:
+                    await asyncio.sleep(0.5)  # slowed down by the server, as a phone would be
+
+
+async def phones_until_killed(proc: subprocess.Popen, base: str, invite: str, after: float):
+    acked: list[str] = []
+    enrolled: list[str] = []
+    tasks = [asyncio.create_task(one_phone(base, invite, f"phone{n}", acked, enrolled)) for n in range(5)]
+    await asyncio.sleep(after)
+    proc.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(proc.wait)
+    await asyncio.gather(*tasks, return_exceptions=True)  # connections fail once it is gone
+    return list(acked), list(enrolled)
+
+
+def test_acknowledged_web_contributions_survive_a_kill(tmp_path, capsys):
+    rng = random.Random(int(os.environ.get("CITIZEN_CRASH_SEED", "0")))
+    total_acked = lost = 0
+    for trial in range(TRIALS):
+        data = tmp_path / f"trial-{trial}"
+        invite = prepared(data)
+        proc, base = start_server(data)
+        try:
+            acked, enrolled = asyncio.run(phones_until_killed(proc, base, invite, rng.uniform(0.5, 3.0)))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        with DataFolder(data) as folder:  # the lock of the killed process does not hold the folder
+            study = open_study(folder, STUDY)
+            notes = [doc["values"].get("notes") for doc in study.repo.contribution_docs()]
+            codes = {p.code for p in study.repo.participants()}
+        total_acked += len(acked)
+        missing = [n for n in acked if n not in notes]
+        lost += len(missing)
+        assert not missing, f"trial {trial}: acknowledged but gone: {missing[:5]}"
+        assert len(notes) == len(set(notes)), f"trial {trial}: a contribution was stored twice"
+        assert set(enrolled) <= codes, f"trial {trial}: an enrolment shown to a phone is gone"
+    with capsys.disabled():
+        print(f"\nweb crash trials: {TRIALS}, contributions acknowledged over HTTP: {total_acked}, lost: {lost}")
+    assert total_acked >= TRIALS  # the phones did get to contribute before each kill
