@@ -153,8 +153,11 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
 
 @serialised
 def withdraw(study: Study, participant_id: str, remove_data: bool, method: ConsentMethod, actor: str,
-             witness: str = "", at: Optional[datetime] = None) -> ConsentEvent:
-    """Withdraw a participant; with ``remove_data`` their contributions become tombstones."""
+             witness: str = "", at: Optional[datetime] = None, language: Optional[str] = None) -> ConsentEvent:
+    """Withdraw a participant; with ``remove_data`` their contributions become tombstones.
+
+    ``language`` is the language the withdrawal was asked in (else the one they last consented in).
+    """
     participant = study.repo.participant(participant_id)
     if participant is None:
         raise NotFound("This participant is not known.")
@@ -163,9 +166,10 @@ def withdraw(study: Study, participant_id: str, remove_data: bool, method: Conse
         raise Refused("This participant has already withdrawn.")
     now = at or utcnow()
     current = _current(study)
+    shown = language if language and language in current.consent.text else state.language
     event = ConsentEvent(participant_id=participant_id, kind=ConsentKind.withdraw,
                          document_version=state.document_version or current.consent.version,
-                         text_sha256=current.consent.text_sha256(state.language), language=state.language,
+                         text_sha256=current.consent.text_sha256(shown), language=shown,
                          granted=[], declined=sorted(state.granted | state.declined), method=method,
                          witness=witness, remove_data=remove_data, at=now, laptop=study.laptop)
     table = study.store.table("contributions")

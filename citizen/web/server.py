@@ -1,0 +1,623 @@
+"""The enrolment server: phones join a study from a QR code and use their own private page.
+
+It runs inside whatever asyncio loop is running (the terminal app's, or ``citizen serve``'s).
+Every read and every change goes through the services in a worker thread, so a write's fsync
+never freezes the loop; the terminal app hears of changes through ``study.on_change``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
+import qrcode
+import qrcode.image.svg
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from ..domain.models import (
+    ConsentDocument,
+    ConsentMethod,
+    ContributionSource,
+    FormField,
+    Invite,
+    Participant,
+    ProtocolVersion,
+    ReviewState,
+    pick,
+    utcnow,
+)
+from ..domain.models import Study as StudyRecord
+from ..domain.rules import ConsentState, consent_changes
+from ..services import (
+    NotFound,
+    Refused,
+    ServiceError,
+    Study,
+    add_contribution,
+    change_consent,
+    correct_contribution,
+    enrol_participant,
+    propose_change,
+    withdraw,
+)
+from . import address
+from .forms import consent_views, display_value, field_views, posted_answers, posted_values
+from .i18n import COOKIE, N_, choose_language, direction, native_name, translations
+from .security import FORM_TYPES, HEADERS, MAX_BODY, FormTokens, RateLimiter, RateLimits, cross_site, origin_matches
+
+HERE = Path(__file__).resolve().parent
+TOKEN = r"[A-Za-z0-9_-]{16,64}"
+UUID = r"[0-9a-f-]{36}"
+SHOWN_CONTRIBUTIONS = 10
+log = logging.getLogger("citizen.web")
+T = TypeVar("T")
+
+# Messages shown after a change, chosen by a fixed key in the address (nothing from the request is echoed).
+DONE = {
+    "contributed": N_("Thank you: your contribution was received."),
+    "corrected": N_("Your correction was saved. The team will see that it changed."),
+    "consent": N_("Your consent choices were saved."),
+    "withdrawn": N_("You have left the study. Thank you for taking part."),
+    "proposed": N_("Thank you: your proposal was sent to the study team."),
+}
+REVIEW_STATES = {
+    ReviewState.received: N_("received"),
+    ReviewState.accepted: N_("accepted"),
+    ReviewState.needs_attention: N_("needs attention"),
+    ReviewState.rejected: N_("not used"),
+}
+PLAIN = {
+    400: (N_("This request could not be read"), N_("Please go back and try again.")),
+    403: (N_("This form cannot be sent"), N_("The form was already sent, or it came from another site. "
+                                            "Please go back, reload the page and try again.")),
+    404: (N_("Page not found"), N_("This link is not known. Please check it, or ask the study team for a new one.")),
+    405: (N_("This page cannot do that"), N_("Please use the buttons on the page.")),
+    410: (N_("This invitation cannot be used"), N_("Please ask the study team for a new one.")),
+    413: (N_("Too much was sent"), N_("Please shorten your answers and send them again.")),
+    415: (N_("This request could not be read"), N_("Please use the form on the page.")),
+    429: (N_("Too many requests"), N_("Please wait a minute, then try again.")),
+    500: (N_("Something went wrong"), N_("Your last step may not have been saved. Please try again, "
+                                         "or tell the study team.")),
+    503: (N_("Not open yet"), N_("This study cannot take part over the phone right now. Please ask the study team.")),
+}
+INVITE_REFUSALS = {
+    "closed": N_("This invitation has been closed by the study team."),
+    "expired": N_("This invitation has expired."),
+    "used": N_("This invitation has been used as many times as the team allowed."),
+}
+
+
+def _refusal_kind(invite: Invite, now: datetime) -> Optional[str]:
+    reason = invite.refusal(now)
+    if reason is None:
+        return None
+    return "closed" if invite.closed else "expired" if "expired" in reason else "used"
+
+
+def qr_svg(link: str) -> Markup:
+    """The link as an inline SVG QR code (made here from our own link only)."""
+    image = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4)
+    svg = image.to_string(encoding="unicode")
+    svg = svg[svg.index("<svg"):]
+    return Markup(svg)
+
+
+class EnrolmentServer:
+    """The phone pages of one study, served on the local network."""
+
+    def __init__(self, study: Study, host: str = "0.0.0.0", port: int = 8080, *, log_dir: Optional[Path] = None,
+                 limits: Optional[RateLimits] = None):
+        self.study = study
+        self.host = host
+        self.port = port
+        self.log_dir = log_dir if log_dir is not None else study.store.folder.parent.parent / "logs"
+        self.limits = limits or RateLimits()
+        self.base_url = ""
+        self.tokens = FormTokens()
+        self._runner: Optional[web.AppRunner] = None
+        self._log_handler: Optional[logging.Handler] = None
+        self._envs: dict[str, Environment] = {}
+        self._study_cache: Optional[tuple[Any, StudyRecord]] = None
+        self._requests = RateLimiter(self.limits.burst, self.limits.per_second)
+        self._posts = RateLimiter(self.limits.post_burst, self.limits.post_per_second)
+
+    # -- running ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self) -> None:
+        """Bind and serve; a port in use or a wrong address is a ServiceError in plain words."""
+        if self._runner is not None:
+            return
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
+        self._routes(app)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, backlog=256)
+            await site.start()
+        except (OSError, socket.gaierror) as exc:
+            await runner.cleanup()
+            raise ServiceError(self._bind_problem(exc)) from None
+        self._runner = runner
+        port = runner.addresses[0][1] if runner.addresses else self.port
+        self.base_url = address.base_url(self.host, port)
+        self._start_log()
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        if self._log_handler is not None:
+            log.removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
+
+    def join_url(self, invite_token: str) -> str:
+        return f"{self.base_url}/j/{invite_token}"
+
+    def private_url(self, participant_token: str) -> str:
+        return f"{self.base_url}/p/{participant_token}"
+
+    def _bind_problem(self, exc: Exception) -> str:
+        code = getattr(exc, "errno", None)
+        if code == errno.EADDRINUSE:
+            return (f"Port {self.port} is already in use on this laptop (is citizen already serving?). "
+                    f"Choose another port, for example {self.port + 1 if self.port else 8081}.")
+        if code == errno.EACCES:
+            return f"Port {self.port} needs administrator rights; choose a port above 1023, such as 8080."
+        return (f"'{self.host}' is not an address of this laptop. Use 0.0.0.0 to serve on every network, "
+                "or one of this laptop's own addresses.")
+
+    def _start_log(self) -> None:
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(self.log_dir / "web.log", encoding="utf-8")
+        except OSError:
+            handler = logging.NullHandler()  # no log file: pages still never show the details
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        self._log_handler = handler
+
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_get("/static/citizen.css", self.css)
+        app.router.add_get("/", self.home)
+        app.router.add_get(f"/j/{{invite:{TOKEN}}}", self.join_page)
+        app.router.add_post(f"/j/{{invite:{TOKEN}}}", self.join)
+        app.router.add_get(f"/p/{{token:{TOKEN}}}", self.participant_page)
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/contribute", self.contribute)
+        app.router.add_get(f"/p/{{token:{TOKEN}}}/c/{{cid:{UUID}}}", self.correct_page)
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/c/{{cid:{UUID}}}", self.correct)
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/consent", self.consent)
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/withdraw", self.withdraw)
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/propose", self.propose)
+
+    # -- the guard every request passes ----------------------------------------------------
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        try:
+            refusal = self._refuse(request)
+            if refusal:
+                response: web.StreamResponse = await self.plain(request, refusal)
+            else:
+                response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = await self.plain(request, exc.status if exc.status in PLAIN else 400)
+            if exc.status == 405:
+                response.headers["Allow"] = exc.headers.get("Allow", "GET")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("error on %s %s", request.method, request.path)
+            response = await self.plain(request, 500)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path != "/static/citizen.css":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _refuse(self, request: web.Request) -> Optional[int]:
+        peer = request.remote or "?"
+        if not self._requests.allow(peer):
+            return 429
+        if request.method not in ("GET", "HEAD", "POST"):
+            return 405
+        headers = request.headers
+        if cross_site(request.method, headers.get("Sec-Fetch-Site"), headers.get("Sec-Fetch-Mode"),
+                      headers.get("Sec-Fetch-Dest")):
+            return 403
+        if request.method == "POST":
+            if not self._posts.allow(peer):
+                return 429
+            if not origin_matches(headers.get("Origin"), request.scheme, request.host):
+                return 403
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                return 413
+            if request.content_type not in FORM_TYPES:
+                return 415
+        return None
+
+    async def _form(self, request: web.Request):
+        try:
+            return await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=MAX_BODY + 1) from None
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPBadRequest() from None
+
+    # -- reading the study, off the loop ----------------------------------------------------
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        def locked() -> T:
+            with self.study.store.lock:  # one consistent view, never half a change
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(partial(fn, self.study, *args, **kwargs))
+
+    def _record(self) -> StudyRecord:
+        doc = self.study.repo.study_doc()
+        if self._study_cache is None or self._study_cache[0] is not doc:
+            self._study_cache = (doc, self.study.repo.study())
+        return self._study_cache[1]
+
+    def _participant(self, token: str) -> Optional[Participant]:
+        return self.study.repo.participant_by("token", token)
+
+    def _consent_document(self, version: Optional[int]) -> Optional[ConsentDocument]:
+        for v in reversed(self.study.repo.protocol_versions()):
+            if v.consent.version == version:
+                return v.consent
+        return None
+
+    # -- rendering ---------------------------------------------------------------------------
+    def _env(self, lang: str) -> Environment:
+        env = self._envs.get(lang)
+        if env is None:
+            env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(
+                default=True, default_for_string=True), extensions=["jinja2.ext.i18n"], trim_blocks=True,
+                lstrip_blocks=True)
+            env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+            self._envs[lang] = env
+        return env
+
+    def _language(self, request: web.Request, record: Optional[StudyRecord]) -> tuple[str, bool]:
+        languages = record.languages if record is not None else ["en"]
+        return choose_language(languages, request.query.get("lang"), request.cookies,
+                               request.headers.get("Accept-Language", ""))
+
+    async def render(self, request: web.Request, template: str, status: int = 200, *, record: Optional[StudyRecord],
+                     page: str = "", bound_to: str = "", **context: Any) -> web.Response:
+        lang, asked = self._language(request, record)
+        languages = record.languages if record is not None else []
+        switch = [(code, native_name(code), f"{page}?lang={code}") for code in languages] if len(languages) > 1 else []
+        html = self._env(lang).get_template(template).render(
+            lang=lang, dir=direction(lang), study=record, switch=switch, page=page,
+            csrf=(lambda: self.tokens.issue(bound_to)), pick=lambda text: pick(text, lang), **context,
+        )
+        response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+        if asked:
+            response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="Strict")
+        return response
+
+    async def plain(self, request: web.Request, status: int, message: str = "") -> web.Response:
+        """A plain page for a refusal or an error: its title, a sentence, the right status code."""
+        try:
+            record = await self._read(self._record)
+        except Exception:
+            record = None
+        title, text = PLAIN.get(status, PLAIN[400])
+        return await self.render(request, "plain.html", status, record=record, heading=title,
+                                 message=message or text)
+
+    def _texts(self, lang: str):
+        return translations(lang).gettext
+
+    # -- static and home ---------------------------------------------------------------------
+    async def css(self, request: web.Request) -> web.Response:
+        response = web.Response(body=(HERE / "static" / "citizen.css").read_bytes(), content_type="text/css",
+                                charset="utf-8")
+        response.headers["Cache-Control"] = "max-age=3600"
+        return response
+
+    async def home(self, request: web.Request) -> web.Response:
+        return await self.plain(request, 404)
+
+    # -- joining ----------------------------------------------------------------------------
+    def _join_data(self, token: str) -> tuple[StudyRecord, Optional[ProtocolVersion], Optional[Invite]]:
+        return self._record(), self.study.repo.current_protocol(), self.study.repo.invite_by_token(token)
+
+    async def _open_invite(self, request: web.Request, token: str):
+        record, current, invite = await self._read(self._join_data, token)
+        if invite is None:
+            return None, await self.plain(request, 404, N_("This invitation link is not known. "
+                                                          "Please ask the study team for a new one."))
+        kind = _refusal_kind(invite, utcnow())
+        if kind:
+            return None, await self.plain(request, 410, INVITE_REFUSALS[kind])
+        if current is None:
+            return None, await self.plain(request, 503)
+        return (record, current), None
+
+    async def join_page(self, request: web.Request) -> web.Response:
+        token = request.match_info["invite"]
+        found, refusal = await self._open_invite(request, token)
+        if refusal is not None:
+            return refusal
+        record, current = found
+        return await self._render_join(request, token, record, current)
+
+    async def _render_join(self, request: web.Request, token: str, record: StudyRecord, current: ProtocolVersion,
+                           status: int = 200, answers: Any = None, errors: Any = None) -> web.Response:
+        lang, _ = self._language(request, record)
+        items = consent_views(current.consent, lang, answers, errors)
+        return await self.render(request, "join.html", status, record=record, page=f"/j/{token}",
+                                 bound_to="j:" + token, action=f"/j/{token}", consent_text=pick(current.consent.text, lang),
+                                 items=items, errors=errors or {}, summary=pick(record.summary, lang),
+                                 aim=record.aim(lang))
+
+    async def join(self, request: web.Request) -> web.Response:
+        token = request.match_info["invite"]
+        form = await self._form(request)
+        found, refusal = await self._open_invite(request, token)
+        if refusal is not None:
+            return refusal
+        record, current = found
+        if not self.tokens.spend(form.get("csrf"), "j:" + token):
+            return await self.plain(request, 403)
+        lang = self._posted_language(form, request, record)
+        answers = posted_answers(current.consent, form)
+        try:
+            participant = await self._call(enrol_participant, answers, ConsentMethod.phone, "phone",
+                                           language=lang, invite_token=token)
+        except NotFound:
+            return await self.plain(request, 404)
+        except Refused as exc:
+            if not exc.errors:
+                return await self.plain(request, 410, str(exc))
+            return await self._render_join(request, token, record, current, 422, answers, exc.errors)
+        link = self.private_url(participant.token)
+        return await self.render(request, "receipt.html", record=record, page=f"/p/{participant.token}",
+                                 participant=participant, link=link, qr=qr_svg(link))
+
+    def _posted_language(self, form: Any, request: web.Request, record: StudyRecord) -> str:
+        """The language the form was shown in (as recorded in the consent event)."""
+        posted = form.get("lang")
+        if isinstance(posted, str) and posted in record.languages:
+            return posted
+        return self._language(request, record)[0]
+
+    # -- the participant's own page ---------------------------------------------------------
+    def _participant_data(self, token: str) -> Optional[dict[str, Any]]:
+        participant = self._participant(token)
+        if participant is None:
+            return None
+        repo = self.study.repo
+        state = repo.consent_state(participant.id)
+        current = repo.current_protocol()
+        contributions = sorted((c for c in repo.contributions_of(participant.id) if not c.removed),
+                               key=lambda c: c.submitted_at, reverse=True)
+        versions = {v.number: v for v in repo.protocol_versions()}
+        return {"record": self._record(), "participant": participant, "state": state, "current": current,
+                "contributions": contributions, "versions": versions, "updates": repo.updates(),
+                "signed": self._consent_document(state.document_version)}
+
+    async def _load(self, request: web.Request) -> tuple[Optional[dict[str, Any]], Optional[web.Response]]:
+        data = await self._read(self._participant_data, request.match_info["token"])
+        if data is None:
+            return None, await self.plain(request, 404)
+        return data, None
+
+    async def participant_page(self, request: web.Request) -> web.Response:
+        data, refusal = await self._load(request)
+        if refusal is not None:
+            return refusal
+        done = DONE.get(request.query.get("done", ""), "")
+        return await self._render_participant(request, data, notice=done)
+
+    async def _render_participant(self, request: web.Request, data: dict[str, Any], status: int = 200, *,
+                                  notice: str = "", problem: str = "", section: str = "", values: Any = None,
+                                  errors: Any = None, answers: Any = None) -> web.Response:
+        record: StudyRecord = data["record"]
+        lang, _ = self._language(request, record)
+        gettext = self._texts(lang)
+        participant: Participant = data["participant"]
+        state: ConsentState = data["state"]
+        current: Optional[ProtocolVersion] = data["current"]
+        token = participant.token
+        errors = errors or {}
+        reconsent = current is not None and state.needs_reconsent(current.consent)
+        can_contribute = current is not None and state.covers(current.consent)
+        context: dict[str, Any] = {
+            "participant": participant, "state": state, "withdrawn": state.withdrawn, "reconsent": reconsent,
+            "can_contribute": can_contribute, "notice": notice, "problem": problem, "section": section,
+            "errors": errors, "token": token, "proposal": values if section == "propose" else {},
+            "updates": [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]],
+        }
+        shown = data["contributions"][:SHOWN_CONTRIBUTIONS]
+        context["earlier"] = len(data["contributions"]) - len(shown)
+        context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
+        if current is not None and can_contribute:
+            context["fields"] = field_views(current.fields, lang, gettext, values if section == "contribute" else None,
+                                            errors if section == "contribute" else None)
+            context["optional"] = consent_views(
+                current.consent, lang,
+                answers if section == "consent" else {i: i in state.granted for i in current.consent.item_ids},
+                errors if section == "consent" else None, only_optional=True)
+        if current is not None and reconsent:
+            context["items"] = consent_views(current.consent, lang, answers if section == "consent" else None,
+                                             errors if section == "consent" else None)
+            context["consent_text"] = pick(current.consent.text, lang)
+            signed = data["signed"]
+            context["changes"] = consent_changes(signed, current.consent, lang) if signed is not None else {}
+        return await self.render(request, "participant.html", status, record=record, page=f"/p/{token}",
+                                 bound_to="p:" + token, **context)
+
+    def _contribution_view(self, c: Any, versions: dict[int, ProtocolVersion], lang: str, gettext) -> dict[str, Any]:
+        version = versions.get(c.protocol_version)
+        fields: dict[str, FormField] = {f.key: f for f in version.fields} if version else {}
+        answers = [(fields[k].text(lang) if k in fields else k, display_value(fields.get(k), v, lang, gettext))
+                   for k, v in c.values.items()]
+        return {"id": c.id, "at": c.submitted_at, "answers": answers, "revised": c.revised,
+                "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
+                "feedback": [f.text for f in c.feedback]}
+
+    async def _checked_post(self, request: web.Request) -> tuple[Any, Optional[dict[str, Any]], Optional[web.Response]]:
+        """Read a participant's post: their page must exist and the form token must be theirs and fresh."""
+        form = await self._form(request)
+        data, refusal = await self._load(request)
+        if refusal is not None:
+            return form, None, refusal
+        if not self.tokens.spend(form.get("csrf"), "p:" + data["participant"].token):
+            return form, None, await self.plain(request, 403)
+        return form, data, None
+
+    async def _after(self, request: web.Request, key: str) -> web.Response:
+        response = web.Response(status=303)
+        response.headers["Location"] = f"/p/{request.match_info['token']}?done={key}"
+        return response
+
+    async def contribute(self, request: web.Request) -> web.Response:
+        form, data, refusal = await self._checked_post(request)
+        if refusal is not None:
+            return refusal
+        current: Optional[ProtocolVersion] = data["current"]
+        if current is None:
+            return await self.plain(request, 503)
+        values = posted_values(current.fields, form)
+        participant: Participant = data["participant"]
+        try:
+            await self._call(add_contribution, participant.id, values, ContributionSource.phone, participant.code)
+        except NotFound:
+            return await self.plain(request, 404)
+        except Refused as exc:
+            return await self._render_participant(request, data, 422, section="contribute", values=values,
+                                                  errors=exc.errors, problem="" if exc.errors else str(exc))
+        return await self._after(request, "contributed")
+
+    # -- correcting one contribution --------------------------------------------------------
+    def _own_contribution(self, data: dict[str, Any], cid: str):
+        for c in data["contributions"]:
+            if c.id == cid:
+                return c
+        return None
+
+    async def correct_page(self, request: web.Request) -> web.Response:
+        data, refusal = await self._load(request)
+        if refusal is not None:
+            return refusal
+        contribution = self._own_contribution(data, request.match_info["cid"])
+        if contribution is None:
+            return await self.plain(request, 404)
+        return await self._render_correct(request, data, contribution, contribution.values)
+
+    async def _render_correct(self, request: web.Request, data: dict[str, Any], contribution: Any, values: Any,
+                              status: int = 200, errors: Any = None, problem: str = "") -> web.Response:
+        record = data["record"]
+        lang, _ = self._language(request, record)
+        version = data["versions"][contribution.protocol_version]
+        token = data["participant"].token
+        return await self.render(request, "correct.html", status, record=record, page=f"/p/{token}/c/{contribution.id}",
+                                 bound_to="p:" + token, token=token, contribution=contribution, problem=problem,
+                                 errors=errors or {},
+                                 fields=field_views(version.fields, lang, self._texts(lang), values, errors))
+
+    async def correct(self, request: web.Request) -> web.Response:
+        form, data, refusal = await self._checked_post(request)
+        if refusal is not None:
+            return refusal
+        contribution = self._own_contribution(data, request.match_info["cid"])
+        if contribution is None:
+            return await self.plain(request, 404)
+        version = data["versions"][contribution.protocol_version]
+        values = posted_values(version.fields, form)
+        participant: Participant = data["participant"]
+        try:
+            await self._call(correct_contribution, participant.id, contribution.id, values, participant.code)
+        except NotFound:
+            return await self.plain(request, 404)
+        except Refused as exc:
+            return await self._render_correct(request, data, contribution, values, 422, exc.errors,
+                                              "" if exc.errors else str(exc))
+        return await self._after(request, "corrected")
+
+    # -- consent, withdrawal, proposals --------------------------------------------------------
+    async def consent(self, request: web.Request) -> web.Response:
+        form, data, refusal = await self._checked_post(request)
+        if refusal is not None:
+            return refusal
+        current: Optional[ProtocolVersion] = data["current"]
+        state: ConsentState = data["state"]
+        if current is None:
+            return await self.plain(request, 503)
+        answers = posted_answers(current.consent, form)
+        if not state.needs_reconsent(current.consent):
+            # Changing optional choices only: taking part is left as it is (leaving is "withdraw").
+            for item_id in current.consent.required_ids:
+                answers[item_id] = item_id in state.granted or answers[item_id]
+        lang = self._posted_language(form, request, data["record"])
+        participant: Participant = data["participant"]
+        try:
+            await self._call(change_consent, participant.id, answers, ConsentMethod.phone, participant.code,
+                             language=lang)
+        except NotFound:
+            return await self.plain(request, 404)
+        except Refused as exc:
+            return await self._render_participant(request, data, 422, section="consent", answers=answers,
+                                                  errors=exc.errors, problem=str(exc))
+        return await self._after(request, "consent")
+
+    async def withdraw(self, request: web.Request) -> web.Response:
+        form, data, refusal = await self._checked_post(request)
+        if refusal is not None:
+            return refusal
+        choice = form.get("remove")
+        if choice not in ("remove", "keep"):
+            gettext = self._texts(self._language(request, data["record"])[0])
+            message = gettext("Please choose what happens to what you gave.")
+            return await self._render_participant(request, data, 422, section="withdraw",
+                                                  errors={"remove": message})
+        lang = self._posted_language(form, request, data["record"])
+        participant: Participant = data["participant"]
+        try:
+            await self._call(withdraw, participant.id, choice == "remove", ConsentMethod.phone, participant.code,
+                             language=lang)
+        except NotFound:
+            return await self.plain(request, 404)
+        except Refused as exc:
+            return await self._render_participant(request, data, 409, problem=str(exc))
+        return await self._after(request, "withdrawn")
+
+    async def propose(self, request: web.Request) -> web.Response:
+        form, data, refusal = await self._checked_post(request)
+        if refusal is not None:
+            return refusal
+        participant: Participant = data["participant"]
+        if data["state"].withdrawn:
+            return await self._render_participant(request, data, 409)
+        title = form.get("title") if isinstance(form.get("title"), str) else ""
+        rationale = form.get("rationale") if isinstance(form.get("rationale"), str) else ""
+        values = {"title": title, "rationale": rationale}
+        try:
+            await self._call(propose_change, title, rationale, f"participant {participant.code}",
+                             participant_id=participant.id)
+        except Refused as exc:
+            errors = {k: v for k, v in exc.errors.items() if k in values} or {"rationale": str(exc)}
+            return await self._render_participant(request, data, 422, section="propose", values=values,
+                                                  errors=errors)
+        return await self._after(request, "proposed")
