@@ -35,14 +35,13 @@ class InviteRow:
 
 
 def invite_status(invite: Invite, now: Optional[datetime] = None) -> str:
+    """The invite's state in a word: open, or why it enrols no one (the rule is ``Invite.refusal``)."""
     now = now or utcnow()
+    if invite.refusal(now) is None:
+        return "open"
     if invite.closed:
         return "closed"
-    if invite.expires_at is not None and now >= invite.expires_at:
-        return "expired"
-    if invite.limit is not None and invite.uses >= invite.limit:
-        return "used up"
-    return "open"
+    return "expired" if invite.expires_at is not None and now >= invite.expires_at else "used up"
 
 
 def invite_rows(study: Study, now: Optional[datetime] = None) -> list[InviteRow]:
