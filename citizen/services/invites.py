@@ -112,11 +112,10 @@ def make_invite(study: Study, label: str, actor: str, limit: str = "", expires: 
             parsed_limit = value
         else:
             parsed_expiry = value
+    if "label" not in errors and any(i.label == label and not i.closed for i in study.repo.invites()):
+        errors["label"] = f"An open invite is already called '{label}'; choose another label, or close that one first."
     if errors:
         raise Refused(next(iter(errors.values())) if len(errors) == 1 else "Please correct the marked boxes.", errors)
-    if any(i.label == label and not i.closed for i in study.repo.invites()):
-        message = f"An open invite is already called '{label}'; choose another label, or close that one first."
-        raise Refused(message, {"label": message})
     return create_invite(study, label, actor, limit=parsed_limit, expires_at=parsed_expiry)
 
 
