@@ -91,7 +91,7 @@ async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_da
         made = next(i for i in app.study(STUDY).repo.invites() if i.label == "market stall")
         assert made.limit == 25 and made.expires_at.year == 2099
         row = next(r for r in cells(table) if r[0] == "market stall")
-        assert row[1] == "0 of 25" and row[2].startswith("2099-12-31") and row[3] == "open"
+        assert row[1] == "0/25" and row[2].startswith("2099-12-31") and row[3] == "open"
         assert screen.highlighted().id == made.id and screen.shown_link.endswith(made.token)
         assert decoded(terminal_image(shown_code(screen))) == [screen.shown_link]
 
@@ -158,7 +158,7 @@ async def test_serving_and_arrivals_over_http_appear_live(demo_data_path):
         code = who
         assert what == "joined (phone, invite 'health centre waiting room')" and len(when) == 5
         assert app.study(STUDY).repo.participant_by("code", code) is not None
-        assert any(r[0] == "health centre waiting room" and r[1] == "1 of 200" for r in cells(
+        assert any(r[0] == "health centre waiting room" and r[1] == "1/200" for r in cells(
             screen.query_one("#invites-table", DataTable)))
         await asyncio.to_thread(phone.contribute, private)
         await until(pilot, lambda: arrivals.row_count == 2, "the contribution to appear")

@@ -27,7 +27,8 @@ class InviteRow:
 
     @property
     def uses(self) -> str:
-        return f"{self.invite.uses} of {self.invite.limit}" if self.invite.limit else f"{self.invite.uses}, no limit"
+        """Enrolments so far, out of the limit when there is one: '3/50', or '3'."""
+        return f"{self.invite.uses}/{self.invite.limit}" if self.invite.limit else str(self.invite.uses)
 
     @property
     def is_open(self) -> bool:

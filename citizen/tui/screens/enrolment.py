@@ -276,7 +276,6 @@ class EnrolmentScreen(StudyPage):
     async def action_serve(self) -> None:
         if self.server is not None:
             await self._stop_server()
-            self.notify("Stopped serving: phones no longer reach the enrolment pages.")
             self.show_status()
             self.show_code()
             return
@@ -299,7 +298,7 @@ class EnrolmentScreen(StudyPage):
         self.server = server
         self.show_status()
         self.show_code()
-        self.notify(f"Serving at {server.base_url}.")
+        self.query_one("#invites-table", DataTable).focus()  # the screen's keys work again, from the table
 
     async def _stop_server(self) -> None:
         server, self.server = self.server, None
