@@ -86,8 +86,14 @@ def cross_site(method: str, site: Optional[str], mode: Optional[str], dest: Opti
     return True
 
 
-def origin_matches(origin: Optional[str], scheme: str, host: str) -> bool:
-    """An Origin header, when a browser sends one, must be this site itself."""
+def origin_matches(origin: Optional[str], scheme: str, host: str, site: Optional[str] = None) -> bool:
+    """An Origin header, when a browser sends one, must be this site itself.
+
+    Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` even for the site's own
+    forms; then only the browser's own word (Sec-Fetch-Site: same-origin) lets the post through.
+    """
     if origin is None:
         return True
+    if origin == "null":
+        return site == "same-origin"
     return origin.lower() == f"{scheme}://{host}".lower()

@@ -57,9 +57,11 @@ from .security import FORM_TYPES, HEADERS, MAX_BODY, FormTokens, RateLimiter, Ra
 HERE = Path(__file__).resolve().parent
 TOKEN = r"[A-Za-z0-9_-]{16,64}"
 UUID = r"[0-9a-f-]{36}"
-SHOWN_CONTRIBUTIONS = 10
+SHOWN_CONTRIBUTIONS = 5  # a page at a time, so that a page stays small on a slow phone
+ANSWER_SHOWN = 300
 log = logging.getLogger("citizen.web")
 T = TypeVar("T")
+POSTED_LANG: Any = web.RequestKey("posted_lang", str) if hasattr(web, "RequestKey") else "posted_lang"
 
 # Messages shown after a change, chosen by a fixed key in the address (nothing from the request is echoed).
 DONE = {
@@ -243,7 +245,7 @@ class EnrolmentServer:
         if request.method == "POST":
             if not self._posts.allow(peer):
                 return 429
-            if not origin_matches(headers.get("Origin"), request.scheme, request.host):
+            if not origin_matches(headers.get("Origin"), request.scheme, request.host, headers.get("Sec-Fetch-Site")):
                 return 403
             if request.content_length is not None and request.content_length > MAX_BODY:
                 return 413
@@ -298,6 +300,8 @@ class EnrolmentServer:
 
     def _language(self, request: web.Request, record: Optional[StudyRecord]) -> tuple[str, bool]:
         languages = record.languages if record is not None else ["en"]
+        if request.get(POSTED_LANG) in languages:  # a form answers in the language it was shown in
+            return request[POSTED_LANG], True
         return choose_language(languages, request.query.get("lang"), request.cookies,
                                request.headers.get("Accept-Language", ""))
 
@@ -308,7 +312,7 @@ class EnrolmentServer:
         switch = [(code, native_name(code), f"{page}?lang={code}") for code in languages] if len(languages) > 1 else []
         html = self._env(lang).get_template(template).render(
             lang=lang, dir=direction(lang), study=record, switch=switch, page=page,
-            csrf=(lambda: self.tokens.issue(bound_to)), pick=lambda text: pick(text, lang), **context,
+            csrf=(lambda: self.tokens.issue(bound_to)), **context,
         )
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
         if asked:
@@ -322,8 +326,10 @@ class EnrolmentServer:
         except Exception:
             record = None
         title, text = PLAIN.get(status, PLAIN[400])
-        return await self.render(request, "plain.html", status, record=record, heading=title,
-                                 message=message or text)
+        gettext = self._texts(self._language(request, record)[0])
+        # Translated here, not in the template: a message may come from the services as it is.
+        return await self.render(request, "plain.html", status, record=record, heading=gettext(title),
+                                 message=gettext(message or text))
 
     def _texts(self, lang: str):
         return translations(lang).gettext
@@ -378,9 +384,9 @@ class EnrolmentServer:
         if refusal is not None:
             return refusal
         record, current = found
+        lang = self._posted_language(form, request, record)
         if not self.tokens.spend(form.get("csrf"), "j:" + token):
             return await self.plain(request, 403)
-        lang = self._posted_language(form, request, record)
         answers = posted_answers(current.consent, form)
         try:
             participant = await self._call(enrol_participant, answers, ConsentMethod.phone, "phone",
@@ -399,7 +405,7 @@ class EnrolmentServer:
         """The language the form was shown in (as recorded in the consent event)."""
         posted = form.get("lang")
         if isinstance(posted, str) and posted in record.languages:
-            return posted
+            request[POSTED_LANG] = posted
         return self._language(request, record)[0]
 
     # -- the participant's own page ---------------------------------------------------------
@@ -449,8 +455,12 @@ class EnrolmentServer:
             "errors": errors, "token": token, "proposal": values if section == "propose" else {},
             "updates": [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]],
         }
-        shown = data["contributions"][:SHOWN_CONTRIBUTIONS]
-        context["earlier"] = len(data["contributions"]) - len(shown)
+        everything = data["contributions"]
+        start = self._offset(request, len(everything))
+        shown = everything[start:start + SHOWN_CONTRIBUTIONS]
+        context["earlier"] = len(everything) - start - len(shown)
+        context["older"] = start + SHOWN_CONTRIBUTIONS if context["earlier"] else None
+        context["newer"] = max(0, start - SHOWN_CONTRIBUTIONS) if start else None
         context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
         if current is not None and can_contribute:
             context["fields"] = field_views(current.fields, lang, gettext, values if section == "contribute" else None,
@@ -468,11 +478,20 @@ class EnrolmentServer:
         return await self.render(request, "participant.html", status, record=record, page=f"/p/{token}",
                                  bound_to="p:" + token, **context)
 
+    @staticmethod
+    def _offset(request: web.Request, count: int) -> int:
+        """Which of their contributions the page starts at (``?from=N``, newest first)."""
+        raw = request.query.get("from", "0")
+        offset = int(raw) if raw.isdigit() and len(raw) < 9 else 0
+        return offset if offset < count else 0
+
     def _contribution_view(self, c: Any, versions: dict[int, ProtocolVersion], lang: str, gettext) -> dict[str, Any]:
         version = versions.get(c.protocol_version)
         fields: dict[str, FormField] = {f.key: f for f in version.fields} if version else {}
         answers = [(fields[k].text(lang) if k in fields else k, display_value(fields.get(k), v, lang, gettext))
                    for k, v in c.values.items()]
+        answers = [(label, value if len(value) <= ANSWER_SHOWN else value[:ANSWER_SHOWN] + "…")
+                   for label, value in answers]
         return {"id": c.id, "at": c.submitted_at, "answers": answers, "revised": c.revised,
                 "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
                 "feedback": [f.text for f in c.feedback]}
@@ -483,6 +502,7 @@ class EnrolmentServer:
         data, refusal = await self._load(request)
         if refusal is not None:
             return form, None, refusal
+        self._posted_language(form, request, data["record"])
         if not self.tokens.spend(form.get("csrf"), "p:" + data["participant"].token):
             return form, None, await self.plain(request, 403)
         return form, data, None
@@ -506,7 +526,8 @@ class EnrolmentServer:
         except NotFound:
             return await self.plain(request, 404)
         except Refused as exc:
-            return await self._render_participant(request, data, 422, section="contribute", values=values,
+            return await self._render_participant(request, data, 422, section="contribute" if exc.errors else "",
+                                                  values=values,
                                                   errors=exc.errors, problem="" if exc.errors else str(exc))
         return await self._after(request, "contributed")
 

@@ -1,0 +1,82 @@
+"""Keep the phone pages' word catalogues in step: `python -m citizen.web.catalogues` (needs Babel).
+
+It gathers every marked text from the templates and this package's code, adds new ones to each
+``locale/<lang>/LC_MESSAGES/citizen.po`` (keeping the translations already there, and marking
+gone ones obsolete), and compiles each ``.po`` to the ``.mo`` file that the server loads. The
+``.mo`` files are committed, so running the app never needs Babel.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .i18n import DOMAIN, LOCALE_DIR
+
+HERE = Path(__file__).resolve().parent
+LANGUAGES = ("en", "zh", "ar")
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
+
+
+def extract() -> dict[str, list[tuple[str, int]]]:
+    """Every msgid used by the pages, with where it is used."""
+    from babel.messages.extract import extract_from_file
+
+    found: dict[str, list[tuple[str, int]]] = {}
+    sources = [(p, "python") for p in sorted(HERE.glob("*.py"))]
+    sources += [(p, "jinja2.ext:babel_extract") for p in sorted((HERE / "templates").glob("*.html"))]
+    for path, method in sources:
+        options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"} if method != "python" else {}
+        for lineno, message, _comments, _context in extract_from_file(method, str(path), keywords=KEYWORDS,
+                                                                      options=options):
+            ids = message if isinstance(message, tuple) else (message,)
+            for msgid in ids:
+                if msgid:
+                    found.setdefault(msgid, []).append((str(path.relative_to(HERE)), lineno))
+    return found
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_po(lang: str):
+    from babel.messages.pofile import read_po as babel_read_po
+
+    with po_path(lang).open("rb") as fh:
+        return babel_read_po(fh, locale=lang)
+
+
+def update() -> list[str]:
+    """Add new msgids to every catalogue and compile them; returns what still lacks a translation."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import write_po
+
+    found = extract()
+    missing = []
+    for lang in LANGUAGES:
+        path = po_path(lang)
+        old = read_po(lang) if path.exists() else Catalog(locale=lang, domain=DOMAIN)
+        catalog = Catalog(locale=lang, domain=DOMAIN, project="citizen", charset="utf-8")
+        for msgid, places in found.items():
+            previous = old.get(msgid)
+            text = previous.string if previous is not None and previous.string else ""
+            if lang == "en" and not text:
+                text = msgid
+            catalog.add(msgid, text, locations=places)
+            if not text:
+                missing.append(f"{lang}: {msgid}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            write_po(fh, catalog, width=100, omit_header=False)
+        with path.with_suffix(".mo").open("wb") as fh:
+            write_mo(fh, catalog)
+    return missing
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
+    gaps = update()
+    for gap in gaps:
+        print("no translation yet:", gap)
+    sys.exit(1 if gaps else 0)

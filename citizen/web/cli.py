@@ -1,0 +1,86 @@
+"""`citizen serve STUDY [--host HOST] [--port PORT]`: the enrolment site alone, without the terminal app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+
+from ..domain.models import Invite, utcnow
+
+
+def open_invites(invites: Sequence[Invite]) -> list[Invite]:
+    now = utcnow()
+    return [i for i in invites if i.refusal(now) is None]
+
+
+def print_invites(server, invites: Sequence[Invite], say: Callable[[str], None] = print) -> None:
+    """One line per open invite: its label and the join link phones open (a QR may follow each)."""
+    for invite in invites:
+        say(f"  {invite.label}: {server.join_url(invite.token)}")
+
+
+NO_INVITE = ("This study has no open invite, so no one can join yet. Make one with "
+             "`citizen serve {study} --new-invite \"library poster\"`, or on the Enrolment screen of the terminal app.")
+
+
+async def serve(study, host: str, port: int, say: Callable[[str], None] = print,
+                stop: asyncio.Event | None = None) -> None:
+    """Serve until Ctrl-C (or ``stop`` is set), then close every connection."""
+    from .server import EnrolmentServer
+
+    server = EnrolmentServer(study, host, port)
+    await server.start()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests): ``stop`` still ends it
+    try:
+        say(f"Serving '{study.repo.study().title}' at {server.base_url} (Ctrl-C stops).")
+        say("Phones on the same network open a join link:")
+        invites = await asyncio.to_thread(lambda: open_invites(study.repo.invites()))
+        if invites:
+            print_invites(server, invites, say)
+        else:
+            say(NO_INVITE.format(study=study.id))
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        await server.stop()
+        say("Stopped.")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..cli import EXIT_USAGE, CliError, open_data
+    from ..services import create_invite, open_study
+
+    if not 0 <= args.port <= 65535:
+        raise CliError("--port must be a number from 0 to 65535 (8080 is usual).", EXIT_USAGE)
+    with open_data(args) as data:
+        study = open_study(data, args.study)
+        if args.new_invite:
+            actor = getattr(args, "actor_name", None) or "coordinator"
+            create_invite(study, args.new_invite, actor)
+        try:
+            asyncio.run(serve(study, args.host, args.port, lambda line: print(line, flush=True)))
+        except KeyboardInterrupt:
+            print("Stopped.", flush=True)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the study's enrolment pages to phones on this network")
+    p.add_argument("study")
+    p.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: every network)")
+    p.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
+    p.add_argument("--new-invite", default=None, metavar="LABEL",
+                   help="first make an open invite with this label (such as 'library poster')")
+    p.set_defaults(run=cmd_serve)

@@ -1,0 +1,201 @@
+"""The phone pages in a real browser: Debian's Chromium, headless, at 320 pixels and at 200% zoom.
+
+Accessibility is checked with axe-core (``npm install`` puts it in node_modules).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+
+from citizen.services import create_invite
+
+from .web_helpers import GENEROUS
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(study) -> Iterator[tuple[str, str]]:
+    """The study served from its own thread and loop (Playwright's sync API wants this thread)."""
+    from citizen.web.server import EnrolmentServer
+
+    invite = create_invite(study, "library poster", "Amina Yusuf")
+    server = EnrolmentServer(study, "127.0.0.1", 0, limits=GENEROUS)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(20)
+    try:
+        yield server.join_url(invite.token), server.base_url
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(20)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(20)
+        loop.close()
+
+
+def fits(page) -> None:
+    """Nothing sticks out sideways: no horizontal scrolling at this width."""
+    width = page.evaluate("document.documentElement.clientWidth")
+    scroll = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+    assert scroll <= width, f"the page is {scroll}px wide in a {width}px window"
+
+
+def not_blank(png: bytes) -> None:
+    from PIL import Image
+
+    image = Image.open(BytesIO(png)).convert("L")
+    assert image.width <= 320
+    low, high = image.getextrema()
+    assert high - low > 100  # text on a background, not one flat colour
+    dark = sum(image.histogram()[:128])
+    assert dark > image.width * image.height * 0.01
+
+
+def consent_all(page) -> None:
+    for item in ("take_part", "share_partners"):
+        page.check(f"input[name=consent_{item}][value=yes]")
+    for item in ("quote_words", "contact_later"):
+        page.check(f"input[name=consent_{item}][value=no]")
+
+
+def fill_walk(page, minutes: str = "35") -> None:
+    page.fill("#f-walk_date", "2026-05-02")
+    page.check("input[name=route][value=canal_path]")
+    page.fill("#f-walk_minutes", minutes)
+    page.check("input[name=breathing][value='4']")
+    page.check("input[name=symptoms][value=cough]")
+    page.fill("#f-notes", "Windy by the canal.")
+
+
+def test_a_volunteer_enrols_and_contributes_on_a_320_pixel_phone(browser, site, study, tmp_path):
+    join, _ = site
+    page = browser.new_page(viewport={"width": 320, "height": 640})
+    page.goto(join)
+    fits(page)
+    consent_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#participant-code")
+    code = page.inner_text("#participant-code")
+    fits(page)
+    png = page.screenshot(path=str(tmp_path / "receipt.png"), full_page=True)
+    not_blank(png)
+    assert page.locator(".qr svg").bounding_box()["width"] <= 320
+    page.click("a.button")
+    page.wait_for_selector("#contribute")
+    fill_walk(page, minutes="lots")
+    page.click("#contribute button[type=submit]")
+    page.wait_for_selector("#f-walk_minutes-err")
+    assert page.get_attribute("#f-walk_minutes", "aria-describedby") == "f-walk_minutes-err"
+    fits(page)
+    page.fill("#f-walk_minutes", "35")
+    page.click("#contribute button[type=submit]")
+    page.wait_for_selector(".notice")
+    not_blank(page.screenshot(path=str(tmp_path / "participant.png"), full_page=True))
+    fits(page)
+    page.close()
+    participant = study.repo.participant_by("code", code)
+    (contribution,) = study.repo.contributions_of(participant.id)
+    assert contribution.values["walk_minutes"] == 35 and contribution.values["symptoms"] == ["cough"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_the_pages_have_no_serious_accessibility_problems(browser, site, lang):
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `npm install` at the repository root")
+    join, base = site
+    # axe is injected as a script, which the pages' own policy forbids: this context lets it in.
+    context = browser.new_context(viewport={"width": 320, "height": 640}, bypass_csp=True,
+                                  extra_http_headers={"Accept-Language": lang})
+    page = context.new_page()
+    checked = []
+
+    def check(what: str) -> None:
+        assert page.get_attribute("html", "lang") == lang
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("async () => (await axe.run()).violations")
+        bad = [(v["id"], v["impact"], v["help"]) for v in violations if v["impact"] in ("serious", "critical")]
+        assert not bad, f"{what} ({lang}): {bad}"
+        checked.append(what)
+
+    page.goto(join)
+    check("join page")
+    page.click("button[type=submit]")  # nothing answered: errors beside every item
+    page.wait_for_selector(".alert")
+    check("join page with errors")
+    consent_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#participant-code")
+    check("receipt")
+    page.click("a.button")
+    page.wait_for_selector("#contribute")
+    check("participant page")
+    page.fill("#f-walk_minutes", "lots")
+    page.click("#contribute button[type=submit]")
+    page.wait_for_selector("#f-walk_minutes-err")
+    check("participant page with errors")
+    page.goto(base + "/p/" + "Q" * 24)
+    check("error page")
+    context.close()
+    assert len(checked) == 6
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_nothing_overflows_sideways_at_200_percent_zoom(browser, site, lang):
+    join, base = site
+    context = browser.new_context(viewport={"width": 320, "height": 640},
+                                  extra_http_headers={"Accept-Language": lang})
+    page = context.new_page()
+    zoom = "document.documentElement.style.zoom = '2'"
+
+    page.goto(join)
+    page.evaluate(zoom)
+    fits(page)
+    page.evaluate("document.documentElement.style.zoom = '1'")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".alert")
+    page.evaluate(zoom)
+    fits(page)
+    page.evaluate("document.documentElement.style.zoom = '1'")
+    consent_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#participant-code")
+    page.evaluate(zoom)
+    fits(page)
+    page.click("a.button")
+    page.wait_for_selector("#contribute")
+    page.evaluate(zoom)
+    fits(page)
+    context.close()

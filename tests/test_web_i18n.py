@@ -1,0 +1,121 @@
+"""The phone pages in the study's languages: English, Chinese and Arabic, chosen as a phone would."""
+
+from __future__ import annotations
+
+import gettext
+import re
+
+import pytest
+
+from citizen.domain.models import ContributionSource
+from citizen.services import create_invite
+from citizen.web import catalogues
+from citizen.web.i18n import LOCALE_DIR, choose_language, parse_accept_language
+
+from .web_helpers import WALK, enrol, fetch, path_of, phone, send, served
+
+PHONES = {
+    "en": ("en-GB,en;q=0.9", "Join the study", "Find out together", "Canal path", "Coughing"),
+    "zh": ("zh-CN,zh;q=0.9,en;q=0.5", "参加研究", "一起找出我们日常步行中", "运河小路", "咳嗽"),
+    "ar": ("ar-EG,ar;q=0.9,en;q=0.4", "انضم إلى الدراسة", "أن نكتشف معًا", "طريق القناة", "سعال"),
+}
+
+
+@pytest.fixture
+def invite(study):
+    return create_invite(study, "library poster", "Amina Yusuf")
+
+
+def html_tag(page: str) -> str:
+    return re.search(r"<html [^>]*>", page).group(0)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ar"])
+async def test_a_volunteer_enrols_and_contributes_in_their_phones_language(study, invite, lang):
+    accept, join_words, aim, route, symptom = PHONES[lang]
+    direction = "rtl" if lang == "ar" else "ltr"
+    async with served(study) as server, phone(accept) as p:
+        status, page = await fetch(p, server.join_url(invite.token))
+        assert status == 200
+        assert html_tag(page) == f'<html lang="{lang}" dir="{direction}">'
+        assert join_words in page and aim in page
+        consent_en = "Clean Air Walks is run by Northgate Health Centre"
+        assert (consent_en in page) is (lang == "en")
+        link, code = await enrol(p, server, invite.token)
+        status, page, _ = await send(p, link, path_of(link) + "/contribute", WALK, server.base_url)
+        assert status == 303
+        _, page = await fetch(p, link)
+    assert html_tag(page) == f'<html lang="{lang}" dir="{direction}">'
+    assert route in page and symptom in page and code in page
+    participant = study.repo.participants()[0]
+    (event,) = study.repo.consent_events(participant.id)
+    assert event.language == lang
+    assert event.text_sha256 == study.repo.current_protocol().consent.text_sha256(lang)
+    (contribution,) = study.repo.contributions_of(participant.id)
+    assert contribution.source is ContributionSource.phone and contribution.values["route"] == "canal_path"
+
+
+async def test_the_language_switch_is_on_every_page_and_is_remembered(study, invite):
+    async with served(study) as server, phone("zh") as p:
+        _, page = await fetch(p, server.join_url(invite.token))
+        for code, name in (("en", "English"), ("zh", "中文"), ("ar", "العربية")):
+            assert f'href="/j/{invite.token}?lang={code}" lang="{code}"' in page and name in page
+        _, page = await fetch(p, server.join_url(invite.token) + "?lang=ar")
+        assert 'lang="ar" dir="rtl"' in page
+        _, page = await fetch(p, server.join_url(invite.token))  # the cookie remembers the choice
+        assert 'lang="ar" dir="rtl"' in page
+        link, _ = await enrol(p, server, invite.token)
+        _, page = await fetch(p, link)
+        assert 'lang="ar" dir="rtl"' in page and f'href="{path_of(link)}?lang=en"' in page
+        status, page = await fetch(p, server.base_url + "/p/" + "Z" * 24)
+        assert status == 404 and 'lang="ar" dir="rtl"' in page and "?lang=zh" in page
+        assert "الصفحة غير موجودة" in page  # "Page not found"
+    participant = study.repo.participants()[0]
+    assert study.repo.consent_events(participant.id)[0].language == "ar"
+
+
+async def test_domain_messages_stay_english_but_are_labelled_in_the_page_language(study, invite):
+    async with served(study) as server, phone("zh") as p:
+        link, _ = await enrol(p, server, invite.token)
+        status, page, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes="lots"),
+                                     server.base_url)
+    assert status == 422
+    assert '你走了多少分钟？</a>: <span lang="en" dir="ltr">Please enter a whole number' in page
+    assert "请检查你的回答" in page  # "Please check your answers"
+
+
+def test_accept_language_quality_values_decide():
+    assert parse_accept_language("en;q=0.1, ar;q=0.8, zh-TW;q=0.5, fr;q=0") == ["ar", "zh-TW", "en"]
+    langs = ["en", "zh", "ar"]
+    assert choose_language(langs, None, {}, "en;q=0.1, ar;q=0.8, zh;q=0.5") == ("ar", False)
+    assert choose_language(langs, None, {}, "zh-Hant-TW, en;q=0.5") == ("zh", False)
+    assert choose_language(langs, None, {}, "fr-FR, de") == ("en", False)  # the study's main language
+    assert choose_language(["zh", "en"], None, {}, "") == ("zh", False)
+    assert choose_language(langs, "ar", {"lang": "zh"}, "en") == ("ar", True)
+    assert choose_language(langs, "xx", {"lang": "zh"}, "en") == ("zh", False)
+    assert choose_language(langs, None, {"lang": "<script>"}, "en") == ("en", False)
+
+
+def test_every_page_word_has_a_translation_in_chinese_and_arabic():
+    pytest.importorskip("babel")
+    used = catalogues.extract()
+    assert "Join the study" in used and "Page not found" in used and "Yes" in used
+    for lang in ("zh", "ar"):
+        po = catalogues.read_po(lang)
+        missing = [msgid for msgid in used if not (po.get(msgid) and po.get(msgid).string)]
+        assert not missing, f"{lang} lacks: {missing}"
+        for msgid in used:  # placeholders survive translation
+            assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", po.get(msgid).string))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ar"])
+def test_the_compiled_catalogues_match_their_sources(lang):
+    pytest.importorskip("babel")
+    po = catalogues.read_po(lang)
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "citizen.mo").open("rb") as fh:
+        mo = gettext.GNUTranslations(fh)
+    entries = [m for m in po if m.id]
+    assert entries
+    for message in entries:
+        assert mo.gettext(message.id) == (message.string or message.id), message.id
+    assert len(mo._catalog) - 1 == len(entries)  # nothing in the .mo that the .po lost (less the header)
