@@ -46,6 +46,13 @@ def shown_code(screen) -> str:
     return str(screen.query_one("#qr-code", Static).render())
 
 
+def code_colours(screen) -> set[tuple[str, str]]:
+    """The colours the code is painted in, line by line as the terminal gets them."""
+    widget = screen.query_one("#qr-code", Static)
+    return {(s.style.color.name, s.style.bgcolor.name) for y in range(widget.size.height)
+            for s in widget.render_line(y) if s.text and s.style and s.style.color}
+
+
 async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_data_path):
     app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -59,6 +66,16 @@ async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_da
         code = shown_code(screen)
         assert decoded(terminal_image(code)) == [screen.shown_link]
         assert screen.shown_link.endswith("/j/" + screen.rows[0].invite.token) and ":8080/j/" in screen.shown_link
+        # All of it in sight at 80x24, above the footer.
+        region = screen.query_one("#qr-code", Static).region
+        cols, lines = len(code.splitlines()[0]), len(code.splitlines())
+        assert region.width == cols and region.height == lines and region.right <= 80 and region.bottom <= 23
+        # White on black whatever the theme: the default one, and high contrast (F3).
+        assert code_colours(screen) == {("#ffffff", "#000000")}
+        await pilot.press("f3")
+        await pilot.pause()
+        assert code_colours(screen) == {("#ffffff", "#000000")}
+        await pilot.press("f3")
         await pilot.press("down")
         await pilot.pause()
         assert screen.shown_link.endswith("/j/" + screen.rows[1].invite.token)
