@@ -642,3 +642,23 @@ async def test_a_busy_participant_page_stays_small(study, invite):
     assert "Walk 9:" in older and "Walk 14:" not in older and "Newer contributions" in older
     assert "Walk 14:" in odd  # a strange offset shows the newest
     assert len(page.encode()) + len(css_text().encode()) < 30_000
+
+
+def test_a_change_listener_may_wait_for_a_thread_that_reads_the_study(study, invite):
+    """As the terminal app does while the server writes: its listener waits for the app's loop,
+    which may be reading the study at that moment. The listener runs once the lock is let go."""
+    import threading
+
+    finished = []
+
+    def listener(ops) -> None:
+        reader = threading.Thread(target=lambda: finished.append(study.repo.contribution_count()))
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive(), "the reader waited for the writer's lock"
+
+    study.on_change(listener)
+    participant = enrol_participant(study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone,
+                                    "phone", invite_token=invite.token)
+    add_contribution(study, participant.id, WALK, ContributionSource.phone, participant.code)
+    assert finished == [0, 1]

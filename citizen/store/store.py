@@ -17,7 +17,7 @@ import os
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -62,13 +62,55 @@ LAPTOP_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 LAPTOP_SCHEMA = 1
 
 
+class StudyLock:
+    """The study's re-entrant lock; change listeners run once its outermost holder has let go.
+
+    A listener may wait for another thread (the terminal app's ``call_from_thread`` waits for the
+    app's loop). Run while the lock is held, it would wait for a thread that may itself be waiting
+    for the lock, to read the study: neither would ever go on.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # changed only by the thread that holds the lock
+        self._after: list[Callable[[], None]] = []
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        got = self._lock.acquire(blocking, timeout)
+        if got:
+            self._depth += 1
+        return got
+
+    def release(self) -> None:
+        self._depth -= 1
+        after: list[Callable[[], None]] = []
+        if self._depth == 0 and self._after:
+            after, self._after = self._after, []
+        self._lock.release()
+        for call in after:
+            call()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def after_release(self, call: Callable[[], None]) -> None:
+        """Run ``call`` when this thread no longer holds the lock (now, if it does not)."""
+        if self._depth and self._lock._is_owned():  # type: ignore[attr-defined]
+            self._after.append(call)
+        else:
+            call()
+
+
 class StudyStore:
     """One study's tables. Every change goes through ``commit`` (journal first, then memory)."""
 
     def __init__(self, folder: Path, readonly: bool = False):
         self.folder = folder
         self.readonly = readonly
-        self.lock = threading.RLock()
+        self.lock = StudyLock()
         self.tables = {
             name: SegmentedTable(folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock)
             for name, (size, unique) in TABLES.items()
@@ -129,6 +171,9 @@ class StudyStore:
                 due = self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES
             if due and self.journal.entries >= self._compaction_retry_at:
                 self._compact_after_commit()
+        self.lock.after_release(lambda: self._notify(ops))
+
+    def _notify(self, ops: list[Op]) -> None:
         for listener in list(self.listeners):
             try:
                 listener(ops)
