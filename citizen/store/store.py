@@ -171,7 +171,8 @@ class StudyStore:
                 due = self.journal.entries >= JOURNAL_MAX_ENTRIES or self.journal.size >= JOURNAL_MAX_BYTES
             if due and self.journal.entries >= self._compaction_retry_at:
                 self._compact_after_commit()
-        self.lock.after_release(lambda: self._notify(ops))
+        if self.listeners:  # bulk work (the demo, imports) has none: nothing is kept for it
+            self.lock.after_release(lambda: self._notify(ops))
 
     def _notify(self, ops: list[Op]) -> None:
         for listener in list(self.listeners):

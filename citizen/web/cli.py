@@ -66,9 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("--port must be a number from 0 to 65535 (8080 is usual).", EXIT_USAGE)
     with open_data(args) as data:
         study = open_study(data, args.study)
-        if args.new_invite:
-            actor = getattr(args, "actor_name", None) or "coordinator"
-            create_invite(study, args.new_invite, actor)
+        label = (args.new_invite or "").strip()
+        if label and not any(i.label == label for i in open_invites(study.repo.invites())):
+            create_invite(study, label, getattr(args, "actor_name", None) or "coordinator")
         try:
             asyncio.run(serve(study, args.host, args.port, lambda line: print(line, flush=True)))
         except KeyboardInterrupt:
@@ -82,5 +82,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: every network)")
     p.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
     p.add_argument("--new-invite", default=None, metavar="LABEL",
-                   help="first make an open invite with this label (such as 'library poster')")
+                   help="first make an open invite with this label (such as 'library poster'), "
+                        "unless one is open already")
     p.set_defaults(run=cmd_serve)
