@@ -8,7 +8,6 @@ table scrolls on as if it held every row.
 
 from __future__ import annotations
 
-import threading
 from typing import Optional
 
 from rich.text import Text
@@ -33,6 +32,7 @@ from ...services.browse import (
     parse_day,
 )
 from ..dialogs.review import FeedbackDialog, ReviewDialog
+from ..live import on_ui_thread
 from ..text import local_time, plain
 
 PAGE = 100
@@ -173,10 +173,7 @@ class ContributionsScreen(Screen):
     def _changed(self, ops) -> None:
         if not any(table == "contributions" for table, _, _ in ops):
             return
-        if self.app._thread_id == threading.get_ident():
-            self.refresh_page()
-        else:
-            self.app.call_from_thread(self.refresh_page)
+        on_ui_thread(self, self.refresh_page)
 
     # -- querying --------------------------------------------------------------------------
     def current_filter(self) -> ContributionFilter:
@@ -454,10 +451,7 @@ class ContributionScreen(Screen):
         self.study.remove_listener(self._changed)
 
     def _changed(self, ops) -> None:
-        if self.app._thread_id == threading.get_ident():
-            self.show()
-        else:
-            self.app.call_from_thread(self.show)
+        on_ui_thread(self, self.show)
 
     def show(self) -> None:
         c = self.study.repo.contribution(self.contribution_id)

@@ -15,6 +15,7 @@ from ...services.common import ServiceError
 from ...services.queries import StudyFigures, damage_message, figures, summarise
 from ...store import StoreError
 from ..dialogs.review import UpdateDialog
+from ..live import on_ui_thread
 from ..text import local_time, plain
 from .contributions import ContributionsScreen
 from .participants import ParticipantsScreen
@@ -47,6 +48,7 @@ class StudyScreen(Screen):
         Binding("p", "participants", "Participants"),
         Binding("c", "contributions", "Contributions"),
         Binding("u", "post_update", "Post update"),
+        Binding("j", "enrolment", "Enrolment"),
     ]
 
     def __init__(self, study_id: str):
@@ -110,9 +112,7 @@ class StudyScreen(Screen):
             self.dismiss()
 
     def _changed(self, ops) -> None:
-        # Called from whichever thread committed the change; refresh on the app's own thread.
-        self.app.call_from_thread(self.action_refresh) if not self.app._thread_id == __import__(
-            "threading").get_ident() else self.action_refresh()
+        on_ui_thread(self, self.action_refresh)
 
     def action_refresh(self) -> None:
         try:
@@ -175,6 +175,11 @@ class StudyScreen(Screen):
 
     def action_contributions(self) -> None:
         self.app.push_screen(ContributionsScreen(self.study_id))
+
+    def action_enrolment(self) -> None:
+        from .enrolment import EnrolmentScreen
+
+        self.app.push_screen(EnrolmentScreen(self.study_id))
 
     def action_post_update(self) -> None:
         def done(title) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Optional
 
 from textual import on, work
@@ -24,6 +23,7 @@ from ...services.browse import (
 )
 from ..dialogs.consent import EnrolDialog, WithdrawDialog
 from ..dialogs.contribution import ContributionDialog
+from ..live import on_ui_thread
 from ..text import local_time, plain
 
 
@@ -79,10 +79,7 @@ class ParticipantsScreen(Screen):
 
     def _changed(self, ops) -> None:
         if any(table in ("participants", "consent_events", "contributions") for table, _, _ in ops):
-            if self.app._thread_id == threading.get_ident():
-                self.action_refresh()
-            else:
-                self.app.call_from_thread(self.action_refresh)
+            on_ui_thread(self, self.action_refresh)
 
     def action_refresh(self) -> None:
         self.load()
@@ -216,10 +213,7 @@ class ParticipantScreen(Screen):
         self.study.remove_listener(self._changed)
 
     def _changed(self, ops) -> None:
-        if self.app._thread_id == threading.get_ident():
-            self.show()
-        else:
-            self.app.call_from_thread(self.show)
+        on_ui_thread(self, self.show)
 
     def show(self) -> None:
         try:

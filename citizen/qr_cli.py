@@ -1,0 +1,141 @@
+"""`citizen qr` (an invite's QR code, printed or saved as a poster) and `citizen invite ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_PORT = 8080
+
+
+def default_url_base() -> str:
+    """Where phones reach this laptop when it serves on every network at the usual port."""
+    from .web.address import base_url
+
+    return base_url("0.0.0.0", DEFAULT_PORT)
+
+
+def join_link(url_base: str, token: str) -> str:
+    return f"{url_base.rstrip('/')}/j/{token}"
+
+
+def _check_url_base(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    from .cli import EXIT_USAGE, CliError
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise CliError(f"--url-base must be an address such as http://192.168.1.20:8080 (not '{text}').", EXIT_USAGE)
+    return text.strip().rstrip("/")
+
+
+def cmd_qr(args: argparse.Namespace) -> int:
+    from . import qr
+    from .cli import CliError, open_data
+    from .services import open_study
+    from .services.invites import find_invite, invite_status, only_open_invite
+
+    url_base = _check_url_base(args.url_base) if args.url_base else default_url_base()
+    with open_data(args, readonly=True) as data:
+        study = open_study(data, args.study)
+        invite = find_invite(study, args.invite) if args.invite is not None else only_open_invite(study)
+        status = invite_status(invite)
+        if status != "open":
+            raise CliError(f"The invite '{invite.label}' is {status}: its link enrols no one. "
+                           f"Create a new one with `citizen invite create {study.id} LABEL`.")
+        record = study.repo.study()
+    link = join_link(url_base, invite.token)
+    poster = args.png or args.svg
+    if poster:
+        save = qr.save_png if args.png else qr.save_svg
+        path = save(Path(poster), link, record.title, record.shared_aim)
+        print(f"Poster for the invite '{invite.label}' written to {path}. Its link: {link}", flush=True)
+        return 0
+    art = qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link)
+    print(art)
+    print(f"Invite '{invite.label}': {link}", flush=True)
+    return 0
+
+
+def cmd_invite_create(args: argparse.Namespace) -> int:
+    from .cli import open_data
+    from .services import open_study
+    from .services.invites import make_invite
+
+    with open_data(args) as data:
+        invite = make_invite(open_study(data, args.study), args.label, args.actor_name or "coordinator",
+                             limit=args.limit or "", expires=args.expires or "")
+    print(f"Invite '{invite.label}' created. `citizen qr {args.study} --invite \"{invite.label}\"` shows its QR code.",
+          flush=True)
+    return 0
+
+
+def cmd_invite_list(args: argparse.Namespace) -> int:
+    from .cli import open_data
+    from .services import open_study
+    from .services.invites import invite_rows
+
+    with open_data(args, readonly=True) as data:
+        rows = invite_rows(open_study(data, args.study))
+    if args.json:
+        print(json.dumps([
+            {"label": r.label, "status": r.status, "uses": r.invite.uses, "limit": r.invite.limit,
+             "expires_at": r.invite.expires_at.isoformat() if r.invite.expires_at else None,
+             "created_at": r.invite.created_at.isoformat(), "token": r.invite.token}
+            for r in rows
+        ], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"No invites yet. `citizen invite create {args.study} LABEL` makes one.")
+    for r in rows:
+        expires = r.invite.expires_at.astimezone().strftime("%Y-%m-%d %H:%M") if r.invite.expires_at else "never"
+        print(f"{r.label}\t{r.status}\tused {r.uses}\texpires {expires}")
+    return 0
+
+
+def cmd_invite_close(args: argparse.Namespace) -> int:
+    from .cli import CliError, open_data
+    from .services import close_invite, open_study
+    from .services.invites import find_invite
+
+    with open_data(args) as data:
+        study = open_study(data, args.study)
+        invite = find_invite(study, args.label)
+        if invite.closed:
+            raise CliError(f"The invite '{invite.label}' is already closed.")
+        close_invite(study, invite.id, args.actor_name or "coordinator")
+    print(f"Invite '{invite.label}' closed: its link and QR code no longer enrol anyone.", flush=True)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("qr", help="print an invite's QR code, or save it as a PNG or SVG poster")
+    p.add_argument("study")
+    p.add_argument("--invite", metavar="LABEL", default=None, help="which invite (default: the only open one)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--png", metavar="FILE", help="save a poster as PNG (code, title, shared aim and link)")
+    out.add_argument("--svg", metavar="FILE", help="save the poster as SVG instead")
+    p.add_argument("--url-base", metavar="URL", default=None,
+                   help="the address phones reach (default: this laptop's local address, port 8080)")
+    p.set_defaults(run=cmd_qr)
+
+    invite = subparsers.add_parser("invite", help="create, list and close a study's invite links").add_subparsers(
+        title="invite commands", metavar="COMMAND", required=True)
+    p = invite.add_parser("create", help="a new invite link, such as 'library poster'")
+    p.add_argument("study")
+    p.add_argument("label")
+    p.add_argument("--limit", metavar="N", default=None, help="at most N enrolments through it")
+    p.add_argument("--expires", metavar="DATE", default=None,
+                   help="its last day, YYYY-MM-DD (or a date and time, ISO 8601), in local time")
+    p.set_defaults(run=cmd_invite_create)
+    p = invite.add_parser("list", help="every invite with its state, uses and expiry")
+    p.add_argument("study")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_invite_list)
+    p = invite.add_parser("close", help="close an invite: its link stops enrolling")
+    p.add_argument("study")
+    p.add_argument("label")
+    p.set_defaults(run=cmd_invite_close)

@@ -1,0 +1,320 @@
+"""Enrolment: the study's invites, serving the phone pages, the QR code to scan, arrivals live.
+
+The enrolment server runs in the app's own event loop while this screen is open. Leaving the
+screen stops it (after asking, when phones may be using it): nothing serves behind your back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from ... import qr
+from ...domain.models import Invite
+from ...services import Refused, ServiceError, close_invite
+from ...services.invites import InviteRow, invite_rows, make_invite
+from ...web.address import base_url
+from ..dialogs.form import ConfirmDialog, Entry, FormDialog
+from ..text import local_time, plain
+from .base import StudyPage
+
+QR_STYLE = "#ffffff on #000000"  # fixed: light modules white, dark ones black, whatever the theme
+WATCHED = {
+    "participant enrolled": "joined",
+    "contribution added": "contributed",
+    "contribution corrected": "corrected a contribution",
+    "participant withdrew": "withdrew",
+    "consent changed": "changed their consent",
+    "consent renewed": "renewed their consent",
+}
+
+
+def arrivals_in(ops: list[Any]) -> list[tuple[str, str, str]]:
+    """What a committed change brought in: (time, who, what) for enrolments, contributions ..."""
+    found = []
+    for table, _row, doc in ops:
+        if table != "audit" or not isinstance(doc, dict) or doc.get("action") not in WATCHED:
+            continue
+        details = doc.get("details") or {}
+        action = doc["action"]
+        who = details.get("participant") if action.startswith("contribution") else doc.get("target", "")
+        what = WATCHED[action]
+        if action == "participant enrolled":
+            route = details.get("route", "")
+            what += f" ({route}" + (f", invite '{details['invite']}'" if details.get("invite") else "") + ")"
+        elif action == "contribution added" and details.get("source"):
+            what += f" ({details['source']})"
+        found.append((str(doc.get("at", "")), str(who or "-"), what))
+    return found
+
+
+class EnrolmentScreen(StudyPage):
+    """Invites, the server, the QR of the highlighted invite and what arrives while it runs."""
+
+    BINDINGS = [
+        Binding("escape", "leave", "Back"),
+        Binding("s", "serve", "Serve/stop"),
+        Binding("n", "new_invite", "New invite"),
+        Binding("x", "close_invite", "Close invite"),
+        Binding("w", "save_poster", "Poster"),
+    ]
+
+    class Arrived(Message):
+        """Changes committed by any thread (the phone pages' workers among them)."""
+
+        def __init__(self, arrivals: list[tuple[str, str, str]], invites_changed: bool):
+            super().__init__()
+            self.arrivals = arrivals
+            self.invites_changed = invites_changed
+
+    def __init__(self, study_id: str):
+        super().__init__(study_id)
+        self.server: Any = None
+        self.rows: list[InviteRow] = []
+        self.shown_link = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="enrol-body"):
+            with VerticalScroll(id="enrol-side"):
+                yield Static("Serve the phone pages", classes="title")
+                with Horizontal(id="serve-row"):
+                    yield Label("Host")
+                    yield Input("0.0.0.0", id="serve-host", compact=True)
+                    yield Label("Port")
+                    yield Input("8080", id="serve-port", compact=True, restrict=r"[0-9]*", max_length=5)
+                yield Static("", id="serve-status")
+                yield Static("Invites (n new, x close)", classes="title")
+                yield DataTable(id="invites-table", cursor_type="row", zebra_stripes=True)
+                yield Static("Arrivals since this screen opened", classes="title")
+                yield DataTable(id="arrivals-table", cursor_type="none", show_cursor=False)
+            with VerticalScroll(id="enrol-qr"):
+                yield Static("", id="qr-code")
+                yield Static("", id="qr-link")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Enrolment: {self.study_id}"
+        self.query_one("#invites-table", DataTable).add_columns("Invite", "Used", "Expires", "State")
+        self.query_one("#arrivals-table", DataTable).add_columns("When", "Who", "What")
+        self.query_one("#enrol-qr").can_focus = False
+        self.study.on_change(self._changed)
+        super().on_mount()
+        self.query_one("#invites-table", DataTable).focus()
+
+    async def on_unmount(self) -> None:
+        if self.study_id in self.app._studies:
+            self.study.remove_listener(self._changed)
+        await self._stop_server()
+
+    # -- live changes ------------------------------------------------------------------------------
+    def _changed(self, ops: list[Any]) -> None:
+        # Runs on whichever thread committed; post_message is safe from any of them and never waits.
+        arrivals = arrivals_in(ops)
+        invites_changed = any(table == "invites" for table, _row, _doc in ops)
+        if arrivals or invites_changed:
+            self.post_message(self.Arrived(arrivals, invites_changed))
+
+    def on_enrolment_screen_arrived(self, message: Arrived) -> None:
+        table = self.query_one("#arrivals-table", DataTable)
+        for at, who, what in message.arrivals:
+            try:
+                when = local_time(datetime.fromisoformat(at))[-5:]
+            except ValueError:
+                when = at[:16]
+            table.add_row(when, plain(who), plain(what))
+        if message.arrivals:
+            table.move_cursor(row=table.row_count - 1)
+            table.scroll_end(animate=False)
+        if message.invites_changed:
+            self.refresh_view()
+
+    # -- invites -----------------------------------------------------------------------------------
+    def refresh_view(self) -> None:
+        table = self.query_one("#invites-table", DataTable)
+        chosen = self.highlighted()
+        self.rows = invite_rows(self.study)
+        table.clear()
+        for row in self.rows:
+            expires = local_time(row.invite.expires_at) if row.invite.expires_at else "never"
+            table.add_row(plain(row.label), row.uses, expires, row.status, key=row.invite.id)
+        if chosen is not None:
+            for index, row in enumerate(self.rows):
+                if row.invite.id == chosen.id:
+                    table.move_cursor(row=index)
+        self.show_status()
+        self.show_code()
+
+    def highlighted(self) -> Optional[Invite]:
+        table = self.query_one("#invites-table", DataTable)
+        index = self.cursor_row(table)
+        if index is None or index >= len(self.rows):
+            return None
+        return self.rows[index].invite
+
+    @on(DataTable.RowHighlighted, "#invites-table")
+    def _row_moved(self) -> None:
+        self.show_code()
+
+    def action_new_invite(self) -> None:
+        def ask(actor: str) -> None:
+            def submit(values: dict[str, Any]) -> Invite:
+                return make_invite(self.study, values["label"], actor, values["limit"], values["expires"])
+
+            self.app.push_screen(FormDialog(
+                "New invite link", [
+                    Entry("label", "Label (where the QR code will be)", placeholder="library poster"),
+                    Entry("limit", "Limit: at most this many people (empty: no limit)", placeholder="e.g. 50"),
+                    Entry("expires", "Last day (year-month-day; empty: never expires)", placeholder="2026-12-31"),
+                ], submit, save_label="Create invite", dialog_id="invite-dialog"), self._created)
+
+        self.with_actor(ask)
+
+    def _created(self, invite: Any) -> None:
+        if isinstance(invite, Invite):
+            self.refresh_view()
+            table = self.query_one("#invites-table", DataTable)
+            for index, row in enumerate(self.rows):
+                if row.invite.id == invite.id:
+                    table.move_cursor(row=index)
+            self.notify(f"Invite '{invite.label}' created; its QR code is shown.")
+
+    def action_close_invite(self) -> None:
+        invite = self.highlighted()
+        if invite is None or invite.closed:
+            self.notify("Highlight an open invite first.", severity="warning")
+            return
+
+        def confirmed(yes: Optional[bool]) -> None:
+            if yes:
+                self.act(lambda actor: close_invite(self.study, invite.id, actor),
+                         f"Invite '{invite.label}' closed: its link enrols no one now.")
+
+        self.app.push_screen(ConfirmDialog(
+            f"Close the invite '{invite.label}'? Its link and QR code will stop enrolling people.",
+            yes="Close invite"), confirmed)
+
+    # -- the code ---------------------------------------------------------------------------------
+    def address_base(self) -> str:
+        if self.server is not None:
+            return self.server.base_url
+        host = self.query_one("#serve-host", Input).value.strip() or "0.0.0.0"
+        port = self.query_one("#serve-port", Input).value.strip()
+        return base_url(host, int(port) if port.isdigit() and int(port) else 8080)
+
+    def show_code(self) -> None:
+        invite = self.highlighted()
+        code = self.query_one("#qr-code", Static)
+        caption = self.query_one("#qr-link", Static)
+        row = next((r for r in self.rows if invite is not None and r.invite.id == invite.id), None)
+        if row is None or not row.is_open:
+            self.shown_link = ""
+            code.update(plain("No open invite highlighted.\nPress n to create one." if row is None else
+                              f"The invite '{row.label}' is {row.status}:\nit has no QR code."))
+            caption.update("")
+            return
+        link = f"{self.address_base()}/j/{row.invite.token}"
+        self.shown_link = link
+        code.update(Text(qr.terminal_text(link), style=QR_STYLE, no_wrap=True, overflow="crop"))
+        waiting = "" if self.server is not None else "\n(not serving yet: press s)"
+        caption.update(plain(f"{row.label}: {link}{waiting}"))
+
+    def action_save_poster(self) -> None:
+        invite = self.highlighted()
+        if not self.shown_link or invite is None:
+            self.notify("Highlight an open invite first.", severity="warning")
+            return
+        link, record = self.shown_link, self.study.repo.study()
+        safe = "".join(ch if ch.isalnum() else "-" for ch in invite.label.lower()).strip("-") or "invite"
+        suggested = str(Path("exports") / f"{self.study_id}-{safe}.png")
+
+        def submit(values: dict[str, Any]) -> Path:
+            try:
+                return qr.save_poster(Path(values["path"].strip() or suggested), link, record.title, record.shared_aim)
+            except qr.QrError as exc:
+                raise Refused(str(exc), {"path": str(exc)}) from None
+
+        self.app.push_screen(FormDialog(
+            "Save a poster of this invite", [
+                Entry("path", "File (.png or .svg): the code, the study's title, shared aim and link", value=suggested),
+            ], submit, save_label="Save poster", intro=f"Link: {link}", dialog_id="poster-dialog"),
+            lambda path: self.notify(f"Poster saved to {path}.") if isinstance(path, Path) else None)
+
+    # -- serving ----------------------------------------------------------------------------------
+    def show_status(self, problem: str = "") -> None:
+        status = self.query_one("#serve-status", Static)
+        status.set_class(bool(problem), "problem")
+        if problem:
+            status.update(plain(problem))
+        elif self.server is not None:
+            status.update(plain(f"Serving at {self.server.base_url}. Phones on this laptop's network scan the "
+                                f"code (or type the link). s stops; leaving this screen stops it too."))
+        else:
+            status.update(plain(f"Not serving. s (or Enter in Host/Port) starts; phones will reach "
+                                f"{self.address_base()}."))
+
+    @on(Input.Changed, "#serve-host, #serve-port")
+    def _address_typed(self) -> None:
+        if self.server is None:
+            self.show_status()
+            self.show_code()
+
+    @on(Input.Submitted, "#serve-host, #serve-port")
+    async def _address_entered(self) -> None:
+        if self.server is None:
+            await self.action_serve()
+
+    async def action_serve(self) -> None:
+        if self.server is not None:
+            await self._stop_server()
+            self.show_status()
+            self.show_code()
+            return
+        from ...web.server import EnrolmentServer
+
+        host = self.query_one("#serve-host", Input).value.strip()
+        port_text = self.query_one("#serve-port", Input).value.strip()
+        if not host:
+            self.show_status("Type the address to serve on: 0.0.0.0 serves every network of this laptop.")
+            return
+        if not port_text.isdigit() or int(port_text) > 65535:
+            self.show_status("The port must be a number from 0 to 65535, such as 8080.")
+            return
+        server = EnrolmentServer(self.study, host, int(port_text), log_dir=self.app.data.path / "logs")
+        try:
+            await server.start()
+        except ServiceError as exc:
+            self.show_status(str(exc))
+            return
+        self.server = server
+        self.show_status()
+        self.show_code()
+        self.query_one("#invites-table", DataTable).focus()  # the screen's keys work again, from the table
+
+    async def _stop_server(self) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()
+
+    async def action_leave(self) -> None:
+        if self.server is None:
+            self.dismiss()
+            return
+
+        async def answered(yes: Optional[bool]) -> None:
+            if yes:
+                await self._stop_server()
+                self.dismiss()
+
+        self.app.push_screen(ConfirmDialog(
+            "Stop serving and go back? Phones will no longer reach the enrolment pages.",
+            yes="Stop and go back"), answered)

@@ -1,0 +1,68 @@
+"""The issue's "done when", in a real terminal: the Enrolment screen serves, a phone enrols and
+contributes over HTTP, and both arrivals show on the screen without a restart."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import socket
+
+import pytest
+
+from citizen.services import open_study
+from citizen.store import DataFolder
+
+from . import phone
+from .conftest import citizen_command
+from .test_e2e_tmux import Terminal
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+STUDY = "air-quality-walk"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "linux"])
+def test_enrol_from_the_qr_link_and_see_the_arrivals_live(demo_data_path, run_env, term):
+    with DataFolder(demo_data_path, readonly=True) as folder:
+        token = next(i.token for i in open_study(folder, STUDY).repo.invites() if i.label == "health centre waiting room")
+    port = free_port()
+    command = " ".join(shlex.quote(c) for c in citizen_command()) + \
+        f" --data {shlex.quote(str(demo_data_path))} --as Tester"
+    t = Terminal(command, dict(run_env, TERM=term))
+    try:
+        t.wait_for("Enter opens the highlighted study")
+        t.keys("Enter")
+        t.wait_for("Review backlog")
+        t.keys("j")
+        t.wait_for("Arrivals since this screen opened")
+        screen = t.wait_for("Not serving")
+        assert "health centre waiting room" in screen and "█" in screen  # the code is drawn
+        # Host 127.0.0.1 and a free port, typed into the boxes; Enter starts serving.
+        t.keys("BTab")
+        t.keys("BTab", "End", *["BSpace"] * 7, "127.0.0.1", "Tab", "End", *["BSpace"] * 4, str(port), "Enter")
+        t.wait_for(f"Serving at http://127.0.0.1:{port}")
+        link = f"http://127.0.0.1:{port}/j/{token}"
+        private = phone.enrol(link)
+        screen = t.wait_for("joined (phone", timeout=30)
+        with DataFolder(demo_data_path, readonly=True) as folder:
+            newest = max(open_study(folder, STUDY).repo.participants(), key=lambda p: p.enrolled_at)
+        assert newest.code in screen
+        phone.contribute(private)
+        screen = t.wait_for("contributed (phone)", timeout=30)
+        assert screen.count(newest.code) >= 2
+        # Leaving asks, and stopping frees the port.
+        t.keys("Escape")
+        t.wait_for("Stop serving and go back?")
+        t.keys("y")
+        t.wait_for("Review backlog")
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
+        t.keys("C-q")
+        t.wait_for("EXITED 0")
+    finally:
+        t.close()
