@@ -586,11 +586,13 @@ def start_serve(data_path, demo_file, run_env, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
 
 
-def read_until(proc: subprocess.Popen, text: str) -> str:
-    """Lines the command printed, up to the first holding ``text`` (which is returned)."""
+def read_until(proc: subprocess.Popen, text: str, seen: list[str] | None = None) -> str:
+    """Lines the command printed, up to the first holding ``text`` (which is returned); ``seen`` keeps them all."""
     while True:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()
+        if seen is not None:
+            seen.append(line.rstrip("\n"))
         if text in line:
             return line
 
@@ -600,8 +602,13 @@ def test_citizen_serve_prints_the_links_and_stops_cleanly_on_ctrl_c(data_path, d
 
     proc = start_serve(data_path, demo_file, run_env, "--new-invite", "library poster")
     try:
-        line = read_until(proc, "/j/")
+        seen: list[str] = []
+        line = read_until(proc, "/j/", seen)
         assert line.startswith("  library poster: http://127.0.0.1:")
+        from .test_qr import decoded, terminal_image  # the QR printed above the link reads back as the link
+
+        art = "\n".join(x for x in seen[:-1] if x and set(x) <= set("▀▄█ "))
+        assert decoded(terminal_image(art)) == [line.split(": ", 1)[1].strip()]
         with urllib.request.urlopen(line.split(": ", 1)[1].strip(), timeout=10) as r:
             assert r.status == 200 and "Clean Air Walks" in r.read().decode()
         proc.send_signal(signal.SIGINT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Sequence
 
 from ..domain.models import Invite, utcnow
@@ -17,8 +18,12 @@ def open_invites(invites: Sequence[Invite]) -> list[Invite]:
 
 def print_invites(server, invites: Sequence[Invite], say: Callable[[str], None] = print) -> None:
     """One line per open invite: its label and the join link phones open (a QR may follow each)."""
+    from .. import qr
+
     for invite in invites:
-        say(f"  {invite.label}: {server.join_url(invite.token)}")
+        link = server.join_url(invite.token)
+        say(qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link))
+        say(f"  {invite.label}: {link}")
 
 
 NO_INVITE = ("This study has no open invite, so no one can join yet. Make one with "
