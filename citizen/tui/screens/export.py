@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Select, SelectionList, Static
 
 from ...domain.models import ReviewState
-from ...export.files import default_folder
+from ...export.files import ExportResult, default_folder
 from ...export.plan import ExportPlan, make_options, prepare_export
 from ...export.report import default_report_path, write_report
-from ...export.run import export_data
+from ...export.run import record_written, write_planned
 from ...services.common import ServiceError
 from ...store import StoreError
 from ..acting import as_actor
@@ -61,8 +61,7 @@ class ExportScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="export-body"):
-            yield Static("Choose what to export, check what will leave this laptop (Ctrl+T), then confirm (Ctrl+S).",
-                         classes="hint")
+            yield Static("Choose what and how; Ctrl+T checks what would leave; Ctrl+S confirms.", classes="hint")
             with Horizontal(classes="export-row"):
                 yield Select([("CSV files", "csv"), ("REDCap dictionary + records", "redcap")], value="csv",
                              allow_blank=False, id="export-format", compact=True)
@@ -200,18 +199,23 @@ class ExportScreen(Screen):
     @work(thread=True, exclusive=True, group="export")
     def export_worker(self, plan: ExportPlan, approved_by: str, out: Optional[Path]) -> None:
         try:
-            result = export_data(self.study, plan, approved_by, out, progress=self._progress)
+            result = write_planned(plan, approved_by, out, progress=self._progress)
         except (ServiceError, StoreError) as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return
         rows = result.manifest["rows"]
         text = (f"Written to {result.folder}: " + ", ".join(f"{name} ({n} rows)" for name, n in rows.items())
                 + f", manifest.json. Approved by {approved_by}.")
-        self.app.call_from_thread(self._exported, result.folder, text)
+        self.app.call_from_thread(self._exported, plan, result, approved_by, text)
 
-    def _exported(self, folder: Path, text: str) -> None:
+    def _exported(self, plan: ExportPlan, result: ExportResult, approved_by: str, text: str) -> None:
+        # Recorded here, on the app's thread: a change tells the open screens, which refresh on this thread.
+        try:
+            record_written(self.study, plan, result, approved_by)
+        except (ServiceError, StoreError) as exc:
+            text += f" It could not be recorded in the activity log: {exc}"
+        folder = result.folder
         self.plan = None
-        self.written = folder
         self.query_one("#export-out", Input).value = str(default_folder(self.study_id, Path("exports")))
         self._finished(text, False)
         self.notify(f"Export written to {folder}.")
