@@ -24,25 +24,25 @@ from ..store import durable
 from .plan import Column, ExportFormat, ExportPlan, Progress
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
 PARTIAL = ".partial"
 CHUNK = 1 << 20
 
 
 def safe_cell(value: Any, numeric: bool = False) -> str:
     """A cell as text; one a spreadsheet would run as a formula gets a leading apostrophe."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value[:1] in FORMULA_FIRST else value
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "1" if value else "0"
-    if isinstance(value, (int, float)):
-        text = repr(value) if isinstance(value, float) else str(value)
-        if numeric:
-            return text
-    else:
-        text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    if kind is int or kind is float:
+        text = repr(value) if kind is float else str(value)
+        return text if numeric or text[:1] not in FORMULA_FIRST else "'" + text
+    text = str(value)
+    return "'" + text if text[:1] in FORMULA_FIRST else text
 
 
 class _Sink:
@@ -101,9 +101,11 @@ def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[An
     try:
         writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow([safe_cell(h) for h in header])
+        numeric_any = any(numeric)
         n = 0
         for row in rows:
-            writer.writerow([safe_cell(v, numeric[i]) for i, v in enumerate(row)])
+            writer.writerow([safe_cell(v, numeric[i]) for i, v in enumerate(row)] if numeric_any
+                            else [safe_cell(v) for v in row])
             n += 1
         sink.close()
     except BaseException:

@@ -287,7 +287,9 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
                       f"it has {', '.join(map(str, sorted(known_versions)))}.")
     documents: dict[int, ConsentDocument] = {v.consent.version: v.consent for v in versions}
     consent_items = {i.id for d in documents.values() for i in d.items}
-    by_number = {v.number: v for v in versions}
+    present_in = {v.number: {f.key for f in v.fields} for v in versions}
+    required_of = {number: d.required_ids for number, d in documents.items()}
+    state_of = {s.value: s for s in ReviewState}
     columns, left_out = field_columns(versions, options)
     code_of = _hasher(options.hash_codes)
     timelines = {pid: ConsentTimeline(evs) for pid, evs in events_by.items()}
@@ -318,8 +320,8 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
             continue
         submitted = _utc(doc["submitted_at"])
         then = timeline.at(submitted) if timeline else ConsentState()
-        document = documents.get(then.document_version or 0)
-        if document is None or not then.enrolled or then.withdrawn or not document.required_ids <= then.granted:
+        required = required_of.get(then.document_version or 0)
+        if required is None or not then.enrolled or then.withdrawn or not required <= then.granted:
             exclusions["no consent covering it was in force when it was given"] += 1
             continue
         if partners_only and not allowed(options.partners_item, then, now_state):
@@ -327,7 +329,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
                         if options.partners_item in consent_items
                         else "the consent document has no item for sharing with partner organisations")] += 1
             continue
-        state = ReviewState(doc.get("review_state", "received"))
+        state = state_of.get(doc.get("review_state", "received")) or ReviewState(doc.get("review_state"))
         if state not in states:
             exclusions[f"filtered out: review state '{state.value}' not chosen"] += 1
             continue
@@ -339,8 +341,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         if (options.date_from and day < options.date_from) or (options.date_to and day > options.date_to):
             exclusions["filtered out: submitted outside the date range"] += 1
             continue
-        version = by_number.get(number)
-        present = {f.key for f in version.fields} if version else set()
+        present = present_in.get(number, set())
         quote_ok = options.quote_item not in consent_items or allowed(options.quote_item, then, now_state)
         values = doc.get("values") or {}
         shift = offsets.get(pid, timedelta(0))
