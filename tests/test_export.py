@@ -437,3 +437,14 @@ def test_the_report_tells_the_story_without_personal_data(demo_data_path, tmp_pa
     assert "First map of hotspots" in text
     assert not [c for c in codes if c in text]
     assert not [note for note in ("burning garden waste", "Bus station") if note in text]
+
+
+def test_choice_labels_in_the_chosen_language(study, tmp_path):
+    p = enrol(study)
+    give(study, p, T0 + timedelta(hours=1), smelled_fumes="yes")
+    row = read(export(study, tmp_path / "en", labels=True).folder / "contributions.csv")[0]
+    assert row["route"] == "Canal path" and row["smelled_fumes"] == "yes" and row["symptoms__cough"] == "1"
+    row = read(export(study, tmp_path / "zh", labels=True, language="zh").folder / "contributions.csv")[0]
+    assert row["route"] == "运河小路"
+    with pytest.raises(Refused, match="not one of this study's languages"):
+        plan_of(study, labels=True, language="fr")
