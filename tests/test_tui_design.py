@@ -372,7 +372,7 @@ async def test_every_action_is_in_the_command_palette(data_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         names = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Design", "Versions", "Proposals", "Activity", "Details & team", "Export protocol"} <= names
+        assert {"Design", "Versions", "Proposals", "Activity", "Details & team", "Protocol file", "Export data"} <= names
         await pilot.press("d")
         await pilot.pause()
         names = {c.title for c in app.get_system_commands(app.screen)}
@@ -395,7 +395,7 @@ async def test_export_and_import_from_the_app(data_path, tmp_path, demo_file):
     app = make_app(data_path, study_id="air-quality-walk", actor="Amina Yusuf")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.press("x")
+        await pilot.press("f")
         await pilot.pause()
         await fill(pilot, path=str(path))
         assert path.exists()

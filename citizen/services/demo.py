@@ -198,7 +198,9 @@ def _publish_v2(study: Study, proposal_id: str, at: datetime) -> None:
     v1 = study.repo.current_protocol()
     assert v1 is not None
     inhaler = FormField(key="inhaler_used", type=FieldType.yes_no,
-                        label={"en": "Did you need your inhaler during or after the walk?"})
+                        label={"en": "Did you need your inhaler during or after the walk?",
+                               "zh": "步行期间或之后，你需要用吸入器吗？",
+                               "ar": "هل احتجت إلى بخاخ الربو أثناء المشي أو بعده؟"})
     fields = [*v1.fields[:7], inhaler, *v1.fields[7:]]
     publish_protocol_version(study, fields, v1.consent.text, [i.model_dump() for i in v1.consent.items],
                              "Added a question about inhalers, proposed by Li Wei.", COORDINATOR,

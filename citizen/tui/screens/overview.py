@@ -43,7 +43,8 @@ class StudyScreen(Screen):
         Binding("v", "open('versions')", "Versions"),
         Binding("o", "open('proposals')", "Proposals"),
         Binding("a", "open('activity')", "Activity"),
-        Binding("x", "export_protocol", "Export protocol"),
+        Binding("x", "export_data", "Export data"),
+        Binding("f", "export_protocol", "Protocol file"),
         Binding("b", "bundles", "Bundles"),
         Binding("p", "participants", "Participants"),
         Binding("c", "contributions", "Contributions"),
@@ -93,6 +94,11 @@ class StudyScreen(Screen):
         from .design_screens import open_design_screen
 
         open_design_screen(self.app, name, self.study_id)
+
+    def action_export_data(self) -> None:
+        from .export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.study_id))
 
     def action_export_protocol(self) -> None:
         from .design_screens import export_dialog

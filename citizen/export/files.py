@@ -1,0 +1,268 @@
+"""Writing an export: RFC 4180 CSV in UTF-8, formula-safe cells, a manifest, all or nothing.
+
+Files are written into a hidden ``.partial`` folder beside the destination, each fsynced, and the
+folder is renamed into place at the end: a full disk or an interrupt leaves no half-made export
+(and a folder left by a crash is cleared at the next export).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import __version__
+from ..domain.models import utcnow
+from ..services.common import ServiceError
+from ..store import durable
+from .plan import Column, ExportFormat, ExportPlan, Progress
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
+PARTIAL = ".partial"
+CHUNK = 1 << 20
+
+
+def safe_cell(value: Any, numeric: bool = False) -> str:
+    """A cell as text; one a spreadsheet would run as a formula gets a leading apostrophe."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value[:1] in FORMULA_FIRST else value
+    if value is None:
+        return ""
+    if kind is bool:
+        return "1" if value else "0"
+    if kind is int or kind is float:
+        text = repr(value) if kind is float else str(value)
+        return text if numeric or text[:1] not in FORMULA_FIRST else "'" + text
+    text = str(value)
+    return "'" + text if text[:1] in FORMULA_FIRST else text
+
+
+class _Sink:
+    """A file written in large chunks through the durable-write functions, hashed on the way."""
+
+    def __init__(self, path: Path, bom: bool):
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self.sha = hashlib.sha256()
+        self.parts: list[str] = []
+        self.pending = 0
+        self.size = 0
+        if bom:
+            self.write("\ufeff")
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.pending += len(text)
+        if self.pending >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        data = "".join(self.parts).encode("utf-8")
+        self.parts, self.pending = [], 0
+        self.sha.update(data)
+        self.size += len(data)
+        durable.write_all(self.fd, data)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+            durable.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+
+    def abandon(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+@dataclass
+class WrittenFile:
+    name: str
+    rows: int
+    sha256: str
+    bytes: int
+
+
+def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[Any]], numeric: list[bool],
+              bom: bool) -> WrittenFile:
+    sink = _Sink(folder / name, bom)
+    try:
+        writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([safe_cell(h) for h in header])
+        numeric_any = any(numeric)
+        n = 0
+        for row in rows:
+            writer.writerow([safe_cell(v, numeric[i]) for i, v in enumerate(row)] if numeric_any
+                            else [safe_cell(v) for v in row])
+            n += 1
+        sink.close()
+    except BaseException:
+        sink.abandon()
+        raise
+    return WrittenFile(name, n, sink.sha.hexdigest(), sink.size)
+
+
+def dictionary_rows(plan: ExportPlan) -> tuple[list[str], list[list[Any]]]:
+    """data_dictionary.csv: every column with its label and choices in every study language."""
+    langs = plan.languages
+    header = ["column", *[f"label_{lang}" for lang in langs], "type",
+              *[f"choices_{lang}" for lang in langs], "versions", "identifying"]
+    rows = []
+    for col in plan.columns:
+        choices = [" | ".join(f"{code} = {labels.get(lang) or labels.get('en', '')}" for code, labels in col.choices)
+                   for lang in langs]
+        rows.append([col.name, *[col.labels.get(lang, "") for lang in langs], col.type, *choices,
+                     " ".join(map(str, col.versions)), "yes" if col.identifying else "no"])
+    return header, rows
+
+
+def default_folder(study_id: str, base: Optional[Path] = None) -> Path:
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return (base or Path.cwd() / "exports") / f"{study_id}-{stamp}"
+
+
+def clear_leftovers(parent: Path) -> int:
+    """Remove ``.partial`` folders that an export stopped by a crash left behind."""
+    removed = 0
+    if not parent.is_dir():
+        return 0
+    for leftover in parent.glob(f".*{PARTIAL}"):
+        try:
+            pid = int(leftover.name.rsplit(".", 2)[-2])
+        except (ValueError, IndexError):
+            pid = 0
+        if pid and pid != os.getpid() and _alive(pid):
+            continue  # another export, still running
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def atomic_folder_write(out: Path, write_files, progress: Optional[Progress] = None) -> Path:
+    """Run ``write_files(tmp)`` into a hidden folder and rename it to ``out`` when it all succeeded."""
+    out = out.expanduser().absolute()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ServiceError(f"{out} already exists; choose another folder (--out) so that nothing is overwritten.")
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        clear_leftovers(parent)
+        tmp = parent / f".{out.name}.{os.getpid()}{PARTIAL}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise ServiceError(durable.plain_os_error(exc, parent).replace("saved", "written")) from exc
+    try:
+        write_files(tmp)
+        durable.fsync_dir(tmp)
+        if out.exists():
+            out.rmdir()  # an empty folder named by the person: the export takes its place
+        durable.replace(tmp, out)
+        durable.fsync_dir(parent)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ServiceError(durable.plain_os_error(exc, out).replace("nothing was saved", "no export was written")
+                           .replace("Nothing was saved", "No export was written")) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+@dataclass
+class ExportResult:
+    folder: Path
+    manifest: dict[str, Any]
+
+
+def _numeric(columns: list[Column]) -> list[bool]:
+    return [c.numeric for c in columns]
+
+
+def manifest_of(plan: ExportPlan, files: list[WrittenFile], approved_by: str) -> dict[str, Any]:
+    return {
+        "format": "citizen-export",
+        "app": f"citizen {__version__}",
+        "study": {"id": plan.study_id, "title": plan.study_title},
+        "created_at": utcnow().isoformat().replace("+00:00", "Z"),
+        "approved_by": approved_by,
+        "options": plan.options.model_dump(mode="json"),
+        "filters": plan.filters,
+        "rows": {f.name: f.rows for f in files},
+        "files": {f.name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in files},
+        "exclusions": [{"reason": r, "count": n} for r, n in sorted(plan.exclusions.items())],
+        "redactions": [{"reason": r, "count": n} for r, n in sorted(plan.redactions.items())],
+        "sharing_check": plan.check.lines(),
+        "participant_codes": "hashed with a salt made for this export and not kept" if plan.options.hash_codes
+        else "pseudonymous study codes",
+        "dates": "shifted per participant by a secret offset (not kept)" if plan.options.shift_dates else "as recorded",
+    }
+
+
+def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Optional[Progress] = None) -> ExportResult:
+    """Write the plan's files into ``out`` (all of them, or none); the manifest last."""
+    if not approved_by.strip():
+        raise ServiceError("An export needs the name of the person who approved it.")
+    manifest: dict[str, Any] = {}
+
+    def files(tmp: Path) -> None:
+        bom = plan.options.bom
+        written: list[WrittenFile] = []
+        total = len(plan.contributions) or 1
+
+        def rows_with_progress(rows: list[list[Any]]):
+            for n, row in enumerate(rows):
+                if progress and n % 5000 == 0:
+                    progress(n, total, "writing contributions")
+                yield row
+
+        if plan.options.format is ExportFormat.redcap:
+            from .redcap import write_redcap
+
+            written += write_redcap(plan, tmp, bom, rows_with_progress)
+        else:
+            header = [c.name for c in plan.columns]
+            written.append(write_csv(tmp, "contributions.csv", header, rows_with_progress(plan.contributions),
+                                     _numeric(plan.columns), bom))
+            written.append(write_csv(tmp, "participants.csv", plan.participants_header, plan.participants,
+                                     [h in ("consent_version", "contributions_exported")
+                                      for h in plan.participants_header], bom))
+            written.append(write_csv(tmp, "consent_log.csv", plan.consent_header, plan.consent_log,
+                                     [h == "document_version" for h in plan.consent_header], bom))
+            d_header, d_rows = dictionary_rows(plan)
+            written.append(write_csv(tmp, "data_dictionary.csv", d_header, d_rows, [False] * len(d_header), bom))
+        manifest.update(manifest_of(plan, written, approved_by.strip()))
+        sink = _Sink(tmp / "manifest.json", False)
+        try:
+            sink.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+            sink.close()
+        except BaseException:
+            sink.abandon()
+            raise
+        if progress:
+            progress(total, total, "finishing")
+
+    folder = atomic_folder_write(out, files, progress)
+    return ExportResult(folder, manifest)
