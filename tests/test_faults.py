@@ -242,3 +242,21 @@ def test_a_full_disk_at_the_very_first_start(tmp_path, monkeypatch, capsys):
     assert not (data_path / "laptop.json").exists() and no_temps(data_path) == []
     DataFolder(data_path).close()  # the lock was let go, and the next start works
     assert (data_path / "laptop.json").exists()
+
+
+def test_a_write_cut_off_between_its_two_renames_leaves_no_temporary_file_at_the_next_write(tmp_path):
+    """Killed after the old file became the backup but before the new one took its place, the file and
+    its backup are one inode; the next write keeps that last good copy and leaves nothing behind."""
+    import os
+
+    from citizen.store.durable import atomic_write
+
+    path, backup = tmp_path / "000001.json", tmp_path / "000001.json.bak"
+    path.write_bytes(b"old")
+    os.link(path, backup)  # the state such a cut leaves
+    atomic_write(path, b"new", backup=backup)
+    assert path.read_bytes() == b"new" and backup.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000001.json", "000001.json.bak"]
+    atomic_write(path, b"newer", backup=backup)  # and from then on, as always
+    assert path.read_bytes() == b"newer" and backup.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000001.json", "000001.json.bak"]

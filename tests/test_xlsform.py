@@ -30,8 +30,9 @@ def every_kind_study(data):
     for kind, extra in specs:
         values = {"label": {"en": f"The {kind} question", "fr": f"La question {kind}"}, "type": kind, **extra}
         d.save_draft_field(study, draft.id, values, "Amina")
-    d.save_consent_text(study, draft.id, "Taking part.", "Amina")
-    d.save_consent_item(study, draft.id, {"id": "take_part", "text": "I take part", "required": True}, "Amina")
+    d.save_consent_text(study, draft.id, {"en": "Taking part.", "fr": "Participer."}, "Amina")
+    d.save_consent_item(study, draft.id, {"id": "take_part", "text": {"en": "I take part", "fr": "Je participe"},
+                                          "required": True}, "Amina")
     d.publish_draft(study, draft.id, "", "Amina")
     return study
 

@@ -93,9 +93,15 @@ def atomic_write(path: Path, data: bytes, backup: Path | None = None) -> None:
         if backup is not None and bak_tmp is not None:
             if bak_tmp.exists():
                 bak_tmp.unlink()
-            if path.exists():
+            if path.exists() and backup.exists() and os.path.samefile(path, backup):
+                # A write cut off between its two renames left the backup and the file as one inode:
+                # it is already the last good copy. (Renaming a link onto the same inode does nothing
+                # and would leave the temporary link behind.)
+                pass
+            elif path.exists():
                 # The old file becomes the last good copy (its own inode, untouched from now on).
                 os.link(path, bak_tmp)
+                replace(bak_tmp, backup)
             else:
                 # A new file: its first last good copy is a copy of itself.
                 fd = os.open(bak_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -104,7 +110,7 @@ def atomic_write(path: Path, data: bytes, backup: Path | None = None) -> None:
                     fsync(fd)
                 finally:
                     os.close(fd)
-            replace(bak_tmp, backup)
+                replace(bak_tmp, backup)
         replace(tmp, path)
         fsync_dir(path.parent)
     except OSError as exc:
