@@ -116,9 +116,10 @@ class StudyScreen(Screen):
             self.dismiss()
 
     def _changed(self, ops) -> None:
-        # Called from whichever thread committed the change; refresh on the app's own thread.
-        self.app.call_from_thread(self.action_refresh) if not self.app._thread_id == __import__(
-            "threading").get_ident() else self.action_refresh()
+        # Called from whichever thread committed the change, while it still holds the study's lock:
+        # the refresh is queued for the app's own thread without waiting for it (waiting here, a
+        # worker's commit and the refresh, which reads under that lock, would wait on each other).
+        self.call_later(self.action_refresh)
 
     def action_refresh(self) -> None:
         try:
