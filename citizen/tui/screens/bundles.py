@@ -68,7 +68,9 @@ class BundlesScreen(Screen):
         status.update(plain(text))
 
     def _progress(self, done: int, total: int, what: str = "") -> None:
-        self.app.call_from_thread(self._show_progress, done, total, what)
+        # Queued without waiting: the worker may hold the study's lock, which a refresh on the app's
+        # thread could be waiting for.
+        self.call_later(self._show_progress, done, total, what)
 
     def _show_progress(self, done: int, total: int, what: str) -> None:
         bar = self.query_one("#bundle-progress", ProgressBar)
