@@ -164,6 +164,27 @@ async def test_unknown_closed_expired_and_used_up_invites_get_a_plain_page(study
     assert expected in page
 
 
+@pytest.mark.parametrize("status,words,zh", [("paused", "is paused", "暂停"), ("closed", "has finished", "已经结束")])
+async def test_a_paused_or_closed_study_takes_no_one_and_nothing_new_but_withdrawal_stays_open(
+        study, invite, status, words, zh):
+    from citizen.services.design import change_status
+
+    async with served(study) as server, phone() as p:
+        link, _ = await enrol(p, server, invite.token)
+        change_status(study, status, "Amina Yusuf")
+        before = stored(study)
+        got, page = await fetch(p, server.join_url(invite.token))
+        assert got == 409 and words in page and "<form" not in page
+        _, page_zh = await fetch(p, server.join_url(invite.token) + "?lang=zh")  # in the phone's language too
+        assert zh in page_zh
+        posted, page, _ = await send(p, link, path_of(link) + "/contribute", WALK, server.base_url)
+        assert posted == 409 and zh in page  # the page's language is remembered
+        assert stored(study) == before
+        posted, _, _ = await send(p, link, path_of(link) + "/withdraw", {"remove": "keep"}, server.base_url)
+        assert posted == 303  # withdrawing is always possible
+    assert study.repo.consent_state(study.repo.participants()[0].id).withdrawn
+
+
 # -- the participant's page ---------------------------------------------------------------------
 async def test_contributing_keeps_valid_answers_and_shows_errors_beside_fields(study, invite):
     async with served(study) as server, phone() as p:

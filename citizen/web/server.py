@@ -83,6 +83,7 @@ PLAIN = {
                                             "Please go back, reload the page and try again.")),
     404: (N_("Page not found"), N_("This link is not known. Please check it, or ask the study team for a new one.")),
     405: (N_("This page cannot do that"), N_("Please use the buttons on the page.")),
+    409: (N_("This study is not taking anything new"), N_("Please ask the study team.")),
     410: (N_("This invitation cannot be used"), N_("Please ask the study team for a new one.")),
     413: (N_("Too much was sent"), N_("Please shorten your answers and send them again.")),
     415: (N_("This request could not be read"), N_("Please use the form on the page.")),
@@ -95,6 +96,13 @@ INVITE_REFUSALS = {
     "closed": N_("This invitation has been closed by the study team."),
     "expired": N_("This invitation has expired."),
     "used": N_("This invitation has been used as many times as the team allowed."),
+}
+
+# A paused or closed study takes no one new and nothing new from phones (changing consent and
+# withdrawing stay open: they always must).
+STUDY_REFUSALS = {
+    "paused": N_("This study is paused: it is not taking anything new for now. Please try again later."),
+    "closed": N_("This study has finished and no longer takes anything new. Thank you for your interest."),
 }
 
 
@@ -358,6 +366,8 @@ class EnrolmentServer:
             return None, await self.plain(request, 410, INVITE_REFUSALS[kind])
         if current is None:
             return None, await self.plain(request, 503)
+        if record.status.value in STUDY_REFUSALS:
+            return None, await self.plain(request, 409, STUDY_REFUSALS[record.status.value])
         return (record, current), None
 
     async def join_page(self, request: web.Request) -> web.Response:
@@ -519,6 +529,8 @@ class EnrolmentServer:
         current: Optional[ProtocolVersion] = data["current"]
         if current is None:
             return await self.plain(request, 503)
+        if data["record"].status.value in STUDY_REFUSALS:
+            return await self.plain(request, 409, STUDY_REFUSALS[data["record"].status.value])
         values = posted_values(current.fields, form)
         participant: Participant = data["participant"]
         try:
