@@ -81,7 +81,10 @@ class StudyScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#figures-table", DataTable)
-        table.add_columns("What", "How many")
+        # Fixed widths: a width grown from the rows is worked out lazily, and a busy terminal could
+        # paint the figures before it was, cutting every label to the header's four letters.
+        table.add_column("What", width=37)
+        table.add_column("How many", width=9)
         table.can_focus = False  # a read-only figure list; focus would scroll the aim out of sight
         try:
             self.study.on_change(self._changed)
