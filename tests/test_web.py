@@ -690,3 +690,27 @@ def test_a_change_listener_may_wait_for_a_thread_that_reads_the_study(study, inv
                                     "phone", invite_token=invite.token)
     add_contribution(study, participant.id, WALK, ContributionSource.phone, participant.code)
     assert finished == [0, 1]
+
+
+@pytest.mark.parametrize("host,ok", [("127.0.0.1:8080", True), ("192.168.1.20:8080", True), ("[::1]:8080", True),
+                                     ("localhost:8080", True), ("laptop.local:8080", True),
+                                     ("attacker.example:8080", False), ("", False)])
+def test_only_hosts_naming_this_laptop_are_served(host, ok):
+    from citizen.web.security import local_host
+
+    assert local_host(host) is ok
+
+
+async def test_a_page_asked_for_under_another_sites_name_is_refused(study, invite):
+    """DNS rebinding: another site's name pointed at the laptop arrives with that name as Host."""
+    before = stored(study)
+    async with served(study) as server, phone() as p:
+        async with p.get(server.join_url(invite.token), headers={"Host": "attacker.example"}) as r:
+            page = await r.text()
+            assert r.status == 421 and "Clean Air Walks" not in page and "<form" not in page
+        async with p.post(server.join_url(invite.token), headers={"Host": "attacker.example"},
+                          data={"csrf": "x", "consent_take_part": "yes"}) as r:
+            assert r.status == 421
+        got, page = await fetch(p, server.join_url(invite.token))  # under its own address, as always
+        assert got == 200 and "Clean Air Walks" in page
+    assert stored(study) == before

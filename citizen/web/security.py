@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -97,3 +99,28 @@ def origin_matches(origin: Optional[str], scheme: str, host: str, site: Optional
     if origin == "null":
         return site == "same-origin"
     return origin.lower() == f"{scheme}://{host}".lower()
+
+
+def local_host(host: Optional[str]) -> bool:
+    """The Host a phone sends must name this laptop: an address, localhost, or its local name.
+
+    A page of another site whose name was pointed at this laptop's address (DNS rebinding)
+    arrives with that site's name as Host, and is refused before anything else is read.
+    """
+    if not host:
+        return False
+    name = host.strip()
+    if name.startswith("["):  # [IPv6]:port
+        name = name[1:name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    name = name.lower().rstrip(".")
+    if name == "localhost" or name.endswith((".local", ".localhost")):
+        return True
+    own = socket.gethostname().lower()
+    return bool(own) and name in (own, own.split(".")[0])

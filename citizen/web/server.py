@@ -52,7 +52,17 @@ from ..services import (
 from . import address
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
 from .i18n import COOKIE, N_, choose_language, direction, native_name, translations
-from .security import FORM_TYPES, HEADERS, MAX_BODY, FormTokens, RateLimiter, RateLimits, cross_site, origin_matches
+from .security import (
+    FORM_TYPES,
+    HEADERS,
+    MAX_BODY,
+    FormTokens,
+    RateLimiter,
+    RateLimits,
+    cross_site,
+    local_host,
+    origin_matches,
+)
 
 HERE = Path(__file__).resolve().parent
 TOKEN = r"[A-Za-z0-9_-]{16,64}"
@@ -85,6 +95,7 @@ PLAIN = {
     405: (N_("This page cannot do that"), N_("Please use the buttons on the page.")),
     409: (N_("This study is not taking anything new"), N_("Please ask the study team.")),
     410: (N_("This invitation cannot be used"), N_("Please ask the study team for a new one.")),
+    421: (N_("This request could not be read"), N_("Please open the link the study team gave you.")),
     413: (N_("Too much was sent"), N_("Please shorten your answers and send them again.")),
     415: (N_("This request could not be read"), N_("Please use the form on the page.")),
     429: (N_("Too many requests"), N_("Please wait a minute, then try again.")),
@@ -244,6 +255,8 @@ class EnrolmentServer:
         peer = request.remote or "?"
         if not self._requests.allow(peer):
             return 429
+        if not local_host(request.headers.get("Host")):
+            return 421
         if request.method not in ("GET", "HEAD", "POST"):
             return 405
         headers = request.headers
@@ -329,10 +342,12 @@ class EnrolmentServer:
 
     async def plain(self, request: web.Request, status: int, message: str = "") -> web.Response:
         """A plain page for a refusal or an error: its title, a sentence, the right status code."""
-        try:
-            record = await self._read(self._record)
-        except Exception:
-            record = None
+        record = None
+        if status != 421:  # a request under another site's name learns nothing, not even the study's name
+            try:
+                record = await self._read(self._record)
+            except Exception:
+                record = None
         title, text = PLAIN.get(status, PLAIN[400])
         gettext = self._texts(self._language(request, record)[0])
         # Translated here, not in the template: a message may come from the services as it is.
