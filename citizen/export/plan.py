@@ -117,12 +117,22 @@ class Column:
     option: Optional[str] = None
 
 
+# The dictionary's own words, in the languages the demo study ships in (a study in another language
+# gets them in English in choices_<lang> and an empty label_<lang> for these few columns).
+CHOSEN = {"en": "chosen", "zh": "选了", "ar": "تم اختياره"}
+NOT_CHOSEN = {"en": "not chosen", "zh": "没选", "ar": "لم يتم اختياره"}
+YES = {"en": "yes", "zh": "是", "ar": "نعم"}
+NO = {"en": "no", "zh": "否", "ar": "لا"}
+
 BASE_COLUMNS = [
-    Column("contribution_id", {"en": "Contribution id"}, "text"),
-    Column("participant", {"en": "Participant code (pseudonymous)"}, "text"),
-    Column("submitted_at", {"en": "When it was submitted (UTC, ISO 8601)"}, "datetime"),
-    Column("protocol_version", {"en": "Protocol version it was given under"}, "integer", numeric=True),
-    Column("review_state", {"en": "Review state"}, "text"),
+    Column("contribution_id", {"en": "Contribution id", "zh": "提交编号", "ar": "رقم المساهمة"}, "text"),
+    Column("participant", {"en": "Participant code (pseudonymous)", "zh": "参与者代码（化名）",
+                           "ar": "رمز المشارك (اسم مستعار)"}, "text"),
+    Column("submitted_at", {"en": "When it was submitted (UTC, ISO 8601)", "zh": "提交时间（UTC，ISO 8601）",
+                            "ar": "وقت الإرسال (UTC، ISO 8601)"}, "datetime"),
+    Column("protocol_version", {"en": "Protocol version it was given under", "zh": "提交时的方案版本",
+                                "ar": "إصدار البروتوكول الذي قُدمت بموجبه"}, "integer", numeric=True),
+    Column("review_state", {"en": "Review state", "zh": "审核状态", "ar": "حالة المراجعة"}, "text"),
 ]
 NUMERIC_FIELDS = {FieldType.integer, FieldType.decimal, FieldType.rating}
 
@@ -252,12 +262,12 @@ def field_columns(versions: list[ProtocolVersion], options: ExportOptions) -> tu
             for c in f.choices:
                 labels = {lang: f"{f.label.get(lang, '')}: {text}" for lang, text in c.label.items() if f.label.get(lang)}
                 columns.append(Column(f"{f.key}__{c.value}", labels, "0/1 (one of several choices)",
-                                      [("1", {"en": "chosen"}), ("0", {"en": "not chosen"})], seen, identifying,
+                                      [("1", CHOSEN), ("0", NOT_CHOSEN)], seen, identifying,
                                       numeric=True, field=f, option=c.value))
             continue
         choices = [(c.value, dict(c.label)) for c in f.choices]
         if f.type is FieldType.yes_no:
-            choices = [("1", {"en": "yes"}), ("0", {"en": "no"})]
+            choices = [("1", YES), ("0", NO)]
         columns.append(Column(f.key, dict(f.label), f.type.value, choices, seen, identifying,
                               numeric=f.type in NUMERIC_FIELDS or f.type is FieldType.yes_no, field=f))
     return columns, left_out
