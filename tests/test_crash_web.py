@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -25,7 +26,7 @@ import pytest
 from citizen.services import create_invite, import_protocol, open_study
 from citizen.store import DataFolder
 
-from .web_helpers import CONSENT, WALK, fetch, form_lang, form_token, pairs
+from .web_helpers import WALK, enrol, path_of, send
 
 pytestmark = pytest.mark.slow
 
@@ -57,30 +58,18 @@ def start_server(data: Path) -> tuple[subprocess.Popen, str]:
 
 
 async def one_phone(base: str, invite: str, name: str, acked: list[str], enrolled: list[str]) -> None:
+    server = SimpleNamespace(base_url=base, join_url=lambda token: f"{base}/j/{token}")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
-        status, page = await fetch(s, f"{base}/j/{invite}")
-        data = pairs({"csrf": form_token(page, f"/j/{invite}"), "lang": form_lang(page),
-                      **{f"consent_{k}": v for k, v in CONSENT.items()}})
-        async with s.post(f"{base}/j/{invite}", data=data, allow_redirects=False) as r:
-            receipt = await r.text()
-            if r.status != 200:
-                return
-        code = re.search(r'id="participant-code"[^>]*>([^<]+)<', receipt).group(1)
+        link, code = await enrol(s, server, invite)  # raises, ending this phone, once the server is gone
         enrolled.append(code)
-        path = "/" + re.search(r'id="private-link"[^>]*>([^<]+)<', receipt).group(1).split("/", 3)[3]
+        path = path_of(link)
         for i in range(1000):
             note = f"{name} note {i}"
-            status, page = await fetch(s, base + path)
-            if status != 200:
-                return
-            values = pairs({"csrf": form_token(page, path + "/contribute"), "lang": form_lang(page),
-                            **WALK, "notes": note})
-            async with s.post(base + path + "/contribute", data=values, allow_redirects=False) as r:
-                await r.read()
-                if r.status == 303 and "done=contributed" in r.headers.get("Location", ""):
-                    acked.append(note)  # the phone showed "saved"
-                elif r.status == 429:
-                    await asyncio.sleep(0.5)  # slowed down by the server, as a phone would be
+            status, _, r = await send(s, base + path, path + "/contribute", {**WALK, "notes": note}, base)
+            if status == 303 and "done=contributed" in r.headers.get("Location", ""):
+                acked.append(note)  # the phone showed "saved"
+            elif status == 429:
+                await asyncio.sleep(0.5)  # slowed down by the server, as a phone would be
 
 
 async def phones_until_killed(proc: subprocess.Popen, base: str, invite: str, after: float):

@@ -137,6 +137,15 @@ class Study(Record):
     def _created(cls, value: datetime) -> datetime:
         return _utc(value)
 
+    @property
+    def open_to_volunteers(self) -> bool:
+        """Whether volunteers may join or send something new from their phones now.
+
+        A paused or closed study takes nothing new from them (changing consent and withdrawing
+        always stay open); the team can still record what was brought to the desk.
+        """
+        return self.status not in (StudyStatus.paused, StudyStatus.closed)
+
     def aim(self, language: str) -> str:
         return self.shared_aim_text.get(language) or self.shared_aim
 

@@ -109,8 +109,7 @@ INVITE_REFUSALS = {
     "used": N_("This invitation has been used as many times as the team allowed."),
 }
 
-# A paused or closed study takes no one new and nothing new from phones (changing consent and
-# withdrawing stay open: they always must).
+# What a phone is told when the study is not open to volunteers (StudyRecord.open_to_volunteers).
 STUDY_REFUSALS = {
     "paused": N_("This study is paused: it is not taking anything new for now. Please try again later."),
     "closed": N_("This study has finished and no longer takes anything new. Thank you for your interest."),
@@ -381,7 +380,7 @@ class EnrolmentServer:
             return None, await self.plain(request, 410, INVITE_REFUSALS[kind])
         if current is None:
             return None, await self.plain(request, 503)
-        if record.status.value in STUDY_REFUSALS:
+        if not record.open_to_volunteers:
             return None, await self.plain(request, 409, STUDY_REFUSALS[record.status.value])
         return (record, current), None
 
@@ -544,7 +543,7 @@ class EnrolmentServer:
         current: Optional[ProtocolVersion] = data["current"]
         if current is None:
             return await self.plain(request, 503)
-        if data["record"].status.value in STUDY_REFUSALS:
+        if not data["record"].open_to_volunteers:
             return await self.plain(request, 409, STUDY_REFUSALS[data["record"].status.value])
         values = posted_values(current.fields, form)
         participant: Participant = data["participant"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.screen import Screen
@@ -10,18 +10,39 @@ from textual.widgets import DataTable
 
 from ...services import ServiceError
 from ..acting import as_actor
+from ..live import on_ui_thread
 
 
-class StudyPage(Screen):
-    """A screen about one study; refreshes itself after every change it makes."""
+class StudyHandle(Screen):
+    """A screen about one study: its handle, and a redraw after each change to it from any thread."""
 
     def __init__(self, study_id: str):
         super().__init__()
         self.study_id = study_id
+        self._follower: Callable[[Any], None] | None = None
 
     @property
     def study(self):
         return self.app.study(self.study_id)
+
+    def follow_changes(self, redraw: Callable[[], Any], tables: Iterable[str] = ()) -> None:
+        """Call ``redraw`` on the app's thread after every committed change (touching ``tables``, if named)."""
+        watched = frozenset(tables)
+
+        def changed(ops: Any) -> None:
+            if not watched or any(table in watched for table, _row, _doc in ops):
+                on_ui_thread(self, redraw)
+
+        self._follower = changed
+        self.study.on_change(changed)
+
+    def on_unmount(self) -> None:  # Textual calls this besides any subclass's own on_unmount
+        if self._follower is not None and self.study_id in self.app._studies:
+            self.study.remove_listener(self._follower)
+
+
+class StudyPage(StudyHandle):
+    """A screen about one study; refreshes itself after every change it makes."""
 
     def refresh_view(self) -> None:  # each screen fills itself here
         pass

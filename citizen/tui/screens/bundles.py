@@ -9,7 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
 
 from ...export.bundle import default_name, export_bundle, read_bundle
@@ -17,22 +16,18 @@ from ...services.common import ServiceError
 from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
 from ...store import StoreError
 from ..text import plain
+from .base import StudyHandle
 
 
-class BundlesScreen(Screen):
+class BundlesScreen(StudyHandle):
     """Export a bundle; read one, see the merge report, confirm, and merge it as one change."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study")]
 
     def __init__(self, study_id: str):
-        super().__init__()
-        self.study_id = study_id
+        super().__init__(study_id)
         self.bundle: Optional[Bundle] = None
         self.plan: Optional[MergePlan] = None
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()

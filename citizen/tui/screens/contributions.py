@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ...domain.models import ReviewState
@@ -32,8 +31,8 @@ from ...services.browse import (
     parse_day,
 )
 from ..dialogs.review import FeedbackDialog, ReviewDialog
-from ..live import on_ui_thread
 from ..text import local_time, plain
+from .base import StudyHandle
 
 PAGE = 100
 
@@ -96,7 +95,7 @@ class PagedTable(DataTable):
     action_scroll_bottom = action_scroll_end
 
 
-class ContributionsScreen(Screen):
+class ContributionsScreen(StudyHandle):
     """Every contribution, newest first; filter, mark, review, give feedback, enter paper forms."""
 
     BINDINGS = [
@@ -114,8 +113,7 @@ class ContributionsScreen(Screen):
     ]
 
     def __init__(self, study_id: str, flt: Optional[ContributionFilter] = None):
-        super().__init__()
-        self.study_id = study_id
+        super().__init__(study_id)
         self.index: ContributionIndex = index_for(self.study)
         self.selection = Selection(self.index.latest(PAGE) if not self.index.built else [])
         self.start = 0
@@ -123,10 +121,6 @@ class ContributionsScreen(Screen):
         self.marked: set[str] = set()
         self.initial = flt or ContributionFilter()
         self.waiting = True
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -163,17 +157,10 @@ class ContributionsScreen(Screen):
             self.lines = self.index.page(self.selection.rows, 0, PAGE)
             self.render_page()
         table.focus()
-        self.study.on_change(self._changed)
+        self.follow_changes(self.refresh_page, tables=("contributions",))
         # Paint the first page first; the filter index is built after, in a worker.
         self.call_after_refresh(self.run_query, self.initial)
 
-    def on_unmount(self) -> None:
-        self.study.remove_listener(self._changed)
-
-    def _changed(self, ops) -> None:
-        if not any(table == "contributions" for table, _, _ in ops):
-            return
-        on_ui_thread(self, self.refresh_page)
 
     # -- querying --------------------------------------------------------------------------
     def current_filter(self) -> ContributionFilter:
@@ -415,7 +402,7 @@ class ContributionsScreen(Screen):
         self.action_open()
 
 
-class ContributionScreen(Screen):
+class ContributionScreen(StudyHandle):
     """One contribution: its answers, its reviews and the feedback its contributor has seen."""
 
     BINDINGS = [
@@ -427,14 +414,9 @@ class ContributionScreen(Screen):
     ]
 
     def __init__(self, study_id: str, contribution_id: str):
-        super().__init__()
-        self.study_id = study_id
+        super().__init__(study_id)
         self.contribution_id = contribution_id
         self.code = ""
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -444,14 +426,8 @@ class ContributionScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.study.on_change(self._changed)
+        self.follow_changes(self.show)
         self.show()
-
-    def on_unmount(self) -> None:
-        self.study.remove_listener(self._changed)
-
-    def _changed(self, ops) -> None:
-        on_ui_thread(self, self.show)
 
     def show(self) -> None:
         c = self.study.repo.contribution(self.contribution_id)

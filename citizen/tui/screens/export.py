@@ -14,7 +14,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Select, SelectionList, Static
 
 from ...domain.models import ReviewState
@@ -26,6 +25,7 @@ from ...services.common import ServiceError
 from ...store import StoreError
 from ..acting import as_actor
 from ..text import plain
+from .base import StudyHandle
 
 OPTIONS = [
     ("Include identifying fields", "identifying"),
@@ -38,7 +38,7 @@ OPTIONS = [
 ]
 
 
-class ExportScreen(Screen):
+class ExportScreen(StudyHandle):
     """Export the study's data (CSV or REDCap) or write the study report."""
 
     BINDINGS = [
@@ -49,14 +49,9 @@ class ExportScreen(Screen):
     ]
 
     def __init__(self, study_id: str):
-        super().__init__()
-        self.study_id = study_id
+        super().__init__(study_id)
         self.plan: Optional[ExportPlan] = None
         self.busy = False
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -7,7 +7,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from ...services.browse import settle_memory
@@ -15,8 +14,8 @@ from ...services.common import ServiceError
 from ...services.queries import StudyFigures, damage_message, figures, summarise
 from ...store import StoreError
 from ..dialogs.review import UpdateDialog
-from ..live import on_ui_thread
 from ..text import local_time, plain
+from .base import StudyHandle
 from .contributions import ContributionsScreen
 from .participants import ParticipantsScreen
 
@@ -32,7 +31,7 @@ def weekly(counter: dict[str, int]) -> list[float]:
     return [float(counter.get(w, 0)) for w in weeks]
 
 
-class StudyScreen(Screen):
+class StudyScreen(StudyHandle):
     """The study's home: later screens (participants, contributions, enrolment ...) open from here."""
 
     BINDINGS = [
@@ -53,12 +52,7 @@ class StudyScreen(Screen):
     ]
 
     def __init__(self, study_id: str):
-        super().__init__()
-        self.study_id = study_id
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
+        super().__init__(study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,7 +81,7 @@ class StudyScreen(Screen):
         table.add_column("How many", width=9)
         table.can_focus = False  # a read-only figure list; focus would scroll the aim out of sight
         try:
-            self.study.on_change(self._changed)
+            self.follow_changes(self.action_refresh)
         except CANNOT_READ as exc:
             self.cannot_show(exc)
             return
@@ -109,19 +103,12 @@ class StudyScreen(Screen):
         self.app.push_screen(export_dialog(self.study),
                              lambda path: self.notify(f"Protocol written to {path}.") if path else None)
 
-    def on_unmount(self) -> None:
-        if self.study_id in self.app._studies:
-            self.study.remove_listener(self._changed)
-
     def cannot_show(self, exc: Exception) -> None:
         """A damaged file met while the study is open: say so plainly and go back to the studies."""
         self.app.notify(plain(damage_message(exc, self.app.data.studies_folder / self.study_id)),
                         title="This study cannot be shown", severity="error", timeout=20)
         if self.is_attached and self in self.app.screen_stack:
             self.dismiss()
-
-    def _changed(self, ops) -> None:
-        on_ui_thread(self, self.action_refresh)
 
     def action_refresh(self) -> None:
         try:

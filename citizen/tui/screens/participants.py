@@ -23,8 +23,8 @@ from ...services.browse import (
 )
 from ..dialogs.consent import EnrolDialog, WithdrawDialog
 from ..dialogs.contribution import ContributionDialog
-from ..live import on_ui_thread
 from ..text import local_time, plain
+from .base import StudyHandle
 
 
 def consent_label(row: ParticipantRow) -> str:
@@ -32,7 +32,7 @@ def consent_label(row: ParticipantRow) -> str:
     return version + row.consent
 
 
-class ParticipantsScreen(Screen):
+class ParticipantsScreen(StudyHandle):
     """The table of participants, searchable by code and filtered by status."""
 
     BINDINGS = [
@@ -46,14 +46,9 @@ class ParticipantsScreen(Screen):
     ]
 
     def __init__(self, study_id: str):
-        super().__init__()
-        self.study_id = study_id
+        super().__init__(study_id)
         self.rows: list[ParticipantRow] = []
         self.shown: list[ParticipantRow] = []
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,15 +66,8 @@ class ParticipantsScreen(Screen):
         table = self.query_one(DataTable)
         table.add_columns("Code", "Enrolled", "Route", "Consent", "Contrib.", "Status")
         table.focus()
-        self.study.on_change(self._changed)
+        self.follow_changes(self.action_refresh, tables=("participants", "consent_events", "contributions"))
         self.action_refresh()
-
-    def on_unmount(self) -> None:
-        self.study.remove_listener(self._changed)
-
-    def _changed(self, ops) -> None:
-        if any(table in ("participants", "consent_events", "contributions") for table, _, _ in ops):
-            on_ui_thread(self, self.action_refresh)
 
     def action_refresh(self) -> None:
         self.load()
@@ -175,7 +163,7 @@ def open_withdrawal(screen: Screen, study, participant: Participant) -> None:
     screen.app.push_screen(WithdrawDialog(study, participant), done)
 
 
-class ParticipantScreen(Screen):
+class ParticipantScreen(StudyHandle):
     """One participant: consent state, contact (if given) and every consent event."""
 
     BINDINGS = [
@@ -185,14 +173,9 @@ class ParticipantScreen(Screen):
     ]
 
     def __init__(self, study_id: str, participant_id: str):
-        super().__init__()
-        self.study_id = study_id
+        super().__init__(study_id)
         self.participant_id = participant_id
         self.detail: Optional[ParticipantDetail] = None
-
-    @property
-    def study(self):
-        return self.app.study(self.study_id)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -206,14 +189,8 @@ class ParticipantScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Time", "Kind", "v", "Method", "Witness", "Granted", "Declined")
-        self.study.on_change(self._changed)
+        self.follow_changes(self.show)
         self.show()
-
-    def on_unmount(self) -> None:
-        self.study.remove_listener(self._changed)
-
-    def _changed(self, ops) -> None:
-        on_ui_thread(self, self.show)
 
     def show(self) -> None:
         try:

@@ -42,12 +42,11 @@ def translation_entries(record: Any) -> list[Entry]:
 
 
 def save_details(study: Any, actor: str, record: Any, v: dict[str, Any]) -> Any:
+    # The boxes were shown in the study's languages as they stood; empty ones are dropped by the service.
     further = record.languages[1:]
-    summary = {k: t for k, t in record.summary.items() if k not in further and k != record.main_language}
+    summary = dict(record.summary) | {record.main_language: v["summary"]}
     summary |= {lang: v.get(f"summary_{lang}", "") for lang in further}
     aims = {lang: v.get(f"aim_{lang}", "") for lang in further}
-    new_langs = [x.strip() for x in str(v["languages"]).split(",") if x.strip()]
-    summary[new_langs[0] if new_langs else record.main_language] = v["summary"]
     return design.edit_study(study, actor, v["title"], v["shared_aim"], summary, v["languages"], shared_aim_text=aims)
 
 
