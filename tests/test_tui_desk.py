@@ -142,6 +142,7 @@ async def test_paper_enrolment_then_withdrawal_at_the_desk_removes_data(demo_dat
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Please choose" in text_of(dialog, "#error-remove")
+        assert "contact details are deleted" in text_of(dialog, "#withdraw-effects")
         await choose(pilot, dialog.query_one("#remove", RadioSet), 0)  # remove what I gave
         dialog.query_one("#witness", Input).value = "Li Wei"
         await pilot.press("ctrl+s")
@@ -150,6 +151,8 @@ async def test_paper_enrolment_then_withdrawal_at_the_desk_removes_data(demo_dat
         state = study.repo.consent_state(p.id)
         assert state.withdrawn and state.remove_data
         assert all(c.removed for c in study.repo.contributions_of(p.id))
+        contact = study.repo.contact(p.id)
+        assert contact is None or not (contact.name or contact.phone or contact.email)
         row = [r for r in cells(screen.query_one("#participants-table", DataTable)) if r[0] == active[0]][0]
         assert row[5] == "withdrawn" and row[4] == "0"
         # a second withdrawal is refused in plain words and changes nothing

@@ -29,7 +29,7 @@ from citizen.web.security import RateLimits
 from citizen.web.server import EnrolmentServer
 
 from .conftest import citizen_command
-from .web_helpers import CONSENT, WALK, enrol, fetch, form_token, pairs, path_of, phone, send, served
+from .web_helpers import CONSENT, WALK, enrol, fetch, form_token, leave, pairs, path_of, phone, send, served
 
 SCRIPT = "<script>alert('x')</script><b>bold</b>"
 
@@ -180,7 +180,7 @@ async def test_a_paused_or_closed_study_takes_no_one_and_nothing_new_but_withdra
         posted, page, _ = await send(p, link, path_of(link) + "/contribute", WALK, server.base_url)
         assert posted == 409 and zh in page  # the page's language is remembered
         assert stored(study) == before
-        posted, _, _ = await send(p, link, path_of(link) + "/withdraw", {"remove": "keep"}, server.base_url)
+        posted, _, _ = await leave(p, link, "keep", server.base_url)
         assert posted == 303  # withdrawing is always possible
     assert study.repo.consent_state(study.repo.participants()[0].id).withdrawn
 
@@ -320,25 +320,6 @@ async def test_a_new_consent_version_asks_for_reconsent_showing_what_changed(stu
     event = study.repo.consent_events(participant.id)[-1]
     assert event.kind is ConsentKind.reconsent and event.document_version == 2
     assert study.repo.contribution_count() == 1
-
-
-@pytest.mark.parametrize("choice", ["remove", "keep"])
-async def test_withdrawing_from_the_phone_removes_or_keeps_what_was_given(study, invite, choice):
-    async with served(study) as server, phone() as p:
-        link, _ = await enrol(p, server, invite.token)
-        participant = study.repo.participants()[0]
-        add_contribution(study, participant.id, WALK, ContributionSource.phone, participant.code)
-        before = stored(study)
-        status, page, _ = await send(p, link, path_of(link) + "/withdraw", {}, server.base_url)
-        assert status == 422 and 'id="f-remove-err"' in page and stored(study) == before
-        status, _, _ = await send(p, link, path_of(link) + "/withdraw", {"remove": choice}, server.base_url)
-        assert status == 303
-        _, page = await fetch(p, link + "?done=withdrawn")
-    assert "You have left the study" in page and "<form" not in page
-    state = study.repo.consent_state(participant.id)
-    assert state.withdrawn and state.remove_data is (choice == "remove")
-    assert study.repo.consent_events(participant.id)[-1].method is ConsentMethod.phone
-    assert study.repo.contribution_count() == (0 if choice == "remove" else 1)
 
 
 async def test_a_participant_proposes_a_change(study, invite):

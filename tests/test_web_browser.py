@@ -166,10 +166,17 @@ def test_the_pages_have_no_serious_accessibility_problems(browser, site, lang):
     page.click("#contribute button[type=submit]")
     page.wait_for_selector("#f-walk_minutes-err")
     check("participant page with errors")
+    page.check("input[name=remove][value=keep]")
+    page.click("#withdraw button[type=submit]")
+    page.wait_for_selector("#confirm-leave")
+    check("leaving explained")
+    page.click("#confirm-leave")
+    page.wait_for_selector("#what-was-done")
+    check("leaving done")
     page.goto(base + "/p/" + "Q" * 24)
     check("error page")
     context.close()
-    assert len(checked) == 6
+    assert len(checked) == 8
 
 
 @pytest.mark.parametrize("lang", ["en", "ar"])
@@ -199,3 +206,46 @@ def test_nothing_overflows_sideways_at_200_percent_zoom(browser, site, lang):
     page.evaluate(zoom)
     fits(page)
     context.close()
+
+
+def test_leaving_on_a_phone_is_explained_confirmed_and_then_said_as_done(browser, site, study, tmp_path):
+    join, _ = site
+    page = browser.new_page(viewport={"width": 320, "height": 640})
+    page.goto(join)
+    consent_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#participant-code")
+    code = page.inner_text("#participant-code")
+    page.click("a.button")
+    page.wait_for_selector("#contribute")
+    fill_walk(page)
+    page.click("#contribute button[type=submit]")
+    page.wait_for_selector(".notice")
+    participant = study.repo.participant_by("code", code)
+
+    page.check("input[name=remove][value=remove]")
+    page.click("#withdraw button[type=submit]")
+    page.wait_for_selector("#confirm-leave")
+    assert "Your contributions (1) will be deleted." in page.inner_text("#what-happens")
+    assert "This cannot be undone." in page.inner_text("#what-happens")
+    fits(page)
+    not_blank(page.screenshot(path=str(tmp_path / "leave.png"), full_page=True))
+    assert not study.repo.consent_state(participant.id).withdrawn  # reading it changed nothing
+
+    page.click("#stay")  # the way back
+    page.wait_for_selector("#contribute")
+    assert not study.repo.consent_state(participant.id).withdrawn
+    page.check("input[name=remove][value=remove]")
+    page.click("#withdraw button[type=submit]")
+    page.wait_for_selector("#confirm-leave")
+    page.click("#confirm-leave")
+    page.wait_for_selector("#what-was-done")
+    assert page.inner_text("h1") == "You have left the study"
+    assert "Your contributions (1) were deleted." in page.inner_text("#what-was-done")
+    assert page.locator("form").count() == 0 and page.locator(".notice").count() == 1
+    fits(page)
+    not_blank(page.screenshot(path=str(tmp_path / "left.png"), full_page=True))
+    page.close()
+    state = study.repo.consent_state(participant.id)
+    assert state.withdrawn and state.remove_data
+    assert [c.removed for c in study.repo.contributions_of(participant.id)] == [True]

@@ -83,3 +83,10 @@ async def enrol(session: aiohttp.ClientSession, server: EnrolmentServer, invite_
 
 def path_of(link: str) -> str:
     return "/" + link.split("/", 3)[3]
+
+
+async def leave(session: aiohttp.ClientSession, link: str, choice: str, base: str
+                ) -> tuple[int, str, aiohttp.ClientResponse]:
+    """Leave the study as a phone does: choose, read the page saying what will happen, confirm there."""
+    return await send(session, f"{link}/leave?remove={choice}", path_of(link) + "/withdraw",
+                      {"remove": choice, "confirm": "yes"}, base)

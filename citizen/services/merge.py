@@ -309,7 +309,7 @@ def _blank_contact(doc: dict) -> bool:
 def _join_contact(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
     if a == b:
         return a, []
-    # Contact details are blanked only when a participant withdrew asking for removal: that wins.
+    # Contact details are blanked only when a participant withdrew: that wins.
     if _blank_contact(a) or _blank_contact(b):
         return (a if _blank_contact(a) else b), []
     win, lose = (a, b) if canonical(a) >= canonical(b) else (b, a)

@@ -156,6 +156,9 @@ def withdraw(study: Study, participant_id: str, remove_data: bool, method: Conse
              witness: str = "", at: Optional[datetime] = None, language: Optional[str] = None) -> ConsentEvent:
     """Withdraw a participant; with ``remove_data`` their contributions become tombstones.
 
+    Their contact details are deleted either way (leaving withdraws the consent to be contacted);
+    the participant record and every consent event stay, as the record of what they decided.
+
     ``language`` is the language the withdrawal was asked in (else the one they last consented in).
     """
     participant = study.repo.participant(participant_id)
@@ -184,9 +187,10 @@ def withdraw(study: Study, participant_id: str, remove_data: bool, method: Conse
                 tomb = dict(doc, values={}, history=[], feedback=[], reviews=[], removed_at=now.isoformat())
                 tx.put("contributions", row, tomb)
                 removed += 1
-            contact_row = study.store.table("contacts").find_row(participant_id)
-            if contact_row is not None:
-                tx.put("contacts", contact_row, {"participant_id": participant_id, "name": "", "phone": "", "email": ""})
+        # Leaving ends every consent, contact included: how to reach them is deleted either way.
+        contact_row = study.store.table("contacts").find_row(participant_id)
+        if contact_row is not None:
+            tx.put("contacts", contact_row, {"participant_id": participant_id, "name": "", "phone": "", "email": ""})
         audit(tx, actor, "participant withdrew", participant.code,
               {"remove_data": remove_data, "contributions_removed": removed, "method": method.value},
               at=now, laptop=study.laptop)

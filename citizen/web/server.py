@@ -47,9 +47,8 @@ from ..services import (
     correct_contribution,
     enrol_participant,
     propose_change,
-    withdraw,
 )
-from . import address
+from . import address, leaving
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
 from .i18n import COOKIE, N_, choose_language, direction, native_name, translations
 from .security import (
@@ -78,7 +77,7 @@ DONE = {
     "contributed": N_("Thank you: your contribution was received."),
     "corrected": N_("Your correction was saved. The team will see that it changed."),
     "consent": N_("Your consent choices were saved."),
-    "withdrawn": N_("You have left the study. Thank you for taking part."),
+    "withdrawn": N_("Thank you for taking part."),
     "proposed": N_("Thank you: your proposal was sent to the study team."),
 }
 REVIEW_STATES = {
@@ -221,7 +220,8 @@ class EnrolmentServer:
         app.router.add_get(f"/p/{{token:{TOKEN}}}/c/{{cid:{UUID}}}", self.correct_page)
         app.router.add_post(f"/p/{{token:{TOKEN}}}/c/{{cid:{UUID}}}", self.correct)
         app.router.add_post(f"/p/{{token:{TOKEN}}}/consent", self.consent)
-        app.router.add_post(f"/p/{{token:{TOKEN}}}/withdraw", self.withdraw)
+        app.router.add_get(f"/p/{{token:{TOKEN}}}/leave", partial(leaving.leave_page, self))
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/withdraw", partial(leaving.confirm, self))
         app.router.add_post(f"/p/{{token:{TOKEN}}}/propose", self.propose)
 
     # -- the guard every request passes ----------------------------------------------------
@@ -329,7 +329,8 @@ class EnrolmentServer:
                      page: str = "", bound_to: str = "", **context: Any) -> web.Response:
         lang, asked = self._language(request, record)
         languages = record.languages if record is not None else []
-        switch = [(code, native_name(code), f"{page}?lang={code}") for code in languages] if len(languages) > 1 else []
+        joint = "&" if "?" in page else "?"
+        switch = [(code, native_name(code), f"{page}{joint}lang={code}") for code in languages] if len(languages) > 1 else []
         html = self._env(lang).get_template(template).render(
             lang=lang, dir=direction(lang), study=record, switch=switch, page=page,
             csrf=(lambda: self.tokens.issue(bound_to)), **context,
@@ -457,12 +458,15 @@ class EnrolmentServer:
         data, refusal = await self._load(request)
         if refusal is not None:
             return refusal
-        done = DONE.get(request.query.get("done", ""), "")
+        key = request.query.get("done", "")
+        done = DONE.get(key, "") if (key == "withdrawn") == data["state"].withdrawn else ""
         return await self._render_participant(request, data, notice=done)
 
     async def _render_participant(self, request: web.Request, data: dict[str, Any], status: int = 200, *,
                                   notice: str = "", problem: str = "", section: str = "", values: Any = None,
                                   errors: Any = None, answers: Any = None) -> web.Response:
+        if data["state"].withdrawn:  # their page says what was done, and offers nothing more
+            return await leaving.render_left(self, request, data, notice=notice, problem=problem, status=status)
         record: StudyRecord = data["record"]
         lang, _ = self._language(request, record)
         gettext = self._texts(lang)
@@ -474,7 +478,7 @@ class EnrolmentServer:
         reconsent = current is not None and state.needs_reconsent(current.consent)
         can_contribute = current is not None and state.covers(current.consent)
         context: dict[str, Any] = {
-            "participant": participant, "state": state, "withdrawn": state.withdrawn, "reconsent": reconsent,
+            "participant": participant, "state": state, "reconsent": reconsent,
             "can_contribute": can_contribute, "notice": notice, "problem": problem, "section": section,
             "errors": errors, "token": token, "proposal": values if section == "propose" else {},
             "updates": [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]],
@@ -568,6 +572,8 @@ class EnrolmentServer:
         data, refusal = await self._load(request)
         if refusal is not None:
             return refusal
+        if data["state"].withdrawn:  # nothing is corrected after leaving: their page says what was done
+            return leaving.to_page(request)
         contribution = self._own_contribution(data, request.match_info["cid"])
         if contribution is None:
             return await self.plain(request, 404)
@@ -628,27 +634,6 @@ class EnrolmentServer:
             return await self._render_participant(request, data, 422, section="consent", answers=answers,
                                                   errors=exc.errors, problem=str(exc))
         return await self._after(request, "consent")
-
-    async def withdraw(self, request: web.Request) -> web.Response:
-        form, data, refusal = await self._checked_post(request)
-        if refusal is not None:
-            return refusal
-        choice = form.get("remove")
-        if choice not in ("remove", "keep"):
-            gettext = self._texts(self._language(request, data["record"])[0])
-            message = gettext("Please choose what happens to what you gave.")
-            return await self._render_participant(request, data, 422, section="withdraw",
-                                                  errors={"remove": message})
-        lang = self._posted_language(form, request, data["record"])
-        participant: Participant = data["participant"]
-        try:
-            await self._call(withdraw, participant.id, choice == "remove", ConsentMethod.phone, participant.code,
-                             language=lang)
-        except NotFound:
-            return await self.plain(request, 404)
-        except Refused as exc:
-            return await self._render_participant(request, data, 409, problem=str(exc))
-        return await self._after(request, "withdrawn")
 
     async def propose(self, request: web.Request) -> web.Response:
         form, data, refusal = await self._checked_post(request)

@@ -96,6 +96,8 @@ class WithdrawDialog(DeskDialog[Optional[str]]):
         yield Label("What should happen to what they gave?")
         yield RadioSet("Remove what I gave", "Keep what I gave, stop here", id="remove", compact=True)
         yield self.error_slot("remove")
+        yield Static("Either way their contact details are deleted and their consent log is kept, as the record "
+                     "of what they decided. This cannot be undone.", id="withdraw-effects", classes="hint")
         yield Label("How was it asked?")
         yield Select(METHODS, value=ConsentMethod.desk.value, allow_blank=False, id="method", compact=True)
         yield Label("Witness (the team member who heard it)")
