@@ -68,7 +68,7 @@ async def test_the_join_page_shows_the_study_and_asks_each_consent_item_with_not
     assert headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Cache-Control"] == "no-store"
     assert len(page.encode()) + len((css_text()).encode()) < 30_000
 
@@ -395,7 +395,8 @@ async def test_cross_site_posts_and_foreign_origins_are_refused(study, invite):
     async with served(study) as server, phone() as p:
         _, join = await fetch(p, server.join_url(invite.token))
         answers = {f"consent_{k}": v for k, v in CONSENT.items()}
-        for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}, {"Origin": "null"}):
+        for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"},
+                        {"Origin": "null", "Sec-Fetch-Site": "cross-site"}):
             token = form_token((await fetch(p, server.join_url(invite.token)))[1], f"/j/{invite.token}")
             async with p.post(server.join_url(invite.token), data={"csrf": token, **answers}, headers=headers) as r:
                 assert r.status == 403, headers

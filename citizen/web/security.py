@@ -18,7 +18,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
@@ -91,13 +91,15 @@ def cross_site(method: str, site: Optional[str], mode: Optional[str], dest: Opti
 def origin_matches(origin: Optional[str], scheme: str, host: str, site: Optional[str] = None) -> bool:
     """An Origin header, when a browser sends one, must be this site itself.
 
-    Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` even for the site's own
-    forms; then only the browser's own word (Sec-Fetch-Site: same-origin) lets the post through.
+    Browsers that were told ``Referrer-Policy: no-referrer`` (older phones keep a cached page) send
+    ``Origin: null`` for the site's own forms, and older ones send no Fetch Metadata at all: then
+    only a browser's own word that the post is cross-site refuses it, and the single-use form
+    token bound to the page decides.
     """
     if origin is None:
         return True
     if origin == "null":
-        return site == "same-origin"
+        return site in (None, "same-origin")  # an old phone without Fetch Metadata: the form token decides
     return origin.lower() == f"{scheme}://{host}".lower()
 
 
