@@ -17,7 +17,7 @@ CONSENT = {"take_part": "yes", "share_partners": "yes", "quote_words": "no", "co
 WALK = {"walk_date": "2026-05-02", "route": "canal_path", "walk_minutes": "35", "traffic": "2",
         "smelled_fumes": "no", "symptoms": ["cough", "wheeze"], "breathing": "4", "pm25": "12.5",
         "worst_spot": "Station Road", "start_time": "08:15", "notes": "Windy, fresh air.", "home_street": ""}
-GENEROUS = RateLimits(burst=100_000, per_second=100_000, post_burst=100_000, post_per_second=100_000)
+GENEROUS = RateLimits(**{name: 100_000 for name in RateLimits.__dataclass_fields__})
 
 
 @contextlib.asynccontextmanager

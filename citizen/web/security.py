@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
+import math
 import secrets
 import socket
 import time
@@ -26,39 +30,74 @@ HEADERS = {
 
 
 class FormTokens:
-    """Single-use CSRF tokens, each bound to the page (invite or participant token) that issued it."""
+    """Single-use CSRF tokens, each bound to the page (invite or participant token) that issued it.
 
-    def __init__(self, ttl: float = 4 * 3600, capacity: int = 50_000):
+    A token carries its own proof (an HMAC under a key made for this server run), so issuing one
+    keeps nothing: a flood of form pages cannot push a volunteer's form out. Only spent tokens are
+    remembered, until they expire; when more than ``capacity`` are remembered, the oldest is let go
+    and every form issued before it is refused from then on (it can never be replayed).
+    """
+
+    def __init__(self, ttl: float = 4 * 3600, capacity: int = 200_000):
         self.ttl = ttl
         self.capacity = capacity
-        self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._key = secrets.token_bytes(32)
+        self._spent: OrderedDict[str, float] = OrderedDict()  # nonce -> when its form was issued
+        self._floor = -1.0  # forms issued at or before this moment are refused
+
+    def _mac(self, bound_to: str, body: str) -> str:
+        digest = hmac.new(self._key, f"{bound_to}\0{body}".encode(), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode()
 
     def issue(self, bound_to: str) -> str:
-        token = secrets.token_urlsafe(24)
-        self._tokens[token] = (bound_to, time.monotonic() + self.ttl)
-        while len(self._tokens) > self.capacity:
-            self._tokens.popitem(last=False)
-        return token
+        body = f"{secrets.token_urlsafe(12)}.{time.monotonic():.3f}"
+        return f"{body}.{self._mac(bound_to, body)}"
 
     def spend(self, token: Optional[str], bound_to: str) -> bool:
         """True once for a token issued for this page and not yet used or expired."""
-        if not token or not isinstance(token, str):
+        if not token or not isinstance(token, str) or len(token) > 100 or token.count(".") != 3:
             return False
-        entry = self._tokens.pop(token, None)
-        if entry is None:
+        nonce, whole, part, mac = token.split(".")
+        body = f"{nonce}.{whole}.{part}"
+        if not hmac.compare_digest(mac, self._mac(bound_to, body)):
             return False
-        owner, expires = entry
-        return secrets.compare_digest(owner, bound_to) and time.monotonic() < expires
+        issued = float(f"{whole}.{part}")
+        if issued <= self._floor or time.monotonic() >= issued + self.ttl or nonce in self._spent:
+            return False
+        self._spent[nonce] = issued
+        if len(self._spent) > self.capacity:
+            now = time.monotonic()
+            for old in [n for n, at in self._spent.items() if now >= at + self.ttl]:
+                del self._spent[old]
+            while len(self._spent) > self.capacity:
+                _, at = self._spent.popitem(last=False)
+                self._floor = max(self._floor, at)
+        return True
 
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Token buckets per address: every request, and (stricter) every form sent."""
+    """Token buckets, narrowest first, so that one device never spends what a hall shares.
 
-    burst: int = 120
-    per_second: float = 4.0
-    post_burst: int = 30
-    post_per_second: float = 1.0
+    ``burst``/``per_second``: every page request from one address (phones behind one Wi-Fi router
+    share it, so it is generous); ``post_*``: every form sent from one address; ``page_*``: one
+    private page from one address; ``change_*``: forms sent to one private page, from anywhere;
+    ``invite_*``: one join page from one address, and joinings through it from anywhere;
+    ``static_*``: the style sheet from one address.
+    """
+
+    burst: int = 1000
+    per_second: float = 30.0
+    post_burst: int = 300
+    post_per_second: float = 10.0
+    page_burst: int = 60
+    page_per_second: float = 2.0
+    change_burst: int = 20
+    change_per_second: float = 0.5
+    invite_burst: int = 300
+    invite_per_second: float = 5.0
+    static_burst: int = 1000
+    static_per_second: float = 100.0
 
 
 class RateLimiter:
@@ -68,15 +107,51 @@ class RateLimiter:
         self.capacity = capacity
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def allow(self, address: str) -> bool:
+    def allow(self, key: str) -> bool:
+        return self.wait(key) == 0.0
+
+    def wait(self, key: str) -> float:
+        """0 when ``key`` may go on now (and it is charged); otherwise the seconds until it may."""
         now = time.monotonic()
-        tokens, last = self._buckets.pop(address, (float(self.burst), now))
+        tokens, last = self._buckets.pop(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
         allowed = tokens >= 1.0
-        self._buckets[address] = (tokens - 1.0 if allowed else tokens, now)
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
         while len(self._buckets) > self.capacity:
             self._buckets.popitem(last=False)
-        return allowed
+        return 0.0 if allowed else (1.0 - tokens) / self.per_second if self.per_second > 0 else 3600.0
+
+
+class Allowances:
+    """Which buckets a request is charged to; the first that refuses says how long to wait."""
+
+    def __init__(self, limits: RateLimits):
+        self.address = RateLimiter(limits.burst, limits.per_second)
+        self.posts = RateLimiter(limits.post_burst, limits.post_per_second)
+        self.page = RateLimiter(limits.page_burst, limits.page_per_second)
+        self.changes = RateLimiter(limits.change_burst, limits.change_per_second)
+        self.invites = RateLimiter(limits.invite_burst, limits.invite_per_second)
+        self.static = RateLimiter(limits.static_burst, limits.static_per_second)
+
+    def wait(self, peer: str, method: str, page: Optional[str]) -> int:
+        """Whole seconds to wait (0: go on). ``page`` is "static", "j:<invite>", "p:<token>" or None."""
+        if page == "static":
+            checks = [(self.static, peer)]
+        else:
+            checks = []
+            if page:  # a join page is shared by everyone joining from one router: it has the larger allowance
+                joining = page.startswith("j:")
+                checks.append((self.invites if joining else self.page, f"{peer} {page}"))
+                if method == "POST":
+                    checks.append((self.invites if joining else self.changes, page))
+            checks.append((self.address, peer))
+            if method == "POST":
+                checks.append((self.posts, peer))
+        for limiter, key in checks:
+            seconds = limiter.wait(key)
+            if seconds:
+                return max(1, math.ceil(seconds))
+        return 0
 
 
 def cross_site(method: str, site: Optional[str], mode: Optional[str], dest: Optional[str]) -> bool:

@@ -55,8 +55,8 @@ from .security import (
     FORM_TYPES,
     HEADERS,
     MAX_BODY,
+    Allowances,
     FormTokens,
-    RateLimiter,
     RateLimits,
     cross_site,
     local_host,
@@ -71,6 +71,7 @@ ANSWER_SHOWN = 300
 log = logging.getLogger("citizen.web")
 T = TypeVar("T")
 POSTED_LANG: Any = web.RequestKey("posted_lang", str) if hasattr(web, "RequestKey") else "posted_lang"
+RETRY_AFTER: Any = web.RequestKey("retry_after", int) if hasattr(web, "RequestKey") else "retry_after"
 
 # Messages shown after a change, chosen by a fixed key in the address (nothing from the request is echoed).
 DONE = {
@@ -146,8 +147,7 @@ class EnrolmentServer:
         self._log_handler: Optional[logging.Handler] = None
         self._envs: dict[str, Environment] = {}
         self._study_cache: Optional[tuple[Any, StudyRecord]] = None
-        self._requests = RateLimiter(self.limits.burst, self.limits.per_second)
-        self._posts = RateLimiter(self.limits.post_burst, self.limits.post_per_second)
+        self._allowances = Allowances(self.limits)
 
     # -- running ---------------------------------------------------------------------------
     @property
@@ -246,14 +246,14 @@ class EnrolmentServer:
             response = await self.plain(request, 500)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if response.status == 429:
+            response.headers["Retry-After"] = str(request.get(RETRY_AFTER, 60))
         if request.path != "/static/citizen.css":
             response.headers["Cache-Control"] = "no-store"
         return response
 
     def _refuse(self, request: web.Request) -> Optional[int]:
-        peer = request.remote or "?"
-        if not self._requests.allow(peer):
-            return 429
+        """What costs nothing comes first; then the allowances, narrowest first (see RateLimits)."""
         if not local_host(request.headers.get("Host")):
             return 421
         if request.method not in ("GET", "HEAD", "POST"):
@@ -262,15 +262,29 @@ class EnrolmentServer:
         if cross_site(request.method, headers.get("Sec-Fetch-Site"), headers.get("Sec-Fetch-Mode"),
                       headers.get("Sec-Fetch-Dest")):
             return 403
+        wait = self._allowances.wait(request.remote or "?", request.method, self._page_key(request))
+        if wait:
+            request[RETRY_AFTER] = wait
+            return 429
         if request.method == "POST":
-            if not self._posts.allow(peer):
-                return 429
             if not origin_matches(headers.get("Origin"), request.scheme, request.host, headers.get("Sec-Fetch-Site")):
                 return 403
             if request.content_length is not None and request.content_length > MAX_BODY:
                 return 413
             if request.content_type not in FORM_TYPES:
                 return 415
+        return None
+
+    @staticmethod
+    def _page_key(request: web.Request) -> Optional[str]:
+        """What a request is about: the style sheet, one invite, one private page, or nothing known."""
+        if request.path == "/static/citizen.css":
+            return "static"
+        info = request.match_info
+        if "invite" in info:
+            return "j:" + info["invite"]
+        if "token" in info:
+            return "p:" + info["token"]
         return None
 
     async def _form(self, request: web.Request):
