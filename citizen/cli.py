@@ -93,8 +93,10 @@ def cmd_study_import(args: argparse.Namespace) -> int:
 
     args.actor = args.actor or getattr(args, "actor_name", None) or "coordinator"
 
+    from .services.xlsform import is_xlsform
+
     path = Path(args.file)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if is_xlsform(path):
         from .services.xlsform import import_xlsform
 
         with open_data(args) as data:

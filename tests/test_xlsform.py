@@ -149,6 +149,6 @@ def test_a_workbook_without_a_survey_sheet_is_refused(data, tmp_path):
     book = Workbook()
     book.active.title = "Budget"
     book.save(path)
-    with pytest.raises(Refused, match="no 'survey' sheet"):
+    with pytest.raises(Refused, match="not a valid XLSForm: You must have a sheet named 'survey'"):
         read_xlsform(path)
     assert data.study_ids() == []

@@ -448,11 +448,13 @@ def activity(study: Study, actor: str = "", action: str = "") -> list[AuditEvent
 
 
 def open_study_file(data: DataFolder, path: Path, actor: str, study_id: str = "") -> Study:
-    """Add a study from a protocol file (.json) or an XLSForm workbook (.xlsx), by its suffix."""
+    """Add a study from a protocol file (.json) or an XLSForm (.xlsx, .xls, .xlsm, .csv, .md), by its suffix."""
     if not str(path).strip() or path == Path("."):
         raise Refused("Please give the file's path.", {"path": "Please give the file's path."})
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from .xlsform import is_xlsform
+
+        if is_xlsform(path):
             from .xlsform import import_xlsform
 
             return import_xlsform(data, path, actor, study_id=study_id)[0]

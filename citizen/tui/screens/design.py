@@ -243,7 +243,7 @@ class DesignScreen(StudyPage):
 
             self.app.push_screen(FormDialog(
                 "Add the questions of an XLSForm to this draft",
-                [Entry("path", "Workbook (.xlsx)", placeholder="/path/to/form.xlsx")],
+                [Entry("path", "XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/form.xlsx")],
                 load, save_label="Import", dialog_id="xlsform-dialog",
                 intro="Its questions are added after the draft's fields; what cannot be carried over is listed."),
                 done)

@@ -40,7 +40,7 @@ def import_study(app: Any) -> None:
     def open_dialog(actor: str) -> None:
         app.push_screen(FormDialog(
             "Add a study from a file",
-            [Entry("path", "Protocol file (.json) or XLSForm workbook (.xlsx)", placeholder="/path/to/file"),
+            [Entry("path", "Protocol file (.json) or XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/file"),
              Entry("id", "Study id for the copy (optional)")],
             lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]).id,
             save_label="Import", dialog_id="import-dialog",
