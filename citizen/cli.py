@@ -100,12 +100,24 @@ def cmd_study_import(args: argparse.Namespace) -> int:
         from .services.xlsform import import_xlsform
 
         with open_data(args) as data:
+            existing = set(data.study_ids())
             study, report = import_xlsform(data, path, args.actor, study_id=args.id or "")
-            _say(f"Study '{study.id}' added from the XLSForm {args.file}; its questions are in a draft.")
+            if study.id in existing:
+                _say(f"The draft form in {args.file} is now the open draft of '{study.id}'; nothing was published.")
+            else:
+                _say(f"Study '{study.id}' added from the XLSForm {args.file}; its questions are in a draft.")
             _say(report.summary())
             _say("Open it in the terminal app (citizen), write the consent document and publish the draft.")
         return 0
+    from .services.drafts_shared import import_draft_file
+    from .services.studies import load_protocol_file
+
     with open_data(args) as data:
+        pf = load_protocol_file(path)
+        if pf.draft is not None:
+            _say(import_draft_file(data, pf, path.name, args.actor, study_id=args.id).summary())
+            _say("Review it in the terminal app (citizen), then publish it there.")
+            return 0
         study = import_protocol(data, path, args.actor, study_id=args.id)
         _say(f"Study '{study.id}' added from {args.file}.")
     return 0
@@ -119,13 +131,17 @@ def cmd_study_export(args: argparse.Namespace) -> int:
         if path.suffix.lower() == ".xlsx":
             from .services.xlsform import export_xlsform
 
-            report = export_xlsform(open_study(data, args.study), path)
-            _say(f"The form of '{args.study}' written to {args.file} as an XLSForm.")
+            report = export_xlsform(open_study(data, args.study), path, draft=args.draft)
+            what = "draft form" if args.draft else "form"
+            _say(f"The {what} of '{args.study}' written to {args.file} as an XLSForm.")
             for line in report.not_carried_over:
                 _say(f"- {line}")
             return 0
-        export_protocol(open_study(data, args.study), path)
-    _say(f"Protocol of '{args.study}' written to {args.file}.")
+        export_protocol(open_study(data, args.study), path, draft=args.draft)
+    if args.draft:
+        _say(f"The open draft of '{args.study}' written to {args.file}, marked as a draft (not a published version).")
+    else:
+        _say(f"Protocol of '{args.study}' written to {args.file}.")
     return 0
 
 
@@ -184,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = study.add_parser("list", help="one study id per line, or JSON")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_study_list)
-    p = study.add_parser("import", help="add a study from a protocol file (.json) or an XLSForm (.xlsx)")
+    p = study.add_parser("import", help="add a study from a protocol file (.json) or an XLSForm (.xlsx, .xls, ...); "
+                                        "a draft file becomes a draft (of its own study, if here)")
     p.add_argument("file")
     p.add_argument("--id", default=None, help="a different study id for the copy")
     p.add_argument("--actor", default=None, help="who is importing (for the activity log; default: --as, else coordinator)")
@@ -192,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = study.add_parser("export", help="write a study's protocol file (.json) or its form as XLSForm (.xlsx)")
     p.add_argument("study")
     p.add_argument("file")
+    p.add_argument("--draft", action="store_true",
+                   help="write the open draft instead, marked as a draft with the version it is based on")
     p.set_defaults(run=cmd_study_export)
 
     p = sub.add_parser("check", help="verify every study file and report damage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .models import (
     ConsentDocument,
@@ -42,7 +42,7 @@ class ProtocolPart(Record):
     fields: list[FormField]
     consent: ConsentPart
     change_summary: str = ""
-    approved_by: str = Field(min_length=1, max_length=120)
+    approved_by: str = Field("", max_length=120)  # required unless the file is a draft
 
     @field_validator("fields")
     @classmethod
@@ -52,14 +52,28 @@ class ProtocolPart(Record):
         return _unique_keys(value)
 
 
+class DraftMark(Record):
+    """A draft shared for review: not a published version, and the version it was based on."""
+
+    based_on: Optional[int] = Field(None, ge=1)
+
+
 class ProtocolFile(Record):
     format: str
     schema_version: int = Field(alias="schema")
     study: StudyPart
     protocol: ProtocolPart
     source: str = ""
+    draft: Optional[DraftMark] = None
 
     model_config = Record.model_config | {"populate_by_name": True}
+
+    @model_validator(mode="after")
+    def _approved(self) -> ProtocolFile:
+        if self.draft is None and not self.protocol.approved_by.strip():
+            raise ValueError("protocol.approved_by: a published protocol names who approved it "
+                             "(only a draft may leave it empty)")
+        return self
 
     @field_validator("format")
     @classmethod
@@ -144,17 +158,19 @@ def parse_protocol_file(data: bytes, name: str) -> ProtocolFile:
         raise ProtocolFileError(name, ["the file must hold one JSON object"])
     try:
         pf = ProtocolFile.model_validate(raw)
-        pf.consent_document()
+        if pf.draft is None:  # a draft's consent document may still be unfinished
+            pf.consent_document()
         pf.to_study()
     except ValidationError as exc:
         raise ProtocolFileError(name, explain(exc)) from None
     return pf
 
 
-def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDocument, approved_by: str,
-                       change_summary: str = "", source: Optional[str] = None) -> dict[str, Any]:
-    """The JSON-ready protocol file of a study's protocol version."""
-    return {
+def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDocument | ConsentPart,
+                       approved_by: str, change_summary: str = "", source: Optional[str] = None,
+                       draft: Optional[DraftMark] = None) -> dict[str, Any]:
+    """The JSON-ready protocol file of a study's protocol version (or of its draft, marked as one)."""
+    doc = {
         "format": FORMAT,
         "schema": SCHEMA,
         "study": {
@@ -171,16 +187,20 @@ def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDo
                        for f in fields],
             "consent": {
                 "text": consent.text,
-                "items": [i.model_dump(mode="json") for i in consent.items],
+                "items": [i if isinstance(i, dict) else i.model_dump(mode="json") for i in consent.items],
             },
             "change_summary": change_summary,
             "approved_by": approved_by,
         },
         "source": source if source is not None else study.source,
     }
+    if draft is not None:
+        doc["draft"] = draft.model_dump(mode="json")
+    return doc
 
 
 __all__ = [
+    "DraftMark",
     "ProtocolFile",
     "ProtocolFileError",
     "parse_protocol_file",

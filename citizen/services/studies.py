@@ -87,15 +87,25 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
 
 
 def import_protocol(data: DataFolder, path: Path, actor: str, study_id: Optional[str] = None) -> Study:
+    """Add a study from a protocol file; a draft file arrives as a draft (see drafts_shared)."""
     pf = load_protocol_file(path)
+    if pf.draft is not None:
+        from .drafts_shared import import_draft_file
+
+        return import_draft_file(data, pf, path.name, actor, study_id=study_id).study
     source = pf.source or f"imported from {path.name}"
     if pf.source:
         source = f"{pf.source}; imported from {path.name}"
     return create_study(data, pf, actor, study_id=study_id, source=source)
 
 
-def export_protocol(study: Study, path: Path) -> None:
-    """Write the study's current protocol as a shareable protocol file."""
+def export_protocol(study: Study, path: Path, draft: bool = False) -> None:
+    """Write the study's current protocol (or its open draft, marked as one) as a shareable protocol file."""
+    if draft:
+        from .drafts_shared import export_draft_protocol
+
+        export_draft_protocol(study, path)
+        return
     current = study.repo.current_protocol()
     if current is None:
         raise ServiceError("This study has no published protocol yet.")

@@ -14,7 +14,7 @@ from typing import Optional
 from ...domain.design import Draft, make_code
 from ...domain.models import to_doc, utcnow
 from ...store import DataFolder
-from ..common import ServiceError, Study, audit, change, row_of
+from ..common import Refused, ServiceError, Study, audit, change, open_study, row_of
 from .read import SUFFIXES, read_xlsform
 from .report import LANGUAGE_NAMES, XLSFormReport, language_code
 from .write import write_xlsform
@@ -45,10 +45,16 @@ def _add_fields(study: Study, draft: Draft, report: XLSFormReport, actor: str, s
 
 def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
                    shared_aim: str = "") -> tuple[Study, XLSFormReport]:
-    """A new study whose draft holds the workbook's questions; consent is written before publishing."""
+    """A new study whose draft holds the workbook's questions; consent is written before publishing.
+
+    A draft workbook citizen wrote for a study in this data folder becomes that study's open draft
+    instead (its consent document is the study's own), never a published version.
+    """
     from ..design import new_study, start_draft
 
     report = read_xlsform(path)
+    if report.draft and not study_id and data.has_study(report.form_id):
+        return _draft_into_study(open_study(data, report.form_id), report, actor, path.name), report
     source = f"imported from the XLSForm {path.name}" + (f" (form id {report.form_id})" if report.form_id else "")
     aim = shared_aim.strip() or f"To be agreed with the community (started from the XLSForm {path.name})."
     study = new_study(data, report.title[:200] or path.stem, aim, actor, languages=report.languages,
@@ -57,6 +63,18 @@ def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
     draft = start_draft(study, actor)
     _add_fields(study, draft, report, actor, path.name)
     return study, report
+
+
+def _draft_into_study(study: Study, report: XLSFormReport, actor: str, source: str) -> Study:
+    from ..design import open_draft, start_draft
+
+    if open_draft(study) is not None:
+        msg = (f"The study '{study.id}' already has an open draft: publish or discard it before taking in "
+               f"the draft from {source}.")
+        raise Refused(msg, {"path": msg})
+    draft = start_draft(study, actor)
+    _add_fields(study, draft.model_copy(update={"fields": []}), report, actor, source)
+    return study
 
 
 def import_xlsform_into_draft(study: Study, draft_id: str, path: Path, actor: str) -> XLSFormReport:

@@ -56,15 +56,20 @@ def export_dialog(study: Any) -> FormDialog:
 
     def write(values: dict[str, Any]) -> str:
         path = Path(values["path"]).expanduser()
+        draft = bool(values.get("draft"))
         if path.suffix.lower() == ".xlsx":
             from ...services.xlsform import export_xlsform
 
-            export_xlsform(study, path)
+            export_xlsform(study, path, draft=draft)
         else:
-            export_protocol(study, path)
+            export_protocol(study, path, draft=draft)
         return str(path)
 
     return FormDialog(
         "Share the protocol",
-        [Entry("path", "Write to (.json for a protocol file, .xlsx for an XLSForm)", value=f"{record.id}.json")],
-        write, save_label="Export", dialog_id="export-dialog")
+        [Entry("path", "Write to (.json for a protocol file, .xlsx for an XLSForm)", value=f"{record.id}.json"),
+         Entry("draft", "The open draft, for review (marked as a draft, not a published version)", kind="check",
+               error_name="path")],
+        write, save_label="Export", dialog_id="export-dialog",
+        intro="A draft file imported into this study becomes its open draft again; into a new study, that "
+              "study's first draft. Nothing is published by importing it.")
