@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -279,9 +280,9 @@ def write_crash_log(data: Path, exc: BaseException) -> Path:
         traceback.format_exception(type(exc), exc, exc.__traceback__))
     for folder in (data / "logs", Path(tempfile.gettempdir())):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             log = folder / "citizen.log"
-            with log.open("a", encoding="utf-8") as fh:
+            with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as fh:
                 fh.write(text)
             return log
         except OSError:

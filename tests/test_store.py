@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -282,3 +283,15 @@ def test_every_file_carries_a_schema_version(tmp_path):
     seg = json.loads((tmp_path / "s" / "contributions" / "000000.json").read_text())
     assert seg["_meta"]["1"]["schema"] == 1
     assert json.loads((tmp_path / "s" / "journal.jsonl").read_text().splitlines()[0]) == {"citizen-journal": 1}
+
+
+def test_data_folder_files_are_for_their_owner_only(data_path, study):
+    """Health data and private links: the data folder's files were world-readable (issue 18)."""
+    study.store.compact()
+    assert stat.S_IMODE(data_path.stat().st_mode) == 0o700
+    files = [f for f in data_path.rglob("*") if f.is_file() and f.name != ".lock"]
+    assert files
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
+    for d in (d for d in data_path.rglob("*") if d.is_dir()):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d

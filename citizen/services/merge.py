@@ -685,9 +685,9 @@ def _create_from_bundle(data: DataFolder, bundle: Bundle, actor: str, progress: 
     final = studies / bundle.study_id
     temp = studies / f"{INCOMING_PREFIX}{bundle.study_id}"
     try:
-        studies.mkdir(parents=True, exist_ok=True)
+        studies.mkdir(mode=0o700, parents=True, exist_ok=True)
         _remove_tree(temp)
-        temp.mkdir()
+        temp.mkdir(mode=0o700)
         store = StudyStore(temp)
     except OSError as exc:
         raise ServiceError(f"Cannot prepare the study folder in {studies}: {exc.strerror}.") from None

@@ -84,7 +84,7 @@ def atomic_write(path: Path, data: bytes, backup: Path | None = None) -> None:
     tmp = temp_path(path)
     bak_tmp = temp_path(backup) if backup is not None else None
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             write_all(fd, data)
             fsync(fd)
@@ -104,7 +104,7 @@ def atomic_write(path: Path, data: bytes, backup: Path | None = None) -> None:
                 replace(bak_tmp, backup)
             else:
                 # A new file: its first last good copy is a copy of itself.
-                fd = os.open(bak_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                fd = os.open(bak_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 try:
                     write_all(fd, data)
                     fsync(fd)

@@ -305,7 +305,7 @@ class SegmentedTable:
         """Write every changed segment back to disk; returns how many were written."""
         dirty = self.dirty_storages()
         if dirty:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         for storage in dirty:
             storage.flush()
             if self.summary is not None:

@@ -137,7 +137,7 @@ class StudyStore:
             replayed += 1
         if not self.readonly:
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 self.journal.open_for_append()
                 if replayed:
                     self._compact_after_commit()  # on a full disk the journal simply stays
@@ -313,7 +313,7 @@ class DataFolder:
             if not create:
                 raise StoreError(f"The data folder {self.path} does not exist.")
             try:
-                self.path.mkdir(parents=True)
+                self.path.mkdir(mode=0o700, parents=True)
             except OSError as exc:
                 raise StoreError(f"Cannot create the data folder {self.path}: {exc.strerror}.") from None
         if not self.path.is_dir():
@@ -321,6 +321,8 @@ class DataFolder:
         if not readonly:
             self._acquire()
             remove_stale_temps(self.path)
+            with contextlib.suppress(OSError):  # health data and private links: for this laptop's user alone
+                os.chmod(self.path, 0o700)
         try:
             self.laptop_id = self._laptop_id()
         except StoreDamaged:
@@ -386,7 +388,8 @@ class DataFolder:
         if self.readonly:
             raise StoreWriteError("The data folder is open read-only.")
         try:
-            folder.mkdir(parents=True)
+            self.studies_folder.mkdir(mode=0o700, exist_ok=True)
+            folder.mkdir(mode=0o700)
         except OSError as exc:
             raise StoreWriteError(plain_os_error(exc, folder)) from None
         try:
