@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import socket
 from collections.abc import Callable
 from datetime import datetime
@@ -62,6 +63,7 @@ from .security import (
     local_host,
     origin_matches,
 )
+from .wire import SERVER, ConnectionLimits, Connections
 
 HERE = Path(__file__).resolve().parent
 TOKEN = r"[A-Za-z0-9_-]{16,64}"
@@ -89,6 +91,7 @@ REVIEW_STATES = {
 }
 PLAIN = {
     400: (N_("This request could not be read"), N_("Please go back and try again.")),
+    408: (N_("This request could not be read"), N_("Please go back and try again.")),  # sent too slowly
     403: (N_("This form cannot be sent"), N_("The form was already sent, or it came from another site. "
                                             "Please go back, reload the page and try again.")),
     404: (N_("Page not found"), N_("This link is not known. Please check it, or ask the study team for a new one.")),
@@ -135,7 +138,7 @@ class EnrolmentServer:
     """The phone pages of one study, served on the local network."""
 
     def __init__(self, study: Study, host: str = "0.0.0.0", port: int = 8080, *, log_dir: Optional[Path] = None,
-                 limits: Optional[RateLimits] = None):
+                 limits: Optional[RateLimits] = None, connections: Optional[ConnectionLimits] = None):
         self.study = study
         self.host = host
         self.port = port
@@ -144,6 +147,8 @@ class EnrolmentServer:
         self.base_url = ""
         self.tokens = FormTokens()
         self._runner: Optional[web.AppRunner] = None
+        self._listener: Optional[asyncio.AbstractServer] = None
+        self.connections = Connections(connections or ConnectionLimits(), self._error_html)
         self._log_handler: Optional[logging.Handler] = None
         self._envs: dict[str, Environment] = {}
         self._study_cache: Optional[tuple[Any, StudyRecord]] = None
@@ -162,19 +167,23 @@ class EnrolmentServer:
         self._routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port, backlog=256)
-            await site.start()
+        assert runner.server is not None
+        try:  # each connection is a GuardedHandler (see wire.py): clocks, a cap, plain error pages
+            self._listener = await asyncio.get_running_loop().create_server(
+                self.connections.factory(runner.server, access_log=None), self.host, self.port, backlog=256)
         except (OSError, socket.gaierror) as exc:
             await runner.cleanup()
             raise ServiceError(self._bind_problem(exc)) from None
         self._runner = runner
-        port = runner.addresses[0][1] if runner.addresses else self.port
+        port = self._listener.sockets[0].getsockname()[1] if self._listener.sockets else self.port
         self.base_url = address.base_url(self.host, port)
         self._start_log()
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
         if runner is not None:
             await runner.cleanup()
         if self._log_handler is not None:
@@ -199,9 +208,13 @@ class EnrolmentServer:
                 "or one of this laptop's own addresses.")
 
     def _start_log(self) -> None:
-        try:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.FileHandler(self.log_dir / "web.log", encoding="utf-8")
+        try:  # for the laptop's user alone: it may name a route and an error, never a link or an answer
+            self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.log_dir, 0o700)
+            path = self.log_dir / "web.log"
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            os.chmod(path, 0o600)
+            handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
         except OSError:
             handler = logging.NullHandler()  # no log file: pages still never show the details
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -227,6 +240,7 @@ class EnrolmentServer:
     # -- the guard every request passes ----------------------------------------------------
     @web.middleware
     async def _guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        Connections.request_started(request)
         try:
             refusal = self._refuse(request)
             if refusal:
@@ -242,10 +256,15 @@ class EnrolmentServer:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("error on %s %s", request.method, request.path)
+            log.exception("error on %s %s", request.method, self._route(request))
             response = await self.plain(request, 500)
+        finally:
+            Connections.request_ended(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        response.headers["Server"] = SERVER
+        if response.status == 408:
+            response.force_close()  # the rest of its body is not waited for
         if response.status == 429:
             response.headers["Retry-After"] = str(request.get(RETRY_AFTER, 60))
         if request.path != "/static/citizen.css":
@@ -287,12 +306,21 @@ class EnrolmentServer:
             return "p:" + info["token"]
         return None
 
+    @staticmethod
+    def _route(request: web.Request) -> str:
+        """The route a request took (/p/{token}/propose): a log never holds a link's token."""
+        resource = request.match_info.route.resource
+        return resource.canonical if resource is not None else "(no route)"
+
     async def _form(self, request: web.Request):
         try:
-            return await request.post()
+            return await asyncio.wait_for(request.post(), self.connections.limits.body_timeout)
+        except asyncio.TimeoutError:
+            self.connections.note("timed out", "a form's body came too slowly; the connection was closed")
+            raise web.HTTPRequestTimeout() from None
         except web.HTTPRequestEntityTooLarge:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=MAX_BODY + 1) from None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, LookupError):  # LookupError: a charset no codec knows
             raise web.HTTPBadRequest() from None
 
     # -- reading the study, off the loop ----------------------------------------------------
@@ -367,6 +395,14 @@ class EnrolmentServer:
         # Translated here, not in the template: a message may come from the services as it is.
         return await self.render(request, "plain.html", status, record=record, heading=gettext(title),
                                  message=gettext(message or text))
+
+    def _error_html(self, status: int) -> str:
+        """The plain page for a connection whose request could not be read at all (in English, no study name)."""
+        title, text = PLAIN.get(status, PLAIN[400])
+        gettext = self._texts("en")
+        return self._env("en").get_template("plain.html").render(
+            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", heading=gettext(title),
+            message=gettext(text))
 
     def _texts(self, lang: str):
         return translations(lang).gettext
