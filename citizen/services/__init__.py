@@ -1,6 +1,6 @@
 """Use cases: the only code that changes a study, each change with its audit event."""
 
-from .common import NotFound, Refused, ServiceError, Study, open_study
+from .common import NotFound, NotOpen, Refused, ServiceError, Study, open_study
 from .contributions import (
     add_contribution,
     correct_contribution,
@@ -21,6 +21,7 @@ from .studies import (
 
 __all__ = [
     "NotFound",
+    "NotOpen",
     "Refused",
     "ServiceError",
     "Study",

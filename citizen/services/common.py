@@ -33,6 +33,24 @@ class NotFound(ServiceError):
     pass
 
 
+class NotOpen(Refused):
+    """The study is paused or closed: volunteers' phones add nothing new (``status`` says which)."""
+
+    def __init__(self, status: str):
+        self.status = status
+        super().__init__(f"This study is {status}: it takes nothing new from volunteers' phones now.")
+
+
+def volunteers_gate(study: Study) -> None:
+    """Refuse a change a volunteer's phone asks for while the study is paused or closed.
+
+    Changing consent and withdrawing are never refused; the team at the desk is not gated.
+    """
+    record = study.repo.study()
+    if not record.open_to_volunteers:
+        raise NotOpen(record.status.value)
+
+
 class Study:
     """A handle on one open study: its store (for writing) and its repo (for reading)."""
 

@@ -21,7 +21,7 @@ from ..domain.models import (
 )
 from ..domain.protocol_file import explain
 from ..domain.rules import validate_values
-from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of, serialised
+from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of, serialised, volunteers_gate
 
 
 def _consent_gate(study: Study, participant_id: str) -> None:
@@ -46,6 +46,8 @@ def add_contribution(study: Study, participant_id: str, raw_values: Mapping[str,
     participant = study.repo.participant(participant_id)
     if participant is None:
         raise NotFound("This participant is not known.")
+    if source is ContributionSource.phone:
+        volunteers_gate(study)
     _consent_gate(study, participant_id)
     current = study.repo.current_protocol()
     assert current is not None
@@ -80,6 +82,7 @@ def correct_contribution(study: Study, participant_id: str, contribution_id: str
         raise NotFound("This contribution is not known.")
     if old.removed:
         raise Refused("This contribution was removed at the contributor's request.")
+    volunteers_gate(study)  # a contributor corrects from their phone
     _consent_gate(study, participant_id)
     version = study.repo.protocol_version(old.protocol_version)
     assert version is not None

@@ -22,7 +22,19 @@ from ..domain.models import (
 )
 from ..domain.protocol_file import explain
 from ..domain.rules import decide_consent
-from .common import NotFound, Refused, ServiceError, Study, audit, change, new_code, new_token, row_of, serialised
+from .common import (
+    NotFound,
+    Refused,
+    ServiceError,
+    Study,
+    audit,
+    change,
+    new_code,
+    new_token,
+    row_of,
+    serialised,
+    volunteers_gate,
+)
 
 
 @serialised
@@ -82,6 +94,7 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
         reason = invite.refusal(now)
         if reason:
             raise Refused(reason)
+        volunteers_gate(study)  # joining through an invite is a volunteer's phone
     if language not in current.consent.text:
         language = next(iter(current.consent.text))
     decision, errors = decide_consent(current.consent, answers)

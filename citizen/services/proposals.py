@@ -10,12 +10,15 @@ from pydantic import ValidationError
 from ..domain.design import locate_errors
 from ..domain.models import Proposal, ProposalNote, ProposalStatus, to_doc, utcnow
 from ..domain.protocol_file import explain
-from .common import Refused, Study, audit, change, row_of, serialised
+from .common import Refused, Study, audit, change, row_of, serialised, volunteers_gate
 
 
 @serialised
 def propose_change(study: Study, title: str, rationale: str, proposed_by: str,
-                   participant_id: Optional[str] = None, at: Optional[datetime] = None) -> Proposal:
+                   participant_id: Optional[str] = None, at: Optional[datetime] = None,
+                   from_phone: bool = False) -> Proposal:
+    if from_phone:
+        volunteers_gate(study)
     try:
         proposal = Proposal(title=title, rationale=rationale, proposed_by=proposed_by,
                             participant_id=participant_id, created_at=at or utcnow())

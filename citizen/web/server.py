@@ -40,6 +40,7 @@ from ..domain.models import Study as StudyRecord
 from ..domain.rules import ConsentState, consent_changes
 from ..services import (
     NotFound,
+    NotOpen,
     Refused,
     ServiceError,
     Study,
@@ -468,6 +469,8 @@ class EnrolmentServer:
                                            language=lang, invite_token=token)
         except NotFound:
             return await self.plain(request, 404)
+        except NotOpen as exc:
+            return await self._not_open(request, exc)
         except Refused as exc:
             if not exc.errors:
                 return await self.plain(request, 410, str(exc))
@@ -475,6 +478,10 @@ class EnrolmentServer:
         link = self.private_url(participant.token)
         return await self.render(request, "receipt.html", record=record, page=f"/p/{participant.token}",
                                  participant=participant, link=link, qr=qr_svg(link))
+
+    async def _not_open(self, request: web.Request, exc: NotOpen) -> web.Response:
+        """The study was paused or closed: the services refused what a phone asked (issue 18)."""
+        return await self.plain(request, 409, STUDY_REFUSALS.get(exc.status, STUDY_REFUSALS["paused"]))
 
     def _posted_language(self, form: Any, request: web.Request, record: StudyRecord) -> str:
         """The language the form was shown in (as recorded in the consent event)."""
@@ -597,14 +604,14 @@ class EnrolmentServer:
         current: Optional[ProtocolVersion] = data["current"]
         if current is None:
             return await self.plain(request, 503)
-        if not data["record"].open_to_volunteers:
-            return await self.plain(request, 409, STUDY_REFUSALS[data["record"].status.value])
         values = posted_values(current.fields, form)
         participant: Participant = data["participant"]
         try:
             await self._call(add_contribution, participant.id, values, ContributionSource.phone, participant.code)
         except NotFound:
             return await self.plain(request, 404)
+        except NotOpen as exc:
+            return await self._not_open(request, exc)
         except Refused as exc:
             return await self._render_participant(request, data, 422, section="contribute" if exc.errors else "",
                                                   values=values,
@@ -654,6 +661,8 @@ class EnrolmentServer:
             await self._call(correct_contribution, participant.id, contribution.id, values, participant.code)
         except NotFound:
             return await self.plain(request, 404)
+        except NotOpen as exc:
+            return await self._not_open(request, exc)
         except Refused as exc:
             return await self._render_correct(request, data, contribution, values, 422, exc.errors,
                                               "" if exc.errors else str(exc))
@@ -697,7 +706,9 @@ class EnrolmentServer:
         values = {"title": title, "rationale": rationale}
         try:
             await self._call(propose_change, title, rationale, f"participant {participant.code}",
-                             participant_id=participant.id)
+                             participant_id=participant.id, from_phone=True)
+        except NotOpen as exc:
+            return await self._not_open(request, exc)
         except Refused as exc:
             errors = {k: v for k, v in exc.errors.items() if k in values} or {"rationale": str(exc)}
             return await self._render_participant(request, data, 422, section="propose", values=values,

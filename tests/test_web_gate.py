@@ -1,0 +1,70 @@
+"""What a phone may change, and what leaving removes (issue 18, findings 7 and 8), over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from citizen.domain.models import ConsentMethod, ContributionSource
+from citizen.services import (
+    NotOpen,
+    add_contribution,
+    correct_contribution,
+    create_invite,
+    enrol_participant,
+    propose_change,
+)
+from citizen.services.design import change_status
+
+from .web_helpers import CONSENT, WALK, enrol, leave, path_of, phone, send, served
+
+
+@pytest.fixture
+def invite(study):
+    return create_invite(study, "library poster", "Amina Yusuf")
+
+
+def stored(study) -> tuple:
+    repo = study.repo
+    return ([c.values for c in repo.contributions_of(repo.participants()[0].id)],
+            [(p.title, p.rationale) for p in repo.proposals()], len(repo.audit()))
+
+
+@pytest.mark.parametrize("status,words", [("paused", "is paused"), ("closed", "has finished")])
+async def test_a_paused_or_closed_study_takes_no_correction_or_proposal_from_a_phone(study, invite, status, words):
+    """Finding 7: corrections and proposals skipped the gate that contributions have."""
+    async with served(study) as server, phone() as p:
+        link, _ = await enrol(p, server, invite.token)
+        await send(p, link, path_of(link) + "/contribute", WALK, server.base_url)
+        cid = study.repo.contribution_docs().__next__()["id"]
+        change_status(study, status, "Amina Yusuf")
+        before = stored(study)
+        posted, page, _ = await send(p, f"{link}/c/{cid}", f"{path_of(link)}/c/{cid}",
+                                     dict(WALK, walk_minutes="99"), server.base_url)
+        assert posted == 409 and words in page
+        posted, page, _ = await send(p, link, path_of(link) + "/propose",
+                                     {"title": "Evening walks", "rationale": "After work"}, server.base_url)
+        assert posted == 409 and words in page
+        assert stored(study) == before
+        posted, _, _ = await leave(p, link, "keep", server.base_url)
+        assert posted == 303  # leaving is never refused
+
+
+def test_the_services_gate_every_change_a_phone_can_make_but_not_the_desk(study, invite):
+    """Finding 7: the gate sits in the services, whatever calls them."""
+    answers = {k: v == "yes" for k, v in CONSENT.items()}
+    person = enrol_participant(study, answers, ConsentMethod.phone, "phone", invite_token=invite.token)
+    first = add_contribution(study, person.id, dict(WALK), ContributionSource.phone, person.code)
+    change_status(study, "paused", "Amina Yusuf")
+    with pytest.raises(NotOpen):
+        enrol_participant(study, answers, ConsentMethod.phone, "phone", invite_token=invite.token)
+    with pytest.raises(NotOpen):
+        add_contribution(study, person.id, dict(WALK), ContributionSource.phone, person.code)
+    with pytest.raises(NotOpen):
+        correct_contribution(study, person.id, first.id, dict(WALK, walk_minutes="99"), person.code)
+    with pytest.raises(NotOpen):
+        propose_change(study, "Evening walks", "After work", person.code, participant_id=person.id, from_phone=True)
+    assert study.repo.contribution_count() == 1 and not study.repo.proposals()
+    # The team still records what was brought to the desk, and its own proposals.
+    add_contribution(study, person.id, dict(WALK), ContributionSource.desk, "Amina Yusuf")
+    propose_change(study, "Evening walks", "Asked at the desk", "Amina Yusuf")
+    assert study.repo.contribution_count() == 2 and len(study.repo.proposals()) == 1
