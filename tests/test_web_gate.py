@@ -10,12 +10,13 @@ from citizen.services import (
     add_contribution,
     correct_contribution,
     create_invite,
+    decide_proposal,
     enrol_participant,
     propose_change,
 )
 from citizen.services.design import change_status
 
-from .web_helpers import CONSENT, WALK, enrol, leave, path_of, phone, send, served
+from .web_helpers import CONSENT, WALK, enrol, fetch, leave, path_of, phone, send, served
 
 
 @pytest.fixture
@@ -68,3 +69,32 @@ def test_the_services_gate_every_change_a_phone_can_make_but_not_the_desk(study,
     add_contribution(study, person.id, dict(WALK), ContributionSource.desk, "Amina Yusuf")
     propose_change(study, "Evening walks", "Asked at the desk", "Amina Yusuf")
     assert study.repo.contribution_count() == 2 and len(study.repo.proposals()) == 1
+
+
+async def test_removing_what_i_gave_removes_my_proposals_words_but_keeps_the_decision(study, invite):
+    """Finding 8: "remove what I gave" left the participant's proposals and their title in the audit log."""
+    async with served(study) as server, phone() as p, phone() as other:
+        link, code = await enrol(p, server, invite.token)
+        other_link, _ = await enrol(other, server, invite.token)
+        for title in ("My street by the school", "Walks past my flat at 12 Mill Lane"):
+            posted, _, _ = await send(p, link, path_of(link) + "/propose",
+                                      {"title": title, "rationale": f"{title}: I cough there"}, server.base_url)
+            assert posted == 303
+        await send(other, other_link, path_of(other_link) + "/propose",
+                   {"title": "Evening walks", "rationale": "After work"}, server.base_url)
+        mine = [pr for pr in study.repo.proposals() if pr.title.startswith("My street")][0]
+        decide_proposal(study, mine.id, True, "A good idea for the school route", "Amina Yusuf")
+        posted, _, _ = await leave(p, link, "remove", server.base_url)
+        assert posted == 303
+        status, page = await fetch(p, link)
+    proposals = {pr.proposed_by: pr for pr in study.repo.proposals() if pr.participant_id}
+    assert len(study.repo.proposals()) == 3  # the record that something was proposed and decided stays
+    texts = " ".join(f"{pr.title} {pr.rationale}" for pr in study.repo.proposals())
+    assert "Mill Lane" not in texts and "My street" not in texts and "cough" not in texts
+    assert "Evening walks" in texts  # someone else's proposal is theirs
+    decided = [pr for pr in study.repo.proposals() if pr.id == mine.id][0]
+    assert decided.status.value == "accepted" and decided.decision_reason == "A good idea for the school route"
+    trail = " ".join(f"{e.target} {e.details}" for e in study.repo.audit())
+    assert "Mill Lane" not in trail and "My street" not in trail
+    assert proposals and status == 200 and "Mill Lane" not in page
+    assert [e for e in study.repo.audit() if e.action == "participant withdrew"][0].details["proposals_removed"] == 2

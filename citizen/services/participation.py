@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import ValidationError
 
@@ -164,6 +164,31 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
     return event
 
 
+REMOVED_WORDS = "(removed at the participant's request)"
+PROPOSAL_ACTIONS = ("change proposed", "proposal note added", "proposal accepted", "proposal declined")
+
+
+def remove_proposal_words(study: Study, tx: Any, participant_id: str) -> int:
+    """Blank a withdrawing participant's own words in their proposals and in the audit lines naming them.
+
+    The proposal, its status and the team's decision stay (what was decided, by whom and why).
+    """
+    table, trail = study.store.table("proposals"), study.store.table("audit")
+    removed = 0
+    for row in table.rows_where("participant_id", participant_id):
+        doc = table.get(row)
+        if doc is None or doc.get("title") == REMOVED_WORDS:
+            continue
+        tx.put("proposals", row, dict(doc, title=REMOVED_WORDS, rationale=REMOVED_WORDS))
+        removed += 1
+        for line in trail.rows_where("target", doc.get("title")):
+            entry = trail.get(line)
+            if entry is not None and entry.get("action") in PROPOSAL_ACTIONS and entry.get("at", "") >= doc.get(
+                    "created_at", ""):
+                tx.put("audit", line, dict(entry, target=REMOVED_WORDS))
+    return removed
+
+
 @serialised
 def withdraw(study: Study, participant_id: str, remove_data: bool, method: ConsentMethod, actor: str,
              witness: str = "", at: Optional[datetime] = None, language: Optional[str] = None) -> ConsentEvent:
@@ -200,11 +225,13 @@ def withdraw(study: Study, participant_id: str, remove_data: bool, method: Conse
                 tomb = dict(doc, values={}, history=[], feedback=[], reviews=[], removed_at=now.isoformat())
                 tx.put("contributions", row, tomb)
                 removed += 1
+            proposals = remove_proposal_words(study, tx, participant_id)
         # Leaving ends every consent, contact included: how to reach them is deleted either way.
         contact_row = study.store.table("contacts").find_row(participant_id)
         if contact_row is not None:
             tx.put("contacts", contact_row, {"participant_id": participant_id, "name": "", "phone": "", "email": ""})
         audit(tx, actor, "participant withdrew", participant.code,
-              {"remove_data": remove_data, "contributions_removed": removed, "method": method.value},
+              {"remove_data": remove_data, "contributions_removed": removed, "method": method.value,
+               **({"proposals_removed": proposals} if remove_data else {})},
               at=now, laptop=study.laptop)
     return event
