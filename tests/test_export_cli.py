@@ -35,10 +35,10 @@ def test_with_yes_the_demo_exports_in_one_command(demo_data_path, tmp_path, run_
     assert done.returncode == 0, done.stderr
     [folder] = list((tmp_path / "exports").iterdir())
     assert folder.name.startswith(f"{STUDY}-") and folder.name.endswith("Z")
-    assert sorted(os.listdir(folder)) == ["consent_log.csv", "contributions.csv", "data_dictionary.csv",
-                                          "manifest.json", "participants.csv"]
+    assert sorted(os.listdir(folder)) == ["activity.csv", "consent_log.csv", "contributions.csv",
+                                          "data_dictionary.csv", "datapackage.json", "participants.csv"]
     assert f"Exported to {folder}" in done.stdout
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads((folder / "datapackage.json").read_text())
     assert manifest["approved_by"] == "Amina Yusuf" and manifest["options"]["hash_codes"] is True
     with (folder / "contributions.csv").open(newline="", encoding="utf-8-sig") as fh:
         assert len(list(csv.DictReader(fh))) == manifest["rows"]["contributions.csv"] > 0

@@ -45,12 +45,12 @@ async def test_choose_check_confirm_and_the_files_are_written(demo_data_path, tm
         assert not out.exists()  # the check writes nothing
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert sorted(os.listdir(out)) == ["consent_log.csv", "contributions.csv", "data_dictionary.csv",
-                                           "manifest.json", "participants.csv"]
+        assert sorted(os.listdir(out)) == ["activity.csv", "consent_log.csv", "contributions.csv",
+                                           "data_dictionary.csv", "datapackage.json", "participants.csv"]
         bar = screen.query_one("#export-progress", ProgressBar)
         assert bar.progress == bar.total
         assert str(out) in text_of(screen, "#export-status")
-        manifest = json.loads((out / "manifest.json").read_text())
+        manifest = json.loads((out / "datapackage.json").read_text())
         assert manifest["approved_by"] == "Amina Yusuf" and manifest["options"]["hash_codes"] is True
         assert "notes" not in (out / "contributions.csv").read_text().splitlines()[0]
         # Changing a choice after a check asks for a new check before any export.

@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     approver = args.actor_name or args.approved_by
     if not approver:
         raise CliError("Say who approves this export: citizen --as \"Your Name\" export ... --yes "
-                       "(it is recorded in the manifest and the activity log).")
+                       "(it is recorded in datapackage.json and the activity log).")
     with open_data(args) as data:
         study = open_study(data, args.study)
         plan = prepare_export(study, options)
@@ -84,8 +84,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export", help="write analysis-ready CSV that honours consent (shows a data-sharing check first)",
-        description="Write contributions.csv, participants.csv, consent_log.csv, data_dictionary.csv and "
-                    "manifest.json into exports/<study>-<UTC time>/ (or --out DIR). Without --yes only the "
+        description="Write contributions.csv, participants.csv, consent_log.csv, data_dictionary.csv, "
+                    "activity.csv and datapackage.json (a Frictionless Data Package) into "
+                    "exports/<study>-<UTC time>/ (or --out DIR). Without --yes only the "
                     "data-sharing check is printed and nothing is written.")
     p.add_argument("study")
     p.add_argument("--out", metavar="DIR", default=None, help="the folder to create (default: exports/<study>-<time>/)")

@@ -1,4 +1,4 @@
-"""Writing an export: RFC 4180 CSV in UTF-8, formula-safe cells, a manifest, all or nothing.
+"""Writing an export: RFC 4180 CSV in UTF-8, formula-safe cells, a data package, all or nothing.
 
 Files are written into a hidden ``.partial`` folder beside the destination, each fsynced, and the
 folder is renamed into place at the end: a full disk or an interrupt leaves no half-made export
@@ -13,11 +13,10 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import __version__
 from ..domain.models import utcnow
 from ..services.common import ServiceError
 from ..store import durable
@@ -93,6 +92,7 @@ class WrittenFile:
     rows: int
     sha256: str
     bytes: int
+    header: list[str] = field(default_factory=list)
 
 
 def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[Any]], numeric: list[bool],
@@ -111,7 +111,7 @@ def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[An
     except BaseException:
         sink.abandon()
         raise
-    return WrittenFile(name, n, sink.sha.hexdigest(), sink.size)
+    return WrittenFile(name, n, sink.sha.hexdigest(), sink.size, list(header))
 
 
 def dictionary_rows(plan: ExportPlan) -> tuple[list[str], list[list[Any]]]:
@@ -194,35 +194,26 @@ def atomic_folder_write(out: Path, write_files, progress: Optional[Progress] = N
 @dataclass
 class ExportResult:
     folder: Path
-    manifest: dict[str, Any]
+    package: dict[str, Any]  # datapackage.json: the export's one record (options, counts, hashes, approval)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.package
 
 
 def _numeric(columns: list[Column]) -> list[bool]:
     return [c.numeric for c in columns]
 
 
-def manifest_of(plan: ExportPlan, files: list[WrittenFile], approved_by: str) -> dict[str, Any]:
-    return {
-        "format": "citizen-export",
-        "app": f"citizen {__version__}",
-        "study": {"id": plan.study_id, "title": plan.study_title},
-        "created_at": utcnow().isoformat().replace("+00:00", "Z"),
-        "approved_by": approved_by,
-        "options": plan.options.model_dump(mode="json"),
-        "filters": plan.filters,
-        "rows": {f.name: f.rows for f in files},
-        "files": {f.name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows} for f in files},
-        "exclusions": [{"reason": r, "count": n} for r, n in sorted(plan.exclusions.items())],
-        "redactions": [{"reason": r, "count": n} for r, n in sorted(plan.redactions.items())],
-        "sharing_check": plan.check.lines(),
-        "participant_codes": "hashed with a salt made for this export and not kept" if plan.options.hash_codes
-        else "pseudonymous study codes",
-        "dates": "shifted per participant by a secret offset (not kept)" if plan.options.shift_dates else "as recorded",
-    }
+def package_json(plan: ExportPlan, files: list[WrittenFile], approved_by: str) -> dict[str, Any]:
+    from .datapackage import package_of, resource_of
+
+    resources = [resource_of(plan, f.name, f.header, f.rows, f.sha256, f.bytes) for f in files]
+    return package_of(plan, resources, approved_by)
 
 
 def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Optional[Progress] = None) -> ExportResult:
-    """Write the plan's files into ``out`` (all of them, or none); the manifest last."""
+    """Write the plan's files into ``out`` (all of them, or none); datapackage.json last."""
     if not approved_by.strip():
         raise ServiceError("An export needs the name of the person who approved it.")
     manifest: dict[str, Any] = {}
@@ -253,8 +244,12 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
                                      [h == "document_version" for h in plan.consent_header], bom))
             d_header, d_rows = dictionary_rows(plan)
             written.append(write_csv(tmp, "data_dictionary.csv", d_header, d_rows, [False] * len(d_header), bom))
-        manifest.update(manifest_of(plan, written, approved_by.strip()))
-        sink = _Sink(tmp / "manifest.json", False)
+        from .activity import ACTIVITY_HEADER
+
+        written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER),
+                                 bom))
+        manifest.update(package_json(plan, written, approved_by.strip()))
+        sink = _Sink(tmp / "datapackage.json", False)
         try:
             sink.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
             sink.close()

@@ -34,6 +34,7 @@ from ..domain.models import (
 from ..domain.protocol_file import explain
 from ..domain.rules import ConsentState, fold_consent
 from ..services.common import Refused, ServiceError, Study
+from .activity import activity_rows
 
 Progress = Callable[[int, int, str], None]
 SMALL_COUNT = 5  # an answer category held by fewer participants than this can identify them
@@ -180,6 +181,7 @@ class ExportPlan:
     check: SharingCheck
     salt_used: bool = False
     filters: dict[str, Any] = field(default_factory=dict)
+    activity: list[list[Any]] = field(default_factory=list)  # activity.csv (see activity.py)
 
     @property
     def participant_count(self) -> int:
@@ -287,6 +289,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         contacts = {p.id: study.repo.contact(p.id) for p in participants} if options.contacts else {}
         invites = {i.id: i.label for i in study.repo.invites()}
         docs = list(study.repo.contribution_docs())
+        audit_events = study.repo.audit()
     language = options.language or record.main_language
     if options.language and options.language not in record.languages:
         raise Refused(f"'{options.language}' is not one of this study's languages ({', '.join(record.languages)}).")
@@ -391,6 +394,8 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     c_rows: list[list[Any]] = []
     people_left_out: Counter = Counter()
     contacts_given = 0
+    exported_codes: dict[str, str] = {}
+    code_shifts: dict[str, timedelta] = {}
     for p in participants:
         timeline = timelines.get(p.id)
         now_state = timeline.now if timeline else ConsentState()
@@ -402,6 +407,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
             continue
         shift = offsets.get(p.id, timedelta(0))
         code = code_of(p.code)
+        exported_codes[p.code], code_shifts[p.code] = code, shift
         row = [code, (p.enrolled_at + shift).isoformat().replace("+00:00", "Z"), p.route.value,
                invites.get(p.invite_id or "", ""), now_state.document_version, now_state.language, now_state.status,
                exported_by.get(p.id, 0)] + [("yes" if now_state.allows(i) else "no") for i in items]
@@ -432,8 +438,12 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
                "date_from": options.date_from.isoformat() if options.date_from else None,
                "date_to": options.date_to.isoformat() if options.date_to else None,
                "protocol_versions": sorted(wanted_versions), "audience": options.audience.value}
+    activity = activity_rows(audit_events, exported_codes, code_shifts,
+                             {doc["id"]: codes.get(doc.get("participant_id", ""), "") for doc in docs},
+                             {row[0] for row in rows})
     return ExportPlan(record.id, record.title, options, list(record.languages), versions, all_columns, rows,
-                      p_header, p_rows, c_header, c_rows, exclusions, redactions, check, options.hash_codes, filters)
+                      p_header, p_rows, c_header, c_rows, exclusions, redactions, check, options.hash_codes, filters,
+                      activity)
 
 
 def sharing_check(title: str, options: ExportOptions, columns: list[Column], rows: list[list[Any]], people: int,

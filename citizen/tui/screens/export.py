@@ -202,7 +202,7 @@ class ExportScreen(StudyHandle):
             return
         rows = result.manifest["rows"]
         text = (f"Written to {result.folder}: " + ", ".join(f"{name} ({n} rows)" for name, n in rows.items())
-                + f", manifest.json. Approved by {approved_by}.")
+                + f", datapackage.json. Approved by {approved_by}.")
         self.app.call_from_thread(self._exported, plan, result, approved_by, text)
 
     def _exported(self, plan: ExportPlan, result: ExportResult, approved_by: str, text: str) -> None:
