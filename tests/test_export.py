@@ -142,9 +142,10 @@ def test_every_file_reads_back_the_stored_values(demo_data_path, tmp_path):
         elif "inhaler_used" in values:
             assert row["inhaler_used"] == ("1" if values["inhaler_used"] else "0")
         assert row["pm25"] == ("" if "pm25" not in values else repr(float(values["pm25"])))
-    manifest = json.loads((result.folder / "manifest.json").read_text())
-    for name, facts in manifest["files"].items():
-        assert hashlib.sha256((result.folder / name).read_bytes()).hexdigest() == facts["sha256"]
+    manifest = json.loads((result.folder / "datapackage.json").read_text())
+    for resource in manifest["resources"]:
+        data = (result.folder / resource["path"]).read_bytes()
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest() and resource["bytes"] == len(data)
     assert manifest["rows"]["contributions.csv"] == len(rows)
     assert manifest["approved_by"] == "Amina Yusuf" and manifest["options"]["identifying"] is False
     for name in ("participants.csv", "consent_log.csv", "data_dictionary.csv"):
@@ -223,7 +224,7 @@ def test_contacts_only_when_asked_for_and_agreed(study, tmp_path):
     yes = enrol(study, contact={"name": "Rosa Diaz", "phone": "07700 900123"})
     no = enrol(study, {**ALL, "contact_later": False}, contact={"name": "Sam Lee", "email": "sam@example.org"})
     default = export(study, tmp_path / "plain")
-    for name in ("participants.csv", "contributions.csv", "consent_log.csv", "manifest.json"):
+    for name in ("participants.csv", "contributions.csv", "consent_log.csv", "activity.csv", "datapackage.json"):
         text = (default.folder / name).read_text()
         assert "Rosa" not in text and "Sam Lee" not in text and "07700" not in text
     result = export(study, tmp_path / "contacts", contacts=True)
@@ -277,7 +278,7 @@ def test_hashed_codes_differ_per_export_and_agree_across_files(study, tmp_path):
     assert h1 != h2 and p.code not in (h1, h2)
     assert read(one.folder / "participants.csv")[0]["participant"] == h1
     assert {r["participant"] for r in read(one.folder / "consent_log.csv")} == {h1}
-    for name in ("contributions.csv", "participants.csv", "consent_log.csv", "manifest.json"):
+    for name in ("contributions.csv", "participants.csv", "consent_log.csv", "activity.csv", "datapackage.json"):
         assert p.code not in (one.folder / name).read_text()
 
 
@@ -394,7 +395,8 @@ def test_redcap_dictionary_and_records(demo_data_path, tmp_path):
     with DataFolder(demo_data_path) as data:
         result = export(open_study(data, STUDY), tmp_path / "rc", format="redcap")
     names = sorted(os.listdir(result.folder))
-    assert names == ["manifest.json", "redcap_data_dictionary.csv", "redcap_records.csv"]
+    assert names == ["activity.csv", "datapackage.json", "redcap_data_dictionary.csv", "redcap_notes.csv",
+                     "redcap_records.csv"]
     with (result.folder / "redcap_data_dictionary.csv").open(newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert table[0] == DICTIONARY_HEADER and len(DICTIONARY_HEADER) == 18
@@ -415,7 +417,8 @@ def test_redcap_dictionary_and_records(demo_data_path, tmp_path):
     n_symptoms = rows["symptoms"]["Choices, Calculations, OR Slider Labels"].count("|") + 1
     assert [c for c in records.columns if c.startswith("symptoms___")] == [f"symptoms___{i}" for i in
                                                                           range(1, n_symptoms + 1)]
-    for column in records.columns:  # every column is a variable of the dictionary (checkboxes expanded)
+    assert records.columns[-1] == "air_quality_walk_complete"  # REDCap's form status, made by REDCap itself
+    for column in records.columns[:-1]:  # every other column is a variable of the dictionary (checkboxes expanded)
         assert column.split("___")[0] in rows
     assert set(records["route"]) <= {"1", "2", "3", "4", "5"}
     assert set(records["smelled_fumes"]) <= {"0", "1", ""}
