@@ -128,6 +128,8 @@ class ExportScreen(StudyHandle):
         self.call_later(self._show_progress, done, total, what)
 
     def _show_progress(self, done: int, total: int, what: str) -> None:
+        if not self.busy:  # queued before the work ended, shown after: the final word stays
+            return
         self.query_one("#export-progress", ProgressBar).update(total=max(total, done, 1), progress=done)
         if what:
             self._status(f"Working: {what}...")
