@@ -201,7 +201,7 @@ async def test_contributing_keeps_valid_answers_and_shows_errors_beside_fields(s
         assert "Please enter a whole number" in page
         assert 'value="31/02/2026"' in page  # what they typed is kept for them to fix
         # The error summary names each field by its label.
-        assert "How many minutes did you walk?</a>: <span lang=\"en\" dir=\"ltr\">Please enter a whole number" in page
+        assert "How many minutes did you walk?</a>: Please enter a whole number" in page
 
         status, _, response = await send(p, link, action, WALK, server.base_url)
         assert status == 303 and response.headers["Location"] == path_of(link) + "?done=contributed"

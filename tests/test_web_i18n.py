@@ -8,9 +8,11 @@ import re
 import pytest
 
 from citizen.domain.models import ContributionSource
+from citizen.domain.rules import validate_value
+from citizen.domain.words import Said, StudyWords, shipped_languages
 from citizen.services import create_invite
 from citizen.web import catalogues
-from citizen.web.i18n import LOCALE_DIR, choose_language, parse_accept_language
+from citizen.web.i18n import LOCALE_DIR, choose_language, parse_accept_language, said_filter
 
 from .web_helpers import WALK, enrol, fetch, path_of, phone, send, served
 
@@ -74,14 +76,28 @@ async def test_the_language_switch_is_on_every_page_and_is_remembered(study, inv
     assert study.repo.consent_events(participant.id)[0].language == "ar"
 
 
-async def test_domain_messages_stay_english_but_are_labelled_in_the_page_language(study, invite):
+async def test_answer_checks_speak_the_page_language_and_the_terminal_keeps_english(study, invite):
     async with served(study) as server, phone("zh") as p:
         link, _ = await enrol(p, server, invite.token)
         status, page, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes="lots"),
                                      server.base_url)
     assert status == 422
-    assert '你走了多少分钟？</a>: <span lang="en" dir="ltr">Please enter a whole number' in page
-    assert "请检查你的回答" in page  # "Please check your answers"
+    assert '你走了多少分钟？</a>: 请输入一个整数，例如 42。</li>' in page  # "Please enter a whole number, like 42."
+    assert "请检查你的回答" in page and "Please enter" not in page  # "Please check your answers"
+    # The same rule still answers in English words where English is read (the terminal app, the command line).
+    field = study.repo.current_protocol().field("walk_minutes")
+    assert validate_value(field, "lots")[1] == "Please enter a whole number, like 42."
+    assert validate_value(field, "999")[1] == "Please enter 300 or less."
+
+
+def test_a_message_without_a_translation_is_marked_as_english():
+    words = StudyWords("zh", {})
+    said = said_filter(words)
+    assert said(Said("Please enter %(n)s or less.", n="5")) == "请输入不超过 5 的数。"
+    assert said("Something the catalogue never heard of.") == (
+        '<span lang="en" dir="ltr">Something the catalogue never heard of.</span>')
+    assert said_filter(StudyWords("en", {}))("Something the catalogue never heard of.") == (
+        "Something the catalogue never heard of.")
 
 
 def test_accept_language_quality_values_decide():
@@ -96,11 +112,14 @@ def test_accept_language_quality_values_decide():
     assert choose_language(langs, None, {"lang": "<script>"}, "en") == ("en", False)
 
 
-def test_every_page_word_has_a_translation_in_chinese_and_arabic():
+def test_every_page_word_has_a_translation_in_every_shipped_language():
     pytest.importorskip("babel")
     used = catalogues.extract()
     assert "Join the study" in used and "Page not found" in used and "Yes" in used
-    for lang in ("zh", "ar"):
+    assert "Please enter %(n)s or less." in used and "This question needs an answer." in used  # the answer checks
+    assert {"fr", "es", "pt", "sw", "hi", "ur", "bn", "ru", "zh", "ar"} <= set(catalogues.LANGUAGES)
+    assert set(shipped_languages()) == set(catalogues.LANGUAGES)
+    for lang in catalogues.LANGUAGES:
         po = catalogues.read_po(lang)
         missing = [msgid for msgid in used if not (po.get(msgid) and po.get(msgid).string)]
         assert not missing, f"{lang} lacks: {missing}"
@@ -108,7 +127,7 @@ def test_every_page_word_has_a_translation_in_chinese_and_arabic():
             assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", po.get(msgid).string))
 
 
-@pytest.mark.parametrize("lang", ["en", "zh", "ar"])
+@pytest.mark.parametrize("lang", catalogues.LANGUAGES)
 def test_the_compiled_catalogues_match_their_sources(lang):
     pytest.importorskip("babel")
     po = catalogues.read_po(lang)

@@ -76,6 +76,11 @@ async def enrol(session: aiohttp.ClientSession, server: EnrolmentServer, invite_
     status, page, _ = await send(session, server.join_url(invite_token), f"/j/{invite_token}",
                                  {f"consent_{k}": v for k, v in (consent or CONSENT).items()}, server.base_url)
     assert status == 200, page
+    return receipt(page)
+
+
+def receipt(page: str) -> tuple[str, str]:
+    """The private link and the code that a receipt page gives."""
     link = html.unescape(re.search(r'id="private-link"[^>]*>([^<]+)<', page).group(1))
     code = re.search(r'id="participant-code"[^>]*>([^<]+)<', page).group(1)
     return link, code

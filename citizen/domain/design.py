@@ -20,9 +20,11 @@ from .models import (
     ConsentItem,
     FormField,
     Localised,
+    PageWords,
     ProtocolVersion,
     Record,
     _check_localised,
+    _check_page_words,
     new_id,
     utcnow,
 )
@@ -40,11 +42,17 @@ class Draft(Record):
     updated_at: datetime = Field(default_factory=utcnow)
     published_as: Optional[int] = None
     discarded: bool = False
+    page_words: PageWords = Field(default_factory=dict)
 
     @field_validator("consent_text")
     @classmethod
     def _text(cls, value: dict[str, str]) -> dict[str, str]:
         return _check_localised(value, "the consent text", required=False)
+
+    @field_validator("page_words")
+    @classmethod
+    def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return _check_page_words(value)
 
     @property
     def is_open(self) -> bool:
@@ -117,7 +125,8 @@ def draft_as_version(draft: Draft, current: Optional[ProtocolVersion], approved_
         if current is not None and (consent.text != current.consent.text or consent.items != current.consent.items):
             consent = consent.model_copy(update={"version": consent_version + 1})
         return ProtocolVersion(number=number, fields=draft.fields, consent=consent, change_summary=change_summary,
-                               approved_by=approved_by or "draft", proposal_id=draft.proposal_id)
+                               approved_by=approved_by or "draft", proposal_id=draft.proposal_id,
+                               page_words=draft.page_words)
     except ValidationError:
         return None
 

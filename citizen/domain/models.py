@@ -67,6 +67,28 @@ def _check_localised(value: dict[str, str], what: str, required: bool = True) ->
     return clean
 
 
+PageWords = dict[str, dict[str, str]]  # language -> the pages' English words (msgid) -> their translation
+PAGE_TEXT_MAX = 1000
+
+
+def _check_page_words(value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """A study's own translation of the phone pages' words: per language code, blank entries dropped."""
+    clean: dict[str, dict[str, str]] = {}
+    for lang, texts in value.items():
+        if not LANG.match(lang):
+            raise ValueError(f"'{lang}' is not a language code such as 'en', 'zh' or 'ar'")
+        kept = {}
+        for msgid, text in texts.items():
+            text = (text or "").strip()
+            if len(text) > PAGE_TEXT_MAX:
+                raise ValueError(f"a page text in '{lang}' is longer than {PAGE_TEXT_MAX} characters")
+            if text:
+                kept[msgid] = text
+        if kept:
+            clean[lang] = kept
+    return clean
+
+
 def pick(text: dict[str, str], language: str, fallback: str = "en") -> str:
     """The text in the asked language, else the fallback language, else any language."""
     if not text:
@@ -336,6 +358,12 @@ class ProtocolVersion(Record):
     proposal_id: Optional[str] = None
     approved_by: str = Field(min_length=1, max_length=120)
     effective_at: datetime = Field(default_factory=utcnow)
+    page_words: PageWords = Field(default_factory=dict)
+
+    @field_validator("page_words")
+    @classmethod
+    def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return _check_page_words(value)
 
     @field_validator("fields")
     @classmethod

@@ -19,6 +19,7 @@ from .models import (
     ProtocolVersion,
     pick,
 )
+from .words import Said
 
 TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000
@@ -112,17 +113,17 @@ def decide_consent(document: ConsentDocument, answers: Mapping[str, Optional[boo
     decision = ConsentDecision()
     unknown = set(answers) - set(document.item_ids)
     for item_id in sorted(unknown):
-        errors[item_id] = "This item is not part of the consent document."
+        errors[item_id] = Said("This item is not part of the consent document.")
     for item in document.items:
         answer = answers.get(item.id)
         if answer is not True and answer is not False:  # only a clear yes or no is a decision
-            errors[item.id] = "Please choose yes or no for this item."
+            errors[item.id] = Said("Please choose yes or no for this item.")
         elif answer:
             decision.granted.append(item.id)
         else:
             decision.declined.append(item.id)
             if item.required:
-                errors[item.id] = "Taking part needs a yes here. You can stop at any time later."
+                errors[item.id] = Said("Taking part needs a yes here. You can stop at any time later.")
     return decision, errors
 
 
@@ -190,9 +191,9 @@ def _as_text(raw: Any) -> Optional[str]:
 
 def _number_bounds(f: FormField, value: float, fmt: str) -> Optional[str]:
     if f.min is not None and value < f.min:
-        return f"Please enter {fmt.format(f.min)} or more."
+        return Said("Please enter %(n)s or more.", n=fmt.format(f.min))
     if f.max is not None and value > f.max:
-        return f"Please enter {fmt.format(f.max)} or less."
+        return Said("Please enter %(n)s or less.", n=fmt.format(f.max))
     return None
 
 
@@ -206,49 +207,50 @@ def validate_value(f: FormField, raw: Any) -> tuple[Any, Optional[str]]:
         elif isinstance(raw, (list, tuple)):
             items = [str(p).strip() for p in raw if str(p).strip()]
         else:
-            return None, "Please pick from the choices shown."
+            return None, Said("Please pick from the choices shown.")
         codes = [c.value for c in f.choices]
         unknown = [i for i in items if i not in codes]
         if unknown:
-            return None, "Please pick only from the choices shown."
+            return None, Said("Please pick only from the choices shown.")
         if not items:
-            return None, ("Please pick at least one." if f.required else None)
+            return None, (Said("Please pick at least one.") if f.required else None)
         return [c for c in codes if c in items], None
 
     text = _as_text(raw)
     if text is None or text == "":
-        return None, ("This question needs an answer." if f.required else None)
+        return None, (Said("This question needs an answer.") if f.required else None)
 
     if f.type in (FieldType.text, FieldType.long_text, FieldType.place):
         limit = {FieldType.text: TEXT_MAX, FieldType.long_text: LONG_TEXT_MAX, FieldType.place: PLACE_MAX}[f.type]
         if f.max is not None:
             limit = min(limit, int(f.max))
         if len(text) > limit:
-            return None, f"Please keep this to {limit} characters or fewer (it has {len(text)})."
+            return None, Said("Please keep this to %(limit)s characters or fewer (it has %(count)s).", limit=limit,
+                              count=len(text))
         if f.min is not None and len(text) < f.min:
-            return None, f"Please write at least {int(f.min)} characters."
+            return None, Said("Please write at least %(n)s characters.", n=int(f.min))
         if "\x00" in text:
-            return None, "This answer contains a character that cannot be kept."
+            return None, Said("This answer contains a character that cannot be kept.")
         return text, None
     if f.type is FieldType.integer:
         if not _INT.match(text):
-            return None, "Please enter a whole number, like 42."
+            return None, Said("Please enter a whole number, like 42.")
         value = int(text)
         return (None, msg) if (msg := _number_bounds(f, value, "{:g}")) else (value, None)
     if f.type is FieldType.decimal:
         try:
             number = Decimal(text.replace(",", ".") if text.count(",") == 1 and "." not in text else text)
         except InvalidOperation:
-            return None, "Please enter a number, like 3.5."
+            return None, Said("Please enter a number, like 3.5.")
         if not number.is_finite() or abs(number) > Decimal("1e15"):
-            return None, "Please enter a number, like 3.5."
+            return None, Said("Please enter a number, like 3.5.")
         value_f = float(number)
         if math.isnan(value_f):
-            return None, "Please enter a number, like 3.5."
+            return None, Said("Please enter a number, like 3.5.")
         return (None, msg) if (msg := _number_bounds(f, value_f, "{:g}")) else (value_f, None)
     if f.type is FieldType.rating:
         if text not in {"1", "2", "3", "4", "5"}:
-            return None, "Please choose a rating from 1 to 5."
+            return None, Said("Please choose a rating from 1 to 5.")
         return int(text), None
     if f.type is FieldType.yes_no:
         low = text.lower()
@@ -256,22 +258,22 @@ def validate_value(f: FormField, raw: Any) -> tuple[Any, Optional[str]]:
             return True, None
         if low in NO:
             return False, None
-        return None, "Please answer yes or no."
+        return None, Said("Please answer yes or no.")
     if f.type is FieldType.single_choice:
         if text not in {c.value for c in f.choices}:
-            return None, "Please pick one of the choices shown."
+            return None, Said("Please pick one of the choices shown.")
         return text, None
     if f.type is FieldType.date:
         try:
             return date.fromisoformat(text).isoformat(), None
         except ValueError:
-            return None, "Please enter a date as year-month-day, like 2026-05-31."
+            return None, Said("Please enter a date as year-month-day, like 2026-05-31.")
     if f.type is FieldType.time:
         m = _TIME.match(text)
         if not m:
-            return None, "Please enter a time as hours:minutes, like 14:30."
+            return None, Said("Please enter a time as hours:minutes, like 14:30.")
         return time(int(m.group(1)), int(m.group(2))).strftime("%H:%M"), None
-    return None, "This kind of question is not known."  # pragma: no cover - every type handled
+    return None, Said("This kind of question is not known.")  # pragma: no cover - every type handled
 
 
 def validate_values(fields: list[FormField], raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -284,7 +286,7 @@ def validate_values(fields: list[FormField], raw: Mapping[str, Any]) -> tuple[di
     known = {f.key for f in fields}
     for key in raw:
         if key not in known:
-            errors[key] = "This question is not part of the form."
+            errors[key] = Said("This question is not part of the form.")
     for f in fields:
         value, message = validate_value(f, raw.get(f.key))
         if message:

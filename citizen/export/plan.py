@@ -27,12 +27,14 @@ from ..domain.models import (
     ConsentEvent,
     FieldType,
     FormField,
+    PageWords,
     ProtocolVersion,
     ReviewState,
     pick,
 )
 from ..domain.protocol_file import explain
 from ..domain.rules import ConsentState, fold_consent
+from ..domain.words import N_, SOURCE_LANGUAGE, StudyWords, shipped_languages
 from ..services.common import Refused, ServiceError, Study
 from .activity import activity_rows
 
@@ -118,23 +120,30 @@ class Column:
     option: Optional[str] = None
 
 
-# The dictionary's own words, in the languages the demo study ships in (a study in another language
-# gets them in English in choices_<lang> and an empty label_<lang> for these few columns).
-CHOSEN = {"en": "chosen", "zh": "选了", "ar": "تم اختياره"}
-NOT_CHOSEN = {"en": "not chosen", "zh": "没选", "ar": "لم يتم اختياره"}
-YES = {"en": "yes", "zh": "是", "ar": "نعم"}
-NO = {"en": "no", "zh": "否", "ar": "لا"}
-
-BASE_COLUMNS = [
-    Column("contribution_id", {"en": "Contribution id", "zh": "提交编号", "ar": "رقم المساهمة"}, "text"),
-    Column("participant", {"en": "Participant code (pseudonymous)", "zh": "参与者代码（化名）",
-                           "ar": "رمز المشارك (اسم مستعار)"}, "text"),
-    Column("submitted_at", {"en": "When it was submitted (UTC, ISO 8601)", "zh": "提交时间（UTC，ISO 8601）",
-                            "ar": "وقت الإرسال (UTC، ISO 8601)"}, "datetime"),
-    Column("protocol_version", {"en": "Protocol version it was given under", "zh": "提交时的方案版本",
-                                "ar": "إصدار البروتوكول الذي قُدمت بموجبه"}, "integer", numeric=True),
-    Column("review_state", {"en": "Review state", "zh": "审核状态", "ar": "حالة المراجعة"}, "text"),
+# The dictionary's own words: msgids of the page catalogues, so each is said in every language that
+# ships a catalogue, or that the study translates itself (``labelled``).
+CHOSEN, NOT_CHOSEN, YES, NO = N_("chosen"), N_("not chosen"), N_("yes"), N_("no")
+BASE = [
+    ("contribution_id", N_("Contribution id"), "text"),
+    ("participant", N_("Participant code (pseudonymous)"), "text"),
+    ("submitted_at", N_("When it was submitted (UTC, ISO 8601)"), "datetime"),
+    ("protocol_version", N_("Protocol version it was given under"), "integer"),
+    ("review_state", N_("Review state"), "text"),
 ]
+
+
+def labelled(msgid: str, page_words: PageWords) -> dict[str, str]:
+    """One of the dictionary's words in every language that has it: shipped catalogues, then the study's own."""
+    out = {SOURCE_LANGUAGE: msgid}
+    for lang in [*shipped_languages(), *page_words]:
+        words = StudyWords(lang, page_words.get(lang, {}))
+        if words.knows(msgid):
+            out[lang] = words.gettext(msgid)
+    return out
+
+
+def base_columns(page_words: PageWords) -> list[Column]:
+    return [Column(name, labelled(msgid, page_words), kind, numeric=kind == "integer") for name, msgid, kind in BASE]
 NUMERIC_FIELDS = {FieldType.integer, FieldType.decimal, FieldType.rating}
 
 
@@ -252,6 +261,8 @@ def field_columns(versions: list[ProtocolVersion], options: ExportOptions) -> tu
     """The form's columns after the de-identification options; what was left out, by reason."""
     columns: list[Column] = []
     left_out: Counter = Counter()
+    own = versions[-1].page_words if versions else {}
+    chosen, not_chosen, yes, no = (labelled(m, own) for m in (CHOSEN, NOT_CHOSEN, YES, NO))
     for f, seen in ordered_fields(versions):
         identifying = any(v.field(f.key) is not None and v.field(f.key).identifying for v in versions)
         if identifying and not options.identifying:
@@ -264,12 +275,12 @@ def field_columns(versions: list[ProtocolVersion], options: ExportOptions) -> tu
             for c in f.choices:
                 labels = {lang: f"{f.label.get(lang, '')}: {text}" for lang, text in c.label.items() if f.label.get(lang)}
                 columns.append(Column(f"{f.key}__{c.value}", labels, "0/1 (one of several choices)",
-                                      [("1", CHOSEN), ("0", NOT_CHOSEN)], seen, identifying,
+                                      [("1", chosen), ("0", not_chosen)], seen, identifying,
                                       numeric=True, field=f, option=c.value))
             continue
         choices = [(c.value, dict(c.label)) for c in f.choices]
         if f.type is FieldType.yes_no:
-            choices = [("1", YES), ("0", NO)]
+            choices = [("1", yes), ("0", no)]
         columns.append(Column(f.key, dict(f.label), f.type.value, choices, seen, identifying,
                               numeric=f.type in NUMERIC_FIELDS or f.type is FieldType.yes_no, field=f))
     return columns, left_out
@@ -430,9 +441,10 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     for reason, count in people_left_out.items():
         exclusions["participants: " + reason] += count
 
-    all_columns = [*BASE_COLUMNS, *columns]
-    for col in BASE_COLUMNS:
+    fixed = base_columns(versions[-1].page_words)
+    for col in fixed:
         col.versions = sorted(known_versions)
+    all_columns = [*fixed, *columns]
     check = sharing_check(record.title, options, all_columns, rows, len(p_rows), exclusions, contacts_given)
     filters = {"review_states": [s.value for s in options.review_states],
                "date_from": options.date_from.isoformat() if options.date_from else None,

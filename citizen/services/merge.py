@@ -403,7 +403,8 @@ STUDY_FIXED = ("id", "title", "shared_aim", "summary", "shared_aim_text", "team"
 
 
 def _protocol_content(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k != "effective_at"}
+    # A version stored before studies carried page words has no such key: the same as none.
+    return {k: v for k, v in doc.items() if k != "effective_at" and not (k == "page_words" and not v)}
 
 
 def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, progress: Progress = None) -> MergePlan:

@@ -1,6 +1,7 @@
 """Keep the phone pages' word catalogues in step: `python -m citizen.web.catalogues` (needs Babel).
 
-It gathers every marked text from the templates and this package's code, adds new ones to each
+It gathers every marked text from the templates, this package's code and the answer-checking
+messages of ``citizen/domain/rules.py`` (marked with ``Said``), adds new ones to each
 ``locale/<lang>/LC_MESSAGES/citizen.po`` (keeping the translations already there, and marking
 gone ones obsolete), and compiles each ``.po`` to the ``.mo`` file that the server loads. The
 ``.mo`` files are committed, so running the app never needs Babel.
@@ -14,8 +15,11 @@ from pathlib import Path
 from .i18n import DOMAIN, LOCALE_DIR
 
 HERE = Path(__file__).resolve().parent
-LANGUAGES = ("en", "zh", "ar")
-KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
+PACKAGE = HERE.parent
+LANGUAGES = ("en", "zh", "ar", "fr", "es", "pt", "sw", "hi", "ur", "bn", "ru")
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "Said": (1,), "ngettext": (1, 2)}
+# Code outside the web package whose messages reach the phone pages (or the data dictionary).
+ALSO = ("domain/rules.py", "export/plan.py")
 
 
 def extract() -> dict[str, list[tuple[str, int]]]:
@@ -24,6 +28,7 @@ def extract() -> dict[str, list[tuple[str, int]]]:
 
     found: dict[str, list[tuple[str, int]]] = {}
     sources = [(p, "python") for p in sorted(HERE.glob("*.py"))]
+    sources += [(PACKAGE / name, "python") for name in ALSO]
     sources += [(p, "jinja2.ext:babel_extract") for p in sorted((HERE / "templates").glob("*.html"))]
     for path, method in sources:
         options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"} if method != "python" else {}
@@ -32,7 +37,7 @@ def extract() -> dict[str, list[tuple[str, int]]]:
             ids = message if isinstance(message, tuple) else (message,)
             for msgid in ids:
                 if msgid:
-                    found.setdefault(msgid, []).append((str(path.relative_to(HERE)), lineno))
+                    found.setdefault(msgid, []).append((str(path.relative_to(PACKAGE)), lineno))
     return found
 
 

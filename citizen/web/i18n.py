@@ -7,36 +7,54 @@ compiled to ``.mo`` files that are committed (see README, "Languages").
 
 from __future__ import annotations
 
-import gettext
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-DOMAIN = "citizen"
+from markupsafe import Markup
+
+from ..domain.words import DOMAIN, LOCALE_DIR, N_, Said, StudyWords, say
+from ..domain.words import shipped as translations
+
 RTL = {"ar", "fa", "he", "ur", "ps", "sd", "yi", "dv", "ckb"}
 COOKIE = "lang"
+__all__ = ["DOMAIN", "LOCALE_DIR", "N_", "StudyWords", "translations", "said_filter"]
 
-
-def N_(message: str) -> str:
-    """Mark a text for the catalogues; it is translated where it is shown."""
-    return message
+# What the services may refuse with, as a phone shows it (the words are the services' own).
+SERVICE_REFUSALS = (
+    N_("Please answer every consent item; taking part needs the required ones."),
+    N_("This participant has withdrawn; their consent cannot be changed."),
+    N_("This participant has already withdrawn."),
+    N_("This participant has withdrawn; nothing more can be added for them."),
+    N_("This participant has not given consent, so nothing can be added for them."),
+    N_("The consent document has changed: the participant needs to re-consent before contributing."),
+    N_("This participant's consent does not cover contributing."),
+    N_("Some answers need another look."),
+    N_("This contribution was removed at the contributor's request."),
+    N_("Nothing was changed."),
+    N_("This cannot be left empty."),
+)
 
 
 def direction(lang: str) -> str:
     return "rtl" if lang.split("-")[0] in RTL else "ltr"
 
 
-@lru_cache(maxsize=32)
-def translations(lang: str) -> gettext.NullTranslations:
-    """The catalogue for a language (its base language when a region has none); English words otherwise."""
-    for code in (lang, lang.split("-")[0]):
+def said_filter(words: StudyWords):
+    """A template filter: a message in the page's language, or marked as English when it has no translation."""
+
+    def said(message: Any) -> Any:
+        if not message:
+            return ""
+        msgid = message.msgid if isinstance(message, Said) else str(message)
         try:
-            return gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[code])
-        except OSError:
-            continue
-    return gettext.NullTranslations()
+            text = say(message, words.gettext)
+        except (KeyError, ValueError, TypeError):  # a study's translation that lost a placeholder
+            text, msgid = str(message), ""
+        if words.knows(msgid):
+            return text
+        return Markup('<span lang="en" dir="ltr">%s</span>') % str(message)
+
+    return said
 
 
 def parse_accept_language(header: str) -> list[str]:

@@ -52,7 +52,7 @@ from ..services import (
 )
 from . import address, leaving
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
-from .i18n import COOKIE, N_, choose_language, direction, native_name, translations
+from .i18n import COOKIE, N_, StudyWords, choose_language, direction, native_name, said_filter
 from .security import (
     FORM_TYPES,
     HEADERS,
@@ -151,7 +151,7 @@ class EnrolmentServer:
         self._listener: Optional[asyncio.AbstractServer] = None
         self.connections = Connections(connections or ConnectionLimits(), self._error_html)
         self._log_handler: Optional[logging.Handler] = None
-        self._envs: dict[str, Environment] = {}
+        self._envs: dict[tuple[str, int], Environment] = {}
         self._study_cache: Optional[tuple[Any, StudyRecord]] = None
         self._allowances = Allowances(self.limits)
 
@@ -351,14 +351,38 @@ class EnrolmentServer:
         return None
 
     # -- rendering ---------------------------------------------------------------------------
-    def _env(self, lang: str) -> Environment:
-        env = self._envs.get(lang)
+    def _page_words(self, lang: str) -> tuple[int, StudyWords]:
+        """The pages' words in a language, with the current protocol's own translation laid over the catalogue."""
+        current = self.study.repo.current_protocol()
+        number = current.number if current is not None else 0
+        env = self._envs.get((lang, number))
+        if env is not None:
+            return number, env.globals["words"]
+        return number, StudyWords(lang, current.page_words.get(lang, {}) if current is not None else {})
+
+    async def _words(self, lang: str) -> StudyWords:
+        return (await self._env(lang)).globals["words"]
+
+    async def _texts(self, lang: str):
+        return (await self._words(lang)).gettext
+
+    async def _env(self, lang: str) -> Environment:
+        number, words = await self._read(self._page_words, lang)
+        env = self._envs.get((lang, number))
         if env is None:
-            env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(
-                default=True, default_for_string=True), extensions=["jinja2.ext.i18n"], trim_blocks=True,
-                lstrip_blocks=True)
-            env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-            self._envs[lang] = env
+            if len(self._envs) > 64:
+                self._envs.clear()
+            env = self._envs[(lang, number)] = self._make_env(words)
+        return env
+
+    @staticmethod
+    def _make_env(words: StudyWords) -> Environment:
+        env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(
+            default=True, default_for_string=True), extensions=["jinja2.ext.i18n"], trim_blocks=True,
+            lstrip_blocks=True)
+        env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["words"] = words
+        env.filters["said"] = said_filter(words)
         return env
 
     def _language(self, request: web.Request, record: Optional[StudyRecord]) -> tuple[str, bool]:
@@ -374,7 +398,7 @@ class EnrolmentServer:
         languages = record.languages if record is not None else []
         joint = "&" if "?" in page else "?"
         switch = [(code, native_name(code), f"{page}{joint}lang={code}") for code in languages] if len(languages) > 1 else []
-        html = self._env(lang).get_template(template).render(
+        html = (await self._env(lang)).get_template(template).render(
             lang=lang, dir=direction(lang), study=record, switch=switch, page=page,
             csrf=(lambda: self.tokens.issue(bound_to)), **context,
         )
@@ -392,21 +416,17 @@ class EnrolmentServer:
             except Exception:
                 record = None
         title, text = PLAIN.get(status, PLAIN[400])
-        gettext = self._texts(self._language(request, record)[0])
+        gettext = await self._texts(self._language(request, record)[0])
         # Translated here, not in the template: a message may come from the services as it is.
         return await self.render(request, "plain.html", status, record=record, heading=gettext(title),
-                                 message=gettext(message or text))
+                                 message=message or text)
 
     def _error_html(self, status: int) -> str:
         """The plain page for a connection whose request could not be read at all (in English, no study name)."""
         title, text = PLAIN.get(status, PLAIN[400])
-        gettext = self._texts("en")
-        return self._env("en").get_template("plain.html").render(
-            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", heading=gettext(title),
-            message=gettext(text))
-
-    def _texts(self, lang: str):
-        return translations(lang).gettext
+        env = self._envs.get(("en", -1)) or self._envs.setdefault(("en", -1), self._make_env(StudyWords("en", {})))
+        return env.get_template("plain.html").render(
+            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", heading=title, message=text)
 
     # -- static and home ---------------------------------------------------------------------
     async def css(self, request: web.Request) -> web.Response:
@@ -526,7 +546,7 @@ class EnrolmentServer:
             return await leaving.render_left(self, request, data, notice=notice, problem=problem, status=status)
         record: StudyRecord = data["record"]
         lang, _ = self._language(request, record)
-        gettext = self._texts(lang)
+        gettext = await self._texts(lang)
         participant: Participant = data["participant"]
         state: ConsentState = data["state"]
         current: Optional[ProtocolVersion] = data["current"]
@@ -645,7 +665,7 @@ class EnrolmentServer:
         return await self.render(request, "correct.html", status, record=record, page=f"/p/{token}/c/{contribution.id}",
                                  bound_to="p:" + token, token=token, contribution=contribution, problem=problem,
                                  errors=errors or {},
-                                 fields=field_views(version.fields, lang, self._texts(lang), values, errors))
+                                 fields=field_views(version.fields, lang, await self._texts(lang), values, errors))
 
     async def correct(self, request: web.Request) -> web.Response:
         form, data, refusal = await self._checked_post(request)
