@@ -97,7 +97,21 @@ async def test_a_study_in_one_language_enrols_and_contributes_with_no_english_wo
         status, page = await fetch(p, server.base_url + "/p/" + "Z" * 24)
         assert status == 404
         reader.check(page)
-    assert reader.pages == 8
+
+        # Leaving: the choice left open, the page that explains, then what was done.
+        status, page = await fetch(p, f"{link}/leave")
+        assert status == 422 and reader.say("Please choose what happens to what you gave.") in page
+        reader.check(page)
+        status, page = await fetch(p, f"{link}/leave?remove=keep")
+        assert status == 200 and reader.say("This cannot be undone.") in page
+        reader.check(page)
+        status, _, response = await send(p, f"{link}/leave?remove=keep", path_of(link) + "/withdraw",
+                                         {"remove": "keep", "confirm": "yes"}, server.base_url)
+        assert status == 303
+        _, page = await fetch(p, server.base_url + response.headers["Location"])
+        assert reader.say("You have left the study") in page
+        reader.check(page)
+    assert reader.pages == 11
     assert contribution.values["walk_minutes"] == 35 and contribution.values["route"] == "canal"
     assert study.repo.consent_events(contribution.participant_id)[0].language == lang
 
