@@ -65,7 +65,9 @@ MODELS: dict[str, Any] = {
 }
 # Audit events written by merges themselves: local history of how copies came together, left out
 # of the canonical form (they differ with the order of merges, the study content does not).
-MERGE_ACTIONS = frozenset({"bundle merged", "merge conflict", "study created from bundle"})
+# Syncs with a hub (citizen.sync) keep their own bookkeeping the same way.
+MERGE_ACTIONS = frozenset({"bundle merged", "merge conflict", "study created from bundle",
+                           "study synced", "study cloned from hub"})
 MERGE_ACTOR = "merge"
 CHUNK = 5000  # documents per journal line when a new study is built in its own folder
 
@@ -290,9 +292,28 @@ def _immutable(table: str) -> Callable[[dict, dict], tuple[dict, list[Conflict]]
     return join
 
 
+# A participant received from a hub comes without their private link token (it never leaves the
+# laptop where they enrolled); the laptop gives them one nobody holds, marked so a real one wins.
+UNLINKED = "unlinked-"
+
+
+def _linked(a: dict, b: dict) -> tuple[dict, dict]:
+    ta, tb = a.get("token", ""), b.get("token", "")
+    if ta == tb:
+        return a, b
+    if ta.startswith(UNLINKED) and tb.startswith(UNLINKED):
+        return dict(a, token=max(ta, tb)), dict(b, token=max(ta, tb))
+    if ta.startswith(UNLINKED):
+        return dict(a, token=tb), b
+    if tb.startswith(UNLINKED):
+        return a, dict(b, token=ta)
+    return a, b
+
+
 def _join_participant(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
     if a == b:
         return a, []
+    a, b = _linked(a, b)
     # A code given anew to settle a clash (it starts with Z, which no laptop id has) wins over the old one.
     ka = (a["code"].startswith(REASSIGNED), canonical(a))
     kb = (b["code"].startswith(REASSIGNED), canonical(b))
@@ -612,15 +633,19 @@ def _plan_invites(store: StudyStore, incoming: list[dict], fresh_participants: d
 
 
 # -- writing ----------------------------------------------------------------------------------------
-def _merge_audit(report: MergeReport, actor: str, laptop: str) -> list[dict]:
+def conflict_events(report: MergeReport, laptop: str) -> list[dict]:
     now = utcnow()
-    events = []
-    for c in report.conflicts:
-        events.append(to_doc(AuditEvent(actor=MERGE_ACTOR, action="merge conflict", target=f"{c.table} {c.record}"[:200],
-                                        details={"table": c.table, "record": c.record, "field": c.field,
-                                                 "kept": c.kept, "lost": c.lost, "rule": c.rule},
-                                        at=now, laptop=laptop)))
-    action = "study created from bundle" if report.creates_study else "bundle merged"
+    return [to_doc(AuditEvent(actor=MERGE_ACTOR, action="merge conflict", target=f"{c.table} {c.record}"[:200],
+                              details={"table": c.table, "record": c.record, "field": c.field,
+                                       "kept": c.kept, "lost": c.lost, "rule": c.rule},
+                              at=now, laptop=laptop))
+            for c in report.conflicts]
+
+
+def _merge_audit(report: MergeReport, actor: str, laptop: str, created_action: str = "study created from bundle") -> list[dict]:
+    now = utcnow()
+    events = conflict_events(report, laptop)
+    action = created_action if report.creates_study else "bundle merged"
     events.append(to_doc(AuditEvent(actor=actor or "unknown", action=action, target=report.study_id,
                                     details={"from_laptop": report.from_laptop, "bundle_made": report.bundle_created_at,
                                              "new": {k: v for k, v in report.new.items() if v},
@@ -631,7 +656,8 @@ def _merge_audit(report: MergeReport, actor: str, laptop: str) -> list[dict]:
 
 
 def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[str] = None,
-                 progress: Progress = None, plan: Optional[MergePlan] = None) -> MergeReport:
+                 progress: Progress = None, plan: Optional[MergePlan] = None,
+                 created_action: str = "study created from bundle") -> MergeReport:
     """Merge a (checked) bundle into this data folder as ONE durable change, and say what it did.
 
     ``plan`` is the one whose report the person confirmed: it is used as it is when the study has
@@ -644,7 +670,7 @@ def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[st
         raise BundleRefused(f"This bundle holds the study '{bundle.study_id}', not '{into}'; nothing was changed.")
     with paused_gc():
         if not data.has_study(bundle.study_id):
-            return _create_from_bundle(data, bundle, actor, progress)
+            return _create_from_bundle(data, bundle, actor, progress, created_action)
         return _merge_existing(data, bundle, actor, progress, plan)
 
 
@@ -675,7 +701,8 @@ def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Prog
 INCOMING_PREFIX = ".incoming-"
 
 
-def _create_from_bundle(data: DataFolder, bundle: Bundle, actor: str, progress: Progress) -> MergeReport:
+def _create_from_bundle(data: DataFolder, bundle: Bundle, actor: str, progress: Progress,
+                        created_action: str = "study created from bundle") -> MergeReport:
     """A study this laptop does not have yet: built in a hidden folder, then renamed into place.
 
     The rename is the one moment the study appears, whole; a crash before it leaves only the
@@ -694,7 +721,7 @@ def _create_from_bundle(data: DataFolder, bundle: Bundle, actor: str, progress: 
         raise ServiceError(f"Cannot prepare the study folder in {studies}: {exc.strerror}.") from None
     try:
         ops = [(name, doc) for name, doc in plan.inserts]
-        ops += [("audit", d) for d in _merge_audit(plan.report, actor, data.laptop_id)]
+        ops += [("audit", d) for d in _merge_audit(plan.report, actor, data.laptop_id, created_action)]
         with store.batch():
             for start in range(0, len(ops), CHUNK):
                 store.commit(_rows(store, ops[start:start + CHUNK]))

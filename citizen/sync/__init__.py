@@ -1,0 +1,1 @@
+"""Sync a study with a CouchDB database (a hub) through the CouchDB replication protocol."""
