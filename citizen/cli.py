@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Modules that add sub-commands: each has ``register(subparsers)``; a missing one is skipped.
-COMMAND_MODULES = ("citizen.qr_cli", "citizen.web.cli", "citizen.export.cli", "citizen.export.bundle_cli", "citizen.tui.cli")
+COMMAND_MODULES = ("citizen.qr_cli", "citizen.web.cli", "citizen.export.cli", "citizen.export.bundle_cli", "citizen.sync.cli",
+                   "citizen.tui.cli")
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 

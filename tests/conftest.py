@@ -73,3 +73,19 @@ def run_env() -> dict[str, str]:
     env.pop("CITIZEN_HOME", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory):
+    """One PouchDB Server for the sync tests (each test uses a database of its own)."""
+    from .hub import PouchServer
+
+    server = PouchServer(tmp_path_factory.mktemp("pouchdb-server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hub_db(hub_server) -> str:
+    """The address of a new, empty database on the hub."""
+    return hub_server.new_db()

@@ -112,6 +112,16 @@ def from_doc(doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return table, record
 
 
+def typed_numbers(table: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A protocol version's bounds as the floats citizen wrote (a JavaScript hub gives 300.0 back
+    as 300); every other record as it is (a contribution's decimals need its form: see replicate)."""
+    if table != "protocol_versions":
+        return record
+    fields = [dict(f, **{b: float(f[b]) for b in ("min", "max") if isinstance(f.get(b), int)})
+              for f in record.get("fields", [])]
+    return dict(record, fields=fields)
+
+
 # -- revisions ---------------------------------------------------------------------------------------
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

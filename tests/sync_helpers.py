@@ -1,0 +1,71 @@
+"""Laptops syncing one study through a hub (PouchDB Server), for the sync tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from citizen.services.merge import canonical, canonical_form
+from citizen.store import DataFolder
+from citizen.sync.run import HubLogin, clone_study, sync_study
+
+from .bundle_helpers import STUDY, study_of
+
+FAST = {"retries": 1, "retry_delay": 0.05}
+
+
+def sync(folder: DataFolder, url: str, direction: str = "both", contacts: bool = False, study: str = STUDY, **kw):
+    login = HubLogin(url, hub_options=kw.pop("hub_options", FAST))
+    return asyncio.run(sync_study(folder, study, login, direction, contacts, "tester", **kw))
+
+
+def clone(folder: DataFolder, url: str, study_id: str | None = None, **kw):
+    login = HubLogin(url, hub_options=kw.pop("hub_options", FAST))
+    return asyncio.run(clone_study(folder, login, study_id, "tester", **kw))
+
+
+def content(folder: DataFolder, study: str = STUDY, contacts: bool = False) -> str:
+    """The study's content as two laptops must agree on it: participants' link tokens (and, unless
+    they were sent, contact details) stay on each laptop."""
+    form = canonical_form(study_of(folder) if study == STUDY else _open(folder, study))
+    if not contacts:
+        form.pop("contacts")
+    form["participants"] = [{k: v for k, v in doc.items() if k != "token"} for doc in form["participants"]]
+    return canonical(form)
+
+
+def _open(folder: DataFolder, study: str):
+    from citizen.services import open_study
+
+    return open_study(folder, study)
+
+
+def hub_rows(url: str) -> dict[str, dict]:
+    from .hub import get
+
+    return {r["id"]: r for r in get(url + "/_all_docs?include_docs=true&conflicts=true")["rows"]}
+
+
+def local_revs(folder: DataFolder, study: str = STUDY) -> dict[str, str]:
+    """The revision this laptop believes the hub holds, per document."""
+    from citizen.sync.state import HubState, Settings
+
+    settings = Settings.load(folder.path, study)
+    state = HubState.open(folder.path, study, settings.url)
+    return {k: v[0] for k, v in state.revs.items()}
+
+
+def dumps(value) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def differences(x: DataFolder, y: DataFolder, contacts: bool = False) -> list[str]:
+    """Where two laptops' copies differ (empty when they hold the same study)."""
+    cx, cy = json.loads(content(x, contacts=contacts)), json.loads(content(y, contacts=contacts))
+    out = []
+    for table in cx:
+        ix = {canonical(d) for d in cx[table]}
+        iy = {canonical(d) for d in cy[table]}
+        out += [f"{table} only in the first: {d[:400]}" for d in sorted(ix - iy)[:3]]
+        out += [f"{table} only in the second: {d[:400]}" for d in sorted(iy - ix)[:3]]
+    return out
