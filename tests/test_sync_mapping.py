@@ -68,3 +68,21 @@ def test_revisions_are_a_pure_function_of_parent_and_content():
     assert revisions(second, first) == {"start": 2, "ids": [second[2:], first[2:]]}
     assert tombstone_rev("3-abc") == tombstone_rev("3-abc") and tombstone_rev("3-abc").startswith("4-")
     assert winner(["2-aaa", "3-aaa", "3-bbb"]) == "3-bbb"
+
+
+def test_what_a_laptop_remembers_of_a_hub_is_for_its_user_alone(tmp_path):
+    import stat
+
+    from citizen.sync.state import HubState, Settings
+
+    Settings(url="https://hub.example.org/walk", user="amina").save(tmp_path, "walk")
+    state = HubState.open(tmp_path, "walk", "https://hub.example.org/walk")
+    state.record({"study": ["1-abc", "abc", []]})
+    state.save("https://hub.example.org/walk")
+    state.close()
+    files = [p for p in (tmp_path / "sync").rglob("*") if p.is_file()]
+    assert {p.name for p in files} == {"settings.json", "state.json", "revs.log"}
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in (tmp_path / "sync").rglob("*") if p.is_dir())
+    again = HubState.open(tmp_path, "walk", "https://hub.example.org/walk")
+    assert again.revs == {"study": ["1-abc", "abc", []]}  # the log is read back after a stop

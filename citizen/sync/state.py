@@ -39,7 +39,7 @@ def _read_json(path: Path) -> Optional[Any]:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     atomic_write(path, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
@@ -110,8 +110,9 @@ class HubState:
             return
         self.revs.update(changes)
         if self._log is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.folder / "revs.log", "ab")
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.folder / "revs.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._log = os.fdopen(fd, "ab")
         self._log.write(json.dumps(changes, separators=(",", ":")).encode("utf-8") + b"\n")
         self._log.flush()
         os.fsync(self._log.fileno())
