@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +18,45 @@ from .conftest import ROOT
 
 SERVER = ROOT / "node_modules" / "pouchdb-server" / "bin" / "pouchdb-server"
 _names = itertools.count(1)
+
+
+class ThreadedApp:
+    """An aiohttp application on its own event loop in a thread, so a test can sync through it
+    with ``asyncio.run``; a subclass answers every request in ``_handle``."""
+
+    def start(self):
+        from aiohttp import web
+
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            app = web.Application(client_max_size=256 * 1024 * 1024)
+            app.router.add_route("*", "/{tail:.*}", self._handle)
+            self._runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        self.started()
+        return self
+
+    def started(self) -> None:
+        pass
+
+    async def _handle(self, request):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
 
 
 def free_port() -> int:

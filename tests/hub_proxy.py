@@ -5,16 +5,14 @@ It runs its own event loop in a thread, so a test can sync through it with ``asy
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
 import aiohttp
 from aiohttp import web
 
-from .hub import free_port
+from .hub import ThreadedApp
 
 
 @dataclass
@@ -27,39 +25,14 @@ class Fault:
 
 
 @dataclass
-class HubProxy:
+class HubProxy(ThreadedApp):
     target: str  # the hub's base address, http://127.0.0.1:PORT
     login: Optional[tuple[str, str]] = None  # required Basic credentials, when set
     faults: list[Fault] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
-    def start(self) -> HubProxy:
-        self.port = free_port()
+    def started(self) -> None:
         self.base = f"http://127.0.0.1:{self.port}"
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def _serve(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application(client_max_size=256 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        ready.set()
-        self._loop.run_forever()
-
-    def stop(self) -> None:
-        async def down() -> None:
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(down(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     def _fault(self, path: str) -> Optional[str]:
         for fault in self.faults:

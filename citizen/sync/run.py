@@ -46,7 +46,7 @@ async def sync_study(data: DataFolder, study_id: str, login: HubLogin, direction
 
 
 async def clone_study(data: DataFolder, login: HubLogin, study_id: Optional[str] = None, actor: str = "sync",
-                      progress: Progress = None) -> SyncReport:
+                      progress: Progress = None, batch: int = BATCH) -> SyncReport:
     """Put a study that is only on the hub onto this laptop, then receive all of it."""
     async with login.hub() as hub:
         if await hub.info() is None:
@@ -77,7 +77,7 @@ async def clone_study(data: DataFolder, login: HubLogin, study_id: Optional[str]
         state.save(hub.shown)
         state.close()
         Settings(url=hub.shown, user=login.user).save(data.path, local_id)
-        return await Replicator(data, local_id, hub, actor, False, progress).run("pull")
+        return await Replicator(data, local_id, hub, actor, False, progress, batch).run("pull")
 
 
 def _typed(table: str, record: dict) -> dict:
