@@ -31,6 +31,7 @@ def options_from(args: argparse.Namespace):
         "contacts": args.include_contacts, "drop_free_text": args.drop_free_text, "hash_codes": args.hash_codes,
         "shift_dates": args.shift_dates, "date_from": args.date_from, "date_to": args.date_to,
         "versions": args.versions or [], "labels": args.labels, "language": args.language, "bom": args.bom,
+        "fhir": args.fhir,
     }
     if args.review:
         values["review_states"] = [s.strip() for s in args.review.split(",") if s.strip()]
@@ -111,6 +112,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", action="store_true", help="choice labels instead of codes")
     p.add_argument("--language", default=None, help="language of the labels (default: the study's main language)")
     p.add_argument("--bom", action="store_true", help="UTF-8 with a byte-order mark (for spreadsheets)")
+    p.add_argument("--fhir", action="store_true",
+                   help="also write the consent log as a FHIR R5 Bundle of Consent resources (consent.fhir.json)")
     p.set_defaults(run=cmd_export)
 
     p = subparsers.add_parser("report", help="write the study report (Markdown, no personal data)")

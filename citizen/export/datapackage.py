@@ -157,6 +157,10 @@ DESCRIPTIONS = {
 
 
 def resource_of(plan: ExportPlan, name: str, header: list[str], rows: int, sha256: str, size: int) -> dict[str, Any]:
+    if name.endswith(".json"):  # consent.fhir.json: a FHIR Bundle, not a table
+        return {"name": "consent-fhir", "$schema": RESOURCE_PROFILE, "path": name, "type": "json", "format": "json",
+                "mediatype": "application/fhir+json", "encoding": "utf-8", "bytes": size, "hash": f"sha256:{sha256}",
+                "description": "The consent log as an HL7 FHIR R5 Bundle: a Consent resource per consent event."}
     return {
         "name": name.removesuffix(".csv"),
         "$schema": RESOURCE_PROFILE,
@@ -189,7 +193,7 @@ def package_of(plan: ExportPlan, resources: list[dict[str, Any]], approved_by: s
         "export_format": plan.options.format.value if plan.options.format is not ExportFormat.csv else "csv",
         "options": plan.options.model_dump(mode="json"),
         "filters": plan.filters,
-        "rows": {r["path"]: r["rows"] for r in resources},
+        "rows": {r["path"]: r.get("rows", 0) for r in resources if "rows" in r},
         "exclusions": [{"reason": r, "count": n} for r, n in sorted(plan.exclusions.items())],
         "redactions": [{"reason": r, "count": n} for r, n in sorted(plan.redactions.items())],
         "sharing_check": plan.check.lines(),

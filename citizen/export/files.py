@@ -248,6 +248,17 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
 
         written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER),
                                  bom))
+        if plan.options.fhir:
+            from .fhir import FHIR_JSON, fhir_json
+
+            sink = _Sink(tmp / FHIR_JSON, False)
+            try:
+                sink.write(fhir_json(plan))
+                sink.close()
+            except BaseException:
+                sink.abandon()
+                raise
+            written.append(WrittenFile(FHIR_JSON, len(plan.consent_log), sink.sha.hexdigest(), sink.size))
         manifest.update(package_json(plan, written, approved_by.strip()))
         sink = _Sink(tmp / "datapackage.json", False)
         try:

@@ -72,6 +72,7 @@ class ExportOptions(BaseModel):
     labels: bool = Field(False, description="choice labels instead of their codes")
     language: Optional[str] = Field(None, description="language of the labels (default: the study's main one)")
     bom: bool = Field(False, description="UTF-8 with a byte-order mark, for spreadsheets")
+    fhir: bool = Field(False, description="also the consent log as a FHIR R5 Bundle (consent.fhir.json)")
     quote_item: str = "quote_words"
     partners_item: str = "share_partners"
     contact_item: str = "contact_later"

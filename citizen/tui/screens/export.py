@@ -35,6 +35,7 @@ OPTIONS = [
     ("Shift each participant's dates by a secret offset", "shift_dates"),
     ("Choice labels instead of codes", "labels"),
     ("Byte-order mark, for spreadsheets", "bom"),
+    ("Consent log as FHIR R5 (consent.fhir.json)", "fhir"),
 ]
 
 
