@@ -138,3 +138,32 @@ def test_the_compiled_catalogues_match_their_sources(lang):
     for message in entries:
         assert mo.gettext(message.id) == (message.string or message.id), message.id
     assert len(mo._catalog) - 1 == len(entries)  # nothing in the .mo that the .po lost (less the header)
+
+
+def test_templates_translate_only_literal_texts():
+    """Issue 18, finding 11: ``{{ _(variable) }}`` is marked safe by new-style gettext, so unescaped."""
+    from jinja2 import Environment, FileSystemLoader, nodes
+
+    from citizen.web.server import HERE
+
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), extensions=["jinja2.ext.i18n"])
+    calls = 0
+    for name in env.list_templates(extensions=["html"]):
+        tree = env.parse(env.loader.get_source(env, name)[0])
+        for call in tree.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name in ("_", "gettext", "ngettext", "pgettext"):
+                calls += 1
+                literal = [a for a in call.args if isinstance(a, nodes.Const) and isinstance(a.value, str)]
+                assert call.args and len(literal) >= 1 and isinstance(call.args[0], nodes.Const), (
+                    f"{name}, line {call.lineno}: _() is given something other than a literal text")
+    assert calls > 50  # the templates' own words are all found
+
+
+async def test_a_notice_after_a_change_is_shown_in_the_phones_language_and_escaped(study, invite):
+    async with served(study) as server, phone("zh-CN,zh;q=0.9") as p:
+        link, _ = await enrol(p, server, invite.token)
+        status, _, r = await send(p, link, path_of(link) + "/contribute", WALK, server.base_url)
+        assert status == 303
+        _, page = await fetch(p, server.base_url + r.headers["Location"])
+    en = "Thank you: your contribution was received."
+    assert gettext.translation("citizen", str(LOCALE_DIR), languages=["zh"]).gettext(en) in page
