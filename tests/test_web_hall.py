@@ -161,3 +161,59 @@ async def test_a_flood_of_form_pages_never_spends_a_volunteers_form(study, invit
         async with p.post(server.join_url(invite.token), data=data) as r:
             assert r.status == 403  # still single use
     assert study.repo.participant_count() == 1
+
+
+async def test_the_pages_are_served_on_the_local_network_address_unless_every_network_is_asked_for(study, invite):
+    """Finding 10: the server bound every interface by default (0.0.0.0), VPN and tethered ones included."""
+    import socket
+
+    from citizen.web import address
+    from citizen.web.server import EnrolmentServer
+
+    local = address.local_address()
+    server = EnrolmentServer(study, port=0, limits=RateLimits())
+    await server.start()
+    try:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        assert server.host == local and server.base_url == f"http://{local}:{port}"
+        _, writer = await asyncio.open_connection(local, port)  # phones on the local network reach it
+        writer.close()
+        if local != "127.0.0.1":  # another interface of this laptop does not
+            with pytest.raises(OSError):
+                with socket.create_connection(("127.0.0.1", port), timeout=5):
+                    pass
+    finally:
+        await server.stop()
+
+
+def test_citizen_serve_says_plainly_when_it_serves_every_network(data_path, demo_file, run_env):
+    import signal
+    import subprocess
+
+    from citizen.web import address
+
+    from .conftest import citizen_command
+    from .test_web import read_until, start_serve
+
+    proc = start_serve(data_path, demo_file, run_env, "--host", "0.0.0.0")  # the last --host counts
+    try:
+        seen: list[str] = []
+        read_until(proc, "Serving '", seen)
+        assert any("every network of this laptop (--host 0.0.0.0), VPN" in line for line in seen)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    proc = subprocess.Popen([*citizen_command(), "--data", str(data_path), "serve", "air-quality-walk", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
+    try:  # by default: this laptop's address on its local network, and nothing said about every network
+        seen = []
+        line = read_until(proc, "Serving '", seen)
+        assert f"at http://{address.local_address()}:" in line
+        assert not any("every network" in x for x in seen)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

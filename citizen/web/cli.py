@@ -26,17 +26,26 @@ def print_invites(server, invites: Sequence[Invite], say: Callable[[str], None] 
         say(f"  {invite.label}: {link}")
 
 
+EVERY_NETWORK = {"0.0.0.0", "::", "[::]"}
+EVERY_NETWORK_WARNING = ("Serving on every network of this laptop (--host 0.0.0.0), VPN and phone-tethered ones "
+                         "too: anyone on any of them can reach the join pages.")
+NO_NETWORK = ("This laptop is on no local network, so only this laptop can open the pages. Join the network the "
+              "phones use (a Wi-Fi the team controls), then serve again.")
 NO_INVITE = ("This study has no open invite, so no one can join yet. Make one with "
              "`citizen serve {study} --new-invite \"library poster\"`, or on the Enrolment screen of the terminal app.")
 
 
-async def serve(study, host: str, port: int, say: Callable[[str], None] = print,
+async def serve(study, host: str | None, port: int, say: Callable[[str], None] = print,
                 stop: asyncio.Event | None = None) -> None:
     """Serve until Ctrl-C (or ``stop`` is set), then close every connection."""
     from .server import EnrolmentServer
 
     server = EnrolmentServer(study, host, port)
     await server.start()
+    if server.host.strip() in EVERY_NETWORK:
+        say(EVERY_NETWORK_WARNING)
+    elif server.host.startswith("127."):
+        say(NO_NETWORK)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,7 +93,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the study's enrolment pages to phones on this network")
     p.add_argument("study")
-    p.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: every network)")
+    p.add_argument("--host", default=None,
+                   help="the address to listen on (default: this laptop's address on its local network; "
+                        "0.0.0.0 serves every network, VPN and tethered ones too)")
     p.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
     p.add_argument("--new-invite", default=None, metavar="LABEL",
                    help="first make an open invite with this label (such as 'library poster'), "

@@ -138,10 +138,10 @@ def qr_svg(link: str) -> Markup:
 class EnrolmentServer:
     """The phone pages of one study, served on the local network."""
 
-    def __init__(self, study: Study, host: str = "0.0.0.0", port: int = 8080, *, log_dir: Optional[Path] = None,
+    def __init__(self, study: Study, host: Optional[str] = None, port: int = 8080, *, log_dir: Optional[Path] = None,
                  limits: Optional[RateLimits] = None, connections: Optional[ConnectionLimits] = None):
         self.study = study
-        self.host = host
+        self.host = host or address.local_address()  # every interface (VPN, tethering) only when asked: 0.0.0.0
         self.port = port
         self.log_dir = log_dir if log_dir is not None else study.store.folder.parent.parent / "logs"
         self.limits = limits or RateLimits()

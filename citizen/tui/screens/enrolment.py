@@ -22,7 +22,7 @@ from ... import qr
 from ...domain.models import Invite
 from ...services import Refused, ServiceError, close_invite
 from ...services.invites import InviteRow, invite_rows, make_invite
-from ...web.address import base_url
+from ...web.address import base_url, local_address
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
 from .base import StudyPage
@@ -89,7 +89,7 @@ class EnrolmentScreen(StudyPage):
                 yield Static("Serve the phone pages", classes="title")
                 with Horizontal(id="serve-row"):
                     yield Label("Host")
-                    yield Input("0.0.0.0", id="serve-host", compact=True)
+                    yield Input(local_address(), id="serve-host", compact=True)
                     yield Label("Port")
                     yield Input("8080", id="serve-port", compact=True, restrict=r"[0-9]*", max_length=5)
                 yield Static("", id="serve-status")
@@ -207,7 +207,7 @@ class EnrolmentScreen(StudyPage):
     def address_base(self) -> str:
         if self.server is not None:
             return self.server.base_url
-        host = self.query_one("#serve-host", Input).value.strip() or "0.0.0.0"
+        host = self.query_one("#serve-host", Input).value.strip() or local_address()
         port = self.query_one("#serve-port", Input).value.strip()
         return base_url(host, int(port) if port.isdigit() and int(port) else 8080)
 
@@ -284,7 +284,8 @@ class EnrolmentScreen(StudyPage):
         host = self.query_one("#serve-host", Input).value.strip()
         port_text = self.query_one("#serve-port", Input).value.strip()
         if not host:
-            self.show_status("Type the address to serve on: 0.0.0.0 serves every network of this laptop.")
+            self.show_status(f"Type the address to serve on: {local_address()} is this laptop on its local network; "
+                             "0.0.0.0 serves every network, VPN and tethered ones too.")
             return
         if not port_text.isdigit() or int(port_text) > 65535:
             self.show_status("The port must be a number from 0 to 65535, such as 8080.")
