@@ -17,6 +17,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .words import PLACEHOLDER, placeholders
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -82,6 +84,10 @@ def _check_page_words(value: dict[str, dict[str, str]]) -> dict[str, dict[str, s
             text = (text or "").strip()
             if len(text) > PAGE_TEXT_MAX:
                 raise ValueError(f"a page text in '{lang}' is longer than {PAGE_TEXT_MAX} characters")
+            if text and (placeholders(text) != placeholders(msgid) or PLACEHOLDER.sub("", text).count("%")):
+                wanted = ", ".join(sorted(placeholders(msgid))) or "none"
+                raise ValueError(f"the '{lang}' words for \"{msgid[:60]}\" must keep the same places for values "
+                                 f"as the English ({wanted}), and no other '%' sign")
             if text:
                 kept[msgid] = text
         if kept:

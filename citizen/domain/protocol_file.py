@@ -11,10 +11,12 @@ from .models import (
     ConsentDocument,
     FormField,
     Localised,
+    PageWords,
     Record,
     Study,
     TeamMember,
     _check_localised,
+    _check_page_words,
     _unique_keys,
 )
 
@@ -43,6 +45,12 @@ class ProtocolPart(Record):
     consent: ConsentPart
     change_summary: str = ""
     approved_by: str = Field("", max_length=120)  # required unless the file is a draft
+    page_words: PageWords = Field(default_factory=dict)  # the study's own translation of the phone pages' words
+
+    @field_validator("page_words")
+    @classmethod
+    def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return _check_page_words(value)
 
     @field_validator("fields")
     @classmethod
@@ -168,8 +176,9 @@ def parse_protocol_file(data: bytes, name: str) -> ProtocolFile:
 
 def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDocument | ConsentPart,
                        approved_by: str, change_summary: str = "", source: Optional[str] = None,
-                       draft: Optional[DraftMark] = None) -> dict[str, Any]:
-    """The JSON-ready protocol file of a study's protocol version (or of its draft, marked as one)."""
+                       draft: Optional[DraftMark] = None, page_words: Optional[PageWords] = None) -> dict[str, Any]:
+    """The JSON-ready protocol file of a study's protocol version (or of its draft, marked as one); the page
+    words only when it has some, so an older citizen still reads a file that carries none."""
     doc = {
         "format": FORMAT,
         "schema": SCHEMA,
@@ -196,6 +205,8 @@ def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDo
     }
     if draft is not None:
         doc["draft"] = draft.model_dump(mode="json")
+    if page_words:
+        doc["protocol"]["page_words"] = page_words
     return doc
 
 

@@ -11,6 +11,7 @@ words (``ProtocolVersion.page_words``); ``StudyWords`` lays it over the shipped 
 from __future__ import annotations
 
 import gettext
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -119,3 +120,26 @@ def missing_page_words(lang: str, own: Mapping[str, str]) -> list[str]:
     if has_catalogue(lang):
         return []
     return [m for m in page_msgids() if not (own.get(m) or "").strip()]
+
+
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
+WHERE_TO_FIX = ("translate them on the Page words screen (w in the form builder) or in the protocol file's "
+                "\"page_words\"")
+
+
+def placeholders(text: str) -> set[str]:
+    """The values a text has room for, such as ``%(count)s``: a translation keeps exactly these."""
+    return set(PLACEHOLDER.findall(text))
+
+
+def page_word_gaps(languages: list[str], page_words: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Each study language whose phone pages cannot be said in full: no catalogue ships and the study's
+    own translation is incomplete; one plain line per language, with the count and where to fix it."""
+    out = []
+    total = len(page_msgids())
+    for lang in languages:
+        missing = missing_page_words(lang, page_words.get(lang, {}))
+        if missing:
+            out.append(f"The phone pages' words in '{lang}': {len(missing)} of {total} have no translation "
+                       f"(no catalogue ships for '{lang}'; {WHERE_TO_FIX})")
+    return out

@@ -34,6 +34,7 @@ from ..domain.models import (
 )
 from ..domain.models import Study as StudyRecord
 from ..domain.protocol_file import ProtocolFileError
+from ..domain.words import page_word_gaps
 from ..store import DataFolder, StoreError
 from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of
 from .studies import publish_protocol_version
@@ -221,7 +222,8 @@ def start_draft(study: Study, actor: str, proposal_id: Optional[str] = None) -> 
                   based_on=current.number if current else None,
                   fields=current.fields if current else [],
                   consent_text=current.consent.text if current else {},
-                  consent_items=current.consent.items if current else [])
+                  consent_items=current.consent.items if current else [],
+                  page_words=current.page_words if current else {})
     with change(study) as tx:
         tx.insert("drafts", to_doc(draft))
         audit(tx, actor, "draft started", f"from version {current.number}" if current else "new protocol",
@@ -414,10 +416,15 @@ def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by:
     problems = draft_problems(draft)
     if problems:
         raise Refused("This draft cannot be published yet: " + " ".join(problems))
-    missing = missing_translations(draft, study.repo.study().languages)
+    languages = study.repo.study().languages
+    missing = missing_translations(draft, languages)
     if missing:
         raise Refused("This draft cannot be published yet: every text a participant reads needs each of the "
                       "study's languages. Missing: " + "; ".join(missing) + ".")
+    gaps = page_word_gaps(languages, draft.page_words)
+    if gaps:
+        raise Refused("This draft cannot be published yet: the phone pages cannot speak every study language. "
+                      + "; ".join(gaps) + ".")
     if not approved_by.strip():
         raise Refused("Please say who approved this version.", {"approved_by": "Please say who approved this version."})
     if study.repo.current_protocol() is not None and not change_summary.strip():
@@ -430,7 +437,8 @@ def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by:
 
     return publish_protocol_version(
         study, draft.fields, draft.consent_text, [to_doc(i) for i in draft.consent_items],
-        change_summary.strip() or "First version.", approved_by.strip(), proposal_id=draft.proposal_id, also=mark)
+        change_summary.strip() or "First version.", approved_by.strip(), proposal_id=draft.proposal_id, also=mark,
+        page_words=draft.page_words)
 
 
 # -- the activity log ---------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def export_draft_protocol(study: Study, path: Path) -> Draft:
     consent = ConsentPart(text=draft.consent_text, items=[to_doc(i) for i in draft.consent_items])
     doc = protocol_file_dict(record, draft.fields, consent, approved_by="",
                              change_summary="", source=f"{record.title} (citizen study '{record.id}', draft)",
-                             draft=DraftMark(based_on=draft.based_on))
+                             draft=DraftMark(based_on=draft.based_on), page_words=draft.page_words)
     payload = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     try:
         atomic_write(path, payload)
@@ -95,7 +95,7 @@ def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str,
         raise ServiceError(str(exc)) from None
     study = Study(store, data.laptop_id)
     draft = Draft(created_by=actor or "unknown", fields=pf.protocol.fields, consent_text=pf.protocol.consent.text,
-                  consent_items=items)
+                  consent_items=items, page_words=pf.protocol.page_words)
     try:
         with change(study) as tx:
             tx.insert("study", to_doc(record))
@@ -119,7 +119,8 @@ def _into_study(study: Study, pf: ProtocolFile, items: list[ConsentItem], name: 
         raise Refused(msg, {"path": msg})
     current = study.repo.current_protocol()
     draft = Draft(created_by=actor or "unknown", based_on=current.number if current else None,
-                  fields=pf.protocol.fields, consent_text=pf.protocol.consent.text, consent_items=items)
+                  fields=pf.protocol.fields, consent_text=pf.protocol.consent.text, consent_items=items,
+                  page_words=pf.protocol.page_words)
     with change(study) as tx:
         tx.insert("drafts", to_doc(draft))
         audit(tx, actor, "draft imported", name,

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..domain.models import (
     ConsentDocument,
     FormField,
+    PageWords,
     ProtocolVersion,
     StudyStatus,
     to_doc,
@@ -29,6 +30,7 @@ from ..domain.protocol_file import (
     protocol_file_dict,
 )
 from ..domain.rules import protocol_changes
+from ..domain.words import page_word_gaps
 from ..store import DataFolder, StoreError, Transaction
 from ..store.durable import atomic_write
 from .common import Refused, ServiceError, Study, audit, change, row_of, serialised
@@ -62,6 +64,10 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
         raise ServiceError(
             f"A study '{record.id}' already exists in {data.path}; choose another id (--id) or remove the old one."
         )
+    gaps = page_word_gaps(record.languages, pf.protocol.page_words)
+    if gaps:
+        raise Refused(f"The study '{record.id}' cannot be added: its phone pages cannot speak every one of its "
+                      "languages. " + "; ".join(gaps) + ".")
     store = data.new_study_folder(record.id)
     study = Study(store, data.laptop_id)
     try:
@@ -72,6 +78,7 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
             change_summary=pf.protocol.change_summary or "First version.",
             approved_by=pf.protocol.approved_by,
             effective_at=at or utcnow(),
+            page_words=pf.protocol.page_words,
         )
         with change(study) as tx:
             tx.insert("study", to_doc(record))
@@ -111,7 +118,8 @@ def export_protocol(study: Study, path: Path, draft: bool = False) -> None:
         raise ServiceError("This study has no published protocol yet.")
     record = study.repo.study()
     doc = protocol_file_dict(record, current.fields, current.consent, current.approved_by,
-                             current.change_summary, source=f"{record.title} (citizen study '{record.id}')")
+                             current.change_summary, source=f"{record.title} (citizen study '{record.id}')",
+                             page_words=current.page_words)
     payload = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     try:
         atomic_write(path, payload)
@@ -123,7 +131,8 @@ def export_protocol(study: Study, path: Path, draft: bool = False) -> None:
 def publish_protocol_version(study: Study, fields: list[FormField], consent_text: dict[str, str],
                              consent_items: list[dict], change_summary: str, approved_by: str,
                              proposal_id: Optional[str] = None, at: Optional[datetime] = None,
-                             also: Optional[Callable[[Transaction, ProtocolVersion], None]] = None) -> ProtocolVersion:
+                             also: Optional[Callable[[Transaction, ProtocolVersion], None]] = None,
+                             page_words: Optional[PageWords] = None) -> ProtocolVersion:
     """Publish a new, immutable protocol version; the consent version moves on only if it changed.
 
     ``also`` writes more in the same change (the draft it came from is marked published with it).
@@ -136,7 +145,8 @@ def publish_protocol_version(study: Study, fields: list[FormField], consent_text
         if current is not None and (candidate.text != current.consent.text or candidate.items != current.consent.items):
             candidate = candidate.model_copy(update={"version": current.consent.version + 1})
         version = ProtocolVersion(number=number, fields=fields, consent=candidate, change_summary=change_summary,
-                                  proposal_id=proposal_id, approved_by=approved_by, effective_at=at or utcnow())
+                                  proposal_id=proposal_id, approved_by=approved_by, effective_at=at or utcnow(),
+                                  page_words=current.page_words if page_words is None and current else page_words or {})
     except ValidationError as exc:
         raise Refused("This protocol cannot be published: " + "; ".join(explain(exc))) from None
     if current is not None and not change_summary.strip():

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ...domain.design import Draft, draft_as_version, draft_problems, missing_translations
 from ...domain.models import FIELD_TYPE_NAMES, pick
 from ...domain.rules import protocol_changes
+from ...domain.words import page_word_gaps
 from ...services import design
 from ..dialogs.field import FieldDialog
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
@@ -44,6 +45,7 @@ class DesignScreen(StudyPage):
         Binding("left_square_bracket", "move(-1)", "Move up", key_display="["),
         Binding("right_square_bracket", "move(1)", "Move down", key_display="]"),
         Binding("c", "consent", "Consent"),
+        Binding("w", "page_words", "Page words"),
         Binding("p", "publish", "Publish"),
         Binding("i", "import_form", "Import XLSForm"),
         Binding("l", "language", "Language"),
@@ -99,6 +101,7 @@ class DesignScreen(StudyPage):
                             f"{len(d.consent_items)} consent items. Language: {self.language}."))
         missing = missing_translations(d, record.languages)
         lines = draft_problems(d) + (["Translations missing: " + "; ".join(missing) + "."] if missing else [])
+        lines += [gap + "." for gap in page_word_gaps(record.languages, d.page_words)]
         problems.update(plain(" ".join(lines)))
         problems.display = bool(lines)
         for n, f in enumerate(d.fields, 1):
@@ -184,6 +187,13 @@ class DesignScreen(StudyPage):
 
         self.app.push_screen(ConsentScreen(self.study_id))
 
+    def action_page_words(self) -> None:
+        if self._need_draft() is None:
+            return
+        from .page_words import PageWordsScreen
+
+        self.app.push_screen(PageWordsScreen(self.study_id))
+
     def action_language(self) -> None:
         langs = self.study.repo.study().languages
         self.language = langs[(langs.index(self.language) + 1) % len(langs)] if self.language in langs else langs[0]
@@ -194,8 +204,10 @@ class DesignScreen(StudyPage):
         if draft is None:
             return
         current = self.study.repo.current_protocol()
+        languages = self.study.repo.study().languages
         problems = draft_problems(draft) + [
-            f"Translation missing: {m}." for m in missing_translations(draft, self.study.repo.study().languages)]
+            f"Translation missing: {m}." for m in missing_translations(draft, languages)]
+        problems += [gap + "." for gap in page_word_gaps(languages, draft.page_words)]
         candidate = draft_as_version(draft, current)
         number = 1 if current is None else current.number + 1
         if problems:
