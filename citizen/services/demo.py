@@ -19,7 +19,8 @@ from ..domain.models import (
 )
 from ..store import DataFolder
 from .common import Study
-from .contributions import add_contribution, give_feedback, post_update, review_contributions
+from .bulk import NewContribution, add_contributions
+from .contributions import give_feedback, post_update, review_contributions
 from .participation import create_invite, enrol_participant, withdraw
 from .proposals import add_proposal_note, decide_proposal, propose_change
 from .studies import create_study, load_protocol_file, publish_protocol_version, set_study_status
@@ -39,6 +40,10 @@ NOTES = [
     "",
     "",
 ]
+REMOVER = 2  # the participant who withdraws and asks for their walks to be removed
+REMOVED_WALKS = 3
+BULK = 1000  # contributions stored per change while the demo is made
+
 SPOTS = ["Station Road crossing", "Bus station", "Mill Lane school gate", "Canal bridge", "Market square",
          "Allotments", "Ring road underpass", ""]
 
@@ -115,8 +120,12 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
         # Enrolments are spread over the first six weeks; each walk comes after its walker enrolled.
         enrol_times = sorted(start + timedelta(minutes=rng.randint(60, 42 * 24 * 60)) for _ in range(participants))
         timeline: list[tuple[datetime, int, int]] = [(when, 0, i) for i, when in enumerate(enrol_times)]
-        for _ in range(contributions):
-            i = rng.randrange(participants)
+        # Participant 2 withdraws at the end and asks for their walks to be removed: theirs come on
+        # top of the asked number, so the study counts exactly that many contributions.
+        remover = REMOVER if participants > REMOVER + 1 else None
+        walkers = [i for i in range(participants) if i != remover]
+        extra = [remover] * min(REMOVED_WALKS, contributions) if remover is not None else []
+        for i in [*(walkers[rng.randrange(len(walkers))] for _ in range(contributions)), *extra]:
             span = max(60, int((now - enrol_times[i]).total_seconds() // 60) - 5)
             timeline.append((enrol_times[i] + timedelta(minutes=rng.randint(30, span)), 1, i))
         timeline.append((v2_at, -1, 0))
@@ -134,8 +143,16 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
         current = study.repo.current_protocol()
         assert current is not None
         form = [(f.key, _answerer(f, rng)) for f in current.fields]
+        pending: list[NewContribution] = []
+
+        def add_pending() -> None:
+            ids = add_contributions(study, pending)
+            made.extend(zip(ids, (c.at for c in pending), strict=True))
+            pending.clear()
+
         for step, (when, kind, i) in enumerate(timeline):
             if kind == -1:
+                add_pending()  # they answered the form of their day
                 _publish_v2(study, proposal.id, v2_at)
                 current = study.repo.current_protocol()
                 assert current is not None
@@ -151,25 +168,23 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
                                           witness=rng.choice(WITNESSES), at=when)
                 people[i] = p.id
             else:
-                assert current is not None
-                pid = people[i]
-                if not study.repo.consent_state(pid).covers(current.consent):
-                    continue
                 values = {key: answer(when) for key, answer in form}
                 source = ContributionSource.phone if rng.random() < 0.8 else ContributionSource.desk
-                c = add_contribution(study, pid, values, source,
-                                     "volunteer (phone)" if source is ContributionSource.phone else COORDINATOR,
-                                     at=when)
-                made.append((c.id, when))
+                pending.append(NewContribution(
+                    people[i], values, source,
+                    "volunteer (phone)" if source is ContributionSource.phone else COORDINATOR, when))
+                if len(pending) >= BULK:
+                    add_pending()
             if progress and step % 1000 == 0:
                 progress(step, len(timeline))
+        add_pending()
         # Reviews: older walks mostly accepted, a few need attention, the last week still waiting.
         older = [cid for cid, when in made if when < now - timedelta(days=7)]
         accepted = [cid for cid in older if rng.random() < 0.85]
         accepted_set = set(accepted)
         flagged = [cid for cid in older if cid not in accepted_set and rng.random() < 0.5]
-        for chunk in range(0, len(accepted), 500):
-            review_contributions(study, accepted[chunk:chunk + 500], ReviewState.accepted, "Looks complete.", COORDINATOR)
+        for chunk in range(0, len(accepted), 5000):
+            review_contributions(study, accepted[chunk:chunk + 5000], ReviewState.accepted, "Looks complete.", COORDINATOR)
         if flagged:
             review_contributions(study, flagged, ReviewState.needs_attention,
                                  "The minutes walked look unusual; please check.", COORDINATOR)
@@ -187,7 +202,7 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
         # Two people withdraw: one keeps what they gave, one asks for it to be removed.
         if len(people) >= 4:
             withdraw(study, people[1], False, ConsentMethod.phone, "participant", at=now - timedelta(days=2))
-            withdraw(study, people[2], True, ConsentMethod.desk, COORDINATOR, at=now - timedelta(days=1))
+            withdraw(study, people[REMOVER], True, ConsentMethod.desk, COORDINATOR, at=now - timedelta(days=1))
     study.store.compact()
     return study
 
