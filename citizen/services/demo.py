@@ -18,8 +18,8 @@ from ..domain.models import (
     StudyStatus,
 )
 from ..store import DataFolder
-from .common import Study
 from .bulk import NewContribution, add_contributions
+from .common import Study
 from .contributions import give_feedback, post_update, review_contributions
 from .participation import create_invite, enrol_participant, withdraw
 from .proposals import add_proposal_note, decide_proposal, propose_change
