@@ -104,7 +104,7 @@ def test_a_lost_or_unreadable_summary_is_rebuilt_from_the_segments(grown):
             assert len(table.loaded_segments()) <= 1  # counted without keeping the segments in memory
         assert (fig.contributions, fig.removed, fig.by_review, fig.by_week) == (
             expected.contributions, expected.removed, expected.by_review, expected.by_week)
-        assert json.loads(summary.read_text())["citizen-summary"] == 1
+        assert json.loads(summary.read_text())["citizen-cache"] == 1
     with DataFolder(data_path) as data:
         study = open_study(data, study_id)
         figures(study)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -21,10 +20,12 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .durable import StoreDamaged, StoreError, atomic_write
+from .derived import SUMMARY_FILE, SegmentCache, SegmentIndex, SegmentSummaries
+from .durable import StoreDamaged, atomic_write
 
 SCHEMA = 1
 META = "_meta"
+__all__ = ["SUMMARY_FILE", "SegmentedTable", "load_segment"]
 
 
 
@@ -150,7 +151,8 @@ class SegmentedTable:
     """One table of a study: a run of segment files, loaded on demand."""
 
     def __init__(self, folder: Path, name: str, size: int, unique: str = "id",
-                 summariser: Optional[Summariser] = None, lock: Optional[threading.RLock] = None):
+                 summariser: Optional[Callable[..., Any]] = None, lock: Optional[threading.RLock] = None,
+                 indexed: Iterable[str] = ()):
         self.folder = folder
         self.readonly = False
         self.lock = lock if lock is not None else threading.RLock()
@@ -158,6 +160,10 @@ class SegmentedTable:
         self.size = size
         self.unique = unique
         self.summary = SegmentSummaries(self, summariser) if summariser is not None else None
+        # Indexes by field, kept per segment in cache files (see derived.py): the ones named here
+        # are kept current at every write-back; any other is once it has been asked for.
+        self.caches: dict[str, SegmentIndex] = {f: SegmentIndex(self, f) for f in dict.fromkeys((unique, *indexed))}
+        self.persisted = frozenset(self.caches)
         self._dbs: dict[int, SegmentDB] = {}
         self._numbers: Optional[list[int]] = None
         self._number_set: frozenset[int] = frozenset()
@@ -253,10 +259,7 @@ class SegmentedTable:
     def find_row(self, value: Any) -> Optional[int]:
         """The row of the document whose unique field (``id``) has this value."""
         if self._unique_index is None:
-            index: dict[Any, int] = {}
-            for row, doc in self.rows():
-                index[doc.get(self.unique)] = row
-            self._unique_index = index
+            self._unique_index = {v: max(rows) for v, rows in self._cache(self.unique).build().items()}
         return self._unique_index.get(value)
 
     def find(self, value: Any) -> Optional[dict[str, Any]]:
@@ -267,11 +270,18 @@ class SegmentedTable:
         """Rows whose ``field`` equals ``value``, through an index kept in memory once built."""
         index = self._indexes.get(field)
         if index is None:
-            index = {}
-            for row, doc in self.rows():
-                index.setdefault(doc.get(field), []).append(row)
-            self._indexes[field] = index
+            index = self._indexes[field] = self._cache(field).build()
         return list(index.get(value, ()))
+
+    def _cache(self, field: str) -> SegmentIndex:
+        cache = self.caches.get(field)
+        if cache is None:
+            cache = self.caches[field] = SegmentIndex(self, field, keep_current=False)
+        return cache
+
+    def derived(self) -> list[SegmentCache]:
+        """The caches kept beside this table's segments (its summary and its indexes)."""
+        return [*([self.summary] if self.summary is not None else []), *self.caches.values()]
 
     def where(self, field: str, value: Any) -> list[dict[str, Any]]:
         return [doc for row in self.rows_where(field, value) if (doc := self.get(row)) is not None]
@@ -306,12 +316,14 @@ class SegmentedTable:
         dirty = self.dirty_storages()
         if dirty:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        caches = self.derived()
         for storage in dirty:
             storage.flush()
-            if self.summary is not None:
-                self.summary.written(storage)
-        if dirty and self.summary is not None:
-            self.summary.save()
+            for cache in caches:
+                cache.written(storage)
+        if dirty:
+            for cache in caches:
+                cache.save()
         return len(dirty)
 
     def loaded_storage(self, number: int) -> Optional[SegmentStorage]:
@@ -323,128 +335,3 @@ class SegmentedTable:
         newest = self.segment_numbers()[-1] if keep_newest and self.segment_numbers() else None
         for number in [n for n, db in self._dbs.items() if not db.storage.dirty and n != newest]:
             del self._dbs[number]
-
-
-Summariser = Callable[[Iterable[dict[str, Any]]], dict[str, int]]
-SUMMARY_FILE = "summary.cache"  # JSON; not named *.json so it is never taken for a segment
-SUMMARY_SCHEMA = 1
-
-
-def _file_key(path: Path) -> Optional[list[int]]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-class SegmentSummaries:
-    """Counts per segment (kept in ``<table>/summary.cache``), so figures never read every record.
-
-    The file is only a cache: an entry counts only while its segment file is the very file it
-    was made from (same inode, size and modification time); a segment held in memory is always
-    counted from memory; a missing, stale or unreadable entry is counted again from the segment.
-    """
-
-    def __init__(self, table: SegmentedTable, summarise: Summariser):
-        self.table = table
-        self.summarise = summarise
-        self.kind = f"{table.name}/{getattr(summarise, 'version', 1)}"
-        self._disk: Optional[dict[str, Any]] = None
-        self._memo: dict[int, tuple[weakref.ref[SegmentStorage], int, dict[str, int]]] = {}
-        self._changed = False
-        self.rebuilt = 0  # segments counted again from their file (tests check the growth shape)
-
-    @property
-    def path(self) -> Path:
-        return self.table.folder / SUMMARY_FILE
-
-    def _entries(self) -> dict[str, Any]:
-        if self._disk is None:
-            entries: dict[str, Any] = {}
-            try:
-                data = json.loads(self.path.read_bytes())
-                if (isinstance(data, dict) and data.get("citizen-summary") == SUMMARY_SCHEMA
-                        and data.get("kind") == self.kind and isinstance(data.get("segments"), dict)):
-                    entries = data["segments"]
-            except (OSError, ValueError):
-                pass  # no cache, or a damaged one: everything is counted again from the segments
-            self._disk = entries
-        return self._disk
-
-    def _from_memory(self, storage: SegmentStorage) -> dict[str, int]:
-        memo = self._memo.get(storage.segment)
-        if memo is not None and memo[0]() is storage and memo[1] == storage.version:
-            return memo[2]
-        data = storage.read() or {}
-        counts = dict(self.summarise(data.get(self.table.name, {}).values()))
-        self._memo[storage.segment] = (weakref.ref(storage), storage.version, counts)
-        return counts
-
-    def _remember(self, number: int, counts: dict[str, int], key: Optional[list[int]]) -> None:
-        entries = self._entries()
-        if key is None:
-            entries.pop(str(number), None)
-            return
-        entry = {"file": key, "counts": counts}
-        if entries.get(str(number)) != entry:
-            entries[str(number)] = entry
-            self._changed = True
-
-    def _known(self, number: int) -> Optional[dict[str, int]]:
-        storage = self.table.loaded_storage(number)
-        if storage is not None:
-            counts = self._from_memory(storage)
-            if not storage.dirty:
-                self._remember(number, counts, _file_key(self.table.segment_path(number)))
-            return counts
-        entry = self._entries().get(str(number))
-        if (isinstance(entry, dict) and isinstance(entry.get("counts"), dict)
-                and entry.get("file") == _file_key(self.table.segment_path(number))):
-            return entry["counts"]
-        return None
-
-    def segment(self, number: int) -> dict[str, int]:
-        with self.table.lock:
-            counts = self._known(number)
-        if counts is not None:
-            return counts
-        # Counted from the file without keeping it loaded (memory stays small) and without
-        # holding the lock (writers go on). The key is taken first: if the file is replaced
-        # meanwhile, this entry simply never matches.
-        path = self.table.segment_path(number)
-        key = _file_key(path)
-        data = load_segment(path, self.table.name)
-        counts = dict(self.summarise(data[self.table.name].values()))
-        with self.table.lock:
-            self.rebuilt += 1
-            self._remember(number, counts, key)
-        return counts
-
-    def totals(self, save: bool = True) -> dict[str, int]:
-        """The counts of the whole table, summed over its segments."""
-        out: dict[str, int] = {}
-        with self.table.lock:
-            numbers = list(self.table.segment_numbers())
-        for number in numbers:
-            for key, value in self.segment(number).items():
-                out[key] = out.get(key, 0) + value
-        if save:
-            with self.table.lock:
-                self.save()
-        return out
-
-    def written(self, storage: SegmentStorage) -> None:
-        """A segment was just written back: its counts now describe the new file."""
-        self._remember(storage.segment, self._from_memory(storage), _file_key(storage.path))
-
-    def save(self) -> None:
-        """Write the cache if it changed; a failure costs only a recount next time."""
-        if not self._changed or self._disk is None or self.table.readonly:
-            return
-        payload = {"citizen-summary": SUMMARY_SCHEMA, "kind": self.kind, "segments": self._disk}
-        try:
-            atomic_write(self.path, json.dumps(payload, separators=(",", ":")).encode())
-            self._changed = False
-        except StoreError:
-            pass

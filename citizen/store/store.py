@@ -51,6 +51,16 @@ TABLES: dict[str, tuple[int, str]] = {
     "audit": (2000, "id"),
 }
 
+# Fields whose index is kept beside the segments (derived.py), so that the first request of a
+# phone, or the first screen, finds its records without reading every one.
+INDEXED: dict[str, tuple[str, ...]] = {
+    "participants": ("token", "code"),
+    "contacts": ("participant_id",),
+    "consent_events": ("participant_id",),
+    "contributions": ("participant_id",),
+    "invites": ("token",),
+}
+
 JOURNAL_MAX_ENTRIES = 2000
 JOURNAL_MAX_BYTES = 8_000_000
 # Inside a batch (bulk generation, imports) the journal is compacted by size only: fewer, larger
@@ -112,7 +122,8 @@ class StudyStore:
         self.readonly = readonly
         self.lock = StudyLock()
         self.tables = {
-            name: SegmentedTable(folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock)
+            name: SegmentedTable(folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock,
+                                 indexed=INDEXED.get(name, ()))
             for name, (size, unique) in TABLES.items()
         }
         for table in self.tables.values():
