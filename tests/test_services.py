@@ -212,3 +212,11 @@ def test_the_demo_is_a_living_study(demo_data_path):
     assert fig.by_review["accepted"] > 0 and fig.by_review["received"] > 0
     assert fig.open_proposals == 1 and fig.updates == 2
     assert len(fig.by_week) >= 5
+
+
+def test_an_answer_holding_half_a_character_is_refused_and_nothing_is_stored(study):
+    p = enrol(study)
+    with pytest.raises(Refused) as refused:
+        add_contribution(study, p.id, {**WALK, "notes": "broken \ud800 text"}, ContributionSource.phone, "volunteer")
+    assert refused.value.errors == {"notes": "This answer contains a character that cannot be kept."}
+    assert study.repo.contribution_count() == 0

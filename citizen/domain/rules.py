@@ -197,6 +197,9 @@ def _number_bounds(f: FormField, value: float, fmt: str) -> Optional[str]:
     return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a character: it cannot be written as UTF-8
+
+
 def validate_value(f: FormField, raw: Any) -> tuple[Any, Optional[str]]:
     """Turn one answer (as typed, or as stored) into its stored value, or a plain message."""
     if f.type is FieldType.multiple_choice:
@@ -229,7 +232,7 @@ def validate_value(f: FormField, raw: Any) -> tuple[Any, Optional[str]]:
                               count=len(text))
         if f.min is not None and len(text) < f.min:
             return None, Said("Please write at least %(n)s characters.", n=int(f.min))
-        if "\x00" in text:
+        if "\x00" in text or (not text.isascii() and _SURROGATE.search(text)):
             return None, Said("This answer contains a character that cannot be kept.")
         return text, None
     if f.type is FieldType.integer:
