@@ -20,10 +20,9 @@ from typing import Any, Optional
 from ..domain.models import utcnow
 from ..services.common import ServiceError
 from ..store import durable
+from .cells import FORMULA_FIRST, safe_row_maker
 from .plan import Column, ExportFormat, ExportPlan, Progress
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
-FORMULA_FIRST = frozenset(FORMULA_STARTS)
 PARTIAL = ".partial"
 CHUNK = 1 << 20
 
@@ -101,11 +100,10 @@ def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[An
     try:
         writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow([safe_cell(h) for h in header])
-        numeric_any = any(numeric)
+        safe = safe_row_maker(numeric, safe_cell)
         n = 0
         for row in rows:
-            writer.writerow([safe_cell(v, numeric[i]) for i, v in enumerate(row)] if numeric_any
-                            else [safe_cell(v) for v in row])
+            writer.writerow(safe(row))
             n += 1
         sink.close()
     except BaseException:

@@ -30,13 +30,13 @@ from ..domain.models import (
     PageWords,
     ProtocolVersion,
     ReviewState,
-    pick,
 )
 from ..domain.protocol_file import explain
 from ..domain.rules import ConsentState, fold_consent
 from ..domain.words import N_, SOURCE_LANGUAGE, StudyWords, shipped_languages
 from ..services.common import Refused, ServiceError, Study
 from .activity import activity_rows
+from .cells import RowMaker, row_maker
 
 Progress = Callable[[int, int, str], None]
 SMALL_COUNT = 5  # an answer category held by fewer participants than this can identify them
@@ -240,24 +240,6 @@ def _hasher(enabled: bool) -> Callable[[str], str]:
     return lambda code: hmac.new(salt, code.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
-def _cell(f: FormField, value: Any, labels: bool, language: str, shift: timedelta) -> Any:
-    if value is None:
-        return None
-    if f.type is FieldType.single_choice and labels:
-        for c in f.choices:
-            if c.value == value:
-                return pick(c.label, language)
-        return value
-    if f.type is FieldType.yes_no:
-        return ("yes" if value else "no") if labels else (1 if value else 0)
-    if f.type is FieldType.date and shift:
-        try:
-            return (date.fromisoformat(value) + shift).isoformat()
-        except (TypeError, ValueError):
-            return value
-    return value
-
-
 def field_columns(versions: list[ProtocolVersion], options: ExportOptions) -> tuple[list[Column], Counter]:
     """The form's columns after the de-identification options; what was left out, by reason."""
     columns: list[Column] = []
@@ -332,6 +314,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         return then.allows(item) and now.allows(item)
 
     rows: list[list[Any]] = []
+    makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
     exported_by: Counter = Counter()
     total = len(docs)
     for n, doc in enumerate(docs):
@@ -343,7 +326,8 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         if doc.get("removed_at") or now_state.remove_data:
             exclusions["the contributor withdrew and asked for their data to be removed"] += 1
             continue
-        submitted = _utc(doc["submitted_at"])
+        stamp = doc["submitted_at"]  # as stored: UTC, ISO 8601 with Z (written again only when shifted)
+        submitted = _utc(stamp)
         then = timeline.at(submitted) if timeline else ConsentState()
         required = required_of.get(then.document_version or 0)
         if required is None or not then.enrolled or then.withdrawn or not required <= then.granted:
@@ -370,21 +354,13 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         quote_ok = options.quote_item not in consent_items or allowed(options.quote_item, then, now_state)
         values = doc.get("values") or {}
         shift = offsets.get(pid, timedelta(0))
-        blanked = False
+        make = makers.get((number, quote_ok))
+        if make is None:
+            make = makers[(number, quote_ok)] = row_maker(columns, present, quote_ok, options.labels, language)
+        cells, blanked = make(values, shift)
         row: list[Any] = [doc.get("id"), code_of(codes.get(pid, "?")),
-                          (submitted + shift).isoformat().replace("+00:00", "Z"), number, state.value]
-        for col in columns:
-            f = col.field
-            assert f is not None
-            if f.key not in present:
-                row.append(None)
-            elif col.option is not None:
-                row.append(1 if col.option in (values.get(f.key) or []) else 0)
-            elif f.type in FREE_TEXT_TYPES and not quote_ok:
-                blanked = blanked or values.get(f.key) not in (None, "")
-                row.append(None)
-            else:
-                row.append(_cell(f, values.get(f.key), options.labels, language, shift))
+                          stamp if not shift and stamp.endswith("Z") else
+                          (submitted + shift).isoformat().replace("+00:00", "Z"), number, state.value, *cells]
         if blanked:
             redactions["free-text answers blanked: the contributor did not agree to be quoted"] += 1
         exported_by[pid] += 1
