@@ -164,7 +164,7 @@ class EnrolmentServer:
         """Bind and serve; a port in use or a wrong address is a ServiceError in plain words."""
         if self._runner is not None:
             return
-        await asyncio.to_thread(self._warm)
+        await self._warm()
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
         self._routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -193,24 +193,28 @@ class EnrolmentServer:
             self._log_handler.close()
             self._log_handler = None
 
-    def _warm(self) -> None:
+    async def _warm(self) -> None:
         """Ready before the first phone: templates compiled, indexes and the protocol read.
 
         Phones arrive together after a briefing; the first of them must not wait for what every
         request needs (and the others queue behind it).
         """
-        with self.study.store.lock:
-            record = self._record()
-            self.study.repo.current_protocol()
-            self.study.repo.protocol_versions()
-            self._participant("")
-            self.study.repo.invite_by_token("")
-            self.study.repo.consent_state("")
-            self.study.repo.contributions_of("")
+        record = await self._read(self._read_once)
         for lang in dict.fromkeys([*record.languages, "en"]):
-            env = self._env(lang)
+            env = await self._env(lang)
             for name in env.list_templates(extensions=["html"]):
                 env.get_template(name)
+
+    def _read_once(self) -> StudyRecord:
+        """What every request reads: the study, its protocol, and the indexes it looks people up by."""
+        record = self._record()
+        self.study.repo.current_protocol()
+        self.study.repo.protocol_versions()
+        self._participant("")
+        self.study.repo.invite_by_token("")
+        self.study.repo.consent_state("")
+        self.study.repo.contributions_of("")
+        return record
 
     def join_url(self, invite_token: str) -> str:
         return f"{self.base_url}/j/{invite_token}"
