@@ -45,6 +45,7 @@ class StudyScreen(StudyHandle):
         Binding("x", "export_data", "Export data"),
         Binding("f", "export_protocol", "Protocol file"),
         Binding("b", "bundles", "Bundles"),
+        Binding("s", "sync", "Sync"),
         Binding("p", "participants", "Participants"),
         Binding("c", "contributions", "Contributions"),
         Binding("u", "post_update", "Post update"),
@@ -72,6 +73,11 @@ class StudyScreen(StudyHandle):
         from .bundles import BundlesScreen
 
         self.app.push_screen(BundlesScreen(self.study_id))
+
+    def action_sync(self) -> None:
+        from .sync import SyncScreen
+
+        self.app.push_screen(SyncScreen(self.study_id))
 
     def on_mount(self) -> None:
         table = self.query_one("#figures-table", DataTable)
