@@ -28,6 +28,7 @@ class BundlesScreen(StudyHandle):
         super().__init__(study_id)
         self.bundle: Optional[Bundle] = None
         self.plan: Optional[MergePlan] = None
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,12 +69,15 @@ class BundlesScreen(StudyHandle):
         self.call_later(self._show_progress, done, total, what)
 
     def _show_progress(self, done: int, total: int, what: str) -> None:
+        if not self.busy:  # queued before the work ended, shown after: the final word stays
+            return
         bar = self.query_one("#bundle-progress", ProgressBar)
         bar.update(total=max(total, done, 1), progress=done)
         if what:
             self._status(f"Working: {what}...")
 
     def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
         for button_id in ("#export", "#read"):
             self.query_one(button_id, Button).disabled = busy
 
