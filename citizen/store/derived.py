@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .durable import StoreError, atomic_write
+from .durable import temp_path
 
 if TYPE_CHECKING:
     from .segments import SegmentedTable, SegmentStorage
@@ -146,11 +146,29 @@ class SegmentCache:
             return
         for group in sorted(self._changed):
             payload = {"citizen-cache": CACHE_SCHEMA, "kind": self.kind, "segments": self._groups[group]}
-            try:
-                atomic_write(self.path(group), json.dumps(payload, separators=(",", ":")).encode())
-            except StoreError:
-                continue
-            self._changed.discard(group)
+            if replace_cache(self.path(group), json.dumps(payload, separators=(",", ":")).encode()):
+                self._changed.discard(group)
+
+
+def replace_cache(path: Path, data: bytes) -> bool:
+    """Put a cache file in place whole (a new file, renamed over the old one), without fsync.
+
+    Nothing acknowledged lives here: after a power cut a cache may be old, empty or missing, and
+    then it is simply derived again; so it costs no fsync, and never holds up a durable write.
+    """
+    tmp = temp_path(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return False
 
 
 class SegmentSummaries(SegmentCache):
