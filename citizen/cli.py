@@ -121,6 +121,8 @@ def cmd_study_import(args: argparse.Namespace) -> int:
             return 0
         study = import_protocol(data, path, args.actor, study_id=args.id)
         _say(f"Study '{study.id}' added from {args.file}.")
+        for line in study.notices:
+            _say(line)
     return 0
 
 

@@ -13,11 +13,14 @@ import unicodedata
 from datetime import datetime
 from typing import Any, Optional
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .consent import with_legacy_roles
 from .models import (
+    ROLE_NAMES,
     ConsentDocument,
     ConsentItem,
+    ConsentRole,
     FormField,
     Localised,
     PageWords,
@@ -54,6 +57,12 @@ class Draft(Record):
     def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         return _check_page_words(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_roles(cls, data: Any) -> Any:
+        # A draft saved before consent items had roles: the same roles its published version gets.
+        return with_legacy_roles(data, "consent_items")
+
     @property
     def is_open(self) -> bool:
         return self.published_as is None and not self.discarded
@@ -76,13 +85,36 @@ def draft_problems(draft: Draft) -> list[str]:
     if not draft.consent_text:
         problems.append("The consent document has no text yet: write what taking part means.")
     if not draft.consent_items:
-        problems.append("The consent document has no items yet: add at least 'take part' (required).")
-    elif not any(i.required for i in draft.consent_items):
-        problems.append("No consent item is required: mark the one about taking part as required.")
+        problems.append("The consent document has no items yet: add at least one about taking part.")
+    else:
+        for role in ConsentRole:
+            holders = [i.id for i in draft.consent_items if i.role is role]
+            if role is ConsentRole.take_part and not holders:
+                problems.append("No consent item has the role 'taking part': give it to the item about taking part.")
+            elif role is not ConsentRole.plain and len(holders) > 1:
+                problems.append(f"The consent items {', '.join(repr(h) for h in holders)} all have the role "
+                                f"'{ROLE_NAMES[role]}'; give it to one item only.")
     ids = [i.id for i in draft.consent_items]
     for item_id in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"The consent item '{item_id}' appears twice.")
     return problems
+
+
+def role_meanings(items: list[ConsentItem]) -> list[str]:
+    """What the consent items' roles mean for the study's data, in plain words, one line each."""
+    by_role = {i.role: i for i in items if i.role is not ConsentRole.plain}
+    lines = []
+    quote = by_role.get(ConsentRole.quote_words)
+    lines.append(f"Free-text answers are exported only for participants who said yes to '{quote.id}'." if quote
+                 else "No item asks about quoting: free-text answers will be exported.")
+    share = by_role.get(ConsentRole.share_partners)
+    lines.append(f"An export for partner organisations holds only those who said yes to '{share.id}'." if share
+                 else "No item asks about sharing with partner organisations: nothing can be exported for them.")
+    contact = by_role.get(ConsentRole.contact_later)
+    lines.append(f"Contacts are kept and exported only for participants who said yes to '{contact.id}'." if contact
+                 else "No item asks about contacting participants later: no contacts are ever exported, "
+                      "and the phone does not ask for one.")
+    return lines
 
 
 def missing_translations(draft: Draft, languages: list[str]) -> list[str]:

@@ -7,67 +7,36 @@ required item); rules that span records live in ``rules.py``.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from .base import (  # noqa: F401 (re-exported: the records' shared parts are imported from here)
+    KEY,
+    LANG,
+    SLUG,
+    Localised,
+    LocalText,
+    Record,
+    _check_localised,
+    _utc,
+    new_id,
+    pick,
+    utcnow,
+)
+from .consent import (  # noqa: F401 (re-exported: the consent records are imported from here)
+    LEGACY_ROLE_IDS,
+    ROLE_NAMES,
+    ConsentDocument,
+    ConsentItem,
+    ConsentRole,
+    assign_roles,
+    role_problems,
+)
 from .words import PLACEHOLDER, placeholders
-
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def new_id() -> str:
-    """A random (version 4) UUID as text; built directly, as ids are made for every record."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-class Record(BaseModel):
-    """Base of every stored record: unknown keys are refused, text is stripped."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True, defer_build=True)
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("a time must carry its time zone (stored in UTC)")
-    return value.astimezone(timezone.utc)
-
-
-class LocalText(dict):
-    """Marker type: a text given per language code, for example {"en": "...", "ar": "..."}."""
-
-
-Localised = dict[str, str]
-
-
-def _check_localised(value: dict[str, str], what: str, required: bool = True) -> dict[str, str]:
-    clean: dict[str, str] = {}
-    for lang, text in value.items():
-        if not LANG.match(lang):
-            raise ValueError(f"'{lang}' is not a language code such as 'en', 'zh' or 'ar'")
-        text = text.strip()
-        if text:
-            clean[lang] = text
-    if required and not clean:
-        raise ValueError(f"{what} needs a text in at least one language")
-    return clean
-
 
 PageWords = dict[str, dict[str, str]]  # language -> the pages' English words (msgid) -> their translation
 PAGE_TEXT_MAX = 1000
@@ -93,13 +62,6 @@ def _check_page_words(value: dict[str, dict[str, str]]) -> dict[str, dict[str, s
         if kept:
             clean[lang] = kept
     return clean
-
-
-def pick(text: dict[str, str], language: str, fallback: str = "en") -> str:
-    """The text in the asked language, else the fallback language, else any language."""
-    if not text:
-        return ""
-    return text.get(language) or text.get(fallback) or next(iter(text.values()))
 
 
 class StudyStatus(str, Enum):
@@ -289,63 +251,6 @@ class FormField(Record):
 
     def text(self, language: str) -> str:
         return pick(self.label, language)
-
-
-class ConsentItem(Record):
-    id: str
-    text: Localised
-    required: bool = False
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not KEY.match(value):
-            raise ValueError("a consent item id is lower-case letters, digits or '_', starting with a letter")
-        return value
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: dict[str, str]) -> dict[str, str]:
-        return _check_localised(value, "a consent item")
-
-
-class ConsentDocument(Record):
-    version: int = Field(ge=1)
-    text: Localised
-    items: list[ConsentItem]
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: dict[str, str]) -> dict[str, str]:
-        return _check_localised(value, "the consent text")
-
-    @model_validator(mode="after")
-    def _items(self) -> ConsentDocument:
-        if not self.items:
-            raise ValueError("a consent document needs at least one item")
-        ids = [i.id for i in self.items]
-        if len(set(ids)) != len(ids):
-            raise ValueError("two consent items have the same id")
-        if not any(i.required for i in self.items):
-            raise ValueError("a consent document needs at least one required item (taking part)")
-        return self
-
-    def shown_text(self, language: str) -> str:
-        """The exact words a person is shown in one language: the text and every item."""
-        parts = [pick(self.text, language)]
-        parts += [f"[{i.id}{' (required)' if i.required else ''}] {pick(i.text, language)}" for i in self.items]
-        return "\n".join(parts)
-
-    def text_sha256(self, language: str) -> str:
-        return hashlib.sha256(self.shown_text(language).encode("utf-8")).hexdigest()
-
-    @property
-    def required_ids(self) -> set[str]:
-        return {i.id for i in self.items if i.required}
-
-    @property
-    def item_ids(self) -> list[str]:
-        return [i.id for i in self.items]
 
 
 def _unique_keys(fields: list[FormField]) -> list[FormField]:

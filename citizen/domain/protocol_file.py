@@ -18,6 +18,7 @@ from .models import (
     _check_localised,
     _check_page_words,
     _unique_keys,
+    assign_roles,
 )
 
 FORMAT = "citizen-protocol"
@@ -102,6 +103,10 @@ class ProtocolFile(Record):
     def consent_document(self, version: int = 1) -> ConsentDocument:
         return ConsentDocument(version=version, text=self.protocol.consent.text, items=self.protocol.consent.items)
 
+    def role_notes(self) -> list[str]:
+        """One plain line when the file's consent items had no roles and got them from their ids."""
+        return roles_note(self.protocol.consent.items)
+
     def to_study(self, source: str = "") -> Study:
         s = self.study
         return Study(
@@ -123,6 +128,15 @@ class ProtocolFileError(ValueError):
         self.name = name
         self.problems = problems
         super().__init__(f"{name}: " + "; ".join(problems))
+
+
+def roles_note(items: list) -> list[str]:
+    """A line telling which roles consent items without one were given (empty when all had one)."""
+    _items, notes = assign_roles(items)
+    if not notes:
+        return []
+    return ["The consent items had no roles, so they were given them from their ids: " + "; ".join(notes)
+            + ". Check them in the consent editor."]
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -217,5 +231,6 @@ __all__ = [
     "parse_protocol_file",
     "protocol_file_dict",
     "explain",
+    "roles_note",
     "_check_localised",
 ]

@@ -8,12 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .models import (
     ConsentDocument,
     ConsentEvent,
+    ConsentItem,
     ConsentKind,
+    ConsentRole,
     FieldType,
     FormField,
     ProtocolVersion,
@@ -24,6 +26,24 @@ from .words import Said
 TEXT_MAX = 500
 LONG_TEXT_MAX = 20_000
 PLACE_MAX = 200
+
+
+Documents = Union[ConsentDocument, Mapping[int, ConsentDocument]]
+
+# What a study whose consent document has no item with a role means for that role.
+ROLE_ABSENT = {
+    ConsentRole.take_part: False,
+    ConsentRole.share_partners: False,  # nobody agreed to sharing: nothing goes to partners
+    ConsentRole.quote_words: True,  # nobody was asked: free-text answers are exported
+    ConsentRole.contact_later: False,  # nobody was asked: no contact is ever exported
+    ConsentRole.plain: False,
+}
+
+
+def _document_of(documents: Documents, version: Optional[int]) -> Optional[ConsentDocument]:
+    if isinstance(documents, ConsentDocument):
+        return documents if version == documents.version else None
+    return documents.get(version) if version is not None else None
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,28 @@ class ConsentState:
 
     def allows(self, item_id: str) -> bool:
         return item_id in self.granted and not self.withdrawn
+
+    def item_in_force(self, role: ConsentRole, documents: Documents) -> Optional[ConsentItem]:
+        """The item with this role in the consent document this participant last agreed to."""
+        document = _document_of(documents, self.document_version)
+        return document.item_for(role) if document is not None else None
+
+    def allows_role(self, role: ConsentRole, documents: Documents, absent: Optional[bool] = None) -> bool:
+        """Whether this participant allows what ``role`` stands for, asked by role, never by id.
+
+        The item is looked up in the document the participant agreed to (``documents``: one
+        document, or the study's documents by version). When that document has no item with the
+        role, the answer is ``absent`` (default ``ROLE_ABSENT``): a study without a quoting item
+        exports free text, one without a contact item never gives out contacts, one without a
+        sharing item shares nothing with partners. A withdrawn participant allows nothing that has
+        an item.
+        """
+        if not self.enrolled:
+            return False
+        item = self.item_in_force(role, documents)
+        if item is None:
+            return ROLE_ABSENT[role] if absent is None else absent
+        return self.allows(item.id)
 
     @property
     def status(self) -> str:
@@ -137,7 +179,8 @@ def consent_changes(old: ConsentDocument, new: ConsentDocument, language: str) -
         pick(new_items[i].text, language)
         for i in new_items
         if i in old_items
-        and (new_items[i].text != old_items[i].text or new_items[i].required != old_items[i].required)
+        and (new_items[i].text != old_items[i].text or new_items[i].required != old_items[i].required
+             or new_items[i].role != old_items[i].role)
     ]
     text_changed = old.text != new.text
     return {

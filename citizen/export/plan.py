@@ -20,11 +20,12 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..domain.design import role_meanings
 from ..domain.models import (
-    CHOICE_TYPES,
     FREE_TEXT_TYPES,
     ConsentDocument,
     ConsentEvent,
+    ConsentRole,
     FieldType,
     FormField,
     PageWords,
@@ -37,9 +38,9 @@ from ..domain.words import N_, SOURCE_LANGUAGE, StudyWords, shipped_languages
 from ..services.common import Refused, ServiceError, Study
 from .activity import activity_rows
 from .cells import RowMaker, row_maker
+from .check import SharingCheck, sharing_check
 
 Progress = Callable[[int, int, str], None]
-SMALL_COUNT = 5  # an answer category held by fewer participants than this can identify them
 SHIFT_DAYS = 182  # dates move by a secret whole number of days, at most this many either way
 
 
@@ -73,9 +74,6 @@ class ExportOptions(BaseModel):
     language: Optional[str] = Field(None, description="language of the labels (default: the study's main one)")
     bom: bool = Field(False, description="UTF-8 with a byte-order mark, for spreadsheets")
     fhir: bool = Field(False, description="also the consent log as a FHIR R5 Bundle (consent.fhir.json)")
-    quote_item: str = "quote_words"
-    partners_item: str = "share_partners"
-    contact_item: str = "contact_later"
 
     @field_validator("review_states")
     @classmethod
@@ -146,29 +144,6 @@ def labelled(msgid: str, page_words: PageWords) -> dict[str, str]:
 def base_columns(page_words: PageWords) -> list[Column]:
     return [Column(name, labelled(msgid, page_words), kind, numeric=kind == "integer") for name, msgid, kind in BASE]
 NUMERIC_FIELDS = {FieldType.integer, FieldType.decimal, FieldType.rating}
-
-
-@dataclass
-class SharingCheck:
-    """What will leave the laptop, for the person exporting to read before confirming."""
-
-    summary: list[str]
-    small_counts: list[tuple[str, str, int]]  # column, category, participants holding it
-    free_text: list[str]
-    identifying: list[str]
-    contacts: bool
-
-    def lines(self) -> list[str]:
-        out = ["What will leave this laptop:"] + [f"  {line}" for line in self.summary]
-        out.append("Free-text fields included: " + (", ".join(self.free_text) if self.free_text else "none"))
-        out.append("Identifying fields included: " + (", ".join(self.identifying) if self.identifying else "none"))
-        out.append("Contact details included: " + ("yes, of those who agreed to be contacted" if self.contacts else "no"))
-        if self.small_counts:
-            out.append(f"Answers held by fewer than {SMALL_COUNT} participants (small counts can identify someone):")
-            out += [f"  {col} = {cat}: {n} participant{'s' if n != 1 else ''}" for col, cat, n in self.small_counts]
-        else:
-            out.append(f"No answer category is held by fewer than {SMALL_COUNT} participants.")
-        return out
 
 
 @dataclass
@@ -309,9 +284,10 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     wanted_versions = set(options.versions) or known_versions
     partners_only = options.audience is Audience.partners
 
-    def allowed(item: str, then: ConsentState, now: ConsentState) -> bool:
-        # The consent in force when it was given AND the participant's choices today.
-        return then.allows(item) and now.allows(item)
+    def allowed(role: ConsentRole, then: ConsentState, now: ConsentState) -> bool:
+        # The consent in force when it was given AND the participant's choices today, each read
+        # by role in the document that participant agreed to (ids differ between studies).
+        return then.allows_role(role, documents) and now.allows_role(role, documents)
 
     rows: list[list[Any]] = []
     makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
@@ -333,9 +309,9 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         if required is None or not then.enrolled or then.withdrawn or not required <= then.granted:
             exclusions["no consent covering it was in force when it was given"] += 1
             continue
-        if partners_only and not allowed(options.partners_item, then, now_state):
+        if partners_only and not allowed(ConsentRole.share_partners, then, now_state):
             exclusions[("the contributor did not agree to sharing with partner organisations"
-                        if options.partners_item in consent_items
+                        if then.item_in_force(ConsentRole.share_partners, documents) is not None
                         else "the consent document has no item for sharing with partner organisations")] += 1
             continue
         state = state_of.get(doc.get("review_state", "received")) or ReviewState(doc.get("review_state"))
@@ -351,7 +327,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
             exclusions["filtered out: submitted outside the date range"] += 1
             continue
         present = present_in.get(number, set())
-        quote_ok = options.quote_item not in consent_items or allowed(options.quote_item, then, now_state)
+        quote_ok = allowed(ConsentRole.quote_words, then, now_state)  # no quoting item: free text is exported
         values = doc.get("values") or {}
         shift = offsets.get(pid, timedelta(0))
         make = makers.get((number, quote_ok))
@@ -390,7 +366,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         if now_state.remove_data:
             people_left_out["the participant withdrew and asked for their data to be removed"] += 1
             continue
-        if partners_only and not now_state.allows(options.partners_item):
+        if partners_only and not now_state.allows_role(ConsentRole.share_partners, documents):
             people_left_out["the participant did not agree to sharing with partner organisations"] += 1
             continue
         shift = offsets.get(p.id, timedelta(0))
@@ -401,7 +377,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
                exported_by.get(p.id, 0)] + [("yes" if now_state.allows(i) else "no") for i in items]
         if options.contacts:
             contact = contacts.get(p.id)
-            if contact is not None and now_state.allows(options.contact_item) and any(
+            if contact is not None and now_state.allows_role(ConsentRole.contact_later, documents) and any(
                     (contact.name, contact.phone, contact.email)):
                 row += [contact.name, contact.phone, contact.email]
                 contacts_given += 1
@@ -423,6 +399,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         col.versions = sorted(known_versions)
     all_columns = [*fixed, *columns]
     check = sharing_check(record.title, options, all_columns, rows, len(p_rows), exclusions, contacts_given)
+    check.consent_roles = role_meanings(versions[-1].consent.items)
     filters = {"review_states": [s.value for s in options.review_states],
                "date_from": options.date_from.isoformat() if options.date_from else None,
                "date_to": options.date_to.isoformat() if options.date_to else None,
@@ -433,38 +410,3 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     return ExportPlan(record.id, record.title, options, list(record.languages), versions, all_columns, rows,
                       p_header, p_rows, c_header, c_rows, exclusions, redactions, check, options.hash_codes, filters,
                       activity)
-
-
-def sharing_check(title: str, options: ExportOptions, columns: list[Column], rows: list[list[Any]], people: int,
-                  exclusions: Counter, contacts_given: int) -> SharingCheck:
-    """Small counts, free text and identifying fields, and a summary in plain words."""
-    holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
-    for i, col in enumerate(columns):
-        f = col.field
-        if f is None or not (f.type in CHOICE_TYPES or f.type in (FieldType.yes_no, FieldType.rating)):
-            continue
-        for row in rows:
-            value = row[i]
-            if value is None or (col.option is not None and value == 0):
-                continue
-            category = col.option if col.option is not None else str(value)
-            holders[(f.key, category)].add(row[1])
-    small = sorted((key, cat, len(who)) for (key, cat), who in holders.items() if len(who) < SMALL_COUNT)
-    free = [c.name for c in columns if c.field is not None and c.field.type in FREE_TEXT_TYPES]
-    identifying = [c.name for c in columns if c.identifying]
-    excluded = sum(n for reason, n in exclusions.items() if not reason.startswith("participants:"))
-    summary = [
-        f"{len(rows)} contributions from {len({r[1] for r in rows})} participants of '{title}', "
-        f"and {people} participants' consent records"
-        + (", for partner organisations" if options.audience is Audience.partners else ", for the study team") + ".",
-        "Participant codes are " + ("replaced by a hash salted for this export only." if options.hash_codes
-                                    else "the study's pseudonymous codes (no names)."),
-        "Dates are " + ("shifted per participant by a secret number of days." if options.shift_dates
-                        else "the real dates."),
-        f"{excluded} contributions are left out (consent or the filters chosen)"
-        + (":" if exclusions else "."),
-    ]
-    summary += [f"  {n}: {reason}" for reason, n in sorted(exclusions.items())]
-    if options.contacts:
-        summary.append(f"Contact details of {contacts_given} participants who agreed to be contacted are included.")
-    return SharingCheck(summary, small, free, identifying, options.contacts)

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-from ..domain.models import ProposalStatus, pick, utcnow
+from ..domain.models import ConsentRole, ProposalStatus, pick, utcnow
 from ..services.common import ServiceError, Study
 from ..services.queries import figures
 from ..store import StoreError
@@ -46,7 +46,8 @@ def study_report(study: Study) -> str:
     lines += ["## Participation", "",
               f"- {fig.participants} people enrolled; {fig.active} are taking part, {fig.withdrawn} withdrew.",
               f"- {fig.contributions} contributions are kept"
-              + (f"; {fig.removed} were removed at their contributors' request." if fig.removed else "."), ""]
+              + (f"; {fig.removed} were removed at their contributors' request." if fig.removed else "."),
+              *_agreements(fig), ""]
     if fig.enrolled_by_week:
         running = 0
         rows = []
@@ -92,6 +93,28 @@ def study_report(study: Study) -> str:
         lines += [f"### {_md(u.title)} ({u.posted_at.strftime('%Y-%m-%d')}, {_md(u.author)})", "",
                   _md(pick(u.body, lang)), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+AGREEMENTS = {
+    ConsentRole.quote_words: ("to their own words being quoted",
+                              "No consent item asks about quoting: free-text answers are exported."),
+    ConsentRole.share_partners: ("to sharing with partner organisations",
+                                 "No consent item asks about sharing with partner organisations: nothing is shared "
+                                 "with them."),
+    ConsentRole.contact_later: ("to being contacted later",
+                                "No consent item asks about contacting participants later: no one is contacted."),
+}
+
+
+def _agreements(fig) -> list[str]:
+    """What the people taking part agreed to, read by the consent items' roles."""
+    out = []
+    for role, (agreed, absent) in AGREEMENTS.items():
+        if role in fig.asked:
+            out.append(f"- {fig.agreed.get(role, 0)} of the {fig.active} taking part agreed {agreed}.")
+        else:
+            out.append(f"- {absent}")
+    return out
 
 
 def _proposer(p) -> str:

@@ -58,6 +58,7 @@ class Study:
         self.store = store
         self.repo = StudyRepo(store)
         self.laptop = laptop
+        self.notices: list[str] = []  # what opening or importing it changed, for the person to read once
 
     @property
     def id(self) -> str:

@@ -51,6 +51,7 @@ from ..domain.models import (
     utcnow,
 )
 from ..domain.models import Study as StudyRecord
+from ..domain.protocol_file import roles_note
 from ..store import DataFolder, StoreError, StudyStore
 from ..store.durable import fsync_dir
 from ..store.store import TABLES
@@ -180,6 +181,7 @@ class MergeReport:
     conflicts: list[Conflict] = field(default_factory=list)
     code_clashes: list[str] = field(default_factory=list)
     only_bookkeeping: bool = False  # the only news are activity-log entries of other merges
+    notices: list[str] = field(default_factory=list)  # what reading the bundle assumed, said plainly
 
     @property
     def changes(self) -> int:
@@ -196,6 +198,7 @@ class MergeReport:
         out = [head]
         if self.creates_study:
             out.append(f"The study '{self.study_id}' is not on this laptop yet: it will be created from the bundle.")
+        out += self.notices
         if self.nothing_to_merge:
             out.append("Nothing new: this laptop already holds everything in the bundle.")
             return out
@@ -424,8 +427,9 @@ STUDY_FIXED = ("id", "title", "shared_aim", "summary", "shared_aim_text", "team"
 
 
 def _protocol_content(doc: dict) -> dict:
-    # A version stored before studies carried page words has no such key: the same as none.
-    return {k: v for k, v in doc.items() if k != "effective_at" and not (k == "page_words" and not v)}
+    # Read through the model, so a copy written before consent items had roles (or before studies
+    # carried page words) equals one with them.
+    return ProtocolVersion.model_validate(doc).model_dump(mode="json", exclude={"effective_at"})
 
 
 def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, progress: Progress = None) -> MergePlan:
@@ -435,10 +439,23 @@ def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, pro
     if not data.has_study(bundle.study_id):
         report = MergeReport(bundle.study_id, bundle.laptop, bundle.created_at, creates_study=True,
                              new={t: bundle.count(t) for t in BUNDLE_TABLES if t != "study"})
-        return MergePlan(report, [(t, d) for t in BUNDLE_TABLES for d in bundle.records[t]], [])
-    study = open_study(data, bundle.study_id)
-    with study.store.lock, paused_gc():  # no change lands half-way through the comparison
-        return _plan_existing(study, bundle, progress)
+        plan = MergePlan(report, [(t, d) for t in BUNDLE_TABLES for d in bundle.records[t]], [])
+    else:
+        study = open_study(data, bundle.study_id)
+        with study.store.lock, paused_gc():  # no change lands half-way through the comparison
+            plan = _plan_existing(study, bundle, progress)
+    plan.report.notices = _role_notices([d for t, d in plan.inserts if t == "protocol_versions"])
+    return plan
+
+
+def _role_notices(versions: list[dict]) -> list[str]:
+    """A line per protocol version from a citizen before consent roles, saying which roles it was read with."""
+    out = []
+    for doc in sorted(versions, key=lambda d: d.get("number", 0)):
+        consent = doc.get("consent")
+        items = consent.get("items") if isinstance(consent, dict) else None
+        out += [f"Protocol version {doc.get('number')}: {line}" for line in roles_note(items or [])]
+    return out
 
 
 def _plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> MergePlan:

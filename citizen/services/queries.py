@@ -11,7 +11,8 @@ from typing import Optional
 from pydantic import BaseModel, ValidationError
 
 from ..domain import models
-from ..domain.models import StudyStatus
+from ..domain.models import ConsentRole, StudyStatus
+from ..domain.protocol_file import roles_note
 from ..store import DataFolder, StoreDamaged, StoreError
 from ..store.durable import atomic_write
 from ..store.journal import read_journal, readable_prefix
@@ -51,6 +52,8 @@ class StudyFigures:
     enrolled_by_week: Counter = field(default_factory=Counter)
     open_proposals: int = 0
     updates: int = 0
+    agreed: Counter = field(default_factory=Counter)  # per consent role: people taking part who said yes
+    asked: set = field(default_factory=set)  # the roles the consent in force has an item for
 
 
 def summarise(study: Study) -> StudySummary:
@@ -110,6 +113,9 @@ def figures(study: Study) -> StudyFigures:
     current = repo.current_protocol()
     fig = StudyFigures()
     states = repo.consent_states()
+    documents = {v.consent.version: v.consent for v in repo.protocol_versions()}
+    optional_roles = [r for r in ConsentRole if r not in (ConsentRole.take_part, ConsentRole.plain)]
+    fig.asked = {r for r in optional_roles if current is not None and current.consent.item_for(r) is not None}
     for p in repo.participants():
         fig.participants += 1
         week = p.enrolled_at.strftime("%G-W%V")
@@ -123,6 +129,9 @@ def figures(study: Study) -> StudyFigures:
             fig.active += 1
             if current is not None and state.needs_reconsent(current.consent):
                 fig.needs_reconsent += 1
+            for role in optional_roles:
+                if state.item_in_force(role, documents) is not None and state.allows_role(role, documents):
+                    fig.agreed[role] += 1
     # From the per-segment counts kept beside the contributions: no contribution is read for them.
     counts = repo.contribution_counts()
     for key, n in counts.items():
@@ -136,6 +145,20 @@ def figures(study: Study) -> StudyFigures:
     fig.open_proposals = sum(1 for p in repo.proposals() if p.status.value == "open")
     fig.updates = len(repo.updates())
     return fig
+
+
+def role_notices(study: Study) -> list[str]:
+    """What opening a study made before consent items had roles assumed, said plainly (empty otherwise).
+
+    Its stored protocol is never rewritten (published versions do not change); it is read with the
+    roles of its items' ids every time, until a version published from the consent editor stores them.
+    """
+    table = study.store.table("protocol_versions")
+    count = table.count_rows()
+    doc = table.get(count) if count else None
+    consent = doc.get("consent") if isinstance(doc, dict) else None
+    items = consent.get("items") if isinstance(consent, dict) else None
+    return roles_note(items) if isinstance(items, list) else []
 
 
 @dataclass

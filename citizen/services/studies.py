@@ -70,6 +70,7 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
                       "languages. " + "; ".join(gaps) + ".")
     store = data.new_study_folder(record.id)
     study = Study(store, data.laptop_id)
+    study.notices = pf.role_notes()
     try:
         version = ProtocolVersion(
             number=1,
@@ -83,8 +84,8 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
         with change(study) as tx:
             tx.insert("study", to_doc(record))
             tx.insert("protocol_versions", to_doc(version))
-            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source},
-                  at=at, laptop=data.laptop_id)
+            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source}
+                  | ({"notices": study.notices} if study.notices else {}), at=at, laptop=data.laptop_id)
             audit(tx, actor, "protocol published", "version 1",
                   {"approved_by": version.approved_by, "consent_version": 1}, at=at, laptop=data.laptop_id)
     except (StoreError, ValidationError):

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from ...services.browse import settle_memory
 from ...services.common import ServiceError
-from ...services.queries import StudyFigures, damage_message, figures, summarise
+from ...services.queries import StudyFigures, damage_message, figures, role_notices, summarise
 from ...store import StoreError
 from ..dialogs.review import UpdateDialog
 from ..text import local_time, plain
@@ -88,9 +88,12 @@ class StudyScreen(StudyHandle):
         table.can_focus = False  # a read-only figure list; focus would scroll the aim out of sight
         try:
             self.follow_changes(self.action_refresh)
+            notices = role_notices(self.study)
         except CANNOT_READ as exc:
             self.cannot_show(exc)
             return
+        for line in notices:  # a study made before consent items had roles: say how it is read
+            self.notify(plain(line), title="Consent item roles", severity="warning", timeout=20)
         self.action_refresh()
 
     def action_open(self, name: str) -> None:

@@ -1,0 +1,77 @@
+"""The data-sharing check: what an export will let leave the laptop, in plain words, before it is written."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..domain.models import CHOICE_TYPES, FREE_TEXT_TYPES, FieldType
+
+if TYPE_CHECKING:
+    from .plan import Column, ExportOptions
+
+SMALL_COUNT = 5  # an answer category held by fewer participants than this can identify them
+
+
+@dataclass
+class SharingCheck:
+    """What will leave the laptop, for the person exporting to read before confirming."""
+
+    summary: list[str]
+    small_counts: list[tuple[str, str, int]]  # column, category, participants holding it
+    free_text: list[str]
+    identifying: list[str]
+    contacts: bool
+    consent_roles: list[str] = field(default_factory=list)  # what the consent items' roles mean here
+
+    def lines(self) -> list[str]:
+        out = ["What will leave this laptop:"] + [f"  {line}" for line in self.summary]
+        out.append("Free-text fields included: " + (", ".join(self.free_text) if self.free_text else "none"))
+        out.append("Identifying fields included: " + (", ".join(self.identifying) if self.identifying else "none"))
+        out.append("Contact details included: " + ("yes, of those who agreed to be contacted" if self.contacts else "no"))
+        if self.consent_roles:
+            out.append("What the consent in force means for this export:")
+            out += [f"  {line}" for line in self.consent_roles]
+        if self.small_counts:
+            out.append(f"Answers held by fewer than {SMALL_COUNT} participants (small counts can identify someone):")
+            out += [f"  {col} = {cat}: {n} participant{'s' if n != 1 else ''}" for col, cat, n in self.small_counts]
+        else:
+            out.append(f"No answer category is held by fewer than {SMALL_COUNT} participants.")
+        return out
+
+
+
+def sharing_check(title: str, options: ExportOptions, columns: list[Column], rows: list[list[Any]], people: int,
+                  exclusions: Counter, contacts_given: int) -> SharingCheck:
+    """Small counts, free text and identifying fields, and a summary in plain words."""
+    holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    for i, col in enumerate(columns):
+        f = col.field
+        if f is None or not (f.type in CHOICE_TYPES or f.type in (FieldType.yes_no, FieldType.rating)):
+            continue
+        for row in rows:
+            value = row[i]
+            if value is None or (col.option is not None and value == 0):
+                continue
+            category = col.option if col.option is not None else str(value)
+            holders[(f.key, category)].add(row[1])
+    small = sorted((key, cat, len(who)) for (key, cat), who in holders.items() if len(who) < SMALL_COUNT)
+    free = [c.name for c in columns if c.field is not None and c.field.type in FREE_TEXT_TYPES]
+    identifying = [c.name for c in columns if c.identifying]
+    excluded = sum(n for reason, n in exclusions.items() if not reason.startswith("participants:"))
+    summary = [
+        f"{len(rows)} contributions from {len({r[1] for r in rows})} participants of '{title}', "
+        f"and {people} participants' consent records"
+        + (", for partner organisations" if options.audience.value == "partners" else ", for the study team") + ".",
+        "Participant codes are " + ("replaced by a hash salted for this export only." if options.hash_codes
+                                    else "the study's pseudonymous codes (no names)."),
+        "Dates are " + ("shifted per participant by a secret number of days." if options.shift_dates
+                        else "the real dates."),
+        f"{excluded} contributions are left out (consent or the filters chosen)"
+        + (":" if exclusions else "."),
+    ]
+    summary += [f"  {n}: {reason}" for reason, n in sorted(exclusions.items())]
+    if options.contacts:
+        summary.append(f"Contact details of {contacts_given} participants who agreed to be contacted are included.")
+    return SharingCheck(summary, small, free, identifying, options.contacts)
