@@ -22,8 +22,10 @@ from ..domain.design import (
     parse_choices,
 )
 from ..domain.models import (
+    ROLE_NAMES,
     AuditEvent,
     ConsentItem,
+    ConsentRole,
     FormField,
     ProposalStatus,
     ProtocolVersion,
@@ -367,26 +369,39 @@ def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, st
 
 def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor: str,
                       index: Optional[int] = None, language: str = "") -> Draft:
-    """Add (index None) or change a consent item: an id, its words, and whether taking part needs it.
+    """Add (index None) or change a consent item: an id, its words, its role and whether taking part needs it.
 
     Words given as a string are the item's text in ``language`` (else the main language); the
-    item's other languages are kept.
+    item's other languages are kept. The role (taking part, sharing with partners, quoting, contact
+    later, plain) is what the rules read; without one, a changed item keeps its role. Each role
+    other than plain belongs to one item: giving it to a second one is refused beside the role.
     """
     row, draft = _draft(study, draft_id)
+    before = draft.consent_items[index] if index is not None and 0 <= index < len(draft.consent_items) else None
     text = values.get("text") or {}
     if isinstance(text, str):
-        known = draft.consent_items[index].text if index is not None and 0 <= index < len(draft.consent_items) else {}
+        known = before.text if before is not None else {}
         text = dict(known) | {_language(study, language): text}
     text = {k: v for k, v in text.items() if v and v.strip()}
     item_id = str(values.get("id") or "").strip() or (make_code(next(iter(text.values())), "item") if text else "")
+    fields: dict[str, Any] = {"id": item_id, "text": text, "required": bool(values.get("required"))}
+    role = values.get("role")
+    if role not in (None, ""):
+        fields["role"] = role
+    elif before is not None:
+        fields["role"] = before.role
     try:
-        item = ConsentItem(id=item_id, text=text, required=bool(values.get("required")))
+        item = ConsentItem(**fields)
     except ValidationError as exc:
         raise Refused("Please correct the entries marked.", locate_errors(exc)) from None
     for i, other in enumerate(draft.consent_items):
         if i != index and other.id == item.id:
             msg = f"The id '{item.id}' is already used by another consent item; choose another."
             raise Refused(msg, {"id": msg})
+        if i != index and item.role is not ConsentRole.plain and other.role is item.role:
+            msg = (f"The item '{other.id}' already has the role '{ROLE_NAMES[item.role]}'; a role other than "
+                   "plain goes to one item only. Make that one plain first, or choose another role.")
+            raise Refused(msg, {"role": msg})
     items = list(draft.consent_items)
     if index is None:
         items.append(item)
@@ -397,7 +412,7 @@ def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor
         items[index] = item
         action = "consent item changed"
     return _save(study, row, draft.model_copy(update={"consent_items": items}), actor, action, item.id,
-                 {"required": item.required})
+                 {"required": item.required, "role": item.role.value})
 
 
 def remove_consent_item(study: Study, draft_id: str, index: int, actor: str) -> Draft:

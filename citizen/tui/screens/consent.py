@@ -1,4 +1,4 @@
-"""The consent document editor: its plain-language text and its items, required or optional."""
+"""The consent document editor: its plain-language text and its items, each with a role the rules read."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static, TextArea
 
-from ...domain.design import Draft
-from ...domain.models import ConsentItem, pick
+from ...domain.design import Draft, role_meanings
+from ...domain.models import ROLE_NAMES, ConsentItem, ConsentRole, pick
 from ...services import Refused, ServiceError, design
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..preview import consent_preview
 from ..text import plain
 from .base import StudyPage
+
+ROLE_SHORT = {ConsentRole.take_part: "taking part", ConsentRole.share_partners: "partners",
+              ConsentRole.quote_words: "quoting", ConsentRole.contact_later: "contact later",
+              ConsentRole.plain: "plain"}
 
 
 class ConsentScreen(StudyPage):
@@ -43,12 +47,13 @@ class ConsentScreen(StudyPage):
                 yield Static("", id="err-consent-text", classes="error")
                 yield Label("Items (Tab here; a add, e change, x remove)")
                 yield DataTable(id="items-table", cursor_type="row")
+                yield Static("", id="consent-meaning", classes="hint")
             with VerticalScroll(id="consent-preview-box"):
                 yield Static("", id="consent-preview")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#items-table", DataTable).add_columns("Id", "Item", "Needed")
+        self.query_one("#items-table", DataTable).add_columns("Id", "Item", "Role", "Needed")
         self.query_one("#consent-preview-box").border_title = "As a volunteer sees it"
         super().on_mount()
 
@@ -73,7 +78,8 @@ class ConsentScreen(StudyPage):
         table.clear()
         for item in self.draft.consent_items:
             words = item.text.get(lang) or f"(not yet in {lang}) {pick(item.text, lang)}"
-            table.add_row(item.id, plain(words), "required" if item.required else "optional")
+            table.add_row(item.id, plain(words), ROLE_SHORT[item.role], "required" if item.required else "optional")
+        self.query_one("#consent-meaning", Static).update(plain("\n".join(role_meanings(self.draft.consent_items))))
         self.query_one("#consent-preview", Static).update(
             consent_preview(self.draft.consent_text, self.draft.consent_items, lang))
 
@@ -127,6 +133,9 @@ class ConsentScreen(StudyPage):
         draft = self.draft
         lang = self.language
         item: ConsentItem | None = draft.consent_items[index] if index is not None else None
+        # The first item of a consent document is nearly always the one about taking part.
+        default_role = ConsentRole.plain if any(i.role is ConsentRole.take_part for i in draft.consent_items) \
+            else ConsentRole.take_part
 
         def open_dialog(actor: str) -> None:
             def save(values: dict[str, Any]):
@@ -138,6 +147,11 @@ class ConsentScreen(StudyPage):
                        value=item.text.get(lang, "") if item else ""),
                  Entry("id", "Id (a short code; left empty, it is made from the words)", value=item.id if item else "",
                        placeholder="e.g. take_part"),
+                 Entry("role", "What a yes lets the team do (the rules read this, not the id)", kind="select",
+                       value=(item.role if item else default_role).value,
+                       options=[(r.value, ROLE_NAMES[r]) for r in ConsentRole],
+                       hint="Taking part is always required. Without a quoting item, free-text answers will be "
+                            "exported; without a contact item, no contacts are ever exported."),
                  Entry("required", "Required to take part", kind="check", value=item.required if item else False)],
                 save, dialog_id="consent-item-dialog"), lambda _r: self.refresh_view())
 

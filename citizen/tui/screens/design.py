@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ...domain.design import Draft, draft_as_version, draft_problems, missing_translations
+from ...domain.design import Draft, draft_as_version, draft_problems, missing_translations, role_meanings
 from ...domain.models import FIELD_TYPE_NAMES, pick
 from ...domain.rules import protocol_changes
 from ...domain.words import page_word_gaps
@@ -218,6 +218,7 @@ class DesignScreen(StudyPage):
             if current and candidate and candidate.consent.version != current.consent.version:
                 intro += (f"\nThe consent document becomes version {candidate.consent.version}: participants "
                           "on the older one will be asked to re-consent.")
+            intro += "\n" + "\n".join(role_meanings(draft.consent_items))
 
         def open_dialog(actor: str) -> None:
             def publish(values: dict[str, Any]):

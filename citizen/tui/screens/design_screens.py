@@ -9,6 +9,7 @@ from ...services import export_protocol
 from ...services.design import open_study_file
 from ..acting import as_actor
 from ..dialogs.form import Entry, FormDialog
+from ..text import plain
 
 
 def open_design_screen(app: Any, name: str, study_id: str) -> None:
@@ -30,6 +31,14 @@ def _open_study(app: Any, study_id: Any) -> None:
         app.push_screen(StudyScreen(study_id))
 
 
+def _opened(app: Any, study: Any) -> None:
+    """A study added from a file: what reading the file assumed is said, then the study opens."""
+    if study:
+        for line in study.notices:
+            app.notify(plain(line), title="Consent item roles", severity="warning", timeout=20)
+        _open_study(app, study.id)
+
+
 def new_study(app: Any) -> None:
     from .study_details import new_study_dialog
 
@@ -42,11 +51,11 @@ def import_study(app: Any) -> None:
             "Add a study from a file",
             [Entry("path", "Protocol file (.json) or XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/file"),
              Entry("id", "Study id for the copy (optional)")],
-            lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]).id,
+            lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]),
             save_label="Import", dialog_id="import-dialog",
             intro="The copy records the file it came from. An XLSForm's questions arrive as a draft: "
                   "write the consent document, then publish."),
-            lambda sid: _open_study(app, sid))
+            lambda study: _opened(app, study))
 
     as_actor(app, open_dialog)
 
