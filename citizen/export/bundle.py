@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import shutil
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +27,12 @@ from .. import __version__
 from ..domain.models import utcnow
 from ..services.common import ServiceError, Study
 from ..services.merge import BUNDLE_TABLES, Bundle, BundleRefused, bundle_records, check_bundle, paused_gc
-from ..store import StoreError
-from ..store.durable import atomic_write
+from ..store import durable
 
 FORMAT = "citizen-bundle"
 SCHEMA = 1
 SUFFIX = ".citizen-bundle"
+CHUNK = 1 << 20
 
 
 @dataclass
@@ -50,32 +51,74 @@ def default_name(study: Study) -> str:
 
 
 def export_bundle(study: Study, path: Path, progress: Optional[Callable[[int, int, str], None]] = None) -> BundleInfo:
-    """Write the whole study to one bundle file (atomically: the old file or the new, never half)."""
-    with study.store.lock, paused_gc():  # a consistent copy: no change lands half-way through
-        lines: list[bytes] = []
-        counts: dict[str, int] = {}
+    """Write the whole study to one bundle file (atomically: the old file or the new, never half).
+
+    Streamed, so memory stays bounded however large the study: the records are read a segment at
+    a time and written, as they come, to a temporary file beside the bundle while their checksum
+    is taken; the header (which carries the counts and that checksum) is then written in front of
+    them through gzip into a second temporary file, fsynced and renamed into place.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServiceError(f"Cannot write {path}: {exc.strerror}. Nothing was written.") from None
+    body_path = durable.temp_path(path.with_name(path.name + ".body"))
+    final = durable.temp_path(path)
+    try:
+        try:
+            counts, digest = _write_body(study, body_path, progress)
+            header = {"format": FORMAT, "schema": SCHEMA, "study": study.id, "laptop": study.laptop,
+                      "created_at": utcnow().isoformat(), "app": __version__, "counts": counts, "sha256": digest}
+            with open(final, "wb") as out:
+                with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed, \
+                        open(body_path, "rb") as body:
+                    packed.write(json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
+                    shutil.copyfileobj(body, packed, CHUNK)
+                out.flush()
+                durable.fsync(out.fileno())
+            size = final.stat().st_size
+            durable.replace(final, path)
+            durable.fsync_dir(path.parent)
+        except OSError as exc:
+            raise ServiceError(durable.plain_os_error(exc, path)) from None
+    finally:
+        for leftover in (body_path, final):
+            leftover.unlink(missing_ok=True)
+    return BundleInfo(path, study.id, study.laptop, counts, digest, size)
+
+
+def _write_body(study: Study, body_path: Path,
+                progress: Optional[Callable[[int, int, str], None]]) -> tuple[dict[str, int], str]:
+    """The records, one JSON line each, into ``body_path``; their counts and the checksum of the lines."""
+    sha = hashlib.sha256()
+    counts: dict[str, int] = {}
+    written = 0
+    with study.store.lock, paused_gc(), open(body_path, "wb") as body:  # a consistent copy
+        pending: list[bytes] = []
+        size = 0
         for name, docs in bundle_records(study).items():
             n = 0
             for doc in docs:
-                lines.append(json.dumps([name, doc], ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+                line = json.dumps([name, doc], ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+                pending.append(line)
+                size += len(line)
                 n += 1
+                if size >= CHUNK:
+                    chunk = b"".join(pending)
+                    sha.update(chunk)
+                    body.write(chunk)
+                    pending, size = [], 0
+                    if progress:
+                        progress(written + n, 0, name)
             counts[name] = n
+            written += n
             if progress:
-                progress(len(lines), 0, name)
-    body = b"\n".join(lines) + b"\n"
-    digest = hashlib.sha256(body).hexdigest()
-    header = {"format": FORMAT, "schema": SCHEMA, "study": study.id, "laptop": study.laptop,
-              "created_at": utcnow().isoformat(), "app": __version__, "counts": counts, "sha256": digest}
-    raw = json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
-    payload = gzip.compress(raw, compresslevel=6, mtime=0)
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(Path(path), payload)
-    except OSError as exc:
-        raise ServiceError(f"Cannot write {path}: {exc.strerror}. Nothing was written.") from None
-    except StoreError as exc:
-        raise ServiceError(str(exc)) from None
-    return BundleInfo(Path(path), study.id, study.laptop, counts, digest, len(payload))
+                progress(written, 0, name)
+        chunk = b"".join(pending)
+        sha.update(chunk)
+        body.write(chunk)
+    return counts, sha.hexdigest()
 
 
 def read_bundle_raw(path: Path) -> tuple[dict[str, Any], bytes]:

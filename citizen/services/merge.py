@@ -123,7 +123,7 @@ class Bundle:
 
 def bundle_records(study: Study) -> dict[str, Iterator[dict[str, Any]]]:
     """Every record a bundle carries, table by table, as the store keeps them."""
-    return {name: iter(study.store.table(name)) for name in BUNDLE_TABLES}
+    return {name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES}
 
 
 def canonical_form(study: Study) -> dict[str, list[dict[str, Any]]]:

@@ -246,6 +246,23 @@ class SegmentedTable:
             for key, doc in list(self._raw(number).items()):
                 yield int(key), doc
 
+    def stream(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every (row, document) in row order, keeping no more segments in memory than were already.
+
+        For whole-study reading (bundles, exports): a segment not already loaded is read from its
+        file and let go once walked, so memory stays at one segment however large the study. The
+        caller holds the study's lock for a consistent reading: unsaved changes are in memory.
+        """
+        for number in list(self.segment_numbers()):
+            storage = self.loaded_storage(number)
+            if storage is not None:
+                rows = list(self._raw(number).items())
+            else:
+                rows = list(load_segment(self.segment_path(number), self.name)[self.name].items())
+            for key, doc in rows:
+                yield int(key), doc
+            del rows
+
     def segment_rows(self, number: int) -> list[tuple[int, dict[str, Any]]]:
         """The (row, document) pairs of one segment (lets a reader go a segment at a time)."""
         if number not in self.segment_numbers():
