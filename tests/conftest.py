@@ -89,3 +89,13 @@ def hub_server(tmp_path_factory):
 def hub_db(hub_server) -> str:
     """The address of a new, empty database on the hub."""
     return hub_server.new_db()
+
+
+def use_small_segments(monkeypatch, size: int) -> None:
+    """Segments of ``size`` records in the growing tables, so a few hundred records span many files."""
+    from citizen.store import store as store_module
+
+    tables = dict(store_module.TABLES)
+    for name in ("contributions", "audit", "consent_events", "participants"):
+        tables[name] = (size, tables[name][1])
+    monkeypatch.setattr(store_module, "TABLES", tables)

@@ -12,15 +12,13 @@ from citizen.services import open_study
 from citizen.services.demo import create_demo
 from citizen.services.merge import canonical_form
 from citizen.store import DataFolder
-from citizen.store import store as store_module
+
+from .conftest import use_small_segments
 
 
 @pytest.fixture
 def small_segments(monkeypatch):
-    tables = dict(store_module.TABLES)
-    for name in ("contributions", "audit", "consent_events", "participants"):
-        tables[name] = (50, tables[name][1])
-    monkeypatch.setattr(store_module, "TABLES", tables)
+    use_small_segments(monkeypatch, 50)
     monkeypatch.setattr(bundle_module, "CHUNK", 1 << 16)
 
 

@@ -24,8 +24,8 @@ from citizen.services.bulk import NewContribution, add_contributions
 from citizen.services.demo import create_demo
 from citizen.store import DataFolder
 from citizen.store import segments as segments_module
-from citizen.store import store as store_module
 
+from .conftest import use_small_segments
 from .web_helpers import fetch, phone, served
 
 YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
@@ -36,10 +36,7 @@ FIELDS = {"contributions": ["id", "participant_id", "review_state", "protocol_ve
 
 @pytest.fixture
 def small_segments(monkeypatch):
-    tables = dict(store_module.TABLES)
-    for name in ("contributions", "audit", "consent_events", "participants"):
-        tables[name] = (20, tables[name][1])
-    monkeypatch.setattr(store_module, "TABLES", tables)
+    use_small_segments(monkeypatch, 20)
 
 
 @pytest.fixture
