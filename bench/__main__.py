@@ -89,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller studies and fewer rounds, for a fast look")
     parser.add_argument("--only", default=None, help="run only the module with this name (core, bench_web ...)")
     parser.add_argument("--keep", action="store_true", help="keep the generated studies (their folder is printed)")
+    parser.add_argument("--size", type=int, action="append", default=None, metavar="N",
+                        help="the study sizes bench_scale measures (repeat; --size 1000000 for the million)")
     args = parser.parse_args(argv)
+    if args.size:
+        import os
+
+        os.environ["CITIZEN_BENCH_SIZES"] = ",".join(map(str, args.size))
 
     from . import core, studies
 
