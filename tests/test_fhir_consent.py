@@ -85,6 +85,8 @@ def test_each_consent_event_is_a_valid_r5_consent(study, tmp_path):
     assert enrol["decision"] == "permit" and [p["code"][0]["coding"][0]["code"] for p in enrol["provision"]] == [
         "contact_later"]
     assert [p["code"][0]["coding"][0]["code"] for p in change["provision"]] == ["quote_words"]
+    assert change["provision"][0]["code"][0]["coding"][1] == {  # each item named by its role too
+        "system": "urn:citizen:fhir:consent-role", "code": "quote_words", "display": "quoting the participant's own words"}
     assert left["decision"] == "deny" and left["provision"] == [{"dataPeriod": {"end": left["period"]["start"]},
                                                                  "purpose": [{"system": "http://terminology.hl7.org/"
                                                                               "CodeSystem/v3-ActReason",

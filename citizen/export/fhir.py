@@ -6,7 +6,8 @@ exactly as pseudonymous: the participant is the code this export gives them (has
 move with their shift, and only participants in the export appear.
 
 Each Consent says (R5: ``decision`` on the resource, ``provision`` entries as its exceptions):
-granted, changed or renewed consent is ``permit`` with a ``deny`` exception per optional item declined;
+granted, changed or renewed consent is ``permit`` with a ``deny`` exception per optional item declined
+(named by its id and by its role);
 a withdrawal is ``deny``, with a ``permit`` exception for what was already given when the person chose
 "keep what I gave". A participant's latest event is ``active``, earlier ones ``inactive``. The source
 attachment is the consent text shown, in its language, with its SHA-1 (FHIR's hash) and citizen's
@@ -21,7 +22,7 @@ import json
 import uuid
 from typing import Any, Optional
 
-from ..domain.models import ConsentDocument, pick, utcnow
+from ..domain.models import ROLE_NAMES, ConsentDocument, pick, utcnow
 from .plan import ExportPlan
 
 FHIR_JSON = "consent.fhir.json"
@@ -36,13 +37,12 @@ NAMESPACE = uuid.UUID("6f1c2b0e-4a8e-4c55-9d6a-3c1f0e2b7a10")  # stable ids: the
 
 
 def _item_concept(study_id: str, document: Optional[ConsentDocument], item_id: str, language: str) -> dict[str, Any]:
+    """The item by its id in this study, and by its role (what saying yes lets the team do)."""
     coding = [{"system": f"{ITEM_SYSTEM}:{study_id}", "code": item_id}]
     item = next((i for i in document.items if i.id == item_id), None) if document else None
     if item is not None:
         coding[0]["display"] = pick(item.text, language)
-        role = getattr(item, "role", None)
-        if role is not None:
-            coding.append({"system": ROLE_SYSTEM, "code": str(getattr(role, "value", role))})
+        coding.append({"system": ROLE_SYSTEM, "code": item.role.value, "display": ROLE_NAMES[item.role]})
     return {"coding": coding}
 
 
