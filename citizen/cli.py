@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Optional
 from . import __version__
 from .domain.protocol_file import ProtocolFileError
 from .store import DataFolder, StoreError, user_data_folder
+from .store.crash_log import write_crash_log
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -272,22 +272,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"citizen: something went wrong ({type(exc).__name__}: {exc}). Details: {log}", file=sys.stderr)
         return EXIT_FAILED
 
-
-def write_crash_log(data: Path, exc: BaseException) -> Path:
-    """Append the traceback to the data folder's log (or the temp folder when that fails)."""
-    import tempfile
-    import traceback
-    from datetime import datetime, timezone
-
-    text = f"--- {datetime.now(timezone.utc).isoformat()} citizen {__version__}\n" + "".join(
-        traceback.format_exception(type(exc), exc, exc.__traceback__))
-    for folder in (data / "logs", Path(tempfile.gettempdir())):
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            log = folder / "citizen.log"
-            with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as fh:
-                fh.write(text)
-            return log
-        except OSError:
-            continue
-    return Path("(no log could be written)")

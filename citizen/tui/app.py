@@ -15,6 +15,7 @@ from textual.theme import Theme
 from ..services import open_study
 from ..services.common import Study
 from ..store import DataFolder, StoreError
+from ..store.crash_log import write_crash_log
 from .screens.studies import StudiesScreen
 
 HIGH_CONTRAST = Theme(
@@ -64,7 +65,6 @@ class CitizenApp(App[int]):
         # the person gets one plain line once the terminal is restored; the app stops with code 1.
         from textual.worker import WorkerFailed
 
-        from ..cli import write_crash_log
 
         if not self.crash_message:
             cause = error.error if isinstance(error, WorkerFailed) and isinstance(error.error, Exception) else error
