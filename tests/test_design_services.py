@@ -10,6 +10,8 @@ import pytest
 from citizen.domain.models import FieldType, StudyStatus
 from citizen.services import Refused, decide_proposal, export_protocol, import_protocol, propose_change
 from citizen.services import design as d
+from citizen.services.proposals import propose
+from citizen.services.study_files import open_study_file
 
 from .conftest import citizen_command
 
@@ -136,12 +138,12 @@ def test_opening_a_bad_file_is_refused_plainly(data, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(Refused) as caught:
-        d.open_study_file(data, bad, "Amina")
+        open_study_file(data, bad, "Amina")
     assert "not valid JSON" in caught.value.errors["path"]
     fake = tmp_path / "form.xlsx"
     fake.write_text("this is not a workbook")
     with pytest.raises(Refused, match="not an Excel workbook"):
-        d.open_study_file(data, fake, "Amina")
+        open_study_file(data, fake, "Amina")
     assert data.study_ids() == []
 
 
@@ -215,8 +217,8 @@ def test_a_participant_proposal_is_recorded_by_their_code(data):
     person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": True}, ConsentMethod.phone,
                                "volunteer")
     with pytest.raises(Refused) as caught:
-        d.propose(study, "Ask the time", "It matters.", "Tom Hale", participant_code="XX-0000")
+        propose(study, "Ask the time", "It matters.", "Tom Hale", participant_code="XX-0000")
     assert "participant_code" in caught.value.errors
-    proposal = d.propose(study, "Ask the time", "It matters.", "Tom Hale (for a participant)",
+    proposal = propose(study, "Ask the time", "It matters.", "Tom Hale (for a participant)",
                          participant_code=person.code.lower())
     assert proposal.participant_id == person.id

@@ -7,7 +7,6 @@ it is published, in one change that also marks the draft as published.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Optional, Union
 
 from pydantic import ValidationError
@@ -35,10 +34,12 @@ from ..domain.models import (
     utcnow,
 )
 from ..domain.models import Study as StudyRecord
-from ..domain.protocol_file import ProtocolFileError
 from ..domain.words import page_word_gaps
 from ..store import DataFolder, StoreError
-from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of
+from .common import NotFound, Refused, ServiceError, Study, audit, change
+from .drafts import drafts as drafts  # read through this module by the design screens
+from .drafts import editable_draft as _draft
+from .drafts import open_draft as open_draft
 from .studies import publish_protocol_version
 
 # -- the study itself ------------------------------------------------------------------------
@@ -182,28 +183,6 @@ def change_status(study: Study, status: Union[str, StudyStatus], actor: str) -> 
 
 
 # -- drafts ------------------------------------------------------------------------------------
-
-
-def drafts(study: Study) -> list[Draft]:
-    return [Draft.model_validate(d) for d in study.store.table("drafts")]
-
-
-def open_draft(study: Study) -> Optional[Draft]:
-    """The draft being worked on (a study has at most one open at a time)."""
-    for draft in reversed(drafts(study)):
-        if draft.is_open:
-            return draft
-    return None
-
-
-def _draft(study: Study, draft_id: str) -> tuple[int, Draft]:
-    row = row_of(study, "drafts", draft_id)
-    draft = Draft.model_validate(study.store.table("drafts").get(row))
-    if draft.published_as is not None:
-        raise Refused(f"This draft was published as version {draft.published_as} and can no longer change.")
-    if draft.discarded:
-        raise Refused("This draft was discarded.")
-    return row, draft
 
 
 def _save(study: Study, row: int, draft: Draft, actor: str, action: str, target: str = "",
@@ -470,25 +449,6 @@ def activity(study: Study, actor: str = "", action: str = "") -> list[AuditEvent
     return sorted(reversed(events), key=lambda e: e.at, reverse=True)
 
 
-def open_study_file(data: DataFolder, path: Path, actor: str, study_id: str = "") -> Study:
-    """Add a study from a protocol file (.json) or an XLSForm (.xlsx, .xls, .xlsm, .csv, .md), by its suffix."""
-    if not str(path).strip() or path == Path("."):
-        raise Refused("Please give the file's path.", {"path": "Please give the file's path."})
-    try:
-        from .xlsform import is_xlsform
-
-        if is_xlsform(path):
-            from .xlsform import import_xlsform
-
-            return import_xlsform(data, path, actor, study_id=study_id)[0]
-        from .studies import import_protocol
-
-        return import_protocol(data, path, actor, study_id=study_id or None)
-    except ProtocolFileError as exc:
-        msg = f"{path.name} cannot be used: " + "; ".join(exc.problems)
-        raise Refused(msg, {"path": msg}) from None
-
-
 def check_actor_name(name: str) -> str:
     """The name a person gives for the activity log, tidied; refused when empty or too long."""
     name = " ".join((name or "").split())
@@ -517,18 +477,3 @@ def reconsent_changes(study: Study, participant_id: str, language: str = "") -> 
     if old is None:
         return None
     return consent_changes(old, current.consent, language or state.language)
-
-
-def propose(study: Study, title: str, rationale: str, proposed_by: str, participant_code: str = ""):
-    """A proposal from a team member, or from a participant (by their code) as recorded by the team."""
-    from .proposals import propose_change
-
-    participant_id = None
-    code = participant_code.strip().upper()
-    if code:
-        participant = study.repo.participant_by("code", code)
-        if participant is None:
-            msg = f"No participant has the code {code}; check it on their card."
-            raise Refused(msg, {"participant_code": msg})
-        participant_id = participant.id
-    return propose_change(study, title, rationale, proposed_by, participant_id=participant_id)

@@ -21,6 +21,7 @@ from ..domain.protocol_file import ConsentPart, DraftMark, ProtocolFile, explain
 from ..store import DataFolder, StoreError
 from ..store.durable import atomic_write
 from .common import Refused, ServiceError, Study, audit, change, open_study
+from .drafts import open_draft
 
 
 @dataclass
@@ -44,8 +45,6 @@ class DraftImport:
 
 def export_draft_protocol(study: Study, path: Path) -> Draft:
     """Write the open draft as a protocol file marked as a draft, with the version it is based on."""
-    from .design import open_draft
-
     draft = open_draft(study)
     if draft is None:
         raise ServiceError("This study has no open draft to share; start one in the form builder (d).")
@@ -111,8 +110,6 @@ def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str,
 
 def _into_study(study: Study, pf: ProtocolFile, items: list[ConsentItem], name: str, actor: str,
                 based_on: Optional[int]) -> DraftImport:
-    from .design import open_draft
-
     if open_draft(study) is not None:
         msg = (f"The study '{study.id}' already has an open draft: publish or discard it before taking in "
                f"the draft from {name}.")

@@ -70,3 +70,16 @@ def decide_proposal(study: Study, proposal_id: str, accepted: bool, reason: str,
         audit(tx, decided_by, "proposal " + new.status.value, old.title, {"reason": reason}, at=new.decided_at,
               laptop=study.laptop)
     return new
+
+
+def propose(study: Study, title: str, rationale: str, proposed_by: str, participant_code: str = "") -> Proposal:
+    """A proposal from a team member, or from a participant (by their code) as recorded by the team."""
+    participant_id = None
+    code = participant_code.strip().upper()
+    if code:
+        participant = study.repo.participant_by("code", code)
+        if participant is None:
+            msg = f"No participant has the code {code}; check it on their card."
+            raise Refused(msg, {"participant_code": msg})
+        participant_id = participant.id
+    return propose_change(study, title, rationale, proposed_by, participant_id=participant_id)

@@ -15,6 +15,8 @@ from ...domain.design import Draft, make_code
 from ...domain.models import to_doc, utcnow
 from ...store import DataFolder
 from ..common import Refused, ServiceError, Study, audit, change, open_study, row_of
+from ..design import new_study, start_draft
+from ..drafts import editable_draft, open_draft
 from .read import SUFFIXES, read_xlsform
 from .report import LANGUAGE_NAMES, XLSFormReport, language_code
 from .write import write_xlsform
@@ -50,8 +52,6 @@ def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
     A draft workbook citizen wrote for a study in this data folder becomes that study's open draft
     instead (its consent document is the study's own), never a published version.
     """
-    from ..design import new_study, start_draft
-
     report = read_xlsform(path)
     if report.draft and not study_id and data.has_study(report.form_id):
         return _draft_into_study(open_study(data, report.form_id), report, actor, path.name), report
@@ -66,8 +66,6 @@ def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
 
 
 def _draft_into_study(study: Study, report: XLSFormReport, actor: str, source: str) -> Study:
-    from ..design import open_draft, start_draft
-
     if open_draft(study) is not None:
         msg = (f"The study '{study.id}' already has an open draft: publish or discard it before taking in "
                f"the draft from {source}.")
@@ -79,9 +77,7 @@ def _draft_into_study(study: Study, report: XLSFormReport, actor: str, source: s
 
 def import_xlsform_into_draft(study: Study, draft_id: str, path: Path, actor: str) -> XLSFormReport:
     """Add a workbook's questions after the open draft's fields (keys already used get a suffix)."""
-    from ..design import _draft
-
-    _row, draft = _draft(study, draft_id)
+    _row, draft = editable_draft(study, draft_id)
     report = read_xlsform(path)
     _add_fields(study, draft, report, actor, path.name)
     return report
@@ -91,8 +87,6 @@ def export_xlsform(study: Study, path: Path, version: Optional[int] = None, draf
     """Write a published protocol version's form, or the open draft's, as an XLSForm workbook."""
     record = study.repo.study()
     if draft:
-        from ..design import open_draft
-
         current = open_draft(study)
         if current is None:
             raise ServiceError("This study has no open draft to export.")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ...services import export_protocol
-from ...services.design import open_study_file
+from ...services.study_files import open_study_file
 from ..acting import as_actor
 from ..dialogs.form import Entry, FormDialog
 from ..text import plain

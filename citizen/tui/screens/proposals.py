@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ...domain.models import Proposal
 from ...services import add_proposal_note, decide_proposal
-from ...services.design import draft_from_proposal, propose
+from ...services.design import draft_from_proposal
+from ...services.proposals import propose
 from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
 from .base import StudyPage
