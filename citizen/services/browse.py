@@ -321,7 +321,7 @@ def contribution_answers(study: Study, contribution_id: str, language: str = "en
         value = values[f.key]
         labels = {c.value: pick(c.label, language) for c in f.choices}
         if f.type is FieldType.multiple_choice and isinstance(value, list):
-            shown = ", ".join(labels.get(v, v) for v in value)
+            shown = ", ".join(str(labels.get(v, v)) for v in value)
         elif f.type is FieldType.single_choice:
             shown = labels.get(value, str(value))
         elif f.type is FieldType.yes_no:

@@ -102,17 +102,16 @@ def make_invite(study: Study, label: str, actor: str, limit: str = "", expires: 
         errors["label"] = "An invite needs a label, such as 'library poster'."
     elif len(label) > LABEL_MAX:
         errors["label"] = f"A label can be at most {LABEL_MAX} characters ({len(label)} given)."
-    parsed_limit = parsed_expiry = None
-    for key, parse, text in (("limit", parse_limit, limit), ("expires", parse_expiry, expires)):
-        try:
-            value = parse(text)
-        except Refused as exc:
-            errors.update(exc.errors)
-            continue
-        if key == "limit":
-            parsed_limit = value
-        else:
-            parsed_expiry = value
+    parsed_limit: Optional[int] = None
+    parsed_expiry: Optional[datetime] = None
+    try:
+        parsed_limit = parse_limit(limit)
+    except Refused as exc:
+        errors.update(exc.errors)
+    try:
+        parsed_expiry = parse_expiry(expires)
+    except Refused as exc:
+        errors.update(exc.errors)
     if "label" not in errors and any(i.label == label and not i.closed for i in study.repo.invites()):
         errors["label"] = f"An open invite is already called '{label}'; choose another label, or close that one first."
     if errors:

@@ -79,6 +79,10 @@ class BundleRefused(Refused):
     """A bundle that cannot be merged here; nothing was changed."""
 
 
+def _key_text(key: str, doc: dict) -> str:
+    return str(doc.get(key))
+
+
 def key_of(table: str) -> str:
     return TABLES[table][1]
 
@@ -135,8 +139,7 @@ def canonical_form(study: Study) -> dict[str, list[dict[str, Any]]]:
     for name in BUNDLE_TABLES:
         docs = [d for d in study.store.table(name)
                 if not (name == "audit" and d.get("action") in MERGE_ACTIONS)]
-        key = key_of(name)
-        form[name] = sorted(docs, key=lambda d, k=key: str(d.get(k)))
+        form[name] = sorted(docs, key=partial(_key_text, key_of(name)))
     return form
 
 
@@ -591,11 +594,11 @@ def _settle_code_clashes(store: StudyStore, fresh: dict[str, dict], puts: list, 
     for doc in fresh.values():
         by_code.setdefault(doc["code"], []).append(doc)
     for code, docs in by_code.items():
-        group = {d["id"]: (None, d) for d in docs}
-        for row in table.rows_where("code", code):
-            local = table.get(row)
+        group: dict[str, tuple[Optional[int], dict]] = {d["id"]: (None, d) for d in docs}
+        for local_row in table.rows_where("code", code):
+            local = table.get(local_row)
             if local is not None:
-                group[local["id"]] = (row, local)
+                group[local["id"]] = (local_row, local)
         if len(group) < 2:
             continue
         ordered = sorted(group.values(), key=lambda rd: (_time(rd[1]["enrolled_at"]), rd[1]["id"]))
