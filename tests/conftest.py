@@ -78,8 +78,10 @@ def run_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory):
     """One PouchDB Server for the sync tests (each test uses a database of its own)."""
-    from .hub import PouchServer
+    from .hub import PouchServer, hub_missing
 
+    if reason := hub_missing():
+        pytest.skip(reason)
     server = PouchServer(tmp_path_factory.mktemp("pouchdb-server")).start()
     yield server
     server.stop()
@@ -108,5 +110,6 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if skipped:
+        reporter.ensure_newline()
         reporter.write_line(f"CITIZEN_NO_SKIPS: {len(skipped)} test(s) skipped; CI must run them all.", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

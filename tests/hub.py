@@ -59,6 +59,15 @@ class ThreadedApp:
         self._thread.join(10)
 
 
+def hub_missing() -> str | None:
+    """Why no hub can run on this machine (None when one can): node, and PouchDB from `npm install`."""
+    if shutil.which("node") is None:
+        return "node is not installed (apt-get install nodejs): the sync tests run PouchDB Server on it"
+    if not SERVER.exists() or not (ROOT / "node_modules" / "pouchdb").is_dir():
+        return "PouchDB Server is not installed: run `npm install` at the repository root"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

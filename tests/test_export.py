@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 
 from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
-from citizen.export import files as export_files
-from citizen.export.files import clear_leftovers, safe_cell
+from citizen.export import sink as export_sink
+from citizen.export.files import clear_leftovers
 from citizen.export.plan import make_options, prepare_export
 from citizen.export.redcap import DICTIONARY_HEADER
 from citizen.export.report import study_report, write_report
 from citizen.export.run import export_data
+from citizen.export.sink import safe_cell
 from citizen.services import (
     Refused,
     ServiceError,
@@ -330,7 +331,7 @@ def test_an_interrupted_export_leaves_no_folder_and_the_earlier_one_untouched(st
             raise KeyboardInterrupt
         real(fd, data)
 
-    monkeypatch.setattr(export_files, "CHUNK", 4096)
+    monkeypatch.setattr(export_sink, "CHUNK", 4096)
     monkeypatch.setattr(durable, "write_all", failing)
     target = tmp_path / "exports" / "second"
     if failure == "disk full":

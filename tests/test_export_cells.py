@@ -12,8 +12,8 @@ import pytest
 
 from citizen.domain.models import FREE_TEXT_TYPES, FieldType, pick
 from citizen.export.cells import row_maker, safe_row_maker
-from citizen.export.files import safe_cell
 from citizen.export.plan import field_columns, make_options
+from citizen.export.sink import safe_cell
 from citizen.services import open_study
 from citizen.store import DataFolder
 

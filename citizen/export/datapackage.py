@@ -16,6 +16,7 @@ from typing import Any, Optional
 from .. import __version__
 from ..domain.models import FieldType, pick, utcnow
 from .plan import Column, ExportFormat, ExportPlan
+from .redcap import form_name
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 RESOURCE_PROFILE = "https://datapackage.org/profiles/2.0/dataresource.json"
@@ -131,8 +132,6 @@ def schema_of(plan: ExportPlan, name: str, header: list[str]) -> dict[str, Any]:
     if name == "activity.csv":
         return _schema([_named_field(h, ACTIVITY_TYPES) for h in header])
     if name == "redcap_records.csv":
-        from .redcap import form_name
-
         fields = [_named_field(h, {"record_id": "string", "protocol_version": "integer", "submitted_at": "datetime",
                                    f"{form_name(plan.study_id)}_complete": "integer"}) for h in header]
         fields[-1]["constraints"] = {"required": True, "enum": [0, 1, 2]}

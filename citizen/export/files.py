@@ -7,109 +7,24 @@ folder is renamed into place at the end: a full disk or an interrupt leaves no h
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from ..domain.models import utcnow
 from ..services.common import ServiceError
 from ..store import durable
-from .cells import FORMULA_FIRST, safe_row_maker
+from .activity import ACTIVITY_HEADER
+from .datapackage import package_of, resource_of
+from .fhir import FHIR_JSON, fhir_json
 from .plan import Column, ExportFormat, ExportPlan, Progress
+from .redcap import write_redcap
+from .sink import Sink, WrittenFile, write_csv
 
 PARTIAL = ".partial"
-CHUNK = 1 << 20
-
-
-def safe_cell(value: Any, numeric: bool = False) -> str:
-    """A cell as text; one a spreadsheet would run as a formula gets a leading apostrophe."""
-    kind = type(value)
-    if kind is str:
-        return "'" + value if value[:1] in FORMULA_FIRST else value
-    if value is None:
-        return ""
-    if kind is bool:
-        return "1" if value else "0"
-    if kind is int or kind is float:
-        text = repr(value) if kind is float else str(value)
-        return text if numeric or text[:1] not in FORMULA_FIRST else "'" + text
-    text = str(value)
-    return "'" + text if text[:1] in FORMULA_FIRST else text
-
-
-class _Sink:
-    """A file written in large chunks through the durable-write functions, hashed on the way."""
-
-    def __init__(self, path: Path, bom: bool):
-        self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self.sha = hashlib.sha256()
-        self.parts: list[str] = []
-        self.pending = 0
-        self.size = 0
-        if bom:
-            self.write("\ufeff")
-
-    def write(self, text: str) -> None:
-        self.parts.append(text)
-        self.pending += len(text)
-        if self.pending >= CHUNK:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.parts:
-            return
-        data = "".join(self.parts).encode("utf-8")
-        self.parts, self.pending = [], 0
-        self.sha.update(data)
-        self.size += len(data)
-        durable.write_all(self.fd, data)
-
-    def close(self) -> None:
-        try:
-            self.flush()
-            durable.fsync(self.fd)
-        finally:
-            os.close(self.fd)
-
-    def abandon(self) -> None:
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-
-
-@dataclass
-class WrittenFile:
-    name: str
-    rows: int
-    sha256: str
-    bytes: int
-    header: list[str] = field(default_factory=list)
-
-
-def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[Any]], numeric: list[bool],
-              bom: bool) -> WrittenFile:
-    sink = _Sink(folder / name, bom)
-    try:
-        writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow([safe_cell(h) for h in header])
-        safe = safe_row_maker(numeric, safe_cell)
-        n = 0
-        for row in rows:
-            writer.writerow(safe(row))
-            n += 1
-        sink.close()
-    except BaseException:
-        sink.abandon()
-        raise
-    return WrittenFile(name, n, sink.sha.hexdigest(), sink.size, list(header))
 
 
 def dictionary_rows(plan: ExportPlan) -> tuple[list[str], list[list[Any]]]:
@@ -204,8 +119,6 @@ def _numeric(columns: list[Column]) -> list[bool]:
 
 
 def package_json(plan: ExportPlan, files: list[WrittenFile], approved_by: str) -> dict[str, Any]:
-    from .datapackage import package_of, resource_of
-
     resources = [resource_of(plan, f.name, f.header, f.rows, f.sha256, f.bytes) for f in files]
     return package_of(plan, resources, approved_by)
 
@@ -228,8 +141,6 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
                 yield row
 
         if plan.options.format is ExportFormat.redcap:
-            from .redcap import write_redcap
-
             written += write_redcap(plan, tmp, bom, rows_with_progress)
         else:
             header = [c.name for c in plan.columns]
@@ -242,14 +153,10 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
                                      [h == "document_version" for h in plan.consent_header], bom))
             d_header, d_rows = dictionary_rows(plan)
             written.append(write_csv(tmp, "data_dictionary.csv", d_header, d_rows, [False] * len(d_header), bom))
-        from .activity import ACTIVITY_HEADER
-
         written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER),
                                  bom))
         if plan.options.fhir:
-            from .fhir import FHIR_JSON, fhir_json
-
-            sink = _Sink(tmp / FHIR_JSON, False)
+            sink = Sink(tmp / FHIR_JSON, False)
             try:
                 sink.write(fhir_json(plan))
                 sink.close()
@@ -258,7 +165,7 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
                 raise
             written.append(WrittenFile(FHIR_JSON, len(plan.consent_log), sink.sha.hexdigest(), sink.size))
         manifest.update(package_json(plan, written, approved_by.strip()))
-        sink = _Sink(tmp / "datapackage.json", False)
+        sink = Sink(tmp / "datapackage.json", False)
         try:
             sink.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
             sink.close()

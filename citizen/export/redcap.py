@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.models import FieldType, FormField, pick
-from .files import WrittenFile, write_csv
 from .plan import ExportPlan
+from .sink import WrittenFile, write_csv
 
 DICTIONARY_HEADER = [
     "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
