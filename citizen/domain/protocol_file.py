@@ -193,7 +193,7 @@ def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDo
                        draft: Optional[DraftMark] = None, page_words: Optional[PageWords] = None) -> dict[str, Any]:
     """The JSON-ready protocol file of a study's protocol version (or of its draft, marked as one); the page
     words only when it has some, so an older citizen still reads a file that carries none."""
-    doc = {
+    doc: dict[str, Any] = {
         "format": FORMAT,
         "schema": SCHEMA,
         "study": {

@@ -147,7 +147,7 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
 
         def add_pending() -> None:
             ids = add_contributions(study, pending)
-            made.extend(zip(ids, (c.at for c in pending), strict=True))
+            made.extend((cid, c.at) for cid, c in zip(ids, pending, strict=True) if c.at is not None)
             pending.clear()
 
         for step, (when, kind, i) in enumerate(timeline):

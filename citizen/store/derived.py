@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .durable import temp_path
+from .segment_file import load_segment
 
 if TYPE_CHECKING:
     from .segments import SegmentedTable, SegmentStorage
@@ -111,8 +112,6 @@ class SegmentCache:
 
     def segment(self, number: int) -> Any:
         """The derived value of one segment, from memory, the cache, or (once) its file."""
-        from .segments import load_segment
-
         with self.table.lock:
             found, value = self._known(number)
         if found:

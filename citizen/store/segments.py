@@ -13,35 +13,19 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .derived import SUMMARY_FILE, SegmentCache, SegmentIndex, SegmentSummaries
-from .durable import StoreDamaged, atomic_write
+from .durable import atomic_write
+from .segment_file import META, SCHEMA, load_segment
 
-SCHEMA = 1
-META = "_meta"
 __all__ = ["SUMMARY_FILE", "SegmentedTable", "load_segment"]
-
-
-
-def _from_schema_0(data: dict[str, Any]) -> dict[str, Any]:
-    """Schema 0 (the first pre-release files) kept records under TinyDB's ``_default`` table."""
-    meta = data[META]["1"]
-    table = meta.get("table")
-    if not isinstance(table, str) or not table:
-        raise ValueError("a schema 0 file names its table in its _meta record")
-    rows = data.pop("_default", {})
-    return {**data, table: {**rows, **(data.get(table) or {})}}
-
-
-# Migrations of a segment's raw data from schema N to N + 1, run on open; the file is rewritten
-# in the new schema the next time it changes (its old copy is kept as the last good copy).
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_schema_0}
 
 
 class SegmentTable(Table):
@@ -59,6 +43,13 @@ class SegmentTable(Table):
 
 class SegmentDB(TinyDB):
     table_class = SegmentTable
+
+    @property
+    def storage(self) -> SegmentStorage:
+        return cast(SegmentStorage, self._storage)
+
+    def segment_table(self, name: str) -> SegmentTable:
+        return cast(SegmentTable, self.table(name))
 
 
 class SegmentStorage(Storage):
@@ -100,58 +91,11 @@ class SegmentStorage(Storage):
         pass
 
 
-def load_segment(path: Path, table: str) -> dict[str, Any]:
-    """Read and check one segment file; a damaged one raises StoreDamaged, never reads as empty."""
-    backup = path.with_name(path.name + ".bak")
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise StoreDamaged(path, "the file is missing", backup) from None
-    except OSError as exc:
-        raise StoreDamaged(path, f"it cannot be read ({exc.strerror})", backup) from None
-    if not raw.strip():
-        raise StoreDamaged(path, "the file is empty", backup)
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreDamaged(path, f"it is not complete JSON ({exc})", backup) from None
-    except RecursionError:
-        raise StoreDamaged(path, "it is nested too deeply to be ours", backup) from None
-    if not isinstance(data, dict) or not isinstance(data.get(META), dict):
-        raise StoreDamaged(path, "it does not have the shape of a citizen table file", backup)
-    meta = data[META].get("1")
-    if not isinstance(meta, dict) or not isinstance(meta.get("schema"), int):
-        raise StoreDamaged(path, "its schema version is missing", backup)
-    schema = meta["schema"]
-    if schema > SCHEMA:
-        raise StoreDamaged(
-            path, f"it was written by a newer citizen (schema {schema}; this one knows {SCHEMA}); update citizen"
-        )
-    while schema < SCHEMA:
-        migrate = MIGRATIONS.get(schema)
-        if migrate is None:
-            raise StoreDamaged(path, f"schema {schema} is too old to be read", backup)
-        try:
-            data = migrate(data)
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise StoreDamaged(path, f"it cannot be brought from schema {schema} to {schema + 1} ({exc})", backup) from None
-        schema += 1
-        data[META]["1"]["schema"] = schema
-    rows = data.get(table, {})
-    if not isinstance(rows, dict) or not all(isinstance(d, dict) for d in rows.values()):
-        raise StoreDamaged(path, f"its '{table}' table does not hold records", backup)
-    for key in rows:
-        if not key.isdigit():
-            raise StoreDamaged(path, f"record id '{key[:20]}' is not a number", backup)
-    data[table] = rows
-    return data
-
-
 class SegmentedTable:
     """One table of a study: a run of segment files, loaded on demand."""
 
     def __init__(self, folder: Path, name: str, size: int, unique: str = "id",
-                 summariser: Optional[Callable[..., Any]] = None, lock: Optional[threading.RLock] = None,
+                 summariser: Optional[Callable[..., Any]] = None, lock: Optional[AbstractContextManager[Any]] = None,
                  indexed: Iterable[str] = ()):
         self.folder = folder
         self.readonly = False
@@ -309,7 +253,7 @@ class SegmentedTable:
         exists = self.has_segment(number)
         old = self.get(row) if exists else None
         db = self._db(number, create=not exists)
-        db.table(self.name).put(row, doc)
+        db.segment_table(self.name).put(row, doc)
         if self._next_row is not None and row >= self._next_row:
             self._next_row = row + 1
         if self._unique_index is not None:
