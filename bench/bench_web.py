@@ -78,7 +78,7 @@ def _prepare(data: Path, phones: int, extra: int) -> tuple[list[tuple[str, str]]
                              "bench")
         direct = extra / (time.perf_counter() - start)
         before = study.repo.contribution_count()
-        return [(p.id, p.token) for p in people], before, direct
+        return [(p.id, p.link) for p in people], before, direct
 
 
 async def _phones(base: str, tokens: list[tuple[str, str]], each: int, run: WebRun) -> None:

@@ -251,6 +251,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _load_extra_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .services import common
+
+    common.say_notice = lambda text: print(f"citizen: {text}", file=sys.stderr, flush=True)
     try:
         return int(args.run(args) or 0)
     except CliError as exc:

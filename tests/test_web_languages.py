@@ -91,7 +91,7 @@ async def test_a_study_in_one_language_enrols_and_contributes_with_no_english_wo
         assert reader.say("Thank you: your contribution was received.") in page
         reader.check(page)
 
-        contribution = study.repo.contributions_of(study.repo.participant_by("token", path_of(link)[3:]).id)[0]
+        contribution = study.repo.contributions_of(study.repo.participant_by_link(path_of(link)[3:]).id)[0]
         _, page = await fetch(p, f"{link}/c/{contribution.id}")
         reader.check(page)
         status, page = await fetch(p, server.base_url + "/p/" + "Z" * 24)

@@ -38,7 +38,7 @@ def volunteer(study, walks: int = 2):
 async def test_leaving_is_explained_and_nothing_changes_until_it_is_confirmed(study, invite, choice):
     p = volunteer(study)
     async with served(study) as server, phone() as ph:
-        link = server.private_url(p.token)
+        link = server.private_url(p.link)
         _, page = await fetch(ph, link)
         # The choice on their page only opens the explanation: a GET form, no form token.
         assert re.search(rf'<form method="get" action="{path_of(link)}/leave"', page)
@@ -99,7 +99,7 @@ async def test_the_private_link_after_leaving_says_what_was_done_and_takes_nothi
     p = volunteer(study, walks=1)
     (walk,) = study.repo.contributions_of(p.id)
     async with served(study) as server, phone() as ph:
-        link = server.private_url(p.token)
+        link = server.private_url(p.link)
         _, page = await fetch(ph, f"{link}/leave?remove=keep")
         spare = form_token(page, path_of(link) + "/withdraw")  # a second tab still open
         _, contribute_page = await fetch(ph, link)
@@ -134,7 +134,7 @@ async def test_the_private_link_after_leaving_says_what_was_done_and_takes_nothi
 async def test_the_explanation_and_what_was_done_are_in_the_phones_language(study, invite):
     p = volunteer(study, walks=0)
     async with served(study) as server, phone("zh") as ph:
-        link = server.private_url(p.token)
+        link = server.private_url(p.link)
         _, page = await fetch(ph, f"{link}/leave?remove=remove")
         assert '<html lang="zh"' in page and "退出研究？" in page and "您还没有提交过任何内容。" in page
         # Switching language keeps the choice being explained.

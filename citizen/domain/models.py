@@ -7,6 +7,7 @@ required item); rules that span records live in ``rules.py``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from enum import Enum
@@ -343,14 +344,43 @@ class ParticipantRoute(str, Enum):
     paper = "paper"
 
 
+LINK_FINGERPRINT = "sha256:"
+UNLINKED = "unlinked-"  # a participant received from a hub: no one holds a link to them here
+
+
+def link_fingerprint(token: str) -> str:
+    """What is stored of a private link's token: its SHA-256, so a copy of the data cannot open a page.
+
+    The token carries 144 random bits, so no salt is needed. Already a fingerprint (or a
+    placeholder no one holds): kept as it is, so older data and bundles read the same.
+    """
+    if token.startswith((LINK_FINGERPRINT, UNLINKED)):
+        return token
+    return LINK_FINGERPRINT + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def fingerprinted(doc: dict[str, Any]) -> dict[str, Any]:
+    """A participant's stored record with its link token as a fingerprint (records from older versions)."""
+    token = doc.get("token")
+    if isinstance(token, str) and not token.startswith((LINK_FINGERPRINT, UNLINKED)):
+        return dict(doc, token=link_fingerprint(token))
+    return doc
+
+
 class Participant(Record):
     id: str = Field(default_factory=new_id)
     code: str = Field(pattern=r"^[A-Z0-9]{2}-[A-Z0-9]{4}$")
-    token: str = Field(min_length=22)
+    token: str = Field(min_length=22)  # the private link's fingerprint (link_fingerprint), never the link
+    link: Optional[str] = Field(default=None, exclude=True, repr=False)  # the link's token, just made: never stored
     enrolled_at: datetime = Field(default_factory=utcnow)
     route: ParticipantRoute
     invite_id: Optional[str] = None
     laptop: str = ""
+
+    @field_validator("token")
+    @classmethod
+    def _fingerprint(cls, value: str) -> str:
+        return link_fingerprint(value)
 
     @field_validator("enrolled_at")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any, Optional, TypeVar
 
 from pydantic import ValidationError
 
-from ..domain.models import AuditEvent, to_doc, utcnow
+from ..domain.models import LINK_FINGERPRINT, UNLINKED, AuditEvent, fingerprinted, to_doc, utcnow
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
 
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B
@@ -76,7 +76,36 @@ class Study:
 def open_study(data: DataFolder, study_id: str) -> Study:
     if not data.has_study(study_id):
         raise NotFound(f"There is no study '{study_id}' in {data.path}. `citizen study list` shows the studies.")
-    return Study(data.study(study_id), data.laptop_id)
+    study = Study(data.study(study_id), data.laptop_id)
+    if not study.store.readonly:
+        fingerprint_links(study)
+    return study
+
+
+# Told what opening a study changed (the command line prints it; the terminal app shows study.notices).
+say_notice: Optional[Callable[[str], None]] = None
+
+
+def fingerprint_links(study: Study) -> int:
+    """Data from before links were stored as fingerprints: replace each private link token by its
+    fingerprint, once, in one change. The links keep working; a copy of the data no longer opens a page."""
+    table = study.store.table("participants")
+    old = [(row, doc) for row, doc in table.rows()
+           if isinstance(doc.get("token"), str) and not doc["token"].startswith((LINK_FINGERPRINT, UNLINKED))]
+    if not old:
+        return 0
+    with change(study) as tx:
+        for row, doc in old:
+            tx.put("participants", row, fingerprinted(doc))
+        audit(tx, "citizen", "private links stored as fingerprints", study.id, {"participants": len(old)},
+              laptop=study.laptop)
+    study.store.forget_old_copies("participants")  # the journal and the last good copies held the links too
+    notice = (f"Study '{study.id}': the private links of {len(old)} participants are now stored as fingerprints "
+              "only. Their links still work; a copy of the data folder can no longer open their pages.")
+    study.notices.append(notice)
+    if say_notice is not None:
+        say_notice(notice)
+    return len(old)
 
 
 def new_token(nbytes: int = 18) -> str:

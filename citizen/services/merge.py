@@ -38,6 +38,7 @@ from typing import Any, Optional
 from pydantic import ValidationError
 
 from ..domain.models import (
+    UNLINKED,
     AuditEvent,
     ConsentEvent,
     Contact,
@@ -47,6 +48,7 @@ from ..domain.models import (
     Proposal,
     ProtocolVersion,
     Update,
+    fingerprinted,
     to_doc,
     utcnow,
 )
@@ -126,8 +128,10 @@ class Bundle:
 
 
 def bundle_records(study: Study) -> dict[str, Iterator[dict[str, Any]]]:
-    """Every record a bundle carries, table by table, as the store keeps them."""
-    return {name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES}
+    """Every record a bundle carries, table by table, as the store keeps them (links as fingerprints only)."""
+    records = {name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES}
+    records["participants"] = (fingerprinted(doc) for _, doc in study.store.table("participants").stream())
+    return records
 
 
 def canonical_form(study: Study) -> dict[str, list[dict[str, Any]]]:
@@ -300,7 +304,6 @@ def _immutable(table: str) -> Callable[[dict, dict], tuple[dict, list[Conflict]]
 
 # A participant received from a hub comes without their private link token (it never leaves the
 # laptop where they enrolled); the laptop gives them one nobody holds, marked so a real one wins.
-UNLINKED = "unlinked-"
 
 
 def _linked(a: dict, b: dict) -> tuple[dict, dict]:

@@ -17,6 +17,7 @@ from ..domain.models import (
     Participant,
     ParticipantRoute,
     ProtocolVersion,
+    link_fingerprint,
     to_doc,
     utcnow,
 )
@@ -106,7 +107,8 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
     route = {ConsentMethod.phone: ParticipantRoute.phone, ConsentMethod.desk: ParticipantRoute.desk,
              ConsentMethod.paper: ParticipantRoute.paper}[method]
     try:
-        participant = Participant(code=_unique_code(study), token=new_token(), route=route,
+        link = new_token()
+        participant = Participant(code=_unique_code(study), token=link, link=link, route=route,
                                   invite_id=invite.id if invite else None, enrolled_at=now, laptop=study.laptop)
         event = ConsentEvent(participant_id=participant.id, kind=ConsentKind.enrol,
                              document_version=current.consent.version,
@@ -130,6 +132,22 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
               {"route": route.value, "consent_version": current.consent.version, "declined": decision.declined,
                "invite": invite.label if invite else "", "witness": witness}, at=now, laptop=study.laptop)
     return participant
+
+
+@serialised
+def relink_participant(study: Study, participant_id: str, actor: str) -> Participant:
+    """A new private link for a participant (a lost phone, a photographed code): the old one stops at once.
+
+    The returned participant carries the new link's token in ``link``; only its fingerprint is stored.
+    """
+    row = row_of(study, "participants", participant_id)
+    old = Participant.model_validate(study.store.table("participants").get(row))
+    link = new_token()
+    new = old.model_copy(update={"token": link_fingerprint(link)})
+    with change(study) as tx:
+        tx.put("participants", row, to_doc(new))
+        audit(tx, actor, "private link replaced", old.code, laptop=study.laptop)
+    return new.model_copy(update={"link": link})
 
 
 @serialised

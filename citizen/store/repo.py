@@ -17,6 +17,7 @@ from ..domain.models import (
     ProtocolVersion,
     Study,
     Update,
+    link_fingerprint,
 )
 from ..domain.rules import ConsentState, fold_consent
 from .durable import StoreDamaged
@@ -107,6 +108,10 @@ class StudyRepo:
     def participant_by(self, field: str, value: str) -> Optional[Participant]:
         docs = self._t("participants").where(field, value)
         return Participant.model_validate(docs[0]) if docs else None
+
+    def participant_by_link(self, token: str) -> Optional[Participant]:
+        """The participant a private link opens (only its fingerprint is stored)."""
+        return self.participant_by("token", link_fingerprint(token))
 
     def contact(self, participant_id: str) -> Optional[Contact]:
         docs = self._t("contacts").where("participant_id", participant_id)

@@ -235,6 +235,16 @@ class StudyStore:
                     t.unload_clean(keep_newest=True)
             return written
 
+    def forget_old_copies(self, table: str) -> None:
+        """Write the table back, and make each segment's last good copy (.bak) the segment as it is now:
+        after a change that must leave no trace on disk (private links replaced by fingerprints)."""
+        with self.lock:
+            self.compact()
+            for segment in sorted(self.tables[table].folder.glob("*.json")):
+                backup = segment.with_name(segment.name + ".bak")
+                if backup.exists():
+                    atomic_write(backup, segment.read_bytes())
+
     def next_row(self, table: str) -> int:
         return self.tables[table].next_row()
 

@@ -83,7 +83,9 @@ class CitizenApp(App[int]):
     def study(self, study_id: str) -> Study:
         """One handle per study for the app's life, so listeners and caches are shared."""
         if study_id not in self._studies:
-            self._studies[study_id] = open_study(self.data, study_id)
+            study = self._studies[study_id] = open_study(self.data, study_id)
+            for notice in study.notices:  # what opening it changed (older data brought up to date)
+                self.notify(notice, timeout=20)
         return self._studies[study_id]
 
     def action_toggle_contrast(self) -> None:
@@ -122,6 +124,9 @@ def make_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[st
 
 
 def run_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str] = None) -> int:
+    from ..services import common
+
+    common.say_notice = None  # the app shows them itself: nothing is printed over its screen
     try:
         app = make_app(data_path, study_id, actor)
     except StoreError as exc:

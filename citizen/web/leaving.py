@@ -49,7 +49,7 @@ async def render_confirmation(server: EnrolmentServer, request: web.Request, dat
                               status: int = 200) -> web.Response:
     participant: Participant = data["participant"]
     kept, _, _ = await server._read(_counts, server, participant)
-    token = participant.token
+    token = data["link"]
     return await server.render(request, "leave.html", status, record=data["record"], page=f"/p/{token}/leave?remove={choice}",
                                bound_to="p:" + token, token=token, participant=participant, choice=choice, count=kept)
 
@@ -61,7 +61,7 @@ async def render_left(server: EnrolmentServer, request: web.Request, data: dict[
     lang, _ = server._language(request, data["record"])
     kept, removed, left_at = await server._read(_counts, server, participant)
     updates = [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]]
-    return await server.render(request, "left.html", status, record=data["record"], page=f"/p/{participant.token}",
+    return await server.render(request, "left.html", status, record=data["record"], page=f"/p/{data['link']}",
                                participant=participant, removed=data["state"].remove_data, kept=kept,
                                deleted=removed, left_at=left_at, notice=notice, problem=problem, updates=updates)
 

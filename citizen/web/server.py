@@ -366,7 +366,7 @@ class EnrolmentServer:
         return self._study_cache[1]
 
     def _participant(self, token: str) -> Optional[Participant]:
-        return self.study.repo.participant_by("token", token)
+        return self.study.repo.participant_by_link(token)
 
     def _consent_document(self, version: Optional[int]) -> Optional[ConsentDocument]:
         for v in reversed(self.study.repo.protocol_versions()):
@@ -519,8 +519,8 @@ class EnrolmentServer:
             if not exc.errors:
                 return await self.plain(request, 410, str(exc))
             return await self._render_join(request, token, record, current, 422, answers, exc.errors)
-        link = self.private_url(participant.token)
-        return await self.render(request, "receipt.html", record=record, page=f"/p/{participant.token}",
+        link = self.private_url(participant.link)  # shown this once: only its fingerprint is kept
+        return await self.render(request, "receipt.html", record=record, page=f"/p/{participant.link}",
                                  participant=participant, link=link, qr=qr_svg(link))
 
     async def _not_open(self, request: web.Request, exc: NotOpen) -> web.Response:
@@ -545,7 +545,7 @@ class EnrolmentServer:
         contributions = sorted((c for c in repo.contributions_of(participant.id) if not c.removed),
                                key=lambda c: c.submitted_at, reverse=True)
         versions = {v.number: v for v in repo.protocol_versions()}
-        return {"record": self._record(), "participant": participant, "state": state, "current": current,
+        return {"record": self._record(), "participant": participant, "link": token, "state": state, "current": current,
                 "contributions": contributions, "versions": versions, "updates": repo.updates(),
                 "signed": self._consent_document(state.document_version)}
 
@@ -574,7 +574,7 @@ class EnrolmentServer:
         participant: Participant = data["participant"]
         state: ConsentState = data["state"]
         current: Optional[ProtocolVersion] = data["current"]
-        token = participant.token
+        token = data["link"]
         errors = errors or {}
         reconsent = current is not None and state.needs_reconsent(current.consent)
         can_contribute = current is not None and state.covers(current.consent)
@@ -632,7 +632,7 @@ class EnrolmentServer:
         if refusal is not None:
             return form, None, refusal
         self._posted_language(form, request, data["record"])
-        if not self.tokens.spend(form.get("csrf"), "p:" + data["participant"].token):
+        if not self.tokens.spend(form.get("csrf"), "p:" + data["link"]):
             return form, None, await self.plain(request, 403)
         return form, data, None
 
@@ -685,7 +685,7 @@ class EnrolmentServer:
         record = data["record"]
         lang, _ = self._language(request, record)
         version = data["versions"][contribution.protocol_version]
-        token = data["participant"].token
+        token = data["link"]
         return await self.render(request, "correct.html", status, record=record, page=f"/p/{token}/c/{contribution.id}",
                                  bound_to="p:" + token, token=token, contribution=contribution, problem=problem,
                                  errors=errors or {},

@@ -1,0 +1,115 @@
+"""Private links (issue 18, finding 6): only their fingerprints are stored, older data is migrated on
+open, and a lost link is replaced by a new one while the old one stops at once."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from citizen.domain.models import ConsentMethod
+from citizen.export.bundle import export_bundle
+from citizen.services import create_invite, enrol_participant, open_study
+from citizen.store import DataFolder, transaction
+
+from .web_helpers import CONSENT, WALK, enrol, fetch, path_of, phone, send, served
+
+ANSWERS = {k: v == "yes" for k, v in CONSENT.items()}
+
+
+@pytest.fixture
+def invite(study):
+    return create_invite(study, "library poster", "Amina Yusuf")
+
+
+def everything_on_disk(folder: Path) -> bytes:
+    return b"\n".join(f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file() and f.name != ".lock")
+
+
+async def test_a_copy_of_the_data_folder_or_a_bundle_cannot_open_anyones_page(study, invite, data_path, tmp_path):
+    async with served(study) as server, phone() as p:
+        link, _ = await enrol(p, server, invite.token)
+        token = link.rsplit("/", 1)[1]
+        status, _ = await fetch(p, link)
+        assert status == 200  # the laptop still checks the link
+    desk = enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone", invite_token=invite.token)
+    study.store.compact()
+    on_disk = everything_on_disk(data_path)
+    bundle = gzip.decompress(export_bundle(study, tmp_path / "study.citizen").path.read_bytes())
+    for secret in (token, desk.link):
+        assert secret.encode() not in on_disk and secret.encode() not in bundle
+    assert all(p.token.startswith("sha256:") for p in study.repo.participants())
+
+
+def make_old_data(data_path: Path, demo_file: Path) -> list[str]:
+    """A data folder as versions before fingerprints left it: each participant's token stored as it is."""
+    from citizen.services import import_protocol
+
+    with DataFolder(data_path) as data:
+        study = import_protocol(data, demo_file, "Amina Yusuf")
+        invite = create_invite(study, "library poster", "Amina Yusuf")
+        people = [enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone", invite_token=invite.token)
+                  for _ in range(3)]
+        table = study.store.table("participants")
+        with transaction(study.store) as tx:
+            for person in people:
+                row = table.find_row(person.id)
+                tx.put("participants", row, dict(table.get(row), token=person.link))
+        study.store.compact()
+        study.store.compact()  # the last good copies (.bak) hold the tokens too
+        assert people[0].link.encode() in everything_on_disk(data_path)
+        return [p.link for p in people]
+
+
+async def test_an_older_data_folder_is_migrated_on_open_said_plainly_and_its_links_still_work(
+        data_path, demo_file, run_env):
+    import subprocess
+
+    from .conftest import citizen_command
+
+    links = make_old_data(data_path, demo_file)
+    with DataFolder(data_path) as data:
+        study = open_study(data, "air-quality-walk")
+        assert study.notices and "private links of 3 participants are now stored as fingerprints" in study.notices[0]
+        assert [e for e in study.repo.audit() if e.action == "private links stored as fingerprints"]
+        async with served(study) as server, phone() as p:
+            for token in links:  # the participants' old links still open their pages, and still post
+                status, page = await fetch(p, server.private_url(token))
+                assert status == 200 and "Your page" in page
+            posted, _, _ = await send(p, server.private_url(links[0]), f"/p/{links[0]}/contribute", WALK,
+                                      server.base_url)
+            assert posted == 303
+        assert not open_study(data, "air-quality-walk").notices  # once only
+    on_disk = everything_on_disk(data_path)
+    assert not [t for t in links if t.encode() in on_disk]
+    # The command line says it too (here for a folder made old again).
+    old = data_path.parent / "old"
+    make_old_data(old, demo_file)
+    result = subprocess.run([*citizen_command(), "--data", str(old), "invite", "create", "air-quality-walk", "market stall"],
+                            capture_output=True, text=True, env=run_env)
+    assert "now stored as fingerprints" in result.stderr
+
+
+async def test_an_older_bundle_merges_with_its_links_as_fingerprints(data, study, invite, tmp_path):
+    from citizen.export.bundle import read_bundle
+    from citizen.services.merge import merge_bundle
+
+    person = enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone", invite_token=invite.token)
+    path = export_bundle(study, tmp_path / "new.citizen").path
+    header, _, body = gzip.decompress(path.read_bytes()).partition(b"\n")
+    fingerprint = study.repo.participants()[0].token
+    old_body = body.replace(fingerprint.encode(), person.link.encode())  # as an older laptop wrote it
+    import hashlib
+    import json
+
+    head = json.loads(header)
+    head["sha256"] = hashlib.sha256(old_body).hexdigest()
+    old = tmp_path / "old.citizen"
+    old.write_bytes(gzip.compress(json.dumps(head).encode() + b"\n" + old_body))
+    bundle = read_bundle(old)
+    assert bundle.records["participants"][0]["token"] == fingerprint
+    report = merge_bundle(data, bundle, "Amina Yusuf")
+    assert not report.conflicts
+    assert study.repo.participant_by_link(person.link).id == person.id
+    assert path_of(f"http://x/p/{person.link}") == f"/p/{person.link}"
