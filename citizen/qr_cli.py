@@ -1,4 +1,5 @@
-"""`citizen qr` (an invite's QR code, printed or saved as a poster) and `citizen invite ...`."""
+"""`citizen qr` (an invite's QR code, printed or saved as a poster), `citizen invite ...` and
+`citizen participant relink` (a new private link)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,24 @@ def cmd_invite_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_participant_relink(args: argparse.Namespace) -> int:
+    """A new private link for a participant (its QR code, then the link); the old one stops at once."""
+    from . import qr
+    from .cli import open_data
+    from .services import open_study, relink_participant
+    from .services.browse import participant_by_code
+
+    url_base = _check_url_base(args.url_base) if args.url_base else default_url_base()
+    with open_data(args) as data:
+        study = open_study(data, args.study)
+        person = participant_by_code(study, args.code)
+        made = relink_participant(study, person.id, args.actor_name or "coordinator")
+    link = f"{url_base}/p/{made.link}"
+    print(qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link))
+    print(f"New private link for {made.code} (shown only now; the old link no longer works): {link}", flush=True)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("qr", help="print an invite's QR code, or save it as a PNG or SVG poster")
     p.add_argument("study")
@@ -139,3 +158,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     p.add_argument("label")
     p.set_defaults(run=cmd_invite_close)
+
+    participant = subparsers.add_parser("participant", help="a participant's private link").add_subparsers(
+        title="participant commands", metavar="COMMAND", required=True)
+    p = participant.add_parser("relink", help="a new private link and its QR code; the old link stops at once")
+    p.add_argument("study")
+    p.add_argument("code", help="the participant's code, such as K7-3MXQ")
+    p.add_argument("--url-base", metavar="URL", default=None,
+                   help="the address phones reach (default: this laptop's local address, port 8080)")
+    p.set_defaults(run=cmd_participant_relink)

@@ -113,3 +113,88 @@ async def test_an_older_bundle_merges_with_its_links_as_fingerprints(data, study
     assert not report.conflicts
     assert study.repo.participant_by_link(person.link).id == person.id
     assert path_of(f"http://x/p/{person.link}") == f"/p/{person.link}"
+
+
+# -- a new private link -----------------------------------------------------------------------------
+async def test_a_new_link_opens_the_page_and_the_old_one_stops_at_once(study, invite):
+    from citizen.services import relink_participant
+
+    async with served(study) as server, phone() as p, phone() as finder:
+        old_link, code = await enrol(p, server, invite.token)
+        _, old_page = await fetch(finder, old_link)  # someone who found the old link has a form open
+        person = study.repo.participant_by_link(old_link.rsplit("/", 1)[1])
+        made = relink_participant(study, person.id, "Amina Yusuf")
+        new_link = server.private_url(made.link)
+        status, page = await fetch(finder, old_link)
+        assert status == 404 and code not in page
+        from .web_helpers import form_token
+
+        data = {"csrf": form_token(old_page, path_of(old_link) + "/propose"), "title": "x", "rationale": "y"}
+        async with finder.post(old_link + "/propose", data=data) as r:
+            assert r.status == 404
+        status, page = await fetch(p, new_link)
+        assert status == 200 and code in page
+        posted, _, _ = await send(p, new_link, path_of(new_link) + "/contribute", WALK, server.base_url)
+        assert posted == 303
+    assert not study.repo.proposals() and study.repo.contribution_count() == 1
+    assert [e for e in study.repo.audit() if e.action == "private link replaced" and e.target == code]
+
+
+def test_citizen_participant_relink_prints_the_new_link_and_its_code(data_path, demo_file, run_env):
+    import subprocess
+
+    from citizen.domain.models import link_fingerprint
+    from citizen.services import import_protocol
+
+    from .conftest import citizen_command
+    from .test_qr import decoded, terminal_image
+
+    with DataFolder(data_path) as data:
+        study = import_protocol(data, demo_file, "Amina Yusuf")
+        person = enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone")
+    result = subprocess.run([*citizen_command(), "--data", str(data_path), "participant", "relink",
+                             "air-quality-walk", person.code.lower(), "--url-base", "http://192.168.1.20:8080"],
+                            capture_output=True, text=True, env=run_env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    link = lines[-1].rsplit(": ", 1)[1]
+    assert link.startswith("http://192.168.1.20:8080/p/") and "old link no longer works" in lines[-1]
+    art = "\n".join(x for x in lines[:-1] if x and set(x) <= set("▀▄█ "))
+    assert decoded(terminal_image(art)) == [link]
+    with DataFolder(data_path) as data:
+        stored = open_study(data, "air-quality-walk").repo.participant(person.id)
+    assert stored.token == link_fingerprint(link.rsplit("/", 1)[1]) != person.token
+    result = subprocess.run([*citizen_command(), "--data", str(data_path), "participant", "relink",
+                             "air-quality-walk", "ZZ-ZZZZ"], capture_output=True, text=True, env=run_env)
+    assert result.returncode != 0 and "ZZ-ZZZZ" in result.stderr
+
+
+async def test_a_new_link_is_made_at_the_desk_from_the_participant_screen(demo_data_path):
+    from textual.widgets import Static
+
+    from citizen.domain.models import link_fingerprint
+    from citizen.tui.app import make_app
+    from citizen.tui.dialogs.link import RelinkDialog
+    from citizen.tui.screens.participants import ParticipantScreen
+
+    app = make_app(demo_data_path, study_id="air-quality-walk")
+    async with app.run_test(size=(80, 24)) as pilot:
+        study = app.study("air-quality-walk")
+        person = study.repo.participants()[0]
+        await pilot.pause()
+        app.push_screen(ParticipantScreen("air-quality-walk", person.id))
+        await pilot.pause()
+        await pilot.press("l")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, RelinkDialog)
+        assert "stops working at once" in str(dialog.query_one("#relink-effects", Static).render())
+        assert study.repo.participant(person.id).token == person.token  # nothing changes before it is asked for
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        link = str(dialog.query_one("#relink-link", Static).render())
+        assert "/p/" in link and "█" in str(dialog.query_one("#relink-code", Static).render())
+        assert study.repo.participant(person.id).token == link_fingerprint(link.rsplit("/", 1)[1])
+        await pilot.press("ctrl+s")  # done
+        await pilot.pause()
+        assert isinstance(app.screen, ParticipantScreen)

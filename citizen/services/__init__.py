@@ -8,7 +8,14 @@ from .contributions import (
     post_update,
     review_contributions,
 )
-from .participation import change_consent, close_invite, create_invite, enrol_participant, withdraw
+from .participation import (
+    change_consent,
+    close_invite,
+    create_invite,
+    enrol_participant,
+    relink_participant,
+    withdraw,
+)
 from .proposals import add_proposal_note, decide_proposal, propose_change
 from .studies import (
     create_study,
@@ -34,6 +41,7 @@ __all__ = [
     "create_study",
     "decide_proposal",
     "enrol_participant",
+    "relink_participant",
     "export_protocol",
     "give_feedback",
     "import_protocol",

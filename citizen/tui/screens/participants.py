@@ -170,6 +170,7 @@ class ParticipantScreen(StudyHandle):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("d", "paper_form", "Paper"),
         Binding("w", "withdraw", "Withdraw"),
+        Binding("l", "relink", "New link"),
     ]
 
     def __init__(self, study_id: str, participant_id: str):
@@ -225,3 +226,18 @@ class ParticipantScreen(StudyHandle):
     def action_withdraw(self) -> None:
         if self.detail is not None:
             open_withdrawal(self, self.study, self.detail.participant)
+
+    def action_relink(self) -> None:
+        """A new private link (and its QR code) for this participant; the old one stops at once."""
+        from ...qr_cli import default_url_base
+        from ..dialogs.link import RelinkDialog
+
+        if self.detail is None:
+            return
+        code = self.detail.participant.code
+
+        def done(link: Optional[str]) -> None:
+            if link:
+                self.notify(f"{code} has a new private link; the old one no longer works.", title="New link")
+
+        self.app.push_screen(RelinkDialog(self.study, self.detail.participant, default_url_base()), done)
