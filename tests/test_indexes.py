@@ -140,7 +140,7 @@ def test_after_a_crash_the_indexes_answer_as_a_full_scan(small_segments, data_pa
         assert_indexes_match_a_scan(open_study(again, study_id))
 
 
-def test_a_stale_or_damaged_index_file_is_made_again_from_the_segments(small_segments, data_path):
+def test_a_stale_or_damaged_index_file_is_made_again_from_the_segments(small_segments, data_path, caplog):
     with DataFolder(data_path) as data:
         study = create_demo(data, participants=12, contributions=300, seed=2)
         study_id = study.id
@@ -163,6 +163,8 @@ def test_a_stale_or_damaged_index_file_is_made_again_from_the_segments(small_seg
         table.rows_where("participant_id", "")
         cache = table.caches["participant_id"]
         assert cache.damaged == [index_file]
+        assert f"{index_file} could not be read; it is only an index" in caplog.text
+        assert "no data is affected" in caplog.text
         assert cache.rebuilt == len(list(folder.glob("[0-9]*.json")))
         assert_indexes_match_a_scan(study)
     with DataFolder(data_path) as data:  # made again, and written again

@@ -15,6 +15,7 @@ the study grows. Files are named ``*.cache``, never ``*.json``, so they are neve
 from __future__ import annotations
 
 import json
+import logging
 import os
 import weakref
 from collections.abc import Callable, Iterator
@@ -70,6 +71,9 @@ class SegmentCache:
                 pass
             except (OSError, ValueError, RecursionError):
                 self.damaged.append(path)  # only a cache: everything in it is derived again
+                logging.getLogger("citizen").warning(
+                    "%s could not be read; it is only an index of the records beside it and is made again "
+                    "from them (no data is affected)", path)
             else:
                 if (isinstance(data, dict) and data.get("citizen-cache") == CACHE_SCHEMA
                         and data.get("kind") == self.kind and isinstance(data.get("segments"), dict)):
