@@ -12,13 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 from ..domain.models import AuditEvent
+from ..store.repo import AuditEntry
 
 ACTIVITY_HEADER = ["at", "actor", "action", "target", "participant"]
 WITHHELD = "(not in this export)"
 PARTICIPANT_ACTIONS = {"participant enrolled", "participant withdrew", "consent changed", "consent renewed"}
 
 
-def activity_rows(events: list[AuditEvent], codes: dict[str, str], shifts: dict[str, timedelta],
+def activity_rows(events: list[AuditEvent] | list[AuditEntry], codes: dict[str, str], shifts: dict[str, timedelta],
                   contribution_owner: dict[str, str], exported: set[str]) -> list[list[Any]]:
     """One row per audit event, oldest first.
 

@@ -258,7 +258,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         contacts = {p.id: study.repo.contact(p.id) for p in participants} if options.contacts else {}
         invites = {i.id: i.label for i in study.repo.invites()}
         docs = list(study.repo.contribution_docs())
-        audit_events = study.repo.audit()
+        audit_events = study.repo.audit_entries()
     language = options.language or record.main_language
     if options.language and options.language not in record.languages:
         raise Refused(f"'{options.language}' is not one of this study's languages ({', '.join(record.languages)}).")
@@ -284,10 +284,16 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     wanted_versions = set(options.versions) or known_versions
     partners_only = options.audience is Audience.partners
 
+    verdicts: dict[tuple[ConsentRole, int, int], bool] = {}  # one per participant's consent states, not per row
+
     def allowed(role: ConsentRole, then: ConsentState, now: ConsentState) -> bool:
         # The consent in force when it was given AND the participant's choices today, each read
         # by role in the document that participant agreed to (ids differ between studies).
-        return then.allows_role(role, documents) and now.allows_role(role, documents)
+        key = (role, id(then), id(now))  # the states live in ``timelines`` for the whole export
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = then.allows_role(role, documents) and now.allows_role(role, documents)
+        return verdict
 
     rows: list[list[Any]] = []
     makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
