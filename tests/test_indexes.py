@@ -17,6 +17,7 @@ from citizen.services import (
     create_invite,
     enrol_participant,
     open_study,
+    relink_participant,
     review_contributions,
     withdraw,
 )
@@ -181,6 +182,9 @@ async def test_opening_a_study_and_serving_a_first_page_read_no_contribution(sma
         study_id = study.id
         invite = create_invite(study, "stall", "Amina Yusuf")
         newcomer = enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer", invite_token=invite.token)
+        table = study.store.table("contributions")
+        veteran = max(study.repo.participants(), key=lambda q: len(table.rows_where("participant_id", q.id)))
+        veteran_link = relink_participant(study, veteran.id, "Amina Yusuf").link
     reads.clear()
     with DataFolder(data_path) as data:
         study = open_study(data, study_id)
@@ -188,13 +192,12 @@ async def test_opening_a_study_and_serving_a_first_page_read_no_contribution(sma
         async with served(study) as server, phone() as p:
             status, _ = await fetch(p, server.join_url(invite.token))
             assert status == 200
-            status, page = await fetch(p, server.private_url(newcomer.token))
+            status, page = await fetch(p, server.private_url(newcomer.link))
             assert status == 200 and newcomer.code in page
             assert reads["contributions"] == 0
             # A participant's own page reads the segments holding their contributions, and no other.
-            veteran = max(study.repo.participants(), key=lambda q: len(table.rows_where("participant_id", q.id)))
-            own = table.rows_where("participant_id", veteran.id)
-            status, page = await fetch(p, server.private_url(veteran.token))
+            status, page = await fetch(p, server.private_url(veteran_link))
             assert status == 200 and veteran.code in page
+            own = table.rows_where("participant_id", veteran.id)
             holding = {(row - 1) // 20 for row in own}
             assert 0 < reads["contributions"] <= len(holding) < len(table.segment_numbers())
