@@ -339,7 +339,7 @@ def test_killed_while_creating_a_study_leaves_no_half_study(tmp_path, run_env):
 
 
 def test_export_layer_imports_without_interface_libraries():
-    code = ("import sys; import citizen.export.bundle, citizen.export.bundle_cli, citizen.services.merge; "
+    code = ("import sys; import citizen.export.bundle, citizen.cli.bundles, citizen.services.merge; "
             "bad = [m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

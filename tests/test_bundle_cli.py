@@ -75,7 +75,7 @@ def test_three_laptops_merge_in_any_order_to_the_same_study(tmp_path, run_env, r
     coordinator = tmp_path / "coordinator-0"
     laptop_folder(coordinator, "HJ").close()
     refused = citizen(run_env, coordinator, "bundle", "import", str(bundles["clinic"]))
-    assert refused.returncode == 1 and "Add --yes" in refused.stderr
+    assert refused.returncode == 3 and "Add --yes" in refused.stderr  # not confirmed (README, exit codes)
     assert not (coordinator / "studies" / STUDY).exists()
 
     orders = [("library", "clinic", "stall"), ("stall", "clinic", "library"), ("clinic", "stall", "library")]
@@ -100,3 +100,16 @@ def test_three_laptops_merge_in_any_order_to_the_same_study(tmp_path, run_env, r
     # A bundle of this study refused when another one is asked for.
     wrong = run(run_env, path, "bundle", "import", str(bundles["clinic"]), "--study", "other", "--yes")
     assert wrong.returncode == 1 and "not 'other'" in wrong.stderr
+
+
+def test_bundle_import_names_the_person_given_with_as(tmp_path, run_env, run):
+    library, clinic = tmp_path / "library", tmp_path / "clinic"
+    laptop_folder(library, "AC").close()
+    laptop_folder(clinic, "DE").close()
+    ok(run(run_env, library, "demo", "--participants", "3", "--contributions", "4", "--seed", "2", "--no-open"))
+    bundle = tmp_path / "library.citizen-bundle"
+    ok(run(run_env, library, "bundle", "export", STUDY, str(bundle)))
+    ok(run(run_env, clinic, "--as", "Li Wei", "bundle", "import", str(bundle), "--yes"))
+    with laptop_folder(clinic, "DE") as data:
+        actors = {e.actor for e in study_of(data).repo.audit() if "bundle" in e.action or "merge" in e.action}
+    assert actors == {"Li Wei"}

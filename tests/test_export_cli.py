@@ -76,3 +76,10 @@ def test_redcap_and_report_commands(demo_data_path, tmp_path, monkeypatch, capsy
     assert report.read_text(encoding="utf-8").startswith("# Clean Air Walks in Northgate")
     assert main([*data, "report", STUDY, "--out", str(tmp_path / "r.md")]) == 0
     assert Path(tmp_path / "r.md").exists()
+
+
+def test_the_approver_named_by_the_command_wins_over_the_global_name(demo_data_path, tmp_path):
+    out = tmp_path / "approved"
+    assert main(["--data", str(demo_data_path), "--as", "Li Wei", "export", STUDY, "--yes",
+                 "--approved-by", "Tom Hale", "--out", str(out)]) == 0
+    assert json.loads((out / "datapackage.json").read_text(encoding="utf-8"))["approved_by"] == "Tom Hale"

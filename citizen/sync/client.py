@@ -18,11 +18,12 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from . import PASSWORD_ENV
+
 MAX_IN_FLIGHT = 4
 RETRIES = 2
 RETRY_DELAY = 0.4  # seconds; doubled after each try
 TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=15)
-PASSWORD_ENV = "CITIZEN_SYNC_PASSWORD"
 
 
 class HubError(Exception):

@@ -6,7 +6,11 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-EXIT_NOT_CONFIRMED = 3
+from ..export.plan import ExportOptions, make_options, prepare_export
+from ..export.report import write_report
+from ..export.run import export_data
+from ..services import open_study
+from .common import CliError, Exit, acting, open_data
 
 
 def _day(text: str) -> date:
@@ -23,9 +27,7 @@ def _versions(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a list of version numbers, like 1,2") from None
 
 
-def options_from(args: argparse.Namespace):
-    from .plan import make_options
-
+def options_from(args: argparse.Namespace) -> ExportOptions:
     values = {
         "format": args.format, "audience": args.audience, "identifying": args.include_identifying,
         "contacts": args.include_contacts, "drop_free_text": args.drop_free_text, "hash_codes": args.hash_codes,
@@ -39,11 +41,6 @@ def options_from(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..cli import CliError, open_data
-    from ..services import open_study
-    from .plan import prepare_export
-    from .run import export_data
-
     options = options_from(args)
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -54,8 +51,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         for line in plan.check.lines():
             print(line)
         raise CliError("Nothing was written. Read the check above, then run the same command again with --yes "
-                       "to confirm and export.", EXIT_NOT_CONFIRMED)
-    approver = args.actor_name or args.approved_by
+                       "to confirm and export.", Exit.NOT_CONFIRMED)
+    approver = acting(args, default=None)  # --approved-by, else --as; never a made-up name
     if not approver:
         raise CliError("Say who approves this export: citizen --as \"Your Name\" export ... --yes "
                        "(it is recorded in datapackage.json and the activity log).")
@@ -72,10 +69,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ..cli import open_data
-    from ..services import open_study
-    from .report import write_report
-
     with open_data(args, readonly=True) as data:
         path = write_report(open_study(data, args.study), Path(args.out) if args.out else None)
     print(f"Study report written to {path}.", flush=True)
@@ -92,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     p.add_argument("--out", metavar="DIR", default=None, help="the folder to create (default: exports/<study>-<time>/)")
     p.add_argument("--yes", action="store_true", help="confirm the data-sharing check and write the export")
-    p.add_argument("--approved-by", metavar="NAME", default=None,
+    p.add_argument("--approved-by", dest="actor", metavar="NAME", default=None,
                    help="who approves this export (default: the global --as NAME)")
     p.add_argument("--format", choices=["csv", "redcap"], default="csv",
                    help="csv (default) or redcap: a REDCap data dictionary and records file")

@@ -7,27 +7,34 @@ import asyncio
 import getpass
 import sys
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from .client import PASSWORD_ENV, HubError, password_from_env, split_url, warnings_for
+from ..sync import PASSWORD_ENV
+from .common import CliError, acting, open_data
+
+if TYPE_CHECKING:
+    from ..sync.run import HubLogin
+
+# The sync client needs aiohttp, whose import takes about a second on an old laptop: it is imported
+# inside the commands below, so every other command starts without it.
 
 
 def _password(user: str, from_url: str) -> str:
     if not user or from_url:
         return from_url
+    from ..sync.client import password_from_env  # lazy: aiohttp (see above)
+
     env = password_from_env()
     if env:
         return env
     if not sys.stdin.isatty():
-        from ..cli import CliError
-
         raise CliError(f"No password for {user}: set {PASSWORD_ENV}, or run this in a terminal to be asked.")
     return getpass.getpass(f"Password for {user} on the hub: ")
 
 
-def _login(url: str, user: Optional[str]):
-    from ..cli import CliError
-    from .run import HubLogin
+def _login(url: str, user: Optional[str]) -> HubLogin:
+    from ..sync.client import HubError, split_url, warnings_for  # lazy: aiohttp (see above)
+    from ..sync.run import HubLogin
 
     try:
         address, url_user, url_password = split_url(url)
@@ -55,9 +62,9 @@ class _Progress:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from ..cli import CliError, open_data
-    from .run import sync_study
-    from .state import Settings
+    from ..sync.client import HubError  # lazy: aiohttp (see above)
+    from ..sync.run import sync_study
+    from ..sync.state import Settings
 
     with open_data(args) as data:
         settings = Settings.load(data.path, args.study)
@@ -70,7 +77,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         contacts = args.include_contacts or (settings.include_contacts and url == settings.url)
         try:
             report = asyncio.run(sync_study(data, args.study, login, direction, contacts,
-                                            args.actor or args.actor_name or "sync", _Progress()))
+                                            acting(args, default="sync"), _Progress()))
         except HubError as exc:
             raise CliError(str(exc)) from None
     for line in report.lines():
@@ -79,13 +86,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
-    from ..cli import CliError, open_data
-    from .run import clone_study
+    from ..sync.client import HubError  # lazy: aiohttp (see above)
+    from ..sync.run import clone_study
 
     login = _login(args.url, args.user)
     with open_data(args) as data:
         try:
-            report = asyncio.run(clone_study(data, login, args.id, args.actor or args.actor_name or "sync", _Progress()))
+            report = asyncio.run(clone_study(data, login, args.id, acting(args, default="sync"), _Progress()))
         except HubError as exc:
             raise CliError(str(exc)) from None
     for line in report.lines():
@@ -93,17 +100,8 @@ def cmd_clone(args: argparse.Namespace) -> int:
     return 0
 
 
-def _study_commands(subparsers: argparse._SubParsersAction) -> Optional[argparse._SubParsersAction]:
-    study = subparsers.choices.get("study")
-    if study is None:
-        return None
-    for action in study._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, study: argparse._SubParsersAction) -> None:
+    """Adds `citizen sync` and, to the study commands, `citizen study clone`."""
     p = subparsers.add_parser("sync", help="sync a study with a CouchDB database (a hub), both ways")
     p.add_argument("study")
     p.add_argument("url", nargs="?", default=None,
@@ -116,11 +114,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="send and receive contact details too (they stay on this laptop otherwise)")
     p.add_argument("--actor", default=None, help="who is syncing (for the activity log)")
     p.set_defaults(run=cmd_sync)
-    study = _study_commands(subparsers)
-    if study is not None:
-        p = study.add_parser("clone", help="put a study that is on a hub onto this laptop")
-        p.add_argument("url", help="the hub's database, e.g. https://hub.example.org/northgate-air")
-        p.add_argument("--id", default=None, help="the study's id on this laptop (default: its id on the hub)")
-        p.add_argument("--user", default=None, help=f"user name on the hub (the password: asked, or {PASSWORD_ENV})")
-        p.add_argument("--actor", default=None, help="who is cloning (for the activity log)")
-        p.set_defaults(run=cmd_clone)
+    p = study.add_parser("clone", help="put a study that is on a hub onto this laptop")
+    p.add_argument("url", help="the hub's database, e.g. https://hub.example.org/northgate-air")
+    p.add_argument("--id", default=None, help="the study's id on this laptop (default: its id on the hub)")
+    p.add_argument("--user", default=None, help=f"user name on the hub (the password: asked, or {PASSWORD_ENV})")
+    p.add_argument("--actor", default=None, help="who is cloning (for the activity log)")
+    p.set_defaults(run=cmd_clone)

@@ -1,14 +1,15 @@
-"""`citizen serve STUDY [--host HOST] [--port PORT]`: the enrolment site alone, without the terminal app."""
+"""Serving the enrolment site alone, without the terminal app (`citizen serve`): start, say where, stop."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
 import sys
 from collections.abc import Callable, Sequence
 
+from .. import qr
 from ..domain.models import Invite, utcnow
+from .server import EnrolmentServer
 
 
 def open_invites(invites: Sequence[Invite]) -> list[Invite]:
@@ -16,10 +17,8 @@ def open_invites(invites: Sequence[Invite]) -> list[Invite]:
     return [i for i in invites if i.refusal(now) is None]
 
 
-def print_invites(server, invites: Sequence[Invite], say: Callable[[str], None] = print) -> None:
+def print_invites(server: EnrolmentServer, invites: Sequence[Invite], say: Callable[[str], None] = print) -> None:
     """One line per open invite: its label and the join link phones open (a QR may follow each)."""
-    from .. import qr
-
     for invite in invites:
         link = server.join_url(invite.token)
         say(qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link))
@@ -38,8 +37,6 @@ NO_INVITE = ("This study has no open invite, so no one can join yet. Make one wi
 async def serve(study, host: str | None, port: int, say: Callable[[str], None] = print,
                 stop: asyncio.Event | None = None) -> None:
     """Serve until Ctrl-C (or ``stop`` is set), then close every connection."""
-    from .server import EnrolmentServer
-
     server = EnrolmentServer(study, host, port)
     await server.start()
     if server.host.strip() in EVERY_NETWORK:
@@ -70,34 +67,3 @@ async def serve(study, host: str | None, port: int, say: Callable[[str], None] =
                 pass
         await server.stop()
         say("Stopped.")
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from ..cli import EXIT_USAGE, CliError, open_data
-    from ..services import create_invite, open_study
-
-    if not 0 <= args.port <= 65535:
-        raise CliError("--port must be a number from 0 to 65535 (8080 is usual).", EXIT_USAGE)
-    with open_data(args) as data:
-        study = open_study(data, args.study)
-        label = (args.new_invite or "").strip()
-        if label and not any(i.label == label for i in open_invites(study.repo.invites())):
-            create_invite(study, label, getattr(args, "actor_name", None) or "coordinator")
-        try:
-            asyncio.run(serve(study, args.host, args.port, lambda line: print(line, flush=True)))
-        except KeyboardInterrupt:
-            print("Stopped.", flush=True)
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve the study's enrolment pages to phones on this network")
-    p.add_argument("study")
-    p.add_argument("--host", default=None,
-                   help="the address to listen on (default: this laptop's address on its local network; "
-                        "0.0.0.0 serves every network, VPN and tethered ones too)")
-    p.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
-    p.add_argument("--new-invite", default=None, metavar="LABEL",
-                   help="first make an open invite with this label (such as 'library poster'), "
-                        "unless one is open already")
-    p.set_defaults(run=cmd_serve)

@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..export.bundle import export_bundle, read_bundle
+from ..services import open_study
+from ..services.merge import merge_bundle, plan_merge
+from .common import CliError, Exit, acting, open_data
+
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
-    from ..cli import open_data
-    from ..services import open_study
-    from .bundle import export_bundle
-
     with open_data(args, readonly=True) as data:
         info = export_bundle(open_study(data, args.study), Path(args.file))
     print(f"Study '{info.study_id}' from laptop {info.laptop} written to {info.path} "
@@ -21,10 +22,6 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:
-    from ..cli import CliError, open_data
-    from ..services.merge import merge_bundle, plan_merge
-    from .bundle import read_bundle
-
     bundle = read_bundle(Path(args.file))
     with open_data(args) as data:
         plan = plan_merge(data, bundle, into=args.study)
@@ -35,12 +32,12 @@ def cmd_bundle_import(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise CliError("Not merged: there is no terminal to ask for confirmation. "
-                               "Add --yes to merge without asking.")
+                               "Add --yes to merge without asking.", Exit.NOT_CONFIRMED)
             answer = input("Merge this bundle into this laptop's copy? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("Not merged; nothing was changed.")
-                return 1
-        report = merge_bundle(data, bundle, args.actor, into=args.study, plan=plan)
+                return Exit.NOT_CONFIRMED
+        report = merge_bundle(data, bundle, acting(args), into=args.study, plan=plan)
         verb = "created" if report.creates_study else "merged"
         print(f"Study '{report.study_id}' {verb}: {report.changes} records written in one change.", flush=True)
     return 0
@@ -58,6 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file")
     p.add_argument("--yes", action="store_true", help="merge without asking (for scripts)")
     p.add_argument("--study", default=None, metavar="ID", help="refuse a bundle of any other study")
-    p.add_argument("--actor", default="coordinator", help="who is merging (for the activity log)")
+    p.add_argument("--actor", default=None, help="who is merging (for the activity log; default: --as, else coordinator)")
     p.add_argument("--show", type=int, default=20, metavar="N", help="conflicts to list in the report (20)")
     p.set_defaults(run=cmd_bundle_import)

@@ -1,20 +1,27 @@
-"""`citizen qr` (an invite's QR code, printed or saved as a poster), `citizen invite ...` and
-`citizen participant relink` (a new private link)."""
+"""`citizen serve`, `citizen invite create | list | close`, `citizen qr` and `citizen participant relink`:
+phones reaching this laptop."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .. import qr
+from ..services import close_invite, create_invite, open_study, relink_participant
+from ..services.browse import participant_by_code
+from ..services.invites import find_invite, invite_rows, invite_status, make_invite, only_open_invite
+from ..web.address import base_url
+from .common import CliError, Exit, acting, open_data
 
 DEFAULT_PORT = 8080
 
 
 def default_url_base() -> str:
     """Where phones reach this laptop when it serves on every network at the usual port."""
-    from .web.address import base_url
-
     return base_url("0.0.0.0", DEFAULT_PORT)
 
 
@@ -23,22 +30,13 @@ def join_link(url_base: str, token: str) -> str:
 
 
 def _check_url_base(text: str) -> str:
-    from urllib.parse import urlsplit
-
-    from .cli import EXIT_USAGE, CliError
-
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise CliError(f"--url-base must be an address such as http://192.168.1.20:8080 (not '{text}').", EXIT_USAGE)
+        raise CliError(f"--url-base must be an address such as http://192.168.1.20:8080 (not '{text}').", Exit.USAGE)
     return text.strip().rstrip("/")
 
 
 def cmd_qr(args: argparse.Namespace) -> int:
-    from . import qr
-    from .cli import CliError, open_data
-    from .services import open_study
-    from .services.invites import find_invite, invite_status, only_open_invite
-
     url_base = _check_url_base(args.url_base) if args.url_base else default_url_base()
     with open_data(args, readonly=True) as data:
         study = open_study(data, args.study)
@@ -62,12 +60,8 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_create(args: argparse.Namespace) -> int:
-    from .cli import open_data
-    from .services import open_study
-    from .services.invites import make_invite
-
     with open_data(args) as data:
-        invite = make_invite(open_study(data, args.study), args.label, args.actor_name or "coordinator",
+        invite = make_invite(open_study(data, args.study), args.label, acting(args),
                              limit=args.limit or "", expires=args.expires or "")
     print(f"Invite '{invite.label}' created. `citizen qr {args.study} --invite \"{invite.label}\"` shows its QR code.",
           flush=True)
@@ -75,10 +69,6 @@ def cmd_invite_create(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_list(args: argparse.Namespace) -> int:
-    from .cli import open_data
-    from .services import open_study
-    from .services.invites import invite_rows
-
     with open_data(args, readonly=True) as data:
         rows = invite_rows(open_study(data, args.study))
     if args.json:
@@ -98,39 +88,59 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_close(args: argparse.Namespace) -> int:
-    from .cli import CliError, open_data
-    from .services import close_invite, open_study
-    from .services.invites import find_invite
-
     with open_data(args) as data:
         study = open_study(data, args.study)
         invite = find_invite(study, args.label)
         if invite.closed:
             raise CliError(f"The invite '{invite.label}' is already closed.")
-        close_invite(study, invite.id, args.actor_name or "coordinator")
+        close_invite(study, invite.id, acting(args))
     print(f"Invite '{invite.label}' closed: its link and QR code no longer enrol anyone.", flush=True)
     return 0
 
 
 def cmd_participant_relink(args: argparse.Namespace) -> int:
     """A new private link for a participant (its QR code, then the link); the old one stops at once."""
-    from . import qr
-    from .cli import open_data
-    from .services import open_study, relink_participant
-    from .services.browse import participant_by_code
-
     url_base = _check_url_base(args.url_base) if args.url_base else default_url_base()
     with open_data(args) as data:
         study = open_study(data, args.study)
         person = participant_by_code(study, args.code)
-        made = relink_participant(study, person.id, args.actor_name or "coordinator")
+        made = relink_participant(study, person.id, acting(args))
     link = f"{url_base}/p/{made.link}"
     print(qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link))
     print(f"New private link for {made.code} (shown only now; the old link no longer works): {link}", flush=True)
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    # lazy: aiohttp and Jinja2 load only when phones are served (start-up time of every other command)
+    from ..web.serving import open_invites, serve
+
+    if not 0 <= args.port <= 65535:
+        raise CliError("--port must be a number from 0 to 65535 (8080 is usual).", Exit.USAGE)
+    with open_data(args) as data:
+        study = open_study(data, args.study)
+        label = (args.new_invite or "").strip()
+        if label and not any(i.label == label for i in open_invites(study.repo.invites())):
+            create_invite(study, label, acting(args))
+        try:
+            asyncio.run(serve(study, args.host, args.port, lambda line: print(line, flush=True)))
+        except KeyboardInterrupt:
+            print("Stopped.", flush=True)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="serve the study's enrolment pages to phones on this network")
+    p.add_argument("study")
+    p.add_argument("--host", default=None,
+                   help="the address to listen on (default: this laptop's address on its local network; "
+                        "0.0.0.0 serves every network, VPN and tethered ones too)")
+    p.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
+    p.add_argument("--new-invite", default=None, metavar="LABEL",
+                   help="first make an open invite with this label (such as 'library poster'), "
+                        "unless one is open already")
+    p.set_defaults(run=cmd_serve)
+
     p = subparsers.add_parser("qr", help="print an invite's QR code, or save it as a PNG or SVG poster")
     p.add_argument("study")
     p.add_argument("--invite", metavar="LABEL", default=None, help="which invite (default: the only open one)")
