@@ -14,19 +14,8 @@ from .. import qr
 from ..services import close_invite, create_invite, open_study, relink_participant
 from ..services.browse import participant_by_code
 from ..services.invites import find_invite, invite_rows, invite_status, make_invite, only_open_invite
-from ..web.address import base_url
+from ..web.address import default_url_base, join_link, private_link
 from .common import CliError, Exit, acting, open_data
-
-DEFAULT_PORT = 8080
-
-
-def default_url_base() -> str:
-    """Where phones reach this laptop when it serves on every network at the usual port."""
-    return base_url("0.0.0.0", DEFAULT_PORT)
-
-
-def join_link(url_base: str, token: str) -> str:
-    return f"{url_base.rstrip('/')}/j/{token}"
 
 
 def _check_url_base(text: str) -> str:
@@ -105,7 +94,7 @@ def cmd_participant_relink(args: argparse.Namespace) -> int:
         study = open_study(data, args.study)
         person = participant_by_code(study, args.code)
         made = relink_participant(study, person.id, acting(args))
-    link = f"{url_base}/p/{made.link}"
+    link = private_link(url_base, made.link)
     print(qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link))
     print(f"New private link for {made.code} (shown only now; the old link no longer works): {link}", flush=True)
     return 0

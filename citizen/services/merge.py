@@ -129,7 +129,8 @@ class Bundle:
 
 def bundle_records(study: Study) -> dict[str, Iterator[dict[str, Any]]]:
     """Every record a bundle carries, table by table, as the store keeps them (links as fingerprints only)."""
-    records = {name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES}
+    records: dict[str, Iterator[dict[str, Any]]] = {
+        name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES}
     records["participants"] = (fingerprinted(doc) for _, doc in study.store.table("participants").stream())
     return records
 

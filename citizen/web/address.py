@@ -33,3 +33,21 @@ def base_url(host: str, port: int) -> str:
     except ValueError:
         pass  # a host name: used as it is
     return f"http://{shown}:{port}"
+
+
+DEFAULT_PORT = 8080  # the port phones are served on unless --port says otherwise
+
+
+def default_url_base() -> str:
+    """Where phones reach this laptop when it serves on every network at the usual port."""
+    return base_url("0.0.0.0", DEFAULT_PORT)
+
+
+def join_link(url_base: str, invite_token: str) -> str:
+    """The link an invite's QR code carries: a volunteer opens it to join."""
+    return f"{url_base.rstrip('/')}/j/{invite_token}"
+
+
+def private_link(url_base: str, link_token: str) -> str:
+    """A participant's own page, where they contribute, read updates, change consent or leave."""
+    return f"{url_base.rstrip('/')}/p/{link_token}"

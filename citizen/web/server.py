@@ -51,6 +51,7 @@ from ..services import (
     propose_change,
 )
 from . import address, leaving
+from .address import join_link, private_link
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
 from .i18n import COOKIE, N_, StudyWords, choose_language, direction, native_name, said_filter
 from .security import (
@@ -217,10 +218,10 @@ class EnrolmentServer:
         return record
 
     def join_url(self, invite_token: str) -> str:
-        return f"{self.base_url}/j/{invite_token}"
+        return join_link(self.base_url, invite_token)
 
     def private_url(self, participant_token: str) -> str:
-        return f"{self.base_url}/p/{participant_token}"
+        return private_link(self.base_url, participant_token)
 
     def _bind_problem(self, exc: Exception) -> str:
         code = getattr(exc, "errno", None)

@@ -9,12 +9,9 @@ from textual.widgets import Button, Static
 
 from ...domain.models import Participant
 from ...services import ServiceError, Study, relink_participant
+from ...web.address import private_link
 from ..text import plain
 from .base import DeskDialog
-
-
-def private_link(url_base: str, token: str) -> str:
-    return f"{url_base.rstrip('/')}/p/{token}"
 
 
 class RelinkDialog(DeskDialog[Optional[str]]):

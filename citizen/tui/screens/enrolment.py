@@ -22,7 +22,7 @@ from ... import qr
 from ...domain.models import Invite
 from ...services import Refused, ServiceError, close_invite
 from ...services.invites import InviteRow, invite_rows, make_invite
-from ...web.address import base_url, local_address
+from ...web.address import base_url, join_link, local_address
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
 from .base import StudyPage
@@ -222,7 +222,7 @@ class EnrolmentScreen(StudyPage):
                               f"The invite '{row.label}' is {row.status}:\nit has no QR code."))
             caption.update("")
             return
-        link = f"{self.address_base()}/j/{row.invite.token}"
+        link = join_link(self.address_base(), row.invite.token)
         self.shown_link = link
         code.update(Text(qr.terminal_text(link), style=QR_STYLE, no_wrap=True, overflow="crop"))
         waiting = "" if self.server is not None else "\n(not serving yet: press s)"

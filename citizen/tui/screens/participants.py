@@ -21,8 +21,10 @@ from ...services.browse import (
     participant_detail,
     participant_rows,
 )
+from ...web.address import default_url_base
 from ..dialogs.consent import EnrolDialog, WithdrawDialog
 from ..dialogs.contribution import ContributionDialog
+from ..dialogs.link import RelinkDialog
 from ..text import local_time, plain
 from .base import StudyHandle
 
@@ -229,9 +231,6 @@ class ParticipantScreen(StudyHandle):
 
     def action_relink(self) -> None:
         """A new private link (and its QR code) for this participant; the old one stops at once."""
-        from ...qr_cli import default_url_base
-        from ..dialogs.link import RelinkDialog
-
         if self.detail is None:
             return
         code = self.detail.participant.code
