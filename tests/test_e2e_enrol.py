@@ -44,8 +44,11 @@ def test_enrol_from_the_qr_link_and_see_the_arrivals_live(demo_data_path, run_en
         assert "health centre waiting room" in screen and "█" in screen  # the code is drawn
         # Host 127.0.0.1 and a free port, typed into the emptied boxes (the host box holds this laptop's
         # own address by default); Enter starts serving.
-        t.keys("BTab")
-        t.keys("BTab", "End", "C-u", "127.0.0.1", "Tab", "End", "C-u", str(port), "Enter")
+        t.keys("BTab", "BTab", "End", "C-u", "127.0.0.1")
+        t.wait_for("Host 127.0.0.1 ")
+        t.keys("Tab", "End", "C-u", str(port))
+        t.wait_for(f"Port {port}")
+        t.keys("Enter")
         t.wait_for(f"Serving at http://127.0.0.1:{port}")
         link = f"http://127.0.0.1:{port}/j/{token}"
         private = phone.enrol(link)
