@@ -1,10 +1,10 @@
 """Export time of the demo study at 100,000 contributions (10,000 with ``--quick``).
 
 Measured: the whole export (read the study, fold every participant's consent, build the rows,
-the data-sharing check, write the four CSV files and the manifest with fsync and rename, and the
-audit record), against writing the same contribution rows with the csv module alone (one
-``csv.writer`` over the rows already in memory, no check, no fsync), in the same run. Medians of
-several runs of each.
+the data-sharing check, write the five CSV files (activity.csv among them) and datapackage.json
+with fsync and rename, and the audit record), against writing the same contribution rows with the
+csv module alone (one ``csv.writer`` over the rows already in memory, no check, no fsync), in the
+same run. Medians of several runs of each.
 
 Run alone: ``python bench/bench_export.py [--quick]``; or ``python -m bench --only bench_export``.
 """
