@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from citizen.domain.models import FieldType, StudyStatus
-from citizen.services import Refused, decide_proposal, export_protocol, import_protocol, propose_change
+from citizen.services import Refused, decide_proposal, export_protocol, import_protocol, propose_change, queries
 from citizen.services import design as d
 from citizen.services.proposals import propose
 from citizen.services.study_files import open_study_file
@@ -40,7 +40,7 @@ def test_a_study_from_nothing_is_published_and_every_step_is_attributed(data):
     assert [f.key for f in v1.fields] == ["which_crossing", "how_safe_did_it_feel", "who_was_with_you"]
     assert [c.value for c in v1.fields[2].choices] == ["alone", "child", "a_friend"]
     assert [i.id for i in v1.consent.items] == ["take_part", "you_may_quote_my_words"]
-    log = d.activity(study)
+    log = queries.activity(study)
     assert log[0].action == "protocol published" and log[-1].action == "study created"
     assert {e.actor for e in log} == {"Amina Yusuf"}
     assert d.open_draft(study) is None and d.drafts(study)[0].published_as == 1
@@ -131,7 +131,7 @@ def test_a_protocol_file_survives_export_and_import(data, tmp_path):
     assert copy.repo.study().shared_aim == study.repo.study().shared_aim
     assert "imported from safe.json" in copy.repo.study().source
     assert "safe-crossings" in copy.repo.study().source  # where it came from
-    assert d.activity(copy)[-1].details["source"] == copy.repo.study().source
+    assert queries.activity(copy)[-1].details["source"] == copy.repo.study().source
 
 
 def test_opening_a_bad_file_is_refused_plainly(data, tmp_path):
@@ -183,18 +183,18 @@ def test_a_new_consent_version_asks_for_reconsent_showing_only_what_changed(data
     study = built_study(data)
     person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": False}, ConsentMethod.phone,
                                "volunteer")
-    assert d.reconsent_changes(study, person.id) is None
+    assert queries.reconsent_changes(study, person.id) is None
     draft = d.start_draft(study, "Amina")
     d.save_draft_field(study, draft.id, {"label": {"en": "At what time?"}, "type": "time"}, "Amina")
     d.publish_draft(study, draft.id, "Ask the time.", "Amina")
-    assert d.reconsent_changes(study, person.id) is None  # the form changed, the consent did not
+    assert queries.reconsent_changes(study, person.id) is None  # the form changed, the consent did not
     draft = d.start_draft(study, "Amina")
     d.save_consent_item(study, draft.id, {"id": "contact_later", "text": "Contact me about results."}, "Amina")
     d.save_consent_item(study, draft.id, {"id": "you_may_quote_my_words", "text": "You may quote my words, unnamed."},
                         "Amina", index=1)
     d.publish_draft(study, draft.id, "Ask about contact; quotes are unnamed.", "Amina")
     assert study.repo.consent_state(person.id).needs_reconsent(study.repo.current_protocol().consent)
-    changes = d.reconsent_changes(study, person.id)
+    changes = queries.reconsent_changes(study, person.id)
     assert changes == {"added": ["Contact me about results."], "removed": [],
                        "reworded": ["You may quote my words, unnamed."], "text": []}
 

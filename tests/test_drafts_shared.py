@@ -8,13 +8,13 @@ import subprocess
 import pytest
 from textual.widgets import Checkbox, Input
 
-from citizen.services import Refused, ServiceError, export_protocol, import_protocol, open_study
+from citizen.services import Refused, ServiceError, export_protocol, import_protocol, open_study, queries
 from citizen.services import design as d
 from citizen.services.xlsform import export_xlsform, import_xlsform, read_xlsform
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import FormDialog
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 
 from .conftest import citizen_command
 
@@ -46,7 +46,7 @@ def test_a_draft_goes_out_marked_and_comes_back_as_a_draft(data, study, tmp_path
     returned = d.open_draft(back)
     assert returned.fields == draft.fields and returned.based_on == 1
     assert returned.consent_items == draft.consent_items and returned.consent_text == draft.consent_text
-    assert d.activity(back)[0].action == "draft imported"
+    assert queries.activity(back)[0].action == "draft imported"
 
     copy = import_protocol(data, path, "Li Wei", study_id="walks-review")  # into a new study: its first draft
     assert copy.repo.current_protocol() is None and copy.repo.study().status.value == "draft"
@@ -114,7 +114,7 @@ async def test_the_protocol_screen_shares_the_open_draft(data_path, tmp_path, de
         assert dialog.query_one("#f-draft", Checkbox).value is True
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
     app.data.close()
     doc = json.loads(path.read_text("utf-8"))
     assert doc["draft"] == {"based_on": 1} and len(doc["protocol"]["fields"]) == len(draft.fields)

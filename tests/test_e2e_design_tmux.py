@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from citizen.services.common import open_study
-from citizen.services.design import activity
+from citizen.services.queries import activity
 from citizen.store import DataFolder
 
 from .conftest import citizen_command

@@ -12,7 +12,7 @@ import pytest
 
 from citizen.domain.words import has_catalogue, page_msgids
 from citizen.export.bundle import export_bundle, read_bundle
-from citizen.services import Refused, create_invite, export_protocol, import_protocol
+from citizen.services import Refused, create_invite, export_protocol, import_protocol, queries
 from citizen.services import design as d
 from citizen.services import page_words as pw
 from citizen.services.merge import merge_bundle
@@ -98,7 +98,7 @@ def test_a_bad_translation_is_refused_plainly_and_stores_nothing(data):
     assert d.open_draft(study).page_words == {"ti": {"Yes": "እወ"}}
     pw.save_page_word(study, draft.id, "ti", "Yes", "", PANEL)  # emptied: missing again
     assert d.open_draft(study).page_words == {}
-    assert [e.action for e in d.activity(study)][:2] == ["page words cleared", "page words translated"]
+    assert [e.action for e in queries.activity(study)][:2] == ["page words cleared", "page words translated"]
 
 
 def test_the_study_carried_words_travel_in_protocol_files_and_bundles(data, tmp_path):

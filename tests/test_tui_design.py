@@ -5,15 +5,15 @@ from __future__ import annotations
 from textual.widgets import Checkbox, DataTable, Input, Select, Static, TextArea
 
 from citizen.domain.models import FieldType
-from citizen.services import decide_proposal, propose_change
+from citizen.services import decide_proposal, propose_change, queries
 from citizen.services import design as d
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import FormDialog
 from citizen.tui.screens.activity import ActivityScreen
-from citizen.tui.screens.consent import ConsentScreen
+from citizen.tui.screens.consent import ConsentEditorScreen
 from citizen.tui.screens.design import DesignScreen
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.proposals import ProposalsScreen
 from citizen.tui.screens.study_details import StudyDetailsScreen
 from citizen.tui.screens.versions import VersionsScreen
@@ -66,7 +66,7 @@ async def test_a_new_study_asks_the_name_once_and_refuses_an_empty_title(data_pa
         assert "cannot be left empty" in shown(app.screen, "#err-title")
         assert app.data.study_ids() == []  # nothing stored
         await fill(pilot, title="Safe Crossings", summary="We note crossings on our walks.", languages="en, fr")
-        assert isinstance(app.screen, StudyScreen) and app.screen.study_id == "safe-crossings"
+        assert isinstance(app.screen, StudyOverviewScreen) and app.screen.study_id == "safe-crossings"
         record = app.study("safe-crossings").repo.study()
         assert record.languages == ["en", "fr"] and record.team[0].name == "Amina Yusuf"
         assert record.status.value == "draft"
@@ -180,7 +180,7 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         await pilot.press("escape", "c")
         await pilot.pause()
         screen = app.screen
-        assert isinstance(screen, ConsentScreen)
+        assert isinstance(screen, ConsentEditorScreen)
         await pilot.press("ctrl+s")  # empty text
         await pilot.pause()
         assert "cannot be empty" in shown(screen, "#err-consent-text")
@@ -407,7 +407,7 @@ async def test_export_and_import_from_the_app(data_path, tmp_path, demo_file):
         await fill(pilot, path=str(tmp_path / "missing.json"))
         assert "no such file" in shown(app.screen, "#err-path")
         await fill(pilot, path=str(path), id="walks-copy")
-        assert isinstance(app.screen, StudyScreen) and app.screen.study_id == "walks-copy"
+        assert isinstance(app.screen, StudyOverviewScreen) and app.screen.study_id == "walks-copy"
         assert len(d.open_draft(app.study("walks-copy")).fields) == 12
     app.data.close()
 
@@ -448,6 +448,6 @@ async def test_xlsform_into_the_draft_language_switch_discard_and_name_change(da
         await pilot.pause()
         assert d.open_draft(app.study("two-tongues")) is None
         assert "No draft is open" in shown(screen, "#draft-status")
-        last = d.activity(app.study("two-tongues"))[0]
+        last = queries.activity(app.study("two-tongues"))[0]
         assert (last.actor, last.action) == ("Tom Hale", "draft discarded")
     app.data.close()

@@ -6,7 +6,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from citizen.domain.models import FieldType
-from citizen.services import Refused
+from citizen.services import Refused, queries
 from citizen.services import design as d
 from citizen.services.xlsform import export_xlsform, import_xlsform, import_xlsform_into_draft, read_xlsform
 
@@ -130,7 +130,7 @@ def test_a_realistic_xlsform_reports_what_was_not_carried_over(data, tmp_path):
     assert record.title == "Household health 2024" and record.id == "hh-health-2024"
     assert record.languages == ["en", "fr"] and "household.xlsx" in record.source
     assert study.repo.current_protocol() is None  # the consent document is written before publishing
-    [event] = [e for e in d.activity(study) if e.action == "XLSForm imported"]
+    [event] = [e for e in queries.activity(study) if e.action == "XLSForm imported"]
     assert event.details["questions"] == 13 and event.details["not_carried_over"] == report.not_carried_over
 
 

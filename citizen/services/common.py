@@ -159,3 +159,13 @@ def row_of(study: Study, table: str, record_id: Any) -> int:
     if row is None:
         raise NotFound(f"No such record ({table}: {record_id}).")
     return row
+
+
+def check_actor_name(name: str) -> str:
+    """The name a person gives for the activity log, tidied; refused when empty or too long."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise Refused("Please give your name.", {"name": "Please give your name; the activity log shows who did each step."})
+    if len(name) > 120:
+        raise Refused("That name is too long.", {"name": "Please keep the name under 120 characters."})
+    return name

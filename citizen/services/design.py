@@ -22,7 +22,6 @@ from ..domain.design import (
 )
 from ..domain.models import (
     ROLE_NAMES,
-    AuditEvent,
     ConsentItem,
     ConsentRole,
     FormField,
@@ -433,47 +432,3 @@ def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by:
         study, draft.fields, draft.consent_text, [to_doc(i) for i in draft.consent_items],
         change_summary.strip() or "First version.", approved_by.strip(), proposal_id=draft.proposal_id, also=mark,
         page_words=draft.page_words)
-
-
-# -- the activity log ---------------------------------------------------------------------------
-
-
-def activity(study: Study, actor: str = "", action: str = "") -> list[AuditEvent]:
-    """The study's audit log, newest first, optionally only one person's or one kind of step."""
-    events = study.repo.audit()
-    if actor:
-        needle = actor.casefold()
-        events = [e for e in events if needle in e.actor.casefold()]
-    if action:
-        events = [e for e in events if e.action == action]
-    return sorted(reversed(events), key=lambda e: e.at, reverse=True)
-
-
-def check_actor_name(name: str) -> str:
-    """The name a person gives for the activity log, tidied; refused when empty or too long."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise Refused("Please give your name.", {"name": "Please give your name; the activity log shows who did each step."})
-    if len(name) > 120:
-        raise Refused("That name is too long.", {"name": "Please keep the name under 120 characters."})
-    return name
-
-
-def reconsent_changes(study: Study, participant_id: str, language: str = "") -> Optional[dict[str, list[str]]]:
-    """What changed in the consent document since this participant last agreed (None if nothing to ask).
-
-    Re-consent shows the items added, reworded or removed and the new text, not the whole
-    document as if it were new.
-    """
-    from ..domain.rules import consent_changes
-
-    current = study.repo.current_protocol()
-    if current is None:
-        return None
-    state = study.repo.consent_state(participant_id)
-    if not state.needs_reconsent(current.consent):
-        return None
-    old = next((v.consent for v in study.repo.protocol_versions() if v.consent.version == state.document_version), None)
-    if old is None:
-        return None
-    return consent_changes(old, current.consent, language or state.language)

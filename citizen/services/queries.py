@@ -11,8 +11,9 @@ from typing import Optional
 from pydantic import BaseModel, ValidationError
 
 from ..domain import models
-from ..domain.models import ConsentRole, StudyStatus
+from ..domain.models import AuditEvent, ConsentRole, StudyStatus
 from ..domain.protocol_file import roles_note
+from ..domain.rules import consent_changes
 from ..store import DataFolder, StoreDamaged, StoreError
 from ..store.durable import atomic_write
 from ..store.journal import read_journal, readable_prefix
@@ -252,3 +253,32 @@ def restore_last_good(damage: StoreDamaged) -> Path:
         damage.path.rename(kept)
     atomic_write(damage.path, good)
     return kept
+
+
+def activity(study: Study, actor: str = "", action: str = "") -> list[AuditEvent]:
+    """The study's audit log, newest first, optionally only one person's or one kind of step."""
+    events = study.repo.audit()
+    if actor:
+        needle = actor.casefold()
+        events = [e for e in events if needle in e.actor.casefold()]
+    if action:
+        events = [e for e in events if e.action == action]
+    return sorted(reversed(events), key=lambda e: e.at, reverse=True)
+
+
+def reconsent_changes(study: Study, participant_id: str, language: str = "") -> Optional[dict[str, list[str]]]:
+    """What changed in the consent document since this participant last agreed (None if nothing to ask).
+
+    Re-consent shows the items added, reworded or removed and the new text, not the whole
+    document as if it were new.
+    """
+    current = study.repo.current_protocol()
+    if current is None:
+        return None
+    state = study.repo.consent_state(participant_id)
+    if not state.needs_reconsent(current.consent):
+        return None
+    old = next((v.consent for v in study.repo.protocol_versions() if v.consent.version == state.document_version), None)
+    if old is None:
+        return None
+    return consent_changes(old, current.consent, language or state.language)

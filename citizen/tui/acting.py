@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..services.design import check_actor_name
+from ..services.common import check_actor_name
 from .dialogs.form import Entry, FormDialog
 
 

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from ...services.design import activity
+from ...services.queries import activity
 from ..text import local_time, plain
 from .base import StudyPage
 
