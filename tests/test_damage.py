@@ -17,7 +17,7 @@ from citizen.cli import main
 from citizen.store import DataFolder, StoreDamaged
 from citizen.store.segments import load_segment
 from citizen.tui.app import make_app, run_app
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.studies import StudiesScreen
 
 STUDY = "air-quality-walk"
@@ -221,7 +221,7 @@ async def test_opening_a_study_on_the_command_line_that_is_damaged(demo_data_pat
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.pause()
-        assert not isinstance(app.screen, StudyScreen)
+        assert not isinstance(app.screen, StudyOverviewScreen)
         assert any("the file is empty" in n.message for n in app._notifications)
     app.data.close()
 

@@ -175,14 +175,14 @@ async def test_a_new_link_is_made_at_the_desk_from_the_participant_screen(demo_d
     from citizen.domain.models import link_fingerprint
     from citizen.tui.app import make_app
     from citizen.tui.dialogs.link import RelinkDialog
-    from citizen.tui.screens.participants import ParticipantScreen
+    from citizen.tui.screens.participants import ParticipantDetailScreen
 
     app = make_app(demo_data_path, study_id="air-quality-walk")
     async with app.run_test(size=(80, 24)) as pilot:
         study = app.study("air-quality-walk")
         person = study.repo.participants()[0]
         await pilot.pause()
-        app.push_screen(ParticipantScreen("air-quality-walk", person.id))
+        app.push_screen(ParticipantDetailScreen("air-quality-walk", person.id))
         await pilot.pause()
         await pilot.press("l")
         await pilot.pause()
@@ -197,4 +197,4 @@ async def test_a_new_link_is_made_at_the_desk_from_the_participant_screen(demo_d
         assert study.repo.participant(person.id).token == link_fingerprint(link.rsplit("/", 1)[1])
         await pilot.press("ctrl+s")  # done
         await pilot.pause()
-        assert isinstance(app.screen, ParticipantScreen)
+        assert isinstance(app.screen, ParticipantDetailScreen)

@@ -10,7 +10,7 @@ from citizen.services import Refused
 from citizen.services import design as d
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
-from citizen.tui.screens.consent import ConsentScreen
+from citizen.tui.screens.consent import ConsentEditorScreen
 
 from .test_tui_design import SIZE, fill, shown
 
@@ -91,7 +91,7 @@ async def test_translating_in_the_editors_then_publishing(data_path):
         await pilot.press("c")
         await pilot.pause()
         consent = app.screen
-        assert isinstance(consent, ConsentScreen)
+        assert isinstance(consent, ConsentEditorScreen)
         for lang, text, item in (("zh", "参加就是告诉我们你等了多久。", "我参加。"),
                                  ("ar", "المشاركة تعني أن تخبرنا كم انتظرت.", "أنا أشارك.")):
             area = consent.query_one("#consent-text", TextArea)

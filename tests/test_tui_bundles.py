@@ -10,7 +10,7 @@ from citizen.services import add_contribution, enrol_participant, import_protoco
 from citizen.services.merge import merge_bundle
 from citizen.tui.app import make_app
 from citizen.tui.screens.bundles import BundlesScreen
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 
 from .bundle_helpers import STUDY, WALK, YES_ALL, laptop_folder, snapshot, study_of
 
@@ -40,7 +40,7 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
     app = make_app(here, study_id=STUDY)
     async with app.run_test(size=(120, 50)) as pilot:
         await settle(app, pilot)
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
         await pilot.press("b")
         await settle(app, pilot)
         screen = app.screen
@@ -78,6 +78,6 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
 
         await pilot.press("escape")
         await settle(app, pilot)
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
         assert "Participants: 2" in text(app.screen, "#overview-facts")
     app.data.close()

@@ -17,7 +17,7 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
     from citizen.services import design as d
     from citizen.services import export_protocol
     from citizen.tui.app import make_app
-    from citizen.tui.screens.consent import ConsentScreen
+    from citizen.tui.screens.consent import ConsentEditorScreen
     from tests.test_tui_design import SIZE, fill, rows, shown
 
     with DataFolder(data_path) as data:
@@ -32,7 +32,7 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
         await pilot.press("d", "c")
         await pilot.pause()
         screen = app.screen
-        assert isinstance(screen, ConsentScreen)
+        assert isinstance(screen, ConsentEditorScreen)
         screen.query_one("#items-table", DataTable).focus()
         await pilot.press("a")  # the first item is about taking part unless the person says otherwise
         await pilot.pause()

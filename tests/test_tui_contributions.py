@@ -8,8 +8,9 @@ from citizen.domain.models import ReviewState
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.review import FeedbackDialog, ReviewDialog, UpdateDialog
 from citizen.tui.screens import contributions as contributions_screen
-from citizen.tui.screens.contributions import ContributionScreen, ContributionsScreen
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.contribution_detail import ContributionDetailScreen
+from citizen.tui.screens.contributions import ContributionsScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 
 from .test_tui_desk import STUDY, cells, choose, settle, text_of
 
@@ -179,7 +180,7 @@ async def test_review_with_a_note_and_feedback_to_the_contributor(demo_data_path
         # The contribution itself, its answers shown as typed, accepted from there.
         await pilot.press("enter")
         await settle(app, pilot)
-        assert isinstance(app.screen, ContributionScreen)
+        assert isinstance(app.screen, ContributionDetailScreen)
         body = text_of(app.screen, "#contribution-body")
         assert "Walk date is in [b]the future[/b]" in body and "Thanks" in body
         assert "How many minutes did you walk?" in body
@@ -231,7 +232,7 @@ async def test_post_an_update_from_the_overview(demo_data_path):
         dialog.query_one("#body-zh", TextArea).text = "环路晚上六点最差。"  # the demo is in en, zh and ar
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
         updates = study.repo.updates()
         assert len(updates) == before + 1
         assert updates[0].title == "Evening walks" and updates[0].body == {"en": "The ring road is worst at 6pm.",

@@ -10,7 +10,7 @@ from citizen.services.browse import participant_by_code
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.consent import EnrolDialog, WithdrawDialog
 from citizen.tui.dialogs.contribution import ContributionDialog
-from citizen.tui.screens.participants import ParticipantScreen, ParticipantsScreen
+from citizen.tui.screens.participants import ParticipantDetailScreen, ParticipantsScreen
 
 STUDY = "air-quality-walk"
 YES = {"take_part": True, "share_partners": True, "quote_words": False, "contact_later": True}
@@ -72,7 +72,7 @@ async def test_participants_table_search_filter_and_consent_history(demo_data_pa
         await pilot.press("enter")  # back to the table
         await pilot.press("enter")  # open the participant
         await settle(app, pilot)
-        assert isinstance(app.screen, ParticipantScreen)
+        assert isinstance(app.screen, ParticipantDetailScreen)
         history = cells(app.screen.query_one("#consent-history", DataTable))
         assert [h[1].split()[0] for h in history] == ["enrol", "withdraw"]
         assert history[0][2] == "1" and history[0][5].startswith("take_part")
@@ -210,7 +210,7 @@ async def test_a_paper_form_is_checked_field_by_field_then_saved(demo_data_path)
         dialog.query_one("#field-pm25", Input).value = ""
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert isinstance(app.screen, ParticipantScreen)
+        assert isinstance(app.screen, ParticipantDetailScreen)
         made = study.repo.contributions_of(p.id)
         assert len(made) == before + 1
         new = max(made, key=lambda c: c.submitted_at)

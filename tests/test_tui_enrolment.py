@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Static
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import ConfirmDialog, FormDialog
 from citizen.tui.screens.enrolment import EnrolmentScreen
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 
 from . import phone
 from .test_qr import decoded, terminal_image
@@ -30,7 +30,7 @@ async def until(pilot, check, what: str, limit: float = 20.0) -> None:
 
 async def open_enrolment(app, pilot) -> EnrolmentScreen:
     await settle(app, pilot)
-    assert isinstance(app.screen, StudyScreen)
+    assert isinstance(app.screen, StudyOverviewScreen)
     await pilot.press("j")
     await settle(app, pilot)
     assert isinstance(app.screen, EnrolmentScreen)
@@ -210,4 +210,4 @@ async def test_leaving_while_serving_asks_and_stops(demo_data_path):
         await pilot.pause()
         await pilot.press("y")
         await settle(app, pilot)
-        assert isinstance(app.screen, StudyScreen) and not server.running
+        assert isinstance(app.screen, StudyOverviewScreen) and not server.running

@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, ProgressBar, SelectionList
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.screens.export import ExportScreen
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 from tests.test_tui_desk import settle, text_of
 
 STUDY = "air-quality-walk"
@@ -21,7 +21,7 @@ async def test_choose_check_confirm_and_the_files_are_written(demo_data_path, tm
     app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
         await pilot.press("x")
         await settle(app, pilot)
         screen = app.screen
@@ -68,7 +68,7 @@ async def test_choose_check_confirm_and_the_files_are_written(demo_data_path, tm
         assert str(report.name) in text_of(screen, "#export-status").replace("\n", "")
         await pilot.press("escape")
         await pilot.pause()
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
     app.data.close()
     with DataFolder(demo_data_path, readonly=True) as data:
         from citizen.services import open_study

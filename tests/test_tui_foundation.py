@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Static
 
 from citizen.tui.app import make_app
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.studies import StudiesScreen
 
 
@@ -34,7 +34,7 @@ async def test_open_a_study_see_its_figures_and_go_back(demo_data_path):
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
-        assert isinstance(app.screen, StudyScreen)
+        assert isinstance(app.screen, StudyOverviewScreen)
         await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen

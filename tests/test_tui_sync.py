@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from citizen.services import post_update
 from citizen.tui import syncing
 from citizen.tui.app import make_app
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.sync import SyncScreen
 
 from .bundle_helpers import STUDY, laptop_folder, random_activity, study_of
@@ -111,4 +111,4 @@ async def test_a_sync_every_few_minutes_runs_in_the_background(tmp_path, demo_fi
         while time.monotonic() < deadline and not any(d.get("title") == "Halfway" for d in all_docs(hub_db).values()):
             await pilot.pause(0.1)
         assert any(d.get("title") == "Halfway" for d in all_docs(hub_db).values())
-        assert isinstance(app.screen, StudyScreen)  # no screen waited for it
+        assert isinstance(app.screen, StudyOverviewScreen)  # no screen waited for it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citizen.tui.screens.overview import StudyScreen
+from citizen.tui.screens.overview import StudyOverviewScreen
 
 
 async def settle(app, pilot) -> None:
@@ -14,7 +14,7 @@ async def settle(app, pilot) -> None:
 async def open_from_study(app, pilot, key: str, screen_type):
     """From the study's screen, as a person would: press the screen's key."""
     await settle(app, pilot)
-    assert isinstance(app.screen, StudyScreen)
+    assert isinstance(app.screen, StudyOverviewScreen)
     await pilot.press(key)
     await settle(app, pilot)
     assert isinstance(app.screen, screen_type)

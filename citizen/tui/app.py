@@ -113,9 +113,9 @@ class CitizenApp(App[int]):
     def on_mount(self) -> None:
         self.push_screen(StudiesScreen())
         if self.start_study:
-            from .screens.overview import StudyScreen
+            from .screens.overview import StudyOverviewScreen
 
-            self.push_screen(StudyScreen(self.start_study))
+            self.push_screen(StudyOverviewScreen(self.start_study))
 
 
 def make_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str] = None) -> CitizenApp:

@@ -13,7 +13,7 @@ from ..acting import as_actor
 from ..live import on_ui_thread
 
 
-class StudyHandle(Screen):
+class StudyScreenBase(Screen):
     """A screen about one study: its handle, and a redraw after each change to it from any thread."""
 
     def __init__(self, study_id: str):
@@ -41,7 +41,7 @@ class StudyHandle(Screen):
             self.study.remove_listener(self._follower)
 
 
-class StudyPage(StudyHandle):
+class StudyPage(StudyScreenBase):
     """A screen about one study; refreshes itself after every change it makes."""
 
     def refresh_view(self) -> None:  # each screen fills itself here

@@ -16,10 +16,10 @@ from ...services.common import ServiceError
 from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
 from ...store import StoreError
 from ..text import plain
-from .base import StudyHandle
+from .base import StudyScreenBase
 
 
-class BundlesScreen(StudyHandle):
+class BundlesScreen(StudyScreenBase):
     """Export a bundle; read one, see the merge report, confirm, and merge it as one change."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study")]

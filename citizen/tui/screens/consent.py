@@ -22,7 +22,7 @@ ROLE_SHORT = {ConsentRole.take_part: "taking part", ConsentRole.share_partners: 
               ConsentRole.plain: "plain"}
 
 
-class ConsentScreen(StudyPage):
+class ConsentEditorScreen(StudyPage):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save_text", "Save text"),

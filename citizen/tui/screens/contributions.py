@@ -14,88 +14,30 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ...domain.models import ReviewState
-from ...services import NotFound, ServiceError, review_contributions
+from ...services import ServiceError, review_contributions
 from ...services.browse import (
     REVIEW_STATES,
     ContributionFilter,
     ContributionIndex,
     ContributionRow,
     Selection,
-    contribution_answers,
     index_for,
     parse_day,
 )
 from ..dialogs.review import FeedbackDialog, ReviewDialog
 from ..text import local_time, plain
-from .base import StudyHandle
+from ..widgets.paged_table import PagedTable
+from .base import StudyScreenBase
+from .contribution_detail import ContributionDetailScreen
 
 PAGE = 100
 
 
-class PagedTable(DataTable):
-    """A DataTable showing one page of a longer list.
-
-    Up, Down, Page Up and Page Down past either end of the page bring the neighbouring page;
-    Home and End go to the first and the last row of the whole list.
-    """
-
-    class Edge(Message):
-        def __init__(self, step: int):
-            super().__init__()
-            self.step = step
-
-    class Jump(Message):
-        def __init__(self, last: bool):
-            super().__init__()
-            self.last = last
-
-    def _update_dimensions(self, new_rows) -> None:  # type: ignore[override]
-        # Every column has a fixed width, so measuring each new cell (DataTable's costliest step
-        # when a page is shown) would change nothing: skip it.
-        if all(not column.auto_width for column in self.columns.values()):
-            new_rows = []
-        super()._update_dimensions(new_rows)
-
-    def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.Edge(1))
-            return
-        super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        if self.row_count and self.cursor_row <= 0:
-            self.post_message(self.Edge(-1))
-            return
-        super().action_cursor_up()
-
-    def action_page_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.Edge(1))
-            return
-        super().action_page_down()
-
-    def action_page_up(self) -> None:
-        if self.row_count and self.cursor_row <= 0:
-            self.post_message(self.Edge(-1))
-            return
-        super().action_page_up()
-
-    def action_scroll_home(self) -> None:
-        self.post_message(self.Jump(last=False))
-
-    def action_scroll_end(self) -> None:
-        self.post_message(self.Jump(last=True))
-
-    action_scroll_top = action_scroll_home
-    action_scroll_bottom = action_scroll_end
-
-
-class ContributionsScreen(StudyHandle):
+class ContributionsScreen(StudyScreenBase):
     """Every contribution, newest first; filter, mark, review, give feedback, enter paper forms."""
 
     BINDINGS = [
@@ -395,86 +337,8 @@ class ContributionsScreen(StudyHandle):
     def action_open(self) -> None:
         line = self.current()
         if line is not None:
-            self.app.push_screen(ContributionScreen(self.study_id, line.id))
+            self.app.push_screen(ContributionDetailScreen(self.study_id, line.id))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open()
-
-
-class ContributionScreen(StudyHandle):
-    """One contribution: its answers, its reviews and the feedback its contributor has seen."""
-
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("a", "accept", "Accept"),
-        Binding("f", "flag", "Flag"),
-        Binding("v", "review", "Review+note"),
-        Binding("b", "feedback", "Feedback"),
-    ]
-
-    def __init__(self, study_id: str, contribution_id: str):
-        super().__init__(study_id)
-        self.contribution_id = contribution_id
-        self.code = ""
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll():
-            yield Static("", id="contribution-title", classes="title")
-            yield Static("", id="contribution-body")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.follow_changes(self.show)
-        self.show()
-
-    def show(self) -> None:
-        c = self.study.repo.contribution(self.contribution_id)
-        if c is None:
-            self.query_one("#contribution-title", Static).update("This contribution is not known.")
-            return
-        p = self.study.repo.participant(c.participant_id)
-        self.code = p.code if p else "?"
-        self.sub_title = f"Contribution from {self.code}"
-        self.query_one("#contribution-title", Static).update(
-            plain(f"From {self.code}, {local_time(c.submitted_at)} ({c.source.value}, form version "
-                  f"{c.protocol_version})"))
-        lines = [f"Review: {c.review_state.value}" + ("    REMOVED at the contributor's request" if c.removed else "")]
-        if c.revised:
-            lines.append(f"Corrected by the contributor ({len(c.history)} earlier version(s) kept).")
-        lines.append("")
-        try:
-            answers = contribution_answers(self.study, c.id)
-        except NotFound:
-            answers = []
-        for question, answer in answers:
-            lines.append(question)
-            lines.append(f"  {answer}")
-        if c.reviews:
-            lines += ["", "Reviews:"]
-            lines += [f"  {local_time(r.at)} {r.state.value} by {r.by}" + (f": {r.note}" if r.note else "")
-                      for r in c.reviews]
-        if c.feedback:
-            lines += ["", "Feedback to the contributor:"]
-            lines += [f"  {local_time(f.at)} {f.by}: {f.text}" for f in c.feedback]
-        self.query_one("#contribution-body", Static).update(plain("\n".join(lines)))
-
-    def _review(self, state: ReviewState) -> None:
-        try:
-            review_contributions(self.study, [self.contribution_id], state, "",
-                                 getattr(self.app, "actor", "coordinator"))
-        except ServiceError as exc:
-            self.notify(str(exc), severity="error", title="Not reviewed")
-
-    def action_accept(self) -> None:
-        self._review(ReviewState.accepted)
-
-    def action_flag(self) -> None:
-        self._review(ReviewState.needs_attention)
-
-    def action_review(self) -> None:
-        self.app.push_screen(ReviewDialog(self.study, [self.contribution_id]))
-
-    def action_feedback(self) -> None:
-        self.app.push_screen(FeedbackDialog(self.study, self.contribution_id, self.code))

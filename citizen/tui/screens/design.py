@@ -183,9 +183,9 @@ class DesignScreen(StudyPage):
     def action_consent(self) -> None:
         if self._need_draft() is None:
             return
-        from .consent import ConsentScreen
+        from .consent import ConsentEditorScreen
 
-        self.app.push_screen(ConsentScreen(self.study_id))
+        self.app.push_screen(ConsentEditorScreen(self.study_id))
 
     def action_page_words(self) -> None:
         if self._need_draft() is None:

@@ -25,7 +25,7 @@ from ...services.common import ServiceError
 from ...store import StoreError
 from ..acting import as_actor
 from ..text import plain
-from .base import StudyHandle
+from .base import StudyScreenBase
 
 OPTIONS = [
     ("Include identifying fields", "identifying"),
@@ -39,7 +39,7 @@ OPTIONS = [
 ]
 
 
-class ExportScreen(StudyHandle):
+class ExportScreen(StudyScreenBase):
     """Export the study's data (CSV or REDCap) or write the study report."""
 
     BINDINGS = [

@@ -13,9 +13,10 @@ from ...services.browse import settle_memory
 from ...services.common import ServiceError
 from ...services.queries import StudyFigures, damage_message, figures, role_notices, summarise
 from ...store import StoreError
+from ..dialogs.protocol_file import share_protocol_dialog
 from ..dialogs.review import UpdateDialog
 from ..text import local_time, plain
-from .base import StudyHandle
+from .base import StudyScreenBase
 from .contributions import ContributionsScreen
 from .participants import ParticipantsScreen
 
@@ -31,7 +32,7 @@ def weekly(counter: dict[str, int]) -> list[float]:
     return [float(counter.get(w, 0)) for w in weeks]
 
 
-class StudyScreen(StudyHandle):
+class StudyOverviewScreen(StudyScreenBase):
     """The study's home: later screens (participants, contributions, enrolment ...) open from here."""
 
     BINDINGS = [
@@ -70,12 +71,12 @@ class StudyScreen(StudyHandle):
         yield Footer()
 
     def action_bundles(self) -> None:
-        from .bundles import BundlesScreen
+        from .bundles import BundlesScreen  # lazy: loaded when first opened (the app's start-up time)
 
         self.app.push_screen(BundlesScreen(self.study_id))
 
     def action_sync(self) -> None:
-        from .sync import SyncScreen
+        from .sync import SyncScreen  # lazy: loaded when first opened (the app's start-up time)
 
         self.app.push_screen(SyncScreen(self.study_id))
 
@@ -97,19 +98,25 @@ class StudyScreen(StudyHandle):
         self.action_refresh()
 
     def action_open(self, name: str) -> None:
-        from .design_screens import open_design_screen
+        """The study's details and team, its design, versions, proposals or activity log."""
+        # lazy: loaded when first opened (the app's start-up time)
+        from .activity import ActivityScreen
+        from .design import DesignScreen
+        from .proposals import ProposalsScreen
+        from .study_details import StudyDetailsScreen
+        from .versions import VersionsScreen
 
-        open_design_screen(self.app, name, self.study_id)
+        screens = {"details": StudyDetailsScreen, "design": DesignScreen, "versions": VersionsScreen,
+                   "proposals": ProposalsScreen, "activity": ActivityScreen}
+        self.app.push_screen(screens[name](self.study_id))
 
     def action_export_data(self) -> None:
-        from .export import ExportScreen
+        from .export import ExportScreen  # lazy: loaded when first opened (the app's start-up time)
 
         self.app.push_screen(ExportScreen(self.study_id))
 
     def action_export_protocol(self) -> None:
-        from .design_screens import export_dialog
-
-        self.app.push_screen(export_dialog(self.study),
+        self.app.push_screen(share_protocol_dialog(self.study),
                              lambda path: self.notify(f"Protocol written to {path}.") if path else None)
 
     def cannot_show(self, exc: Exception) -> None:
@@ -182,7 +189,7 @@ class StudyScreen(StudyHandle):
         self.app.push_screen(ContributionsScreen(self.study_id))
 
     def action_enrolment(self) -> None:
-        from .enrolment import EnrolmentScreen
+        from .enrolment import EnrolmentScreen  # lazy: loaded when first opened (the app's start-up time)
 
         self.app.push_screen(EnrolmentScreen(self.study_id))
 

@@ -26,7 +26,7 @@ from ..dialogs.consent import EnrolDialog, WithdrawDialog
 from ..dialogs.contribution import ContributionDialog
 from ..dialogs.link import RelinkDialog
 from ..text import local_time, plain
-from .base import StudyHandle
+from .base import StudyScreenBase
 
 
 def consent_label(row: ParticipantRow) -> str:
@@ -34,7 +34,7 @@ def consent_label(row: ParticipantRow) -> str:
     return version + row.consent
 
 
-class ParticipantsScreen(StudyHandle):
+class ParticipantsScreen(StudyScreenBase):
     """The table of participants, searchable by code and filtered by status."""
 
     BINDINGS = [
@@ -129,7 +129,7 @@ class ParticipantsScreen(StudyHandle):
     def action_open(self) -> None:
         row = self.current()
         if row is not None:
-            self.app.push_screen(ParticipantScreen(self.study_id, row.id))
+            self.app.push_screen(ParticipantDetailScreen(self.study_id, row.id))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -165,7 +165,7 @@ def open_withdrawal(screen: Screen, study, participant: Participant) -> None:
     screen.app.push_screen(WithdrawDialog(study, participant), done)
 
 
-class ParticipantScreen(StudyHandle):
+class ParticipantDetailScreen(StudyScreenBase):
     """One participant: consent state, contact (if given) and every consent event."""
 
     BINDINGS = [

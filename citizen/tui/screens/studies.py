@@ -1,6 +1,9 @@
-"""The studies list: every study in the data folder, with its counts and last activity."""
+"""The studies list: every study in the data folder, with its counts and last activity; a new study, one from a file."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,7 +11,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ...services.queries import StudySummary, list_studies
+from ...services.study_files import open_study_file
+from ..acting import as_actor
+from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
+from .overview import StudyOverviewScreen
+from .study_details import new_study_dialog
 
 
 class StudiesScreen(Screen):
@@ -21,13 +29,9 @@ class StudiesScreen(Screen):
     ]
 
     def action_new_study(self) -> None:
-        from .design_screens import new_study
-
         new_study(self.app)
 
     def action_import_study(self) -> None:
-        from .design_screens import import_study
-
         import_study(self.app)
 
     def compose(self) -> ComposeResult:
@@ -69,12 +73,42 @@ class StudiesScreen(Screen):
         if summary is None or summary.problem:
             self.notify("This study cannot be opened; `citizen check` tells what is wrong.", severity="error")
             return
-        from .overview import StudyScreen
-
-        self.app.push_screen(StudyScreen(key))
+        self.app.push_screen(StudyOverviewScreen(key))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_study()
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+
+
+def _open_study(app: Any, study_id: Any) -> None:
+    if study_id:
+        app.push_screen(StudyOverviewScreen(study_id))
+
+
+def _opened(app: Any, study: Any) -> None:
+    """A study added from a file: what reading the file assumed is said, then the study opens."""
+    if study:
+        for line in study.notices:
+            app.notify(plain(line), title="Consent item roles", severity="warning", timeout=20)
+        _open_study(app, study.id)
+
+
+def new_study(app: Any) -> None:
+    as_actor(app, lambda actor: app.push_screen(new_study_dialog(app, actor), lambda sid: _open_study(app, sid)))
+
+
+def import_study(app: Any) -> None:
+    def open_dialog(actor: str) -> None:
+        app.push_screen(FormDialog(
+            "Add a study from a file",
+            [Entry("path", "Protocol file (.json) or XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/file"),
+             Entry("id", "Study id for the copy (optional)")],
+            lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]),
+            save_label="Import", dialog_id="import-dialog",
+            intro="The copy records the file it came from. An XLSForm's questions arrive as a draft: "
+                  "write the consent document, then publish."),
+            lambda study: _opened(app, study))
+
+    as_actor(app, open_dialog)

@@ -17,12 +17,12 @@ from ...sync.run import HubLogin
 from ...sync.state import Settings, last_summary
 from ..syncing import Listener, background_sync
 from ..text import plain
-from .base import StudyHandle
+from .base import StudyScreenBase
 
 CONFLICTS_SHOWN = 5
 
 
-class SyncScreen(StudyHandle):
+class SyncScreen(StudyScreenBase):
     """The hub, the last sync and its summary, conflicts resolved, sync now, sync every N minutes."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study"),
