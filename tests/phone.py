@@ -73,6 +73,8 @@ def enrol(join_link: str) -> str:
     form = forms_of(page)[0]
     values = dict(form.fields)
     values.update({name: "yes" for name in form.radios if name.startswith("consent_")})
+    if "reach" in values:  # yes to being contacted: the page asks how
+        values["reach"] = "07700 900123"
     status, _, receipt = post(urllib.parse.urljoin(join_link, form.action), values)
     assert status == 200, (status, receipt[:500])
     private = re.search(r"https?://[^\"'<\s]+/p/[A-Za-z0-9_-]+", receipt)

@@ -139,8 +139,10 @@ def test_no_export_holds_what_consent_keeps_back(first, second, plan, option_set
             if kind == "enrol" or person is None:
                 answers = answers_for(docs[current], bits)
                 contact = f"ph{n:03d}qx"
-                p = enrol_participant(study, answers, ConsentMethod.phone, "volunteer", contact={"phone": contact},
-                                      at=at)
+                # Details are taken only from someone who agrees to be contacted (refused otherwise).
+                agrees = answers.get(role_item(docs[current], ConsentRole.contact_later) or "", False)
+                p = enrol_participant(study, answers, ConsentMethod.phone, "volunteer",
+                                      contact={"phone": contact} if agrees else None, at=at)
                 people.append(Person(p.id, p.code, contact, current, {k for k, v in answers.items() if v}))
             elif kind == "give" and not person.withdrawn:
                 if person.version != current:  # asked to re-consent first, as the phone page does

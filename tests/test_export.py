@@ -223,7 +223,10 @@ def test_partners_see_only_what_participants_agreed_to_share(study, tmp_path):
 
 def test_contacts_only_when_asked_for_and_agreed(study, tmp_path):
     yes = enrol(study, contact={"name": "Rosa Diaz", "phone": "07700 900123"})
-    no = enrol(study, {**ALL, "contact_later": False}, contact={"name": "Sam Lee", "email": "sam@example.org"})
+    no = enrol(study, contact={"name": "Sam Lee", "email": "sam@example.org"})
+    change_consent(study, no.id, {**ALL, "contact_later": False}, ConsentMethod.phone, "volunteer",
+                   at=T0 + timedelta(hours=1))
+    assert study.repo.contact(no.id).email == ""  # declining it later deleted it
     default = export(study, tmp_path / "plain")
     for name in ("participants.csv", "contributions.csv", "consent_log.csv", "activity.csv", "datapackage.json"):
         text = (default.folder / name).read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, RadioSet, Select, SelectionList, Static, TextArea
 
 from citizen.domain.models import ConsentKind, ConsentMethod, ContributionSource
-from citizen.services import enrol_participant, publish_protocol_version, withdraw
+from citizen.services import change_consent, enrol_participant, publish_protocol_version, withdraw
 from citizen.services.browse import participant_by_code
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.consent import EnrolDialog, WithdrawDialog
@@ -111,6 +111,12 @@ async def test_enrol_at_the_desk_needs_every_item_and_a_witness(demo_data_path):
         dialog.query_one("#witness", Input).focus()
         await pilot.press(*"Tom")
         dialog.query_one("#contact-phone", Input).value = "0700 900123"
+        await choose(pilot, radios[3], 1)  # "No" to being contacted, with a phone number typed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "did not agree to be contacted" in text_of(dialog, "#error-contact")
+        assert study.repo.participant_count() == 40  # their number is not kept against their choice
+        await choose(pilot, radios[3], 0)
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, ParticipantsScreen)
@@ -260,4 +266,20 @@ async def test_paper_forms_are_refused_without_current_consent(demo_data_path):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ContributionDialog)
+    app.data.close()
+
+
+async def test_the_participant_screen_shows_a_contact_only_while_they_allow_it(demo_data_path):
+    app = make_app(demo_data_path, study_id=STUDY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        study = app.study(STUDY)
+        p = enrol_participant(study, YES, ConsentMethod.phone, "phone", reach="jo@example.org")  # from a phone
+        app.push_screen(ParticipantDetailScreen(STUDY, p.id))
+        await settle(app, pilot)
+        assert "Contact: jo@example.org" in text_of(app.screen, "#participant-facts")
+        change_consent(study, p.id, {**YES, "contact_later": False}, ConsentMethod.phone, "phone")
+        await settle(app, pilot)
+        facts = text_of(app.screen, "#participant-facts")
+        assert "Contact" not in facts and "jo@example.org" not in facts
     app.data.close()

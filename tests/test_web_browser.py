@@ -248,3 +248,30 @@ def test_leaving_on_a_phone_is_explained_confirmed_and_then_said_as_done(browser
     state = study.repo.consent_state(participant.id)
     assert state.withdrawn and state.remove_data
     assert [c.removed for c in study.repo.contributions_of(participant.id)] == [True]
+
+
+def test_the_contact_box_shows_only_beside_a_yes_and_is_kept_when_given(browser, site, study, tmp_path):
+    join, _ = site
+    page = browser.new_page(viewport={"width": 320, "height": 640})
+    page.goto(join)
+    assert page.is_visible("#f-reach")  # nothing chosen yet: the question is there to read
+    consent_all(page)  # "no" to being contacted
+    assert not page.is_visible("#f-reach")
+    page.check("input[name=consent_contact_later][value=yes]")
+    assert page.is_visible("#f-reach")
+    page.click("button[type=submit]")  # yes, but no way to reach them
+    page.wait_for_selector("#f-reach-err")
+    assert page.get_attribute("#f-reach", "aria-invalid") == "true"
+    fits(page)
+    page.fill("#f-reach", "07700 900123")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#participant-code")
+    code = page.inner_text("#participant-code")
+    page.click("a.button")
+    page.wait_for_selector("#reach-section")
+    assert page.inner_text("#reach-shown") == "07700 900123"
+    not_blank(page.screenshot(path=str(tmp_path / "reach.png"), full_page=True))
+    fits(page)
+    page.close()
+    participant = study.repo.participant_by("code", code)
+    assert study.repo.contact(participant.id).phone == "07700 900123"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from citizen.domain.models import ConsentKind, ConsentMethod, ContributionSource
-from citizen.services import add_contribution, create_invite, enrol_participant
+from citizen.services import add_contribution, create_invite, enrol_participant, propose_change
 
 from .web_helpers import CONSENT, WALK, fetch, form_token, leave, pairs, path_of, phone, send, served
 
@@ -37,6 +37,8 @@ def volunteer(study, walks: int = 2):
 @pytest.mark.parametrize("choice", ["remove", "keep"])
 async def test_leaving_is_explained_and_nothing_changes_until_it_is_confirmed(study, invite, choice):
     p = volunteer(study)
+    propose_change(study, "A walk at night", "Fumes are worse after dark.", f"participant {p.code}",
+                   participant_id=p.id)
     async with served(study) as server, phone() as ph:
         link = server.private_url(p.link)
         _, page = await fetch(ph, link)
@@ -49,9 +51,11 @@ async def test_leaving_is_explained_and_nothing_changes_until_it_is_confirmed(st
         if choice == "remove":
             assert "You chose to remove what you gave." in page
             assert "Your contributions (2) will be deleted. They will never be used or shared." in page
+            assert "What you wrote in your proposals to the team (1) will be deleted too" in page
         else:
             assert "You chose to keep what you gave and stop here." in page
             assert "Your contributions (2) stay with the study and may still be used" in page
+            assert "proposals" not in page  # kept as they are
         assert "How to reach you, if you gave it, will be deleted" in page
         assert "record of your consent choices" in page
         assert "This cannot be undone." in page and "you will join as a new participant" in page
@@ -90,6 +94,7 @@ async def test_leaving_is_explained_and_nothing_changes_until_it_is_confirmed(st
     assert done.count("Thank you") == 1 and "Nothing yet" not in done and "What you have sent" not in done
     if choice == "remove":
         assert "Your contributions (2) were deleted." in done
+        assert "What you wrote in your proposals to the team (1) was deleted too" in done
     else:
         assert "Your contributions (2) stay with the study" in done
     assert "was deleted: the team will not contact you" in done and "including your decision to leave" in done

@@ -395,6 +395,14 @@ class Contact(Record):
     name: str = Field(default="", max_length=120)
     phone: str = Field(default="", max_length=40)
     email: str = Field(default="", max_length=200)
+    # When they last gave, changed or removed it (a bundle merge keeps the latest); none on a
+    # withdrawal's deletion, which always wins, and on records kept before this was recorded.
+    changed_at: Optional[datetime] = None
+
+    @field_validator("changed_at")
+    @classmethod
+    def _when(cls, value: Optional[datetime]) -> Optional[datetime]:
+        return _utc(value) if value is not None else None
 
 
 class Invite(Record):

@@ -337,13 +337,19 @@ def _blank_contact(doc: dict) -> bool:
     return not (doc.get("name") or doc.get("phone") or doc.get("email"))
 
 
+def _contact_rank(doc: dict) -> tuple:
+    # A withdrawal deletes the details without a time: that always wins. Otherwise the latest change
+    # the participant made (given, changed, removed) wins; a record without a time is the oldest.
+    blank = _blank_contact(doc)
+    return (blank and not doc.get("changed_at"), _time(doc.get("changed_at")), blank, canonical(doc))
+
+
 def _join_contact(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
     if a == b:
         return a, []
-    # Contact details are blanked only when a participant withdrew: that wins.
-    if _blank_contact(a) or _blank_contact(b):
-        return (a if _blank_contact(a) else b), []
-    win, lose = (a, b) if canonical(a) >= canonical(b) else (b, a)
+    win, lose = (a, b) if _contact_rank(a) >= _contact_rank(b) else (b, a)
+    if _contact_rank(win)[:3] != _contact_rank(lose)[:3]:
+        return win, []
     return win, [Conflict("contacts", a["participant_id"], "contact", "(kept)", "(other details)",
                           "contact details differ; a fixed order decides")]
 

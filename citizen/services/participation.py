@@ -22,6 +22,7 @@ from ..domain.models import (
     utcnow,
 )
 from ..domain.protocol_file import explain
+from ..domain.reach import read_reach
 from ..domain.rules import decide_consent
 from .common import (
     NotFound,
@@ -36,6 +37,26 @@ from .common import (
     serialised,
     volunteers_gate,
 )
+from .contacts import REACH_PROBLEMS, contact_item, put_contact
+
+NOT_CONTACTABLE = "They did not agree to be contacted: leave the contact details empty, or record a yes to it."
+NO_CONTACT_ITEM = "This study does not ask to contact its participants: leave the contact details empty."
+
+
+def _reach(reach: object, item: Optional[str], granted: list[str], errors: dict[str, str]) -> Optional[dict[str, str]]:
+    """How to reach them, read when they were asked (``reach`` not None) and said yes to being contacted."""
+    if reach is None or item is None or item not in granted:
+        return None  # not asked, or declined: whatever was typed is not kept
+    fields, problem = read_reach(reach)
+    if problem is not None:
+        errors["reach"] = REACH_PROBLEMS[problem]
+    return fields or None
+
+
+def _refusal(errors: dict[str, str]) -> str:
+    if set(errors) - {"witness", "reach", "contact"}:
+        return "Please answer every consent item; taking part needs the required ones."
+    return next(errors[k] for k in ("witness", "reach", "contact") if k in errors)
 
 
 @serialised
@@ -83,8 +104,14 @@ def _unique_code(study: Study) -> str:
 @serialised
 def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], method: ConsentMethod, actor: str,
                       language: str = "en", invite_token: Optional[str] = None, witness: str = "",
-                      contact: Optional[dict[str, str]] = None, at: Optional[datetime] = None) -> Participant:
-    """Enrol a volunteer with their consent decisions; refused unless every required item is granted."""
+                      contact: Optional[dict[str, str]] = None, at: Optional[datetime] = None,
+                      reach: object = None) -> Participant:
+    """Enrol a volunteer with their consent decisions; refused unless every required item is granted.
+
+    ``contact`` is what the desk typed (name, phone, email); ``reach`` is the phone page's one box,
+    read only when they agreed to be contacted, and then required. Either is refused for someone
+    who did not agree to be contacted, so that no one's details are kept against their choice.
+    """
     now = at or utcnow()
     current = _current(study)
     invite = None
@@ -101,9 +128,13 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
     decision, errors = decide_consent(current.consent, answers)
     if method is ConsentMethod.desk and not witness.strip():
         errors["witness"] = "Consent given at the desk needs the name of the person who witnessed it."
+    item = contact_item(current.consent)
+    fields = _reach(reach, item, decision.granted, errors)
+    if contact and isinstance(contact, Mapping) and any(contact.values()) and item not in decision.granted:
+        errors["contact"] = NOT_CONTACTABLE if item is not None else NO_CONTACT_ITEM
     if errors:
-        raise Refused("Please answer every consent item; taking part needs the required ones."
-                      if set(errors) - {"witness"} else errors["witness"], errors)
+        raise Refused(_refusal(errors), errors)
+    contact = fields if fields is not None else contact
     route = {ConsentMethod.phone: ParticipantRoute.phone, ConsentMethod.desk: ParticipantRoute.desk,
              ConsentMethod.paper: ParticipantRoute.paper}[method]
     try:
@@ -117,7 +148,7 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
                              witness=witness, at=now, laptop=study.laptop)
         if contact is not None and not isinstance(contact, Mapping):
             raise Refused("The contact details could not be read; please enter them again.")
-        contact_record = (Contact.model_validate({**contact, "participant_id": participant.id})
+        contact_record = (Contact.model_validate({**contact, "participant_id": participant.id, "changed_at": now})
                           if contact and any(contact.values()) else None)
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
@@ -152,8 +183,13 @@ def relink_participant(study: Study, participant_id: str, actor: str) -> Partici
 
 @serialised
 def change_consent(study: Study, participant_id: str, answers: Mapping[str, Optional[bool]], method: ConsentMethod,
-                   actor: str, language: str = "en", witness: str = "", at: Optional[datetime] = None) -> ConsentEvent:
-    """Record new consent choices (a change of optional items, or re-consent to a new version)."""
+                   actor: str, language: str = "en", witness: str = "", at: Optional[datetime] = None,
+                   reach: object = None) -> ConsentEvent:
+    """Record new consent choices (a change of optional items, or re-consent to a new version).
+
+    Not (or no longer) agreeing to be contacted deletes their contact details in the same change;
+    ``reach`` (the phone page's box, when it asked) keeps or replaces them for someone who agrees.
+    """
     participant = study.repo.participant(participant_id)
     if participant is None:
         raise NotFound("This participant is not known.")
@@ -164,8 +200,10 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
     if language not in current.consent.text:
         language = next(iter(current.consent.text))
     decision, errors = decide_consent(current.consent, answers)
+    item = contact_item(current.consent)
+    fields = _reach(reach, item, decision.granted, errors)
     if errors:
-        raise Refused("Please answer every consent item; taking part needs the required ones.", errors)
+        raise Refused(_refusal(errors), errors)
     kind = ConsentKind.reconsent if state.document_version != current.consent.version else ConsentKind.change
     try:
         event = ConsentEvent(participant_id=participant_id, kind=kind, document_version=current.consent.version,
@@ -176,6 +214,10 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
         raise Refused("; ".join(explain(exc))) from None
     with change(study) as tx:
         tx.insert("consent_events", to_doc(event))
+        if item is None or item not in decision.granted:
+            put_contact(study, tx, participant_id, None, event.at)  # no longer to be contacted: details deleted
+        elif fields is not None:
+            put_contact(study, tx, participant_id, fields, event.at)
         audit(tx, actor, "consent " + ("renewed" if kind is ConsentKind.reconsent else "changed"), participant.code,
               {"consent_version": current.consent.version, "granted": decision.granted,
                "declined": decision.declined, "method": method.value}, at=event.at, laptop=study.laptop)

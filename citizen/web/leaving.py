@@ -23,12 +23,14 @@ CHOICES = ("remove", "keep")
 NO_CHOICE = N_("Please choose what happens to what you gave.")
 
 
-def _counts(server: EnrolmentServer, participant: Participant) -> tuple[int, int, Optional[datetime]]:
-    """How many contributions they have and had removed, and when they left (if they did)."""
+def _counts(server: EnrolmentServer, participant: Participant) -> tuple[int, int, int, Optional[datetime]]:
+    """How many contributions they have and had removed, their proposals, and when they left (if they did)."""
     repo = server.study.repo
     mine = repo.contributions_of(participant.id)
+    proposals = sum(1 for p in repo.proposals() if p.participant_id == participant.id)
     left = [e.at for e in repo.consent_events(participant.id) if e.kind is ConsentKind.withdraw]
-    return sum(1 for c in mine if not c.removed), sum(1 for c in mine if c.removed), min(left, default=None)
+    return (sum(1 for c in mine if not c.removed), sum(1 for c in mine if c.removed), proposals,
+            min(left, default=None))
 
 
 async def leave_page(server: EnrolmentServer, request: web.Request) -> web.Response:
@@ -48,10 +50,11 @@ async def leave_page(server: EnrolmentServer, request: web.Request) -> web.Respo
 async def render_confirmation(server: EnrolmentServer, request: web.Request, data: dict[str, Any], choice: str,
                               status: int = 200) -> web.Response:
     participant: Participant = data["participant"]
-    kept, _, _ = await server._read(_counts, server, participant)
+    kept, _, proposals, _ = await server._read(_counts, server, participant)
     token = data["link"]
     return await server.render(request, "leave.html", status, record=data["record"], page=f"/p/{token}/leave?remove={choice}",
-                               bound_to="p:" + token, token=token, participant=participant, choice=choice, count=kept)
+                               bound_to="p:" + token, token=token, participant=participant, choice=choice, count=kept,
+                               proposals=proposals)
 
 
 async def render_left(server: EnrolmentServer, request: web.Request, data: dict[str, Any], notice: str = "",
@@ -59,11 +62,12 @@ async def render_left(server: EnrolmentServer, request: web.Request, data: dict[
     """The private link of someone who has left: what was done, and what the study keeps."""
     participant: Participant = data["participant"]
     lang, _ = server._language(request, data["record"])
-    kept, removed, left_at = await server._read(_counts, server, participant)
+    kept, removed, proposals, left_at = await server._read(_counts, server, participant)
     updates = [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]]
     return await server.render(request, "left.html", status, record=data["record"], page=f"/p/{data['link']}",
                                participant=participant, removed=data["state"].remove_data, kept=kept,
-                               deleted=removed, left_at=left_at, notice=notice, problem=problem, updates=updates)
+                               deleted=removed, proposals=proposals, left_at=left_at, notice=notice, problem=problem,
+                               updates=updates)
 
 
 async def confirm(server: EnrolmentServer, request: web.Request) -> web.Response:

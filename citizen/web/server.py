@@ -50,7 +50,7 @@ from ..services import (
     enrol_participant,
     propose_change,
 )
-from . import address, leaving
+from . import address, leaving, reach_pages
 from .address import join_link, private_link
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
 from .i18n import COOKIE, N_, StudyWords, choose_language, direction, native_name, said_filter
@@ -83,6 +83,8 @@ DONE = {
     "corrected": N_("Your correction was saved. The team will see that it changed."),
     "consent": N_("Your consent choices were saved."),
     "withdrawn": N_("Thank you for taking part."),
+    "contact": N_("How to reach you was saved."),
+    "contact_removed": N_("How to reach you was removed."),
     "proposed": N_("Thank you: your proposal was sent to the study team."),
 }
 REVIEW_STATES = {
@@ -261,6 +263,8 @@ class EnrolmentServer:
         app.router.add_post(f"/p/{{token:{TOKEN}}}/consent", self.consent)
         app.router.add_get(f"/p/{{token:{TOKEN}}}/leave", partial(leaving.leave_page, self))
         app.router.add_post(f"/p/{{token:{TOKEN}}}/withdraw", partial(leaving.confirm, self))
+        app.router.add_get(f"/p/{{token:{TOKEN}}}/contact", partial(reach_pages.contact_page, self))
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/contact", partial(reach_pages.contact, self))
         app.router.add_post(f"/p/{{token:{TOKEN}}}/propose", self.propose)
 
     # -- the guard every request passes ----------------------------------------------------
@@ -490,12 +494,13 @@ class EnrolmentServer:
         return await self._render_join(request, token, record, current)
 
     async def _render_join(self, request: web.Request, token: str, record: StudyRecord, current: ProtocolVersion,
-                           status: int = 200, answers: Any = None, errors: Any = None) -> web.Response:
+                           status: int = 200, answers: Any = None, errors: Any = None, reach: str = "") -> web.Response:
         lang, _ = self._language(request, record)
         items = consent_views(current.consent, lang, answers, errors)
+        box = reach_pages.reach_view(current, await self._texts(lang), value=reach, error=(errors or {}).get("reach", ""))
         return await self.render(request, "join.html", status, record=record, page=f"/j/{token}",
                                  bound_to="j:" + token, action=f"/j/{token}", consent_text=pick(current.consent.text, lang),
-                                 items=items, errors=errors or {}, summary=pick(record.summary, lang),
+                                 items=items, reach=box, errors=errors or {}, summary=pick(record.summary, lang),
                                  aim=record.aim(lang))
 
     async def join(self, request: web.Request) -> web.Response:
@@ -509,9 +514,10 @@ class EnrolmentServer:
         if not self.tokens.spend(form.get("csrf"), "j:" + token):
             return await self.plain(request, 403)
         answers = posted_answers(current.consent, form)
+        reach = reach_pages.posted_reach(form)
         try:
             participant = await self._call(enrol_participant, answers, ConsentMethod.phone, "phone",
-                                           language=lang, invite_token=token)
+                                           language=lang, invite_token=token, reach=reach)
         except NotFound:
             return await self.plain(request, 404)
         except NotOpen as exc:
@@ -519,7 +525,7 @@ class EnrolmentServer:
         except Refused as exc:
             if not exc.errors:
                 return await self.plain(request, 410, str(exc))
-            return await self._render_join(request, token, record, current, 422, answers, exc.errors)
+            return await self._render_join(request, token, record, current, 422, answers, exc.errors, reach or "")
         link = self.private_url(participant.link)  # shown this once: only its fingerprint is kept
         return await self.render(request, "receipt.html", record=record, page=f"/p/{participant.link}",
                                  participant=participant, link=link, qr=qr_svg(link))
@@ -547,6 +553,7 @@ class EnrolmentServer:
                                key=lambda c: c.submitted_at, reverse=True)
         versions = {v.number: v for v in repo.protocol_versions()}
         return {"record": self._record(), "participant": participant, "link": token, "state": state, "current": current,
+                "contact": repo.contact(participant.id),
                 "contributions": contributions, "versions": versions, "updates": repo.updates(),
                 "signed": self._consent_document(state.document_version)}
 
@@ -566,7 +573,7 @@ class EnrolmentServer:
 
     async def _render_participant(self, request: web.Request, data: dict[str, Any], status: int = 200, *,
                                   notice: str = "", problem: str = "", section: str = "", values: Any = None,
-                                  errors: Any = None, answers: Any = None) -> web.Response:
+                                  errors: Any = None, answers: Any = None, reach: Optional[str] = None) -> web.Response:
         if data["state"].withdrawn:  # their page says what was done, and offers nothing more
             return await leaving.render_left(self, request, data, notice=notice, problem=problem, status=status)
         record: StudyRecord = data["record"]
@@ -592,6 +599,10 @@ class EnrolmentServer:
         context["older"] = start + SHOWN_CONTRIBUTIONS if context["earlier"] else None
         context["newer"] = max(0, start - SHOWN_CONTRIBUTIONS) if start else None
         context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
+        typed = reach if reach is not None else reach_pages.current_reach(data["contact"])
+        context["reach"] = reach_pages.reach_view(current, gettext, value=typed,
+                                                  error=errors.get("reach", "") if section == "consent" else "")
+        context["reach_section"] = reach_pages.reach_section(data)
         if current is not None and can_contribute:
             context["fields"] = field_views(current.fields, lang, gettext, values if section == "contribute" else None,
                                             errors if section == "contribute" else None)
@@ -729,14 +740,17 @@ class EnrolmentServer:
                 answers[item_id] = item_id in state.granted or answers[item_id]
         lang = self._posted_language(form, request, data["record"])
         participant: Participant = data["participant"]
+        reach = reach_pages.posted_reach(form)
         try:
             await self._call(change_consent, participant.id, answers, ConsentMethod.phone, participant.code,
-                             language=lang)
+                             language=lang, reach=reach)
         except NotFound:
             return await self.plain(request, 404)
         except Refused as exc:
+            # A refused way to reach them is said beside its box, in the page's language.
             return await self._render_participant(request, data, 422, section="consent", answers=answers,
-                                                  errors=exc.errors, problem=str(exc))
+                                                  errors=exc.errors, reach=reach,
+                                                  problem=str(exc) if set(exc.errors) - {"reach"} else "")
         return await self._after(request, "consent")
 
     async def propose(self, request: web.Request) -> web.Response:
