@@ -33,7 +33,8 @@ def test_with_yes_the_demo_exports_in_one_command(demo_data_path, tmp_path, run_
                            "--yes", "--hash-codes", "--bom"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    [folder] = list((tmp_path / "exports").iterdir())
+    assert not (tmp_path / "exports").exists()  # not where the command was run: beside the data
+    [folder] = list((demo_data_path / "exports" / STUDY).iterdir())
     assert folder.name.startswith(f"{STUDY}-") and folder.name.endswith("Z")
     assert sorted(os.listdir(folder)) == ["activity.csv", "consent_log.csv", "contributions.csv",
                                           "data_dictionary.csv", "datapackage.json", "participants.csv"]
@@ -61,7 +62,7 @@ def test_plain_errors_and_exit_codes(demo_data_path, tmp_path, monkeypatch, caps
     (taken / "x").write_text("keep")
     assert main([*data, "--as", "A", "export", STUDY, "--yes", "--out", str(taken)]) == 1
     assert "already exists" in capsys.readouterr().err
-    assert not (tmp_path / "exports").exists()
+    assert not (tmp_path / "exports").exists() and not (demo_data_path / "exports").exists()
 
 
 def test_redcap_and_report_commands(demo_data_path, tmp_path, monkeypatch, capsys):
@@ -72,7 +73,8 @@ def test_redcap_and_report_commands(demo_data_path, tmp_path, monkeypatch, capsy
                  "--out", str(out)]) == 0
     assert (out / "redcap_records.csv").exists() and (out / "redcap_data_dictionary.csv").exists()
     assert main([*data, "report", STUDY]) == 0
-    [report] = list((tmp_path / "exports").glob("*-report-*.md"))
+    [report] = list((demo_data_path / "exports" / STUDY).glob("*-report-*.md"))
+    assert f"written to {report}." in capsys.readouterr().out
     assert report.read_text(encoding="utf-8").startswith("# Clean Air Walks in Northgate")
     assert main([*data, "report", STUDY, "--out", str(tmp_path / "r.md")]) == 0
     assert Path(tmp_path / "r.md").exists()

@@ -69,6 +69,8 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
         assert app.study(STUDY).repo.contribution_count() == 1
 
         # Export this laptop's copy (now holding both laptops' work).
+        suggested = screen.query_one("#export-path", Input).value  # beside the data, whatever the working folder
+        assert suggested.startswith(str(app.data.path / "exports" / STUDY) + "/")
         out = tmp_path / "usb" / "here.citizen-bundle"
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export")

@@ -16,6 +16,15 @@ from tests.test_tui_desk import settle, text_of
 STUDY = "air-quality-walk"
 
 
+async def export_screen(app, pilot) -> ExportScreen:
+    """From the study overview, `x` opens the Export screen."""
+    await settle(app, pilot)
+    await pilot.press("x")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ExportScreen)
+    return app.screen
+
+
 async def test_choose_check_confirm_and_the_files_are_written(demo_data_path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
@@ -64,7 +73,7 @@ async def test_choose_check_confirm_and_the_files_are_written(demo_data_path, tm
         # The study report, from the same screen.
         await pilot.press("ctrl+r")
         await settle(app, pilot)
-        [report] = list((tmp_path / "exports").glob("*-report-*.md"))
+        [report] = list((demo_data_path / "exports" / STUDY).glob("*-report-*.md"))
         assert str(report.name) in text_of(screen, "#export-status").replace("\n", "")
         await pilot.press("escape")
         await pilot.pause()
@@ -81,13 +90,29 @@ async def test_a_bad_date_is_explained_and_nothing_runs(demo_data_path, tmp_path
     monkeypatch.chdir(tmp_path)
     app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("x")
-        await settle(app, pilot)
-        screen = app.screen
+        screen = await export_screen(app, pilot)
         screen.query_one("#export-from", Input).value = "31/05/2026"
         await pilot.press("ctrl+t")
         await settle(app, pilot)
         assert "year-month-day" in text_of(screen, "#export-status")
         assert screen.query_one("#confirm", Button).disabled and text_of(screen, "#export-check") == ""
+    app.data.close()
+
+
+async def test_by_default_the_export_lands_beside_the_data_whatever_folder_the_app_started_in(
+        demo_data_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await export_screen(app, pilot)
+        suggested = screen.query_one("#export-out", Input).value
+        assert suggested.startswith(str(demo_data_path / "exports" / STUDY / f"{STUDY}-"))
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        [folder] = list((demo_data_path / "exports" / STUDY).iterdir())
+        assert str(folder) == suggested and (folder / "contributions.csv").exists()
+        assert str(folder) in text_of(screen, "#export-status").replace("\n", "")
+        assert not (tmp_path / "exports").exists()
     app.data.close()

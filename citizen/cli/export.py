@@ -80,10 +80,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export", help="write analysis-ready CSV that honours consent (shows a data-sharing check first)",
         description="Write contributions.csv, participants.csv, consent_log.csv, data_dictionary.csv, "
                     "activity.csv and datapackage.json (a Frictionless Data Package) into "
-                    "exports/<study>-<UTC time>/ (or --out DIR). Without --yes only the "
+                    "DATA/exports/<study>/<study>-<UTC time>/, beside the data (or --out DIR). Without --yes only the "
                     "data-sharing check is printed and nothing is written.")
     p.add_argument("study")
-    p.add_argument("--out", metavar="DIR", default=None, help="the folder to create (default: exports/<study>-<time>/)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="the folder to create (default: DATA/exports/<study>/<study>-<time>/)")
     p.add_argument("--yes", action="store_true", help="confirm the data-sharing check and write the export")
     p.add_argument("--approved-by", dest="actor", metavar="NAME", default=None,
                    help="who approves this export (default: the global --as NAME)")
@@ -111,5 +112,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("report", help="write the study report (Markdown, no personal data)")
     p.add_argument("study")
-    p.add_argument("--out", metavar="FILE", default=None, help="default: exports/<study>-report-<time>.md")
+    p.add_argument("--out", metavar="FILE", default=None, help="default: DATA/exports/<study>/<study>-report-<time>.md")
     p.set_defaults(run=cmd_report)

@@ -41,9 +41,15 @@ def dictionary_rows(plan: ExportPlan) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def default_folder(study_id: str, base: Optional[Path] = None) -> Path:
+def study_exports(study_folder: Path) -> Path:
+    """DATA/exports/STUDY/: where a study's exports and reports go unless told otherwise, beside the data
+    (never the folder the app happened to be started in, so personal data does not end up anywhere)."""
+    return study_folder.parents[1] / "exports" / study_folder.name
+
+
+def default_folder(study_folder: Path) -> Path:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    return (base or Path.cwd() / "exports") / f"{study_id}-{stamp}"
+    return study_exports(study_folder) / f"{study_folder.name}-{stamp}"
 
 
 def clear_leftovers(parent: Path) -> int:

@@ -16,6 +16,7 @@ from ..services.common import ServiceError, Study
 from ..services.queries import figures
 from ..store import StoreError
 from ..store.durable import atomic_write
+from .files import study_exports
 
 
 def _md(text: str) -> str:
@@ -121,14 +122,14 @@ def _proposer(p) -> str:
     return "a participant" if p.participant_id else _md(p.proposed_by)
 
 
-def default_report_path(study_id: str, base: Optional[Path] = None) -> Path:
+def default_report_path(study: Study) -> Path:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    return (base or Path.cwd() / "exports") / f"{study_id}-report-{stamp}.md"
+    return study_exports(study.store.folder) / f"{study.id}-report-{stamp}.md"
 
 
 def write_report(study: Study, path: Optional[Path] = None) -> Path:
     """Write the report atomically (the old file or the new, never half of one)."""
-    target = (path or default_report_path(study.id)).expanduser().absolute()
+    target = (path or default_report_path(study)).expanduser().absolute()
     text = study_report(study)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

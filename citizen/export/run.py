@@ -11,10 +11,10 @@ from .files import ExportResult, default_folder, write_export
 from .plan import ExportPlan, Progress
 
 
-def write_planned(plan: ExportPlan, approved_by: str, out: Optional[Path] = None,
+def write_planned(plan: ExportPlan, approved_by: str, out: Path,
                   progress: Optional[Progress] = None) -> ExportResult:
-    """Write the planned export (all files or none); reads only."""
-    return write_export(plan, out or default_folder(plan.study_id), approved_by, progress)
+    """Write the planned export (all files or none) into ``out``; reads only."""
+    return write_export(plan, out, approved_by, progress)
 
 
 def record_written(study: Study, plan: ExportPlan, result: ExportResult, approved_by: str) -> None:
@@ -31,6 +31,6 @@ def record_written(study: Study, plan: ExportPlan, result: ExportResult, approve
 def export_data(study: Study, plan: ExportPlan, approved_by: str, out: Optional[Path] = None,
                 progress: Optional[Progress] = None) -> ExportResult:
     """Write the planned export and record it in the audit log."""
-    result = write_planned(plan, approved_by, out, progress)
+    result = write_planned(plan, approved_by, out or default_folder(study.store.folder), progress)
     record_written(study, plan, result, approved_by)
     return result

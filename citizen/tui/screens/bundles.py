@@ -12,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
 
 from ...export.bundle import default_name, export_bundle, read_bundle
+from ...export.files import study_exports
 from ...services.common import ServiceError
 from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
 from ...store import StoreError
@@ -54,7 +55,7 @@ class BundlesScreen(StudyScreenBase):
 
     def on_mount(self) -> None:
         self.sub_title = f"Bundles of {self.study_id}"
-        self.query_one("#export-path", Input).value = str(Path("exports") / default_name(self.study))
+        self.query_one("#export-path", Input).value = str(study_exports(self.study.store.folder) / default_name(self.study))
         self.query_one("#bundle-progress", ProgressBar).update(total=1, progress=0)
 
     # -- helpers called on the app's thread ----------------------------------------------------------

@@ -83,7 +83,7 @@ class ExportScreen(StudyScreenBase):
 
     def on_mount(self) -> None:
         self.sub_title = f"Export data of {self.study_id}"
-        self.query_one("#export-out", Input).value = str(default_folder(self.study_id, Path("exports")))
+        self.query_one("#export-out", Input).value = str(default_folder(self.study.store.folder))
         self.query_one("#export-progress", ProgressBar).update(total=1, progress=0)
         self.query_one("#export-options", SelectionList).focus()
 
@@ -187,7 +187,7 @@ class ExportScreen(StudyScreenBase):
             return
         plan = self.plan
         out_text = self.query_one("#export-out", Input).value.strip()
-        out = Path(out_text).expanduser() if out_text else None
+        out = Path(out_text).expanduser() if out_text else default_folder(self.study.store.folder)
 
         def start(name: str) -> None:
             self._set_busy(True)
@@ -197,7 +197,7 @@ class ExportScreen(StudyScreenBase):
         as_actor(self.app, start)
 
     @work(thread=True, exclusive=True, group="export")
-    def export_worker(self, plan: ExportPlan, approved_by: str, out: Optional[Path]) -> None:
+    def export_worker(self, plan: ExportPlan, approved_by: str, out: Path) -> None:
         try:
             result = write_planned(plan, approved_by, out, progress=self._progress)
         except (ServiceError, StoreError) as exc:
@@ -216,7 +216,7 @@ class ExportScreen(StudyScreenBase):
             text += f" It could not be recorded in the activity log: {exc}"
         folder = result.folder
         self.plan = None
-        self.query_one("#export-out", Input).value = str(default_folder(self.study_id, Path("exports")))
+        self.query_one("#export-out", Input).value = str(default_folder(self.study.store.folder))
         self._finished(text, False)
         self.notify(f"Export written to {folder}.")
 
@@ -232,7 +232,7 @@ class ExportScreen(StudyScreenBase):
             return
         self._set_busy(True)
         self._status("Writing the study report...")
-        self.report_worker(default_report_path(self.study_id, Path("exports")))
+        self.report_worker(default_report_path(self.study))
 
     @work(thread=True, exclusive=True, group="export")
     def report_worker(self, path: Path) -> None:
