@@ -192,8 +192,12 @@ async def test_a_new_link_is_made_at_the_desk_from_the_participant_screen(demo_d
         assert study.repo.participant(person.id).token == person.token  # nothing changes before it is asked for
         await pilot.press("ctrl+s")
         await pilot.pause()
-        link = str(dialog.query_one("#relink-link", Static).render())
-        assert "/p/" in link and "█" in str(dialog.query_one("#relink-code", Static).render())
+        link = str(dialog.query_one(".dialog-title", Static).render()).split(": ", 1)[1]
+        code = dialog.query_one("#relink-code", Static)
+        assert "/p/" in link and "█" in str(code.render())
+        screen = app.screen.region  # the whole code shows at 80x24, so a phone can read it off the screen
+        assert code.region.height == len(str(code.render()).splitlines()) and screen.contains_region(code.region)
+        assert code.region.bottom <= dialog.query_one(".dialog-body").region.bottom
         assert study.repo.participant(person.id).token == link_fingerprint(link.rsplit("/", 1)[1])
         await pilot.press("ctrl+s")  # done
         await pilot.pause()

@@ -15,9 +15,13 @@ from .base import DeskDialog
 
 
 class RelinkDialog(DeskDialog[Optional[str]]):
-    """Ask first (the old link stops at once), then show the new link and its QR code to photograph."""
+    """Ask first (the old link stops at once), then show the new link (in the title) and its QR code, whole."""
 
     SAVE_LABEL = "Make a new link"
+    # The code must show whole to be read by a phone: at 80x24 it takes 19 lines, the body all there is.
+    DEFAULT_CSS = """
+    RelinkDialog .dialog-body { max-height: 100%; }
+    """
 
     def __init__(self, study: Study, participant: Participant, url_base: str):
         super().__init__()
@@ -34,7 +38,6 @@ class RelinkDialog(DeskDialog[Optional[str]]):
                      "They open the new one from the code shown next, or from the link typed in.",
                      id="relink-effects", classes="hint")
         yield Static("", id="relink-code")
-        yield Static("", id="relink-link")
 
     def action_save(self) -> None:
         from ... import qr
@@ -48,10 +51,10 @@ class RelinkDialog(DeskDialog[Optional[str]]):
             self.show_errors(str(exc))
             return
         self.link = private_link(self.url_base, made.link or "")
-        self.query_one("#relink-effects", Static).update(
-            plain(f"The old link no longer works. {self.participant.code}'s new link (shown only now):"))
+        self.query_one("#relink-effects", Static).display = False  # room for the whole code
+        self.query_one("#dialog-problem", Static).display = False
+        self.query_one(".dialog-title", Static).update(plain(f"{self.participant.code}: {self.link}"))
         self.query_one("#relink-code", Static).update(qr.terminal_text(self.link))
-        self.query_one("#relink-link", Static).update(plain(self.link))
         self.query_one("#save", Button).label = "Done"
         self.query_one("#cancel", Button).display = False
 
