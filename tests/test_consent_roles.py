@@ -176,3 +176,63 @@ def test_roles_are_checked_and_refused_in_plain_words():
         ConsentDocument(version=1, text={"en": "x"}, items=[quote])
     doc = ConsentDocument(version=1, text={"en": "x"}, items=[take, quote])
     assert doc.item_for(ConsentRole.quote_words).id == "print_a" and doc.item_for(ConsentRole.contact_later) is None
+
+
+def test_the_report_and_the_check_say_what_was_agreed_by_role(data_path, demo_file, tmp_path):
+    from citizen.domain.models import ConsentMethod
+    from citizen.export.plan import make_options, prepare_export
+    from citizen.export.report import study_report
+    from citizen.services import enrol_participant, import_protocol
+
+    with DataFolder(data_path) as data:
+        study = import_protocol(data, renamed_protocol(demo_file, tmp_path, roles=True), "Amina Yusuf")
+        for quote in (True, False, False):
+            enrol_participant(study, {"join_in": True, "council_sees": True, "print_my_words": quote,
+                                      "ring_me": False}, ConsentMethod.phone, "volunteer")
+        report = study_report(study)
+        assert "1 of the 3 taking part agreed to their own words being quoted." in report
+        assert "3 of the 3 taking part agreed to sharing with partner organisations." in report
+        assert "0 of the 3 taking part agreed to being contacted later." in report
+        check = "\n".join(prepare_export(study, make_options()).check.lines())
+        assert "Free-text answers are exported only for participants who said yes to 'print_my_words'." in check
+
+        plain_study = import_protocol(data, plain_protocol(demo_file, tmp_path), "Amina Yusuf")
+        enrol_participant(plain_study, {"join_in": True}, ConsentMethod.phone, "volunteer")
+        report = study_report(plain_study)
+        assert "No consent item asks about quoting: free-text answers are exported." in report
+        assert "No consent item asks about contacting participants later" in report
+        check = "\n".join(prepare_export(plain_study, make_options()).check.lines())
+        assert "No item asks about quoting: free-text answers will be exported." in check
+        assert "no contacts are ever exported" in check
+
+
+def plain_protocol(demo_file: Path, tmp_path: Path) -> Path:
+    """The demo protocol with taking part as its only consent item (a study with no optional choice)."""
+    doc = json.loads(demo_file.read_text(encoding="utf-8"))
+    doc["protocol"]["consent"]["items"] = [dict(doc["protocol"]["consent"]["items"][0], id="join_in")]
+    doc["study"]["id"] = "plain-walks"
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_whether_someone_allows_a_role_is_asked_by_role_now_and_at_a_time(data_path, demo_file, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from citizen.domain.models import ConsentMethod
+    from citizen.services import change_consent, enrol_participant, import_protocol
+    from citizen.services.queries import participant_allows
+
+    t0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
+    with DataFolder(data_path) as data:
+        study = import_protocol(data, renamed_protocol(demo_file, tmp_path, roles=True), "Amina Yusuf")
+        jo = enrol_participant(study, {"join_in": True, "council_sees": False, "print_my_words": False,
+                                       "ring_me": True}, ConsentMethod.phone, "volunteer", at=t0)
+        change_consent(study, jo.id, {"join_in": True, "council_sees": False, "print_my_words": True,
+                                      "ring_me": False}, ConsentMethod.phone, "participant", at=t0 + timedelta(days=1))
+        assert participant_allows(study, jo.id, ConsentRole.quote_words)
+        assert not participant_allows(study, jo.id, ConsentRole.contact_later)
+        assert not participant_allows(study, jo.id, ConsentRole.quote_words, at=t0 + timedelta(hours=1))
+        assert participant_allows(study, jo.id, ConsentRole.contact_later, at=t0 + timedelta(hours=1))
+        assert not participant_allows(study, jo.id, ConsentRole.share_partners)
+        assert not participant_allows(study, jo.id, ConsentRole.quote_words, at=t0 - timedelta(days=1))

@@ -65,3 +65,33 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
     assert [i["role"] for i in saved] == ["take_part", "quote_words"]
 
 
+
+
+async def test_adding_an_old_protocol_file_in_the_app_says_which_roles_its_items_were_given(data_path, demo_file,
+                                                                                          tmp_path):
+    from citizen.tui.app import make_app
+    from citizen.tui.screens.overview import StudyOverviewScreen
+    from tests.test_tui_design import SIZE, fill
+
+    doc = json.loads(demo_file.read_text(encoding="utf-8"))
+    for item in doc["protocol"]["consent"]["items"]:
+        item.pop("role", None)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    app = make_app(data_path, actor="Li Wei")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        await fill(pilot, path=str(old))  # the file is added and the study opens
+        assert isinstance(app.screen, StudyOverviewScreen)
+        [note] = [n for n in app._notifications if n.title == "Consent item roles"]
+        assert "'take_part' is taking part" in note.message and "'contact_later' is contacting them later" in note.message
+        consent = app.study("air-quality-walk").repo.current_protocol().consent
+        assert [i.role.value for i in consent.items] == ["take_part", "share_partners", "quote_words", "contact_later"]
+    app.data.close()
+    with DataFolder(data_path) as data:  # stored with its roles: opening it again says nothing more
+        from citizen.services import open_study
+        from citizen.services.queries import role_notices
+
+        assert role_notices(open_study(data, "air-quality-walk")) == []

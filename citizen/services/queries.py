@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ..domain import models
 from ..domain.models import AuditEvent, ConsentRole, StudyStatus
 from ..domain.protocol_file import roles_note
-from ..domain.rules import consent_changes
+from ..domain.rules import consent_changes, fold_consent
 from ..store import DataFolder, StoreDamaged, StoreError
 from ..store.durable import atomic_write
 from ..store.journal import read_journal, readable_prefix
@@ -114,7 +114,7 @@ def figures(study: Study) -> StudyFigures:
     current = repo.current_protocol()
     fig = StudyFigures()
     states = repo.consent_states()
-    documents = {v.consent.version: v.consent for v in repo.protocol_versions()}
+    documents = repo.consent_documents()
     optional_roles = [r for r in ConsentRole if r not in (ConsentRole.take_part, ConsentRole.plain)]
     fig.asked = {r for r in optional_roles if current is not None and current.consent.item_for(r) is not None}
     for p in repo.participants():
@@ -146,6 +146,19 @@ def figures(study: Study) -> StudyFigures:
     fig.open_proposals = sum(1 for p in repo.proposals() if p.status.value == "open")
     fig.updates = len(repo.updates())
     return fig
+
+
+def participant_allows(study: Study, participant_id: str, role: ConsentRole, at: Optional[datetime] = None) -> bool:
+    """Whether a participant allows what ``role`` stands for now (or at time ``at``), asked by role.
+
+    Read in the consent document they agreed to; a document with no item for the role means what
+    ``ROLE_ABSENT`` says (no quoting item: free text may be used; no contact item: no contact).
+    """
+    events = study.repo.consent_events(participant_id)
+    if at is not None:
+        events = [e for e in events if e.at <= at]
+    state = fold_consent(events) if at is not None else study.repo.consent_state(participant_id)
+    return state.allows_role(role, study.repo.consent_documents())
 
 
 def role_notices(study: Study) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Optional
 
 from ..domain.models import (
     AuditEvent,
+    ConsentDocument,
     ConsentEvent,
     Contact,
     Contribution,
@@ -93,6 +94,10 @@ class StudyRepo:
     def current_protocol(self) -> Optional[ProtocolVersion]:
         count = self._t("protocol_versions").count_rows()
         return self._version_at(count) if count else None
+
+    def consent_documents(self) -> dict[int, ConsentDocument]:
+        """Every consent document by its version: what ``ConsentState.allows_role`` looks roles up in."""
+        return {v.consent.version: v.consent for v in self.protocol_versions()}
 
     # -- participants and consent -----------------------------------------------------------
     def _participant_at(self, row: int, doc: dict[str, Any]) -> Participant:
