@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -243,83 +243,116 @@ def _number_bounds(f: FormField, value: float, fmt: str) -> Optional[str]:
 _SURROGATE = re.compile("[\ud800-\udfff]")  # half of a character: it cannot be written as UTF-8
 
 
-def validate_value(f: FormField, raw: Any) -> tuple[Any, Optional[str]]:
+Checked = tuple[Any, Optional[str]]
+
+
+def _choices_value(f: FormField, raw: Any) -> Checked:
+    if raw is None or raw == "":
+        items: list[str] = []
+    elif isinstance(raw, str):
+        items = [p.strip() for p in raw.split(",") if p.strip()]
+    elif isinstance(raw, (list, tuple)):
+        items = [str(p).strip() for p in raw if str(p).strip()]
+    else:
+        return None, Said("Please pick from the choices shown.")
+    codes = [c.value for c in f.choices]
+    unknown = [i for i in items if i not in codes]
+    if unknown:
+        return None, Said("Please pick only from the choices shown.")
+    if not items:
+        return None, (Said("Please pick at least one.") if f.required else None)
+    return [c for c in codes if c in items], None
+
+
+def _text_value(f: FormField, text: str) -> Checked:
+    limit = {FieldType.text: TEXT_MAX, FieldType.long_text: LONG_TEXT_MAX, FieldType.place: PLACE_MAX}[f.type]
+    if f.max is not None:
+        limit = min(limit, int(f.max))
+    if len(text) > limit:
+        return None, Said("Please keep this to %(limit)s characters or fewer (it has %(count)s).", limit=limit,
+                          count=len(text))
+    if f.min is not None and len(text) < f.min:
+        return None, Said("Please write at least %(n)s characters.", n=int(f.min))
+    if "\x00" in text or (not text.isascii() and _SURROGATE.search(text)):
+        return None, Said("This answer contains a character that cannot be kept.")
+    return text, None
+
+
+def _integer_value(f: FormField, text: str) -> Checked:
+    if not _INT.match(text):
+        return None, Said("Please enter a whole number, like 42.")
+    value = int(text)
+    return (None, msg) if (msg := _number_bounds(f, value, "{:g}")) else (value, None)
+
+
+def _decimal_value(f: FormField, text: str) -> Checked:
+    try:
+        number = Decimal(text.replace(",", ".") if text.count(",") == 1 and "." not in text else text)
+    except InvalidOperation:
+        return None, Said("Please enter a number, like 3.5.")
+    if not number.is_finite() or abs(number) > Decimal("1e15"):
+        return None, Said("Please enter a number, like 3.5.")
+    value_f = float(number)
+    if math.isnan(value_f):
+        return None, Said("Please enter a number, like 3.5.")
+    return (None, msg) if (msg := _number_bounds(f, value_f, "{:g}")) else (value_f, None)
+
+
+def _rating_value(f: FormField, text: str) -> Checked:
+    if text not in {"1", "2", "3", "4", "5"}:
+        return None, Said("Please choose a rating from 1 to 5.")
+    return int(text), None
+
+
+def _yes_no_value(f: FormField, text: str) -> Checked:
+    low = text.lower()
+    if low in YES:
+        return True, None
+    if low in NO:
+        return False, None
+    return None, Said("Please answer yes or no.")
+
+
+def _single_choice_value(f: FormField, text: str) -> Checked:
+    if text not in {c.value for c in f.choices}:
+        return None, Said("Please pick one of the choices shown.")
+    return text, None
+
+
+def _date_value(f: FormField, text: str) -> Checked:
+    try:
+        return date.fromisoformat(text).isoformat(), None
+    except ValueError:
+        return None, Said("Please enter a date as year-month-day, like 2026-05-31.")
+
+
+def _time_value(f: FormField, text: str) -> Checked:
+    m = _TIME.match(text)
+    if not m:
+        return None, Said("Please enter a time as hours:minutes, like 14:30.")
+    return time(int(m.group(1)), int(m.group(2))).strftime("%H:%M"), None
+
+
+# How an answer given as text is checked, by the type of its question (multiple choice apart).
+_CHECKS: dict[FieldType, Callable[[FormField, str], Checked]] = {
+    FieldType.text: _text_value, FieldType.long_text: _text_value, FieldType.place: _text_value,
+    FieldType.integer: _integer_value, FieldType.decimal: _decimal_value, FieldType.rating: _rating_value,
+    FieldType.yes_no: _yes_no_value, FieldType.single_choice: _single_choice_value, FieldType.date: _date_value,
+    FieldType.time: _time_value,
+}
+
+
+def validate_value(f: FormField, raw: Any) -> Checked:
     """Turn one answer (as typed, or as stored) into its stored value, or a plain message."""
     if f.type is FieldType.multiple_choice:
-        if raw is None or raw == "":
-            items: list[str] = []
-        elif isinstance(raw, str):
-            items = [p.strip() for p in raw.split(",") if p.strip()]
-        elif isinstance(raw, (list, tuple)):
-            items = [str(p).strip() for p in raw if str(p).strip()]
-        else:
-            return None, Said("Please pick from the choices shown.")
-        codes = [c.value for c in f.choices]
-        unknown = [i for i in items if i not in codes]
-        if unknown:
-            return None, Said("Please pick only from the choices shown.")
-        if not items:
-            return None, (Said("Please pick at least one.") if f.required else None)
-        return [c for c in codes if c in items], None
-
+        return _choices_value(f, raw)
     text = _as_text(raw)
     if text is None or text == "":
         return None, (Said("This question needs an answer.") if f.required else None)
-
-    if f.type in (FieldType.text, FieldType.long_text, FieldType.place):
-        limit = {FieldType.text: TEXT_MAX, FieldType.long_text: LONG_TEXT_MAX, FieldType.place: PLACE_MAX}[f.type]
-        if f.max is not None:
-            limit = min(limit, int(f.max))
-        if len(text) > limit:
-            return None, Said("Please keep this to %(limit)s characters or fewer (it has %(count)s).", limit=limit,
-                              count=len(text))
-        if f.min is not None and len(text) < f.min:
-            return None, Said("Please write at least %(n)s characters.", n=int(f.min))
-        if "\x00" in text or (not text.isascii() and _SURROGATE.search(text)):
-            return None, Said("This answer contains a character that cannot be kept.")
-        return text, None
-    if f.type is FieldType.integer:
-        if not _INT.match(text):
-            return None, Said("Please enter a whole number, like 42.")
-        value = int(text)
-        return (None, msg) if (msg := _number_bounds(f, value, "{:g}")) else (value, None)
-    if f.type is FieldType.decimal:
-        try:
-            number = Decimal(text.replace(",", ".") if text.count(",") == 1 and "." not in text else text)
-        except InvalidOperation:
-            return None, Said("Please enter a number, like 3.5.")
-        if not number.is_finite() or abs(number) > Decimal("1e15"):
-            return None, Said("Please enter a number, like 3.5.")
-        value_f = float(number)
-        if math.isnan(value_f):
-            return None, Said("Please enter a number, like 3.5.")
-        return (None, msg) if (msg := _number_bounds(f, value_f, "{:g}")) else (value_f, None)
-    if f.type is FieldType.rating:
-        if text not in {"1", "2", "3", "4", "5"}:
-            return None, Said("Please choose a rating from 1 to 5.")
-        return int(text), None
-    if f.type is FieldType.yes_no:
-        low = text.lower()
-        if low in YES:
-            return True, None
-        if low in NO:
-            return False, None
-        return None, Said("Please answer yes or no.")
-    if f.type is FieldType.single_choice:
-        if text not in {c.value for c in f.choices}:
-            return None, Said("Please pick one of the choices shown.")
-        return text, None
-    if f.type is FieldType.date:
-        try:
-            return date.fromisoformat(text).isoformat(), None
-        except ValueError:
-            return None, Said("Please enter a date as year-month-day, like 2026-05-31.")
-    if f.type is FieldType.time:
-        m = _TIME.match(text)
-        if not m:
-            return None, Said("Please enter a time as hours:minutes, like 14:30.")
-        return time(int(m.group(1)), int(m.group(2))).strftime("%H:%M"), None
-    return None, Said("This kind of question is not known.")  # pragma: no cover - every type handled
+    check = _CHECKS.get(f.type)
+    if check is None:  # pragma: no cover - every type handled
+        return None, Said("This kind of question is not known.")
+    return check(f, text)
 
 
 def validate_values(fields: list[FormField], raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
