@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from citizen.domain.reach import EMPTY, TOO_LONG, UNREADABLE, read_reach
-from citizen.services.merge import _join_contact
+from citizen.services.merge.joins import join_contact
 
 
 @pytest.mark.parametrize("typed,kept", [
@@ -47,14 +47,14 @@ def test_a_merge_keeps_the_latest_change_and_a_withdrawal_always_wins():
     removed = contact(at="2026-05-03T10:00:00Z")
     legacy = contact(phone="0700 222222")
     withdrawn = contact()
-    assert _join_contact(old, new) == (new, []) and _join_contact(new, old) == (new, [])
-    assert _join_contact(new, removed)[0] == removed  # removed by them, later
-    assert _join_contact(removed, contact(phone="0700 3", at="2026-05-04T10:00:00Z"))[0]["phone"] == "0700 3"
-    assert _join_contact(legacy, old)[0] == old  # a record without a time is the older one
+    assert join_contact(old, new) == (new, []) and join_contact(new, old) == (new, [])
+    assert join_contact(new, removed)[0] == removed  # removed by them, later
+    assert join_contact(removed, contact(phone="0700 3", at="2026-05-04T10:00:00Z"))[0]["phone"] == "0700 3"
+    assert join_contact(legacy, old)[0] == old  # a record without a time is the older one
     later = contact(phone="0700 999999", at="2027-01-01T00:00:00Z")
-    assert _join_contact(later, withdrawn)[0] == withdrawn and _join_contact(withdrawn, later)[0] == withdrawn
+    assert join_contact(later, withdrawn)[0] == withdrawn and join_contact(withdrawn, later)[0] == withdrawn
     docs = [old, new, removed, legacy, withdrawn, later]
     for a, b in itertools.product(docs, repeat=2):  # the same answer whichever laptop merges
-        assert _join_contact(a, b)[0] == _join_contact(b, a)[0]
+        assert join_contact(a, b)[0] == join_contact(b, a)[0]
     for a, b, c in itertools.product(docs, repeat=3):
-        assert _join_contact(_join_contact(a, b)[0], c)[0] == _join_contact(a, _join_contact(b, c)[0])[0]
+        assert join_contact(join_contact(a, b)[0], c)[0] == join_contact(a, join_contact(b, c)[0])[0]

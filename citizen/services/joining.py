@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .common import ServiceError, Study, change
-from .merge import BUNDLE_TABLES, Bundle, MergePlan, _plan_existing, conflict_events
+from .merge import BUNDLE_TABLES, Bundle, MergePlan, conflict_events, plan_existing
 
 
 def join_records(study: Study, records: dict[str, list[dict[str, Any]]]) -> MergePlan:
@@ -24,7 +24,7 @@ def join_records(study: Study, records: dict[str, list[dict[str, Any]]]) -> Merg
         if local is None:
             raise ServiceError(f"The study '{study.id}' on this laptop has no study record; run `citizen check`.")
         recs["study"] = [local]
-    return _plan_existing(study, Bundle(study.id, "", "", recs))
+    return plan_existing(study, Bundle(study.id, "", "", recs))
 
 
 def write_joined(study: Study, plan: MergePlan, laptop: str) -> None:

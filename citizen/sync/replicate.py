@@ -21,10 +21,10 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from ..domain.models import utcnow
+from ..domain.models import UNLINKED, utcnow
 from ..services.common import ServiceError, Study, new_token, open_study
 from ..services.joining import join_records, record_sync, write_joined
-from ..services.merge import MODELS, UNLINKED
+from ..services.merge import MODELS
 from ..store import DataFolder
 from .client import Hub, HubError
 from .mapping import (
