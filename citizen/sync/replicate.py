@@ -26,6 +26,7 @@ from ..services.common import ServiceError, Study, new_token, open_study
 from ..services.joining import join_records, record_sync, write_joined
 from ..services.merge import MODELS
 from ..store import DataFolder
+from ..store.segments import load_segment
 from .client import Hub, HubError
 from .mapping import (
     SCHEMA,
@@ -169,20 +170,35 @@ class Replicator:
         info = await self.hub.info() or {}
         total = int(info.get("doc_count") or 0) if isinstance(info.get("doc_count"), int) else 0
         seen = 0
-        while True:
-            rows, last_seq = await self.hub.changes(since, self.batch)
-            if not rows:
-                break
-            await self._pull_rows(rows)
-            since = last_seq
-            await self._checkpoint(rep, session, start, since, remote)
-            remote = None  # written now: the next checkpoint reads it again
-            seen += len(rows)
-            self._tick(min(seen, total or seen), max(total, seen), "receiving")
-            if len(rows) < self.batch:
-                break
+        # The next page is fetched while this one is joined (the hub and this laptop work at once);
+        # a document is listed once in a pass of _changes, so pages do not depend on each other.
+        ahead: Optional[asyncio.Task] = asyncio.create_task(self._page(since))
+        try:
+            while ahead is not None:
+                rows, last_seq, page = await ahead
+                ahead = None
+                if not rows:
+                    break
+                if len(rows) >= self.batch:
+                    ahead = asyncio.create_task(self._page(last_seq))
+                await self._apply(page)
+                since = last_seq
+                await self._checkpoint(rep, session, start, since, remote)
+                remote = None  # written now: the next checkpoint reads it again
+                seen += len(rows)
+                self._tick(min(seen, total or seen), max(total, seen), "receiving")
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
 
-    async def _pull_rows(self, rows: list[dict]) -> None:
+    async def _page(self, since: Any) -> tuple[list[dict], Any, tuple[list[dict[str, dict]], Revs]]:
+        rows, last_seq = await self.hub.changes(since, self.batch)
+        return rows, last_seq, await self._fetch_rows(rows)
+
+    async def _fetch_rows(self, rows: list[dict]) -> tuple[list[dict[str, dict]], Revs]:
+        """The documents of a page this laptop lacks, in rounds (a conflict's leaves one per round),
+        and what the hub will hold of each document once they are joined."""
         revs = self.state.revs
         leaves_of: dict[str, list[str]] = {}
         wanted: dict[str, list[str]] = {}
@@ -226,6 +242,10 @@ class Replicator:
                 if k == len(rounds):
                     rounds.append({})
                 rounds[k][ident] = got[rev]
+        return rounds, updates
+
+    async def _apply(self, page: tuple[list[dict[str, dict]], Revs]) -> None:
+        rounds, updates = page
         if rounds:
             received, conflicts, skipped, digests = await asyncio.to_thread(self._join, rounds)
             self.report.pulled += received
@@ -242,7 +262,8 @@ class Replicator:
         received = conflicts = 0
         skipped: list[str] = []
         digests: dict[tuple[str, str], str] = {}
-        with study.store.lock:
+        # One fsync for the page (before its checkpoint is written); segments written back are let go.
+        with study.store.lock, study.store.batch():
             for rnd in rounds:
                 records: dict[str, list[dict]] = {}
                 for ident, doc in rnd.items():
@@ -367,7 +388,7 @@ class Replicator:
         """(id, revision, parent, body, digest, leaves to close) of each document the hub may lack."""
         revs = self.state.revs
         for table in TYPES:
-            for record in self.study.store.table(table):
+            for record in _records(self.study, table):
                 if not travels(table, record, self.include_contacts):
                     continue
                 if table == "study" and self.hub_study != self.study.id:
@@ -420,3 +441,19 @@ def _take(iterator: Iterator, n: int) -> list:
 def _floats(values: dict, keys: frozenset[str]) -> dict:
     return {k: float(v) if k in keys and isinstance(v, int) and not isinstance(v, bool) else v
             for k, v in values.items()}
+
+
+def _records(study: Study, name: str) -> Iterator[dict]:
+    """A table's records a segment at a time, without keeping segments in memory that were not
+    (a push of a large study reads it all once); a writer waits at most one segment."""
+    store = study.store
+    table = store.table(name)
+    with store.lock:
+        numbers = list(table.segment_numbers())
+    for number in numbers:
+        with store.lock:
+            if table.loaded_storage(number) is not None or not table.segment_path(number).exists():
+                docs = [doc for _row, doc in table.segment_rows(number)]
+            else:
+                docs = list(load_segment(table.segment_path(number), name)[name].values())
+        yield from docs
