@@ -110,7 +110,8 @@ def _plain_read(url: str) -> float:
 
 
 def _row(measure: str, ours: float, base: float | None, what: str, unit: str, target: str, ok: bool | None) -> dict:
-    return {"measure": measure, "ours": ours, "baseline": what, "base": base, "unit": unit, "target": target, "ok": ok}
+    """A row as the bench runner tables it: ``baseline`` the number, ``base`` what it is."""
+    return {"measure": measure, "ours": ours, "baseline": base, "base": what, "unit": unit, "target": target, "ok": ok}
 
 
 def measure(contributions: int, tmp: Path) -> list[dict]:
@@ -169,7 +170,7 @@ def measurements(quick: bool) -> list[dict]:
 
 if __name__ == "__main__":
     for m in measurements("--quick" in sys.argv):
-        ratio = f", {m['ours'] / m['base']:.2f}x" if m["base"] else ""
-        base = f" (baseline {m['base']:.2f}{ratio}: {m['baseline']})" if m["base"] else ""
+        ratio = f", {m['ours'] / m['baseline']:.2f}x" if m["baseline"] else ""
+        base = f" (baseline {m['baseline']:.2f}{ratio}: {m['base']})" if m["baseline"] else ""
         print(f"{'ok ' if m['ok'] else 'BAD'} {m['measure']}: {m['ours']:.2f} {m['unit']}{base}; target {m['target']}",
               flush=True)
