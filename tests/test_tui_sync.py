@@ -110,5 +110,6 @@ async def test_a_sync_every_few_minutes_runs_in_the_background(tmp_path, demo_fi
         deadline = time.monotonic() + 60  # a busy machine; done as soon as the hub has it
         while time.monotonic() < deadline and not any(d.get("title") == "Halfway" for d in all_docs(hub_db).values()):
             await pilot.pause(0.1)
-        assert any(d.get("title") == "Halfway" for d in all_docs(hub_db).values())
+        entry = syncing.background_sync(app).of(STUDY)
+        assert any(d.get("title") == "Halfway" for d in all_docs(hub_db).values()), (entry.last_error, entry.running)
         assert isinstance(app.screen, StudyOverviewScreen)  # no screen waited for it
