@@ -230,6 +230,12 @@ async def test_post_an_update_from_the_overview(demo_data_path):
         await pilot.press(*"Evening walks", "tab")
         await pilot.press(*"The ring road is worst at 6pm.")
         dialog.query_one("#body-zh", TextArea).text = "环路晚上六点最差。"  # the demo is in en, zh and ar
+        dialog.query_one("#title-zh", Input).value = "傍晚的步行"  # a title box per language too
+        dialog.query_one("#title-ar", Input).value = "ع" * 201
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "at most 200" in text_of(dialog, "#error-title-ar") and len(study.repo.updates()) == before
+        dialog.query_one("#title-ar", Input).value = ""
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, StudyOverviewScreen)
@@ -237,6 +243,8 @@ async def test_post_an_update_from_the_overview(demo_data_path):
         assert len(updates) == before + 1
         assert updates[0].title == "Evening walks" and updates[0].body == {"en": "The ring road is worst at 6pm.",
                                                                       "zh": "环路晚上六点最差。"}
+        assert updates[0].title_text == {"zh": "傍晚的步行"}
+        assert updates[0].title_in("zh") == "傍晚的步行" and updates[0].title_in("ar") == "Evening walks"
         assert study.repo.last_audit().action == "update posted"
         figures = dict(cells(app.screen.query_one("#figures-table", DataTable)))
         assert figures["Updates shared with participants"] == str(before + 1)

@@ -1,4 +1,4 @@
-"""`citizen export STUDY [--out DIR] [--yes] [options]` and `citizen report STUDY [--out FILE]`."""
+"""`citizen export STUDY [--out DIR] [--yes] [options]` and `citizen report STUDY [--out FILE] [--language LANG]`."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     with open_data(args, readonly=True) as data:
-        path = write_report(open_study(data, args.study), Path(args.out) if args.out else None)
+        path = write_report(open_study(data, args.study), Path(args.out) if args.out else None, args.language)
     print(f"Study report written to {path}.", flush=True)
     return 0
 
@@ -113,4 +113,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="write the study report (Markdown, no personal data)")
     p.add_argument("study")
     p.add_argument("--out", metavar="FILE", default=None, help="default: DATA/exports/<study>/<study>-report-<time>.md")
+    p.add_argument("--language", metavar="LANG", default=None,
+                   help="one of the study's languages (default: its main language)")
     p.set_defaults(run=cmd_report)

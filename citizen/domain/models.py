@@ -509,15 +509,27 @@ class Proposal(Record):
 
 class Update(Record):
     id: str = Field(default_factory=new_id)
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200)  # in the study's main language
     body: Localised
     author: str = Field(min_length=1, max_length=120)
     posted_at: datetime = Field(default_factory=utcnow)
+    title_text: Localised = Field(default_factory=dict)  # the title in the study's other languages
 
     @field_validator("body")
     @classmethod
     def _body(cls, value: dict[str, str]) -> dict[str, str]:
         return _check_localised(value, "an update")
+
+    @field_validator("title_text")
+    @classmethod
+    def _titles(cls, value: dict[str, str]) -> dict[str, str]:
+        for lang, text in value.items():
+            if len(text.strip()) > 200:
+                raise ValueError(f"the title in '{lang}' is longer than 200 characters")
+        return _check_localised(value, "the title", required=False)
+
+    def title_in(self, language: str) -> str:
+        return self.title_text.get(language) or self.title
 
 
 class AuditEvent(Record):

@@ -77,7 +77,7 @@ def shipped_languages() -> list[str]:
 
 @lru_cache(maxsize=1)
 def page_msgids() -> tuple[str, ...]:
-    """Every text the phone pages use, in the order of the English catalogue (which holds them all)."""
+    """Every text the phone pages (and the dictionary and report) use, from the English catalogue, which holds them all."""
     catalogue = shipped(SOURCE_LANGUAGE)
     texts = getattr(catalogue, "_catalog", {})
     return tuple(sorted(key for key in texts if isinstance(key, str) and key))

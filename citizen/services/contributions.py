@@ -153,10 +153,11 @@ def give_feedback(study: Study, contribution_id: str, text: str, actor: str) -> 
 
 
 @serialised
-def post_update(study: Study, title: str, body: dict[str, str], actor: str, at: Optional[datetime] = None) -> Update:
-    """A 'what we learned' message every participant sees on their page."""
+def post_update(study: Study, title: str, body: dict[str, str], actor: str, at: Optional[datetime] = None,
+                titles: Optional[dict[str, str]] = None) -> Update:
+    """A 'what we learned' message every participant sees on their page (``titles``: the title in other languages)."""
     try:
-        update = Update(title=title, body=body, author=actor, posted_at=at or utcnow())
+        update = Update(title=title, body=body, author=actor, posted_at=at or utcnow(), title_text=titles or {})
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
     with change(study) as tx:

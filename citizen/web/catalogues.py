@@ -19,7 +19,7 @@ PACKAGE = HERE.parent
 LANGUAGES = ("en", "zh", "ar", "fr", "es", "pt", "sw", "hi", "ur", "bn", "ru")
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "Said": (1,), "ngettext": (1, 2)}
 # Code outside the web package whose messages reach the phone pages (or the data dictionary).
-ALSO = ("domain/rules.py", "export/plan.py")
+ALSO = ("domain/rules.py", "export/plan.py", "export/report.py")
 
 
 def extract() -> dict[str, list[tuple[str, int]]]:

@@ -63,7 +63,7 @@ async def render_left(server: EnrolmentServer, request: web.Request, data: dict[
     participant: Participant = data["participant"]
     lang, _ = server._language(request, data["record"])
     kept, removed, proposals, left_at = await server._read(_counts, server, participant)
-    updates = [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]]
+    updates = [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]]
     return await server.render(request, "left.html", status, record=data["record"], page=f"/p/{data['link']}",
                                participant=participant, removed=data["state"].remove_data, kept=kept,
                                deleted=removed, proposals=proposals, left_at=left_at, notice=notice, problem=problem,

@@ -590,7 +590,7 @@ class EnrolmentServer:
             "participant": participant, "state": state, "reconsent": reconsent,
             "can_contribute": can_contribute, "notice": notice, "problem": problem, "section": section,
             "errors": errors, "token": token, "proposal": values if section == "propose" else {},
-            "updates": [(u.title, pick(u.body, lang), u.posted_at) for u in data["updates"]],
+            "updates": [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]],
         }
         everything = data["contributions"]
         start = self._offset(request, len(everything))

@@ -114,6 +114,8 @@ class UpdateDialog(DeskDialog[Optional[str]]):
         yield self.error_slot("body")
         for lang in self.further:
             yield Label(f"The same in {lang} (participants reading {lang} see it; left empty, they see the first)")
+            yield Input(id=f"title-{lang}", placeholder=f"the title in {lang}", compact=True)
+            yield self.error_slot(f"title-{lang}")
             yield TextArea(id=f"body-{lang}", classes="long-answer", soft_wrap=True, compact=True)
 
     def on_mount(self) -> None:
@@ -127,13 +129,17 @@ class UpdateDialog(DeskDialog[Optional[str]]):
             errors["title"] = "An update needs a title."
         if not body:
             errors["body"] = "Please write what the study learned."
+        for lang in self.further:
+            if len(self.query_one(f"#title-{lang}", Input).value.strip()) > 200:
+                errors[f"title-{lang}"] = "A title is at most 200 characters."
         if errors:
             self.show_errors("The update is not complete yet.", errors)
             return
         try:
             texts = {lang: self.query_one(f"#body-{lang}", TextArea).text.strip() for lang in self.further}
+            titles = {lang: self.query_one(f"#title-{lang}", Input).value.strip() for lang in self.further}
             body_texts = {self.language: body} | {lang: t for lang, t in texts.items() if t}
-            update = post_update(self.study, title, body_texts, self.actor)
+            update = post_update(self.study, title, body_texts, self.actor, titles={k: v for k, v in titles.items() if v})
         except ServiceError as exc:
             self.show_errors(str(exc))
             return
