@@ -37,6 +37,16 @@ TEXTS = {
         "symptom_choices": ("Kikohozi", "Kupumua kwa shida"), "breathing": "Kupumua kwako kulikuwaje?",
         "notes": "Kuna jingine la kusema?",
     },
+    "hi": {
+        "title": "साफ़ हवा की सैर", "aim": "मिलकर पता लगाना कि हमारी रोज़ की सैर में कहाँ की हवा से साँस लेना मुश्किल होता है।",
+        "consent": "भाग लेने का मतलब है अपनी सैर यहाँ लिखना। आप जब चाहें रुक सकते हैं।",
+        "take_part": "मैं अध्ययन में भाग लेता/लेती हूँ।", "quote_words": "टीम मेरे शब्द उद्धृत कर सकती है।",
+        "walk_date": "आप किस दिन चले?", "route": "आपने कौन सा रास्ता लिया?",
+        "routes": ("नहर के किनारे", "मुख्य सड़क"), "minutes": "आप कितने मिनट चले?",
+        "fumes": "क्या आपको धुएँ की गंध आई?", "symptoms": "आपको कैसा लगा?",
+        "symptom_choices": ("खाँसी", "साँस में घरघराहट"), "breathing": "आपकी साँस कैसी थी?",
+        "notes": "कुछ और कहना है?",
+    },
 }
 WALK = {"walk_date": "2026-05-02", "route": "canal", "walk_minutes": "35", "smelled_fumes": "no",
         "symptoms": ["cough"], "breathing": "4", "notes": ""}

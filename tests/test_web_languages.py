@@ -1,4 +1,4 @@
-"""A study in French (or Swahili) shows its volunteers no English word, refusals included.
+"""A study in French (or Swahili, or Hindi) shows its volunteers no English word, refusals included.
 
 Every visible string of every page a volunteer meets is checked against the language's catalogue
 and the study's own texts: none may be an English page text (unless the language writes it the
@@ -52,7 +52,7 @@ class Reader:
         self.pages += 1
 
 
-@pytest.mark.parametrize("lang", ["fr", "sw"])
+@pytest.mark.parametrize("lang", ["fr", "sw", "hi"])
 async def test_a_study_in_one_language_enrols_and_contributes_with_no_english_word(data, tmp_path, lang):
     study = study_in(data, tmp_path, lang)
     invite = create_invite(study, "affiche", "Amina Yusuf")
