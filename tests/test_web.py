@@ -496,12 +496,12 @@ async def test_an_unknown_participant_token_gets_a_plain_page(study):
 
 
 async def test_an_error_shows_a_plain_page_and_the_details_go_to_the_log(study, invite, tmp_path, monkeypatch):
-    import citizen.web.server as server_module
+    import citizen.web.join_pages as join_pages
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk gremlin 4711")
 
-    monkeypatch.setattr(server_module, "enrol_participant", broken)
+    monkeypatch.setattr(join_pages, "enrol_participant", broken)
     async with served(study, log_dir=tmp_path / "logs") as server, phone() as p:
         status, page, _ = await send(p, server.join_url(invite.token), f"/j/{invite.token}",
                                      {f"consent_{k}": v for k, v in CONSENT.items()}, server.base_url)

@@ -68,12 +68,12 @@ async def test_a_bogus_charset_is_a_plain_400_in_the_pages_language(study, invit
 async def test_the_log_names_the_route_never_the_link_and_only_its_owner_reads_it(study, invite, tmp_path,
                                                                                     monkeypatch):
     """Finding 4: the log kept /p/<token>/... and was readable by everyone on the laptop."""
-    import citizen.web.server as server_module
+    import citizen.web.participant_pages as participant_pages
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk gremlin 4711")
 
-    monkeypatch.setattr(server_module, "propose_change", broken)
+    monkeypatch.setattr(participant_pages, "propose_change", broken)
     async with served(study, log_dir=tmp_path / "logs") as server, phone() as p:
         link, _ = await enrol(p, server, invite.token)
         _, page = await fetch(p, link)
