@@ -44,3 +44,13 @@ def test_every_import_inside_a_function_names_a_module_that_exists():
                     if importlib.util.find_spec(name) is None:
                         missing.append(f"{path.relative_to(root)}:{inner.lineno} {name}")
     assert not missing, missing
+
+
+def test_no_source_file_is_over_450_lines():
+    """A file past 450 lines is split by meaning (STYLE: files stay small enough to read whole)."""
+    from pathlib import Path
+
+    root = Path(citizen.__file__).parent
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    assert not long, long

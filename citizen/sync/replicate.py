@@ -16,7 +16,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from pydantic import ValidationError
@@ -45,6 +44,7 @@ from .mapping import (
     typed_numbers,
     winner,
 )
+from .report import SyncReport
 from .state import HubState, Revs
 
 BATCH = 500  # documents per _changes page, _revs_diff and _bulk_docs
@@ -52,32 +52,6 @@ FETCH = 250  # documents per _bulk_get
 PUSHES_IN_FLIGHT = 2
 HISTORY = 10  # sessions kept in a checkpoint's history
 Progress = Optional[Callable[[int, int, str], None]]
-
-
-@dataclass
-class SyncReport:
-    study_id: str
-    hub: str
-    direction: str = "both"
-    pushed: int = 0
-    pulled: int = 0
-    conflicts: int = 0
-    skipped: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    finished_at: str = ""
-
-    def lines(self) -> list[str]:
-        out = [f"Synced '{self.study_id}' with {self.hub} in {self.seconds:.1f} s: {self.pushed} documents sent, "
-               f"{self.pulled} received, {self.conflicts} conflicts resolved."]
-        if self.conflicts:
-            out.append("Each conflict was resolved by the bundle merge rules; the value that lost is in the activity log.")
-        if self.skipped:
-            out.append(f"{len(self.skipped)} documents on the hub are not citizen records and were left out:")
-            out += ["  " + s for s in self.skipped[:10]]
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def replication_id(laptop: str, study_id: str, url: str, direction: str, include_contacts: bool) -> str:
