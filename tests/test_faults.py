@@ -223,13 +223,19 @@ def test_the_next_writer_cleans_temporary_files(data_path, demo_file):
 
 
 def test_a_failing_listener_does_not_turn_a_saved_change_into_an_error(data_path, study):
+    heard = []
+
     def broken_view(ops):
+        heard.append(ops)
         raise RuntimeError("the screen was already closed")
 
     study.on_change(broken_view)
     p = enrol(study)
     c = contribute(study, p.id, 1)  # returns: the change is saved, whatever a viewer does with it
-    assert study.repo.contribution(c.id) is not None
+    assert heard, "the listener was told of the change (and failed)"
+    with DataFolder(data_path, readonly=True) as reader:  # on disk, as a second process sees it
+        stored = open_study(reader, study.id).repo.contribution(c.id)
+    assert stored is not None and stored.values == c.values and stored.participant_id == p.id
 
 
 def test_a_full_disk_at_the_very_first_start(tmp_path, monkeypatch, capsys):
