@@ -27,165 +27,29 @@ from ..domain.models import (
     FormField,
     ProposalStatus,
     ProtocolVersion,
-    StudyStatus,
-    TeamMember,
     to_doc,
     utcnow,
 )
-from ..domain.models import Study as StudyRecord
 from ..domain.words import page_word_gaps
-from ..store import DataFolder, StoreError
-from .common import NotFound, Refused, ServiceError, Study, audit, change
+from .common import NotFound, Refused, Study, audit, change
 from .drafts import drafts as drafts  # read through this module by the design screens
 from .drafts import editable_draft as _draft
 from .drafts import open_draft as open_draft
 from .studies import publish_protocol_version
-
-# -- the study itself ------------------------------------------------------------------------
-
-
-def _languages(value: Union[str, list[str]]) -> list[str]:
-    if isinstance(value, str):
-        value = [p.strip() for p in value.replace(";", ",").split(",")]
-    return [p for p in value if p]
-
-
-def _summary(value: Union[str, dict[str, str]], language: str) -> dict[str, str]:
-    return {language: value} if isinstance(value, str) else dict(value)
-
-
-def _study_record(values: dict[str, Any]) -> StudyRecord:
-    try:
-        return StudyRecord.model_validate(values)
-    except ValidationError as exc:
-        errors = locate_errors(exc)
-        raise Refused("Please correct the entries marked.", errors) from None
-
-
-def new_study(data: DataFolder, title: str, shared_aim: str, actor: str, summary: Union[str, dict[str, str]] = "",
-              languages: Union[str, list[str]] = "en", team: Optional[list[dict[str, Any]]] = None,
-              study_id: str = "", source: str = "designed in citizen") -> Study:
-    """Start a study from nothing: its title, shared aim, summary, languages and team; no protocol yet."""
-    langs = _languages(languages) or ["en"]
-    study_id = study_id.strip() or make_code(title, "study").replace("_", "-")[:63]
-    record = _study_record({
-        "id": study_id, "title": title, "shared_aim": shared_aim,
-        "summary": _summary(summary, langs[0]) if summary else {}, "languages": langs,
-        "team": team or [], "status": StudyStatus.draft, "source": source[:500],
-    })
-    if data.has_study(record.id):
-        raise Refused(f"A study '{record.id}' already exists; choose another id.",
-                      {"id": f"A study '{record.id}' already exists; choose another id."})
-    try:
-        store = data.new_study_folder(record.id)
-    except StoreError as exc:
-        raise ServiceError(str(exc)) from None
-    study = Study(store, data.laptop_id)
-    try:
-        with change(study) as tx:
-            tx.insert("study", to_doc(record))
-            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source},
-                  laptop=data.laptop_id)
-    except StoreError:
-        data.discard_study_folder(record.id)
-        raise
-    return study
-
-
-def edit_study(study: Study, actor: str, title: str, shared_aim: str, summary: Union[str, dict[str, str]],
-               languages: Union[str, list[str]], shared_aim_text: Optional[dict[str, str]] = None) -> StudyRecord:
-    """Change the study's title, shared aim, summary (in its first language, or per language) and languages.
-
-    ``shared_aim_text`` gives the shared aim in further languages (empty entries are dropped).
-    """
-    old = study.repo.study()
-    aims = dict(old.shared_aim_text) if shared_aim_text is None else {
-        k: v for k, v in shared_aim_text.items() if v and v.strip()}
-    langs = _languages(languages)
-    new_summary = dict(old.summary)
-    if isinstance(summary, str):
-        lang = (langs or old.languages)[0]
-        if summary.strip():
-            new_summary[lang] = summary
-        else:
-            new_summary.pop(lang, None)
-    else:
-        new_summary = {k: v for k, v in summary.items() if v and v.strip()}
-    record = _study_record(old.model_dump() | {"title": title, "shared_aim": shared_aim, "summary": new_summary,
-                                               "languages": langs, "shared_aim_text": aims})
-    changed = [k for k in ("title", "shared_aim", "summary", "languages", "shared_aim_text")
-               if getattr(record, k) != getattr(old, k)]
-    if not changed:
-        return old
-    with change(study) as tx:
-        tx.put("study", 1, to_doc(record))
-        audit(tx, actor, "study details changed", record.id, {"changed": changed}, laptop=study.laptop)
-    return record
-
-
-def save_team_member(study: Study, actor: str, name: str, role: str, organisation: str = "",
-                     index: Optional[int] = None) -> StudyRecord:
-    """Add a team member (index None) or change the one at ``index``."""
-    old = study.repo.study()
-    try:
-        member = TeamMember(name=name, role=role, organisation=organisation)
-    except ValidationError as exc:
-        raise Refused("Please correct the entries marked.", locate_errors(exc)) from None
-    team = list(old.team)
-    others = [m for i, m in enumerate(team) if i != index]
-    if any(m.name.casefold() == member.name.casefold() for m in others):
-        raise Refused(f"{member.name} is already on the team.", {"name": f"{member.name} is already on the team."})
-    if index is None:
-        team.append(member)
-        action = "team member added"
-    else:
-        if not 0 <= index < len(team):
-            raise NotFound("That team member is no longer listed.")
-        team[index] = member
-        action = "team member changed"
-    record = old.model_copy(update={"team": team})
-    with change(study) as tx:
-        tx.put("study", 1, to_doc(record))
-        audit(tx, actor, action, member.name, {"role": member.role.value}, laptop=study.laptop)
-    return record
-
-
-def remove_team_member(study: Study, actor: str, index: int) -> StudyRecord:
-    old = study.repo.study()
-    if not 0 <= index < len(old.team):
-        raise NotFound("That team member is no longer listed.")
-    gone = old.team[index]
-    record = old.model_copy(update={"team": [m for i, m in enumerate(old.team) if i != index]})
-    with change(study) as tx:
-        tx.put("study", 1, to_doc(record))
-        audit(tx, actor, "team member removed", gone.name, {"role": gone.role.value}, laptop=study.laptop)
-    return record
-
-
-def change_status(study: Study, status: Union[str, StudyStatus], actor: str) -> StudyRecord:
-    """Move the study to another status; nobody can be recruited before a protocol is published."""
-    try:
-        status = StudyStatus(status)
-    except ValueError:
-        raise Refused(f"'{status}' is not a study status.") from None
-    record = study.repo.study()
-    if status is record.status:
-        return record
-    if status in (StudyStatus.recruiting, StudyStatus.active) and study.repo.current_protocol() is None:
-        raise Refused("Publish the first protocol version before the study recruits or runs.")
-    with change(study) as tx:
-        updated = record.model_copy(update={"status": status})
-        tx.put("study", 1, to_doc(updated))
-        audit(tx, actor, "study status changed", record.id, {"from": record.status.value, "to": status.value},
-              laptop=study.laptop)
-    return updated
-
+from .study_details import (  # noqa: F401 (re-exported: the design screens reach them through this module)
+    change_status,
+    edit_study,
+    new_study,
+    remove_team_member,
+    save_team_member,
+)
 
 # -- drafts ------------------------------------------------------------------------------------
 
 
-def _save(study: Study, row: int, draft: Draft, actor: str, action: str, target: str = "",
-          details: Optional[dict[str, Any]] = None) -> Draft:
+def _save(
+    study: Study, row: int, draft: Draft, actor: str, action: str, target: str = "", details: Optional[dict[str, Any]] = None
+) -> Draft:
     draft = draft.model_copy(update={"updated_at": utcnow()})
     with change(study) as tx:
         tx.put("drafts", row, to_doc(draft))
@@ -198,16 +62,25 @@ def start_draft(study: Study, actor: str, proposal_id: Optional[str] = None) -> 
     if open_draft(study) is not None:
         raise Refused("A draft is already open: publish or discard it first.")
     current = study.repo.current_protocol()
-    draft = Draft(created_by=actor or "unknown", proposal_id=proposal_id,
-                  based_on=current.number if current else None,
-                  fields=current.fields if current else [],
-                  consent_text=current.consent.text if current else {},
-                  consent_items=current.consent.items if current else [],
-                  page_words=current.page_words if current else {})
+    draft = Draft(
+        created_by=actor or "unknown",
+        proposal_id=proposal_id,
+        based_on=current.number if current else None,
+        fields=current.fields if current else [],
+        consent_text=current.consent.text if current else {},
+        consent_items=current.consent.items if current else [],
+        page_words=current.page_words if current else {},
+    )
     with change(study) as tx:
         tx.insert("drafts", to_doc(draft))
-        audit(tx, actor, "draft started", f"from version {current.number}" if current else "new protocol",
-              {"proposal": proposal_id}, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "draft started",
+            f"from version {current.number}" if current else "new protocol",
+            {"proposal": proposal_id},
+            laptop=study.laptop,
+        )
     return draft
 
 
@@ -270,8 +143,7 @@ def check_field(values: dict[str, Any], languages: list[str]) -> FormField:
     return _field_from(values, languages)
 
 
-def save_draft_field(study: Study, draft_id: str, values: dict[str, Any], actor: str,
-                     index: Optional[int] = None) -> Draft:
+def save_draft_field(study: Study, draft_id: str, values: dict[str, Any], actor: str, index: Optional[int] = None) -> Draft:
     """Add a field to the draft (index None) or replace the one at ``index``; refusals name the entry."""
     row, draft = _draft(study, draft_id)
     field = _field_from(values, study.repo.study().languages)
@@ -308,8 +180,15 @@ def move_draft_field(study: Study, draft_id: str, index: int, delta: int, actor:
         return draft
     fields = list(draft.fields)
     fields[index], fields[target] = fields[target], fields[index]
-    return _save(study, row, draft.model_copy(update={"fields": fields}), actor, "draft field moved",
-                 fields[target].key, {"to": target + 1})
+    return _save(
+        study,
+        row,
+        draft.model_copy(update={"fields": fields}),
+        actor,
+        "draft field moved",
+        fields[target].key,
+        {"to": target + 1},
+    )
 
 
 def _language(study: Study, language: str) -> str:
@@ -321,8 +200,7 @@ def _language(study: Study, language: str) -> str:
     return language
 
 
-def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, str]], actor: str,
-                      language: str = "") -> Draft:
+def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, str]], actor: str, language: str = "") -> Draft:
     """Save the consent text in one language (a string; the study's main language unless named) or in all (a dict)."""
     row, draft = _draft(study, draft_id)
     lang = _language(study, language)
@@ -335,18 +213,22 @@ def save_consent_text(study: Study, draft_id: str, text: Union[str, dict[str, st
     else:
         new_text = dict(text)
     try:
-        updated = draft.model_copy(update={"consent_text": Draft.model_validate(
-            to_doc(draft) | {"consent_text": new_text}).consent_text})
+        updated = draft.model_copy(
+            update={"consent_text": Draft.model_validate(to_doc(draft) | {"consent_text": new_text}).consent_text}
+        )
     except ValidationError as exc:
         raise Refused("Please correct the consent text.", {"text": locate_errors(exc).popitem()[1]}) from None
     if not updated.consent_text:
-        raise Refused("The consent text cannot be empty: say what taking part means.",
-                      {"text": "The consent text cannot be empty: say what taking part means."})
+        raise Refused(
+            "The consent text cannot be empty: say what taking part means.",
+            {"text": "The consent text cannot be empty: say what taking part means."},
+        )
     return _save(study, row, updated, actor, "consent text changed")
 
 
-def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor: str,
-                      index: Optional[int] = None, language: str = "") -> Draft:
+def save_consent_item(
+    study: Study, draft_id: str, values: dict[str, Any], actor: str, index: Optional[int] = None, language: str = ""
+) -> Draft:
     """Add (index None) or change a consent item: an id, its words, its role and whether taking part needs it.
 
     Words given as a string are the item's text in ``language`` (else the main language); the
@@ -377,8 +259,10 @@ def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor
             msg = f"The id '{item.id}' is already used by another consent item; choose another."
             raise Refused(msg, {"id": msg})
         if i != index and item.role is not ConsentRole.plain and other.role is item.role:
-            msg = (f"The item '{other.id}' already has the role '{ROLE_NAMES[item.role]}'; a role other than "
-                   "plain goes to one item only. Make that one plain first, or choose another role.")
+            msg = (
+                f"The item '{other.id}' already has the role '{ROLE_NAMES[item.role]}'; a role other than "
+                "plain goes to one item only. Make that one plain first, or choose another role."
+            )
             raise Refused(msg, {"role": msg})
     items = list(draft.consent_items)
     if index is None:
@@ -389,8 +273,15 @@ def save_consent_item(study: Study, draft_id: str, values: dict[str, Any], actor
             raise NotFound("That consent item is no longer in the draft.")
         items[index] = item
         action = "consent item changed"
-    return _save(study, row, draft.model_copy(update={"consent_items": items}), actor, action, item.id,
-                 {"required": item.required, "role": item.role.value})
+    return _save(
+        study,
+        row,
+        draft.model_copy(update={"consent_items": items}),
+        actor,
+        action,
+        item.id,
+        {"required": item.required, "role": item.role.value},
+    )
 
 
 def remove_consent_item(study: Study, draft_id: str, index: int, actor: str) -> Draft:
@@ -399,8 +290,7 @@ def remove_consent_item(study: Study, draft_id: str, index: int, actor: str) -> 
         raise NotFound("That consent item is no longer in the draft.")
     gone = draft.consent_items[index]
     items = [it for i, it in enumerate(draft.consent_items) if i != index]
-    return _save(study, row, draft.model_copy(update={"consent_items": items}), actor, "consent item removed",
-                 gone.id)
+    return _save(study, row, draft.model_copy(update={"consent_items": items}), actor, "consent item removed", gone.id)
 
 
 def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by: str) -> ProtocolVersion:
@@ -412,12 +302,15 @@ def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by:
     languages = study.repo.study().languages
     missing = missing_translations(draft, languages)
     if missing:
-        raise Refused("This draft cannot be published yet: every text a participant reads needs each of the "
-                      "study's languages. Missing: " + "; ".join(missing) + ".")
+        raise Refused(
+            "This draft cannot be published yet: every text a participant reads needs each of the "
+            "study's languages. Missing: " + "; ".join(missing) + "."
+        )
     gaps = page_word_gaps(languages, draft.page_words)
     if gaps:
-        raise Refused("This draft cannot be published yet: the phone pages cannot speak every study language. "
-                      + "; ".join(gaps) + ".")
+        raise Refused(
+            "This draft cannot be published yet: the phone pages cannot speak every study language. " + "; ".join(gaps) + "."
+        )
     if not approved_by.strip():
         raise Refused("Please say who approved this version.", {"approved_by": "Please say who approved this version."})
     if study.repo.current_protocol() is not None and not change_summary.strip():
@@ -425,10 +318,16 @@ def publish_draft(study: Study, draft_id: str, change_summary: str, approved_by:
         raise Refused(msg, {"change_summary": msg})
 
     def mark(tx, version: ProtocolVersion) -> None:
-        tx.put("drafts", row, to_doc(draft.model_copy(update={"published_as": version.number,
-                                                               "updated_at": utcnow()})))
+        tx.put("drafts", row, to_doc(draft.model_copy(update={"published_as": version.number, "updated_at": utcnow()})))
 
     return publish_protocol_version(
-        study, draft.fields, draft.consent_text, [to_doc(i) for i in draft.consent_items],
-        change_summary.strip() or "First version.", approved_by.strip(), proposal_id=draft.proposal_id, also=mark,
-        page_words=draft.page_words)
+        study,
+        draft.fields,
+        draft.consent_text,
+        [to_doc(i) for i in draft.consent_items],
+        change_summary.strip() or "First version.",
+        approved_by.strip(),
+        proposal_id=draft.proposal_id,
+        also=mark,
+        page_words=draft.page_words,
+    )
