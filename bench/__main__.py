@@ -56,14 +56,16 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         unit = r.get("unit") or ""
         base = r.get("baseline")
-        lines.append([
-            str(r.get("measure", "?")),
-            f"{number(r.get('ours'))} {unit}".strip(),
-            "-" if base is None else f"{number(base)} {unit} ({r.get('base') or 'baseline'})",
-            ratio(r),
-            str(r.get("target") or "-"),
-            verdict(r.get("ok")),
-        ])
+        lines.append(
+            [
+                str(r.get("measure", "?")),
+                f"{number(r.get('ours'))} {unit}".strip(),
+                "-" if base is None else f"{number(base)} {unit} ({r.get('base') or 'baseline'})",
+                ratio(r),
+                str(r.get("target") or "-"),
+                verdict(r.get("ok")),
+            ]
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = []
     for n, line in enumerate(lines):
@@ -89,8 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller studies and fewer rounds, for a fast look")
     parser.add_argument("--only", default=None, help="run only the module with this name (core, bench_web ...)")
     parser.add_argument("--keep", action="store_true", help="keep the generated studies (their folder is printed)")
-    parser.add_argument("--size", type=int, action="append", default=None, metavar="N",
-                        help="the study sizes bench_scale measures (repeat; --size 1000000 for the million)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        action="append",
+        default=None,
+        metavar="N",
+        help="the study sizes bench_scale measures (repeat; --size 1000000 for the million)",
+    )
     args = parser.parse_args(argv)
     if args.size:
         import os
@@ -127,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             note(f"generated studies kept in {studies.work_folder()}")
         else:
             studies.cleanup()
-    print(f"citizen benchmarks ({'quick' if args.quick else 'full'}), medians; "
-          f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, "
-          f"{_cores()} cores; {time.perf_counter() - started:.0f} s in all")
+    print(
+        f"citizen benchmarks ({'quick' if args.quick else 'full'}), medians; "
+        f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, "
+        f"{_cores()} cores; {time.perf_counter() - started:.0f} s in all"
+    )
     print()
     print(table(rows))
     for n in notes:

@@ -66,18 +66,27 @@ def parse_only(path: Path) -> Timer:
 
 def _pair(measure: str, ours: Timer, base: Timer, factor: float, extra_ok: bool = True) -> list[dict]:
     """The same measure in wall-clock seconds and in CPU seconds, each against the baseline."""
-    return [{"measure": f"{measure} [{kind}]", "ours": getattr(ours, attr), "baseline": BASELINE,
-             "base": getattr(base, attr), "unit": unit, "target": f"<= {factor:g}x baseline",
-             "ok": extra_ok and getattr(ours, attr) <= factor * getattr(base, attr)}
-            for kind, attr, unit in (("wall", "wall", "s"), ("cpu", "cpu", "s cpu"))]
+    return [
+        {
+            "measure": f"{measure} [{kind}]",
+            "ours": getattr(ours, attr),
+            "baseline": BASELINE,
+            "base": getattr(base, attr),
+            "unit": unit,
+            "target": f"<= {factor:g}x baseline",
+            "ok": extra_ok and getattr(ours, attr) <= factor * getattr(base, attr),
+        }
+        for kind, attr, unit in (("wall", "wall", "s"), ("cpu", "cpu", "s cpu"))
+    ]
 
 
 def _older_copy(bundle: Bundle) -> Bundle:
     """The same study as another laptop held it earlier: half the contributions, none of their reviews."""
     records = dict(bundle.records)
     half = len(records["contributions"]) // 2
-    records["contributions"] = [dict(c, reviews=[], feedback=[], review_state="received")
-                                for c in records["contributions"][:half]]
+    records["contributions"] = [
+        dict(c, reviews=[], feedback=[], review_state="received") for c in records["contributions"][:half]
+    ]
     records["audit"] = records["audit"][: len(records["audit"]) // 2]
     return check_bundle(Bundle(bundle.study_id, bundle.laptop, bundle.created_at, records))
 
@@ -109,12 +118,19 @@ def measure_size(contributions: int, tmp: Path) -> list[dict]:
             report = merge_bundle(older, read_bundle(path), "bench")
         one_change = len(commits) == 1
         new = report.new.get("contributions", 0)
-        out += _pair(f"bundle merge into an older copy ({new:,} new, {report.updated.get('contributions', 0):,} "
-                     f"updated contributions, one change: {one_change}), {label}", merge_t, base, 15, one_change)
+        out += _pair(
+            f"bundle merge into an older copy ({new:,} new, {report.updated.get('contributions', 0):,} "
+            f"updated contributions, one change: {one_change}), {label}",
+            merge_t,
+            base,
+            15,
+            one_change,
+        )
         with Timer() as again_t:
             again = merge_bundle(older, read_bundle(path), "bench")
-        out += _pair(f"the same bundle again (nothing new: {again.nothing_to_merge}), {label}", again_t, base, 10,
-                     again.nothing_to_merge)
+        out += _pair(
+            f"the same bundle again (nothing new: {again.nothing_to_merge}), {label}", again_t, base, 10, again.nothing_to_merge
+        )
     return out
 
 
@@ -133,5 +149,8 @@ def measurements(quick: bool) -> list[dict]:
 if __name__ == "__main__":
     for m in measurements("--quick" in sys.argv):
         ratio = m["ours"] / m["base"] if m["base"] else float("nan")
-        print(f"{'ok ' if m['ok'] else 'BAD'} {m['measure']}: {m['ours']:.2f} {m['unit']} "
-              f"(baseline {m['base']:.2f}, {ratio:.1f}x; target {m['target']})", flush=True)
+        print(
+            f"{'ok ' if m['ok'] else 'BAD'} {m['measure']}: {m['ours']:.2f} {m['unit']} "
+            f"(baseline {m['base']:.2f}, {ratio:.1f}x; target {m['target']})",
+            flush=True,
+        )

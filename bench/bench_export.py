@@ -60,8 +60,17 @@ def measure(contributions: int, runs: int) -> list[dict]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mine, theirs = statistics.median(ours), statistics.median(base)
-    return [{"measure": f"export, {rows:,} contributions exported (median of {runs})", "ours": mine,
-             "baseline": theirs, "base": BASELINE, "unit": "s", "target": "<= 2x", "ok": mine <= 2 * theirs}]
+    return [
+        {
+            "measure": f"export, {rows:,} contributions exported (median of {runs})",
+            "ours": mine,
+            "baseline": theirs,
+            "base": BASELINE,
+            "unit": "s",
+            "target": "<= 2x",
+            "ok": mine <= 2 * theirs,
+        }
+    ]
 
 
 def measurements(quick: bool) -> list[dict]:
@@ -72,7 +81,9 @@ if __name__ == "__main__":
     quick = "--quick" in sys.argv
     try:
         for m in measurements(quick):
-            print(f"{m['measure']}: {m['ours']:.2f} s; {m['base']}: {m['baseline']:.2f} s; "
-                  f"ratio {m['ours'] / m['baseline']:.1f}x", flush=True)
+            print(
+                f"{m['measure']}: {m['ours']:.2f} s; {m['base']}: {m['baseline']:.2f} s; ratio {m['ours'] / m['baseline']:.1f}x",
+                flush=True,
+            )
     finally:
         studies.cleanup()

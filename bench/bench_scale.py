@@ -33,12 +33,13 @@ from .bench_web import _prepare, _serve
 # Runs one citizen command in this process and reports its peak resident memory (KiB) on stderr.
 # (VmHWM, not ru_maxrss: the latter carries the forking parent's peak across exec on Linux.)
 HWM = "int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
-PEAK = ("import sys\nfrom citizen.cli import main\ncode = main(sys.argv[1:])\n"
-        f"print('PEAK', {HWM}, file=sys.stderr)\nsys.exit(code)\n")
+PEAK = (
+    "import sys\nfrom citizen.cli import main\ncode = main(sys.argv[1:])\n"
+    f"print('PEAK', {HWM}, file=sys.stderr)\nsys.exit(code)\n"
+)
 
 
-READ = ("import gzip, json, sys\nwith gzip.open(sys.argv[1]) as f:\n    for line in f:\n"
-        f"        json.loads(line)\nprint({HWM})\n")
+READ = f"import gzip, json, sys\nwith gzip.open(sys.argv[1]) as f:\n    for line in f:\n        json.loads(line)\nprint({HWM})\n"
 
 
 def sizes_asked(quick: bool) -> list[int]:
@@ -48,10 +49,8 @@ def sizes_asked(quick: bool) -> list[int]:
     return [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
 
 
-def row(measure: str, ours: float, baseline: float | None, base: str, unit: str, target: str,
-        ok: bool | None) -> dict[str, Any]:
-    return {"measure": measure, "ours": ours, "baseline": baseline, "base": base, "unit": unit,
-            "target": target, "ok": ok}
+def row(measure: str, ours: float, baseline: float | None, base: str, unit: str, target: str, ok: bool | None) -> dict[str, Any]:
+    return {"measure": measure, "ours": ours, "baseline": baseline, "base": base, "unit": unit, "target": target, "ok": ok}
 
 
 def whole_process(args: list[str]) -> tuple[float, float]:
@@ -80,6 +79,7 @@ def first_page(data: Path) -> tuple[float, float]:
     [(_, token)], _, _ = _prepare(data, 1, 0)
     proc, base = _serve(data)
     try:
+
         async def fetch_twice() -> tuple[float, float]:
             async with aiohttp.ClientSession() as session:
                 times = []
@@ -107,29 +107,83 @@ def measure(n: int, tmp: Path) -> list[dict[str, Any]]:
 
     with DataFolder(g.data, readonly=True) as data:
         counted = list_studies(data)[0].contributions
-    rows.append(row(f"`citizen demo --contributions {n:,}` (counts {counted:,}) wall", g.wall, None, "", "s",
-                    "< 30 s at 100,000; exactly N", (g.wall < 30 and counted == n) if big else counted == n))
+    rows.append(
+        row(
+            f"`citizen demo --contributions {n:,}` (counts {counted:,}) wall",
+            g.wall,
+            None,
+            "",
+            "s",
+            "< 30 s at 100,000; exactly N",
+            (g.wall < 30 and counted == n) if big else counted == n,
+        )
+    )
     rows.append(row(f"`citizen demo --contributions {n:,}` CPU", g.cpu, None, "", "s cpu", "", None))
 
     copy = tmp / f"serve-{n}"
     shutil.copytree(g.data, copy)
     (copy / ".lock").unlink(missing_ok=True)
     first, again = first_page(copy)
-    rows.append(row(f"first page after `citizen serve` starts, {n:,}", first, again, "the same page again", "ms",
-                    "< 100 ms at 100,000", first < 100 if big else None))
+    rows.append(
+        row(
+            f"first page after `citizen serve` starts, {n:,}",
+            first,
+            again,
+            "the same page again",
+            "ms",
+            "< 100 ms at 100,000",
+            first < 100 if big else None,
+        )
+    )
 
     bundle = tmp / f"{n}.citizen-bundle"
     wall, peak = whole_process(["--data", str(g.data), "bundle", "export", studies.STUDY_ID, str(bundle)])
     read, read_peak = min((plain_read(bundle) for _ in range(2)), key=lambda t: t[0])
-    rows.append(row(f"`citizen bundle export`, {n:,}", wall, read, "gzip JSON-lines read of the bundle, whole process", "s",
-                    "<= 3x", wall <= 3 * read if big else None))
-    rows.append(row(f"`citizen bundle export` peak memory, {n:,}", peak, read_peak, "the same read", "MiB", "< 200 MiB",
-                    peak < 200 if big else None))
+    rows.append(
+        row(
+            f"`citizen bundle export`, {n:,}",
+            wall,
+            read,
+            "gzip JSON-lines read of the bundle, whole process",
+            "s",
+            "<= 3x",
+            wall <= 3 * read if big else None,
+        )
+    )
+    rows.append(
+        row(
+            f"`citizen bundle export` peak memory, {n:,}",
+            peak,
+            read_peak,
+            "the same read",
+            "MiB",
+            "< 200 MiB",
+            peak < 200 if big else None,
+        )
+    )
     wall, peak = whole_process(["--data", str(tmp / f"empty-{n}"), "bundle", "import", str(bundle), "--yes"])
-    rows.append(row(f"`citizen bundle import` into an empty laptop, {n:,}", wall, read,
-                    "gzip JSON-lines read of the bundle, whole process", "s", "<= 3x", wall <= 3 * read if big else None))
-    rows.append(row(f"`citizen bundle import` peak memory, {n:,}", peak, read_peak, "the same read", "MiB", "< 200 MiB",
-                    peak < 200 if big else None))
+    rows.append(
+        row(
+            f"`citizen bundle import` into an empty laptop, {n:,}",
+            wall,
+            read,
+            "gzip JSON-lines read of the bundle, whole process",
+            "s",
+            "<= 3x",
+            wall <= 3 * read if big else None,
+        )
+    )
+    rows.append(
+        row(
+            f"`citizen bundle import` peak memory, {n:,}",
+            peak,
+            read_peak,
+            "the same read",
+            "MiB",
+            "< 200 MiB",
+            peak < 200 if big else None,
+        )
+    )
     shutil.rmtree(copy, ignore_errors=True)
     shutil.rmtree(tmp / f"empty-{n}", ignore_errors=True)
     bundle.unlink(missing_ok=True)

@@ -46,8 +46,9 @@ MIB = 1024 * 1024
 
 
 def _call(method: str, url: str, body: bytes | None = None) -> object:
-    req = urllib.request.Request(url, data=body, method=method,
-                                 headers={"Accept": "application/json", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=body, method=method, headers={"Accept": "application/json", "Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=600) as resp:
         return json.loads(resp.read())
 
@@ -58,8 +59,7 @@ def _citizen(args: list[str], kill_when=None) -> tuple[float, int, str]:
     script = Path(sys.executable).parent / "citizen"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "citizen"]
     start = time.perf_counter()
-    proc = subprocess.Popen(command + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(command + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     if kill_when is not None:
         while proc.poll() is None and not kill_when():
             time.sleep(0.05)
@@ -80,7 +80,7 @@ def _ingest(base: str, source: str, tmp: Path) -> tuple[float, int]:
     path = tmp / "docs.jsonl"
     with path.open("wb") as fh:
         for start in range(0, len(rows), BATCH):
-            docs = [{k: v for k, v in r["doc"].items() if k != "_rev"} for r in rows[start:start + BATCH]]
+            docs = [{k: v for k, v in r["doc"].items() if k != "_rev"} for r in rows[start : start + BATCH]]
             fh.write(json.dumps({"docs": docs}).encode() + b"\n")
     del rows
     bodies = path.read_bytes().splitlines()
@@ -119,8 +119,7 @@ def measure(contributions: int, tmp: Path) -> list[dict]:
     source.mkdir()
     (source / "laptop.json").write_text(json.dumps({"laptop": "DE"}))
     with DataFolder(source) as folder:
-        create_demo(folder, participants=max(50, contributions // 5), contributions=contributions, seed=11,
-                    study_id=STUDY)
+        create_demo(folder, participants=max(50, contributions // 5), contributions=contributions, seed=11, study_id=STUDY)
     server = PouchServer(tmp / "hub").start()
     try:
         base = server.base
@@ -128,15 +127,33 @@ def measure(contributions: int, tmp: Path) -> list[dict]:
         docs = int(_call("GET", f"{base}/pushed")["doc_count"])  # type: ignore[index]
         label = f"{contributions:,} contributions ({docs:,} documents)"
         ingest_s, ingested = _ingest(base, f"{base}/pushed", tmp)
-        rows = [_row(f"push of {label}", push_s, ingest_s, f"PouchDB Server's own _bulk_docs ingest of the same "
-                     f"{ingested:,} documents from a file", "s", "<= 2x baseline", push_s <= 2 * ingest_s),
-                _row(f"push of {label}: peak memory", push_mem / MIB, None, "", "MiB", "< 200 MiB", push_mem < 200 * MIB)]
+        rows = [
+            _row(
+                f"push of {label}",
+                push_s,
+                ingest_s,
+                f"PouchDB Server's own _bulk_docs ingest of the same {ingested:,} documents from a file",
+                "s",
+                "<= 2x baseline",
+                push_s <= 2 * ingest_s,
+            ),
+            _row(f"push of {label}: peak memory", push_mem / MIB, None, "", "MiB", "< 200 MiB", push_mem < 200 * MIB),
+        ]
 
         read_s = _plain_read(f"{base}/pushed")
         pull_s, pull_mem, _ = _citizen(["--data", str(tmp / "clone"), "study", "clone", f"{base}/pushed"])
-        rows += [_row(f"pull (clone onto an empty laptop) of {label}", pull_s, read_s,
-                      "a plain read of the same _changes pages and _bulk_get", "s", "<= 2x baseline", pull_s <= 2 * read_s),
-                 _row(f"pull of {label}: peak memory", pull_mem / MIB, None, "", "MiB", "< 200 MiB", pull_mem < 200 * MIB)]
+        rows += [
+            _row(
+                f"pull (clone onto an empty laptop) of {label}",
+                pull_s,
+                read_s,
+                "a plain read of the same _changes pages and _bulk_get",
+                "s",
+                "<= 2x baseline",
+                pull_s <= 2 * read_s,
+            ),
+            _row(f"pull of {label}: peak memory", pull_mem / MIB, None, "", "MiB", "< 200 MiB", pull_mem < 200 * MIB),
+        ]
 
         fresh = tmp / "again"
         shutil.copytree(source, fresh, ignore=shutil.ignore_patterns(".lock", "sync"))
@@ -153,8 +170,17 @@ def measure(contributions: int, tmp: Path) -> list[dict]:
         _s, _m, out = _citizen(["--data", str(fresh), "sync", STUDY, url, "--push-only"])
         sent_again = int(out.split(" documents sent")[0].rsplit(" ", 1)[1])
         share = sent_again / docs
-        rows.append(_row(f"push killed at {held / docs:.0%} of {label}, then resumed: documents sent again",
-                         100 * share, None, "", "%", "< 15%", share < 0.15))
+        rows.append(
+            _row(
+                f"push killed at {held / docs:.0%} of {label}, then resumed: documents sent again",
+                100 * share,
+                None,
+                "",
+                "%",
+                "< 15%",
+                share < 0.15,
+            )
+        )
         return rows
     finally:
         server.stop()
@@ -172,5 +198,6 @@ if __name__ == "__main__":
     for m in measurements("--quick" in sys.argv):
         ratio = f", {m['ours'] / m['baseline']:.2f}x" if m["baseline"] else ""
         base = f" (baseline {m['baseline']:.2f}{ratio}: {m['base']})" if m["baseline"] else ""
-        print(f"{'ok ' if m['ok'] else 'BAD'} {m['measure']}: {m['ours']:.2f} {m['unit']}{base}; target {m['target']}",
-              flush=True)
+        print(
+            f"{'ok ' if m['ok'] else 'BAD'} {m['measure']}: {m['ours']:.2f} {m['unit']}{base}; target {m['target']}", flush=True
+        )

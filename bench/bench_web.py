@@ -30,8 +30,14 @@ from typing import Any
 
 STUDY = "air-quality-walk"
 CONSENT = {"take_part": True, "share_partners": True, "quote_words": False, "contact_later": False}
-ANSWERS = {"walk_date": "2026-05-02", "route": "canal_path", "walk_minutes": "35", "breathing": "4",
-           "symptoms": "cough", "traffic": "3"}
+ANSWERS = {
+    "walk_date": "2026-05-02",
+    "route": "canal_path",
+    "walk_minutes": "35",
+    "breathing": "4",
+    "symptoms": "cough",
+    "traffic": "3",
+}
 
 
 @dataclass
@@ -74,8 +80,7 @@ def _prepare(data: Path, phones: int, extra: int) -> tuple[list[tuple[str, str]]
         baseline_person = people.pop()
         start = time.perf_counter()
         for i in range(extra):
-            add_contribution(study, baseline_person.id, dict(ANSWERS, notes=f"direct {i}"), ContributionSource.phone,
-                             "bench")
+            add_contribution(study, baseline_person.id, dict(ANSWERS, notes=f"direct {i}"), ContributionSource.phone, "bench")
         direct = extra / (time.perf_counter() - start)
         before = study.repo.contribution_count()
         return [(p.id, p.link) for p in people], before, direct
@@ -93,8 +98,11 @@ async def _phones(base: str, tokens: list[tuple[str, str]], each: int, run: WebR
                 try:
                     async with session.get(f"{base}/p/{token}") as r:
                         page = await r.text()
-                    csrf = re.search(r'action="/p/[^"]+/contribute"[^>]*>\s*<input type="hidden" name="csrf" '
-                                     r'value="([^"]+)"', page)
+                    csrf = re.search(
+                        r'action="/p/[^"]+/contribute"[^>]*>\s*<input type="hidden" name="csrf" '
+                        r'value="([^"]+)"',
+                        page,
+                    )
                     if csrf is None:
                         raise RuntimeError(f"page {r.status}")
                     form = {**ANSWERS, "notes": f"phone {n} walk {i}", "csrf": csrf.group(1)}
@@ -116,8 +124,12 @@ async def _phones(base: str, tokens: list[tuple[str, str]], each: int, run: WebR
 def _serve(data: Path) -> tuple[subprocess.Popen, str]:
     from .studies import citizen_command
 
-    proc = subprocess.Popen([*citizen_command(), "--data", str(data), "serve", STUDY, "--host", "127.0.0.1",
-                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*citizen_command(), "--data", str(data), "serve", STUDY, "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     while True:
         line = proc.stdout.readline()
         if not line:
@@ -186,11 +198,24 @@ def measurements(quick: bool) -> list[dict[str, Any]]:
     print(report(run), file=sys.stderr)
     whole = run.lost == 0 and run.duplicated == 0 and not run.errors
     return [
-        {"measure": f"{phones} phones contributing at once ({size:,} in the study)", "ours": run.per_second,
-         "baseline": run.direct_per_second, "base": "direct service calls in one process", "unit": "contrib/s",
-         "target": ">= 50/s, none lost", "ok": whole and run.per_second >= 50},
-        {"measure": "phone contribution latency p95", "ours": run.percentile(95), "baseline": None,
-         "base": "", "unit": "ms", "target": "< 1000 ms", "ok": run.percentile(95) < 1000},
+        {
+            "measure": f"{phones} phones contributing at once ({size:,} in the study)",
+            "ours": run.per_second,
+            "baseline": run.direct_per_second,
+            "base": "direct service calls in one process",
+            "unit": "contrib/s",
+            "target": ">= 50/s, none lost",
+            "ok": whole and run.per_second >= 50,
+        },
+        {
+            "measure": "phone contribution latency p95",
+            "ours": run.percentile(95),
+            "baseline": None,
+            "base": "",
+            "unit": "ms",
+            "target": "< 1000 ms",
+            "ok": run.percentile(95) < 1000,
+        },
     ]
 
 
@@ -199,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20 phones x 5 contributions on 2,000 (a fast look)")
     parser.add_argument("--phones", type=int, default=None, help="phones at once (default 50; 20 with --quick)")
     parser.add_argument("--each", type=int, default=None, help="contributions per phone (default 10; 5 quick)")
-    parser.add_argument("--size", type=int, default=None, help="contributions already in the study "
-                        "(default 20,000; 2,000 quick)")
+    parser.add_argument("--size", type=int, default=None, help="contributions already in the study (default 20,000; 2,000 quick)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder (its path is printed)")
     args = parser.parse_args(argv)
     phones, each, size = (20, 5, 2_000) if args.quick else (50, 10, 20_000)

@@ -18,10 +18,8 @@ from .studies import STUDY_ID, Generated, citizen_command, demo_study, study_byt
 PROBE = Path(__file__).with_name("app_probe.py")
 
 
-def row(measure: str, ours: float, baseline: float | None, base: str, unit: str, target: str,
-        ok: bool | None) -> dict[str, Any]:
-    return {"measure": measure, "ours": ours, "baseline": baseline, "base": base, "unit": unit,
-            "target": target, "ok": ok}
+def row(measure: str, ours: float, baseline: float | None, base: str, unit: str, target: str, ok: bool | None) -> dict[str, Any]:
+    return {"measure": measure, "ours": ours, "baseline": baseline, "base": base, "unit": unit, "target": target, "ok": ok}
 
 
 # -- 1. durable add-contribution against stock TinyDB ----------------------------------------------
@@ -41,13 +39,22 @@ def time_adds(gen: Generated, count: int) -> tuple[list[float], dict[str, Any]]:
             study = open_study(data, STUDY_ID)
             current = study.repo.current_protocol()
             assert current is not None
-            people = [p.id for p in study.repo.participants()
-                      if study.repo.consent_state(p.id).covers(current.consent)]
+            people = [p.id for p in study.repo.participants() if study.repo.consent_state(p.id).covers(current.consent)]
             # What a phone sends: strings, as typed (every required field and a few more).
-            values = {"walk_date": "2026-05-01", "route": "high_street", "walk_minutes": "30", "traffic": "3",
-                      "smelled_fumes": "yes", "symptoms": "cough", "breathing": "4", "pm25": "12.5",
-                      "worst_spot": "Bus station", "start_time": "08:15", "inhaler_used": "no",
-                      "notes": "Busy morning by the bus station."}
+            values = {
+                "walk_date": "2026-05-01",
+                "route": "high_street",
+                "walk_minutes": "30",
+                "traffic": "3",
+                "smelled_fumes": "yes",
+                "symptoms": "cough",
+                "breathing": "4",
+                "pm25": "12.5",
+                "worst_spot": "Bus station",
+                "start_time": "08:15",
+                "inhaler_used": "no",
+                "notes": "Busy morning by the bus station.",
+            }
             values = {k: v for k, v in values.items() if current.field(k) is not None}
             cycle = itertools.cycle(people)
             store = study.store
@@ -58,8 +65,11 @@ def time_adds(gen: Generated, count: int) -> tuple[list[float], dict[str, Any]]:
                 if i >= 20:  # the first adds build the in-memory indexes once
                     samples.append(took)
             table = store.table("contributions")
-            shape = {"segments_loaded": len(table.loaded_segments()), "segments": len(table.segment_numbers()),
-                     "compactions": store.compactions}
+            shape = {
+                "segments_loaded": len(table.loaded_segments()),
+                "segments": len(table.segment_numbers()),
+                "compactions": store.compactions,
+            }
     finally:
         shutil.rmtree(copy.parent, ignore_errors=True)
     return samples, shape
@@ -136,6 +146,7 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
 
     def judged(ok: bool) -> bool | None:
         return ok if full else None
+
     rows: list[dict[str, Any]] = []
 
     # Demo generation through the real command (every change through the services).
@@ -145,8 +156,7 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
         made[n] = demo_study(n)
         note(f"  {made[n].wall:.1f} s wall, {made[n].cpu:.1f} s CPU")
     g = made[big]
-    rows.append(row(f"`citizen demo` with {big:,} contributions (wall)", g.wall, None, "", "s",
-                    "< 30 s", judged(g.wall < 30)))
+    rows.append(row(f"`citizen demo` with {big:,} contributions (wall)", g.wall, None, "", "s", "< 30 s", judged(g.wall < 30)))
     rows.append(row(f"`citizen demo` with {big:,} contributions (CPU)", g.cpu, None, "", "s", "", None))
 
     # 1. Durable add-contribution.
@@ -158,12 +168,32 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
         samples, shape = time_adds(made[n], adds)
         ours[n] = statistics.median(samples) * 1000
         stock = statistics.median(stock_tinydb_inserts(made[n], stock_runs if n < 100_000 else 3)) * 1000
-        rows.append(row(f"durable add-contribution at {n:,}", ours[n], stock, "stock TinyDB insert", "ms",
-                        ">= 100x faster" if n == big else "", judged(stock / ours[n] >= 100) if n == big else None))
-        note(f"  ours {ours[n]:.2f} ms (segments read {shape['segments_loaded']} of {shape['segments']}), "
-             f"stock TinyDB {stock:.1f} ms")
-    rows.append(row(f"durable add at {big:,} vs at 1,000", ours[big], ours[1_000], "ours at 1,000", "ms",
-                    "<= 2x", judged(ours[big] <= 2 * ours[1_000])))
+        rows.append(
+            row(
+                f"durable add-contribution at {n:,}",
+                ours[n],
+                stock,
+                "stock TinyDB insert",
+                "ms",
+                ">= 100x faster" if n == big else "",
+                judged(stock / ours[n] >= 100) if n == big else None,
+            )
+        )
+        note(
+            f"  ours {ours[n]:.2f} ms (segments read {shape['segments_loaded']} of {shape['segments']}), "
+            f"stock TinyDB {stock:.1f} ms"
+        )
+    rows.append(
+        row(
+            f"durable add at {big:,} vs at 1,000",
+            ours[big],
+            ours[1_000],
+            "ours at 1,000",
+            "ms",
+            "<= 2x",
+            judged(ours[big] <= 2 * ours[1_000]),
+        )
+    )
 
     # 2. First screen and 3. peak memory, against a minimal Textual app, in fresh processes.
     runs = 3 if quick else 5
@@ -173,16 +203,35 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
     base_start = median_of(minimal, "ready")
     first = median_of(mine, "ready")
     overview = median_of(mine, "overview")
-    rows.append(row(f"app to first screen ({big:,} study)", first * 1000, base_start * 1000,
-                    "minimal Textual app", "ms", "<= 1.5x", judged(first <= 1.5 * base_start)))
-    rows.append(row(f"app to overview with figures ({big:,})", overview * 1000, base_start * 1000,
-                    "minimal Textual app", "ms", "", None))
+    rows.append(
+        row(
+            f"app to first screen ({big:,} study)",
+            first * 1000,
+            base_start * 1000,
+            "minimal Textual app",
+            "ms",
+            "<= 1.5x",
+            judged(first <= 1.5 * base_start),
+        )
+    )
+    rows.append(
+        row(f"app to overview with figures ({big:,})", overview * 1000, base_start * 1000, "minimal Textual app", "ms", "", None)
+    )
     rss = median_of(mine, "rss_kib") / 1024
     base_rss = median_of(minimal, "rss_kib") / 1024
     on_disk = study_bytes(g.data) / 2**20
     with_bak = study_bytes(g.data, last_good_copies=True) / 2**20
-    rows.append(row(f"peak memory, app with the {big:,} study open", rss, on_disk,
-                    "study data files on disk (no .bak)", "MiB", "<= 2x", judged(rss <= 2 * on_disk)))
+    rows.append(
+        row(
+            f"peak memory, app with the {big:,} study open",
+            rss,
+            on_disk,
+            "study data files on disk (no .bak)",
+            "MiB",
+            "<= 2x",
+            judged(rss <= 2 * on_disk),
+        )
+    )
     rows.append(row("peak memory, same", rss, base_rss, "minimal Textual app", "MiB", "", None))
     note(f"  study on disk: {on_disk:.1f} MiB of data files, {with_bak:.1f} MiB with the .bak last good copies")
 
@@ -191,6 +240,5 @@ def measurements(quick: bool, note: Callable[[str], None] = print) -> list[dict[
     cmd = [*citizen_command(), "--help"]
     pairs = interleaved(runs, lambda: {"t": cold_start(cmd)}, lambda: {"t": cold_start([sys.executable, "-c", "pass"])})
     ours_help, python = median_of(pairs[0], "t"), median_of(pairs[1], "t")
-    rows.append(row("cold start `citizen --help`", ours_help * 1000, python * 1000, "`python -c pass`", "ms",
-                    "", None))
+    rows.append(row("cold start `citizen --help`", ours_help * 1000, python * 1000, "`python -c pass`", "ms", "", None))
     return rows

@@ -56,9 +56,23 @@ def demo_study(contributions: int) -> Generated:
     participants = participants_for(contributions)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([*citizen_command(), "--data", str(data), "demo", "--contributions", str(contributions),
-                    "--participants", str(participants), "--seed", str(SEED), "--no-open"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            *citizen_command(),
+            "--data",
+            str(data),
+            "demo",
+            "--contributions",
+            str(contributions),
+            "--participants",
+            str(participants),
+            "--seed",
+            str(SEED),
+            "--no-open",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

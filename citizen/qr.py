@@ -62,7 +62,7 @@ def make_code(data: str, least: int = ERROR_CORRECT_L) -> qrcode.QRCode:
         raise QrError("This text is too long for a QR code.") from None
     version = smallest.version
     best = smallest
-    for level in CORRECTIONS[CORRECTIONS.index(least) + 1:]:
+    for level in CORRECTIONS[CORRECTIONS.index(least) + 1 :]:
         code = qrcode.QRCode(version=version, error_correction=level, border=0)
         code.add_data(data)
         try:
@@ -85,9 +85,11 @@ def modules(data: str, border: int = 0, least: int = ERROR_CORRECT_L) -> list[li
     matrix = [[bool(m) for m in row] for row in make_code(data, least).modules]
     size = len(matrix) + 2 * border
     blank = [False] * size
-    return ([list(blank) for _ in range(border)]
-            + [[False] * border + row + [False] * border for row in matrix]
-            + [list(blank) for _ in range(border)])
+    return (
+        [list(blank) for _ in range(border)]
+        + [[False] * border + row + [False] * border for row in matrix]
+        + [list(blank) for _ in range(border)]
+    )
 
 
 def terminal_text(data: str, *, border: int = QUIET_ZONE, light_background: bool = False) -> str:
@@ -189,8 +191,9 @@ def poster_png(data: str, title: str, aim: str, *, module_px: int = 16) -> bytes
     for y, row in enumerate(grid):
         for x, dark in enumerate(row):
             if dark:
-                draw.rectangle([left + x * module_px, y * module_px,
-                                left + (x + 1) * module_px - 1, (y + 1) * module_px - 1], fill=0)
+                draw.rectangle(
+                    [left + x * module_px, y * module_px, left + (x + 1) * module_px - 1, (y + 1) * module_px - 1], fill=0
+                )
     y = qr_px
     for line, font, step in blocks:
         if line:
@@ -220,8 +223,10 @@ def poster_svg(data: str, title: str, aim: str, *, module_px: int = 16) -> bytes
                 start = x
                 while x < len(row) and row[x]:
                     x += 1
-                rects.append(f'<rect x="{left + start * module_px}" y="{y * module_px}" '
-                             f'width="{(x - start) * module_px}" height="{module_px}"/>')
+                rects.append(
+                    f'<rect x="{left + start * module_px}" y="{y * module_px}" '
+                    f'width="{(x - start) * module_px}" height="{module_px}"/>'
+                )
             else:
                 x += 1
     texts = []
@@ -232,8 +237,10 @@ def poster_svg(data: str, title: str, aim: str, *, module_px: int = 16) -> bytes
             y += size + 10
             family = "monospace" if kind == "link" else "sans-serif"
             weight = ' font-weight="bold"' if kind == "title" else ""
-            texts.append(f'<text class="{kind}" x="{width // 2}" y="{y}" font-family="{family}" '
-                         f'font-size="{size}"{weight} text-anchor="middle">{html.escape(line, quote=False)}</text>')
+            texts.append(
+                f'<text class="{kind}" x="{width // 2}" y="{y}" font-family="{family}" '
+                f'font-size="{size}"{weight} text-anchor="middle">{html.escape(line, quote=False)}</text>'
+            )
         y += 12
     height = y + 32
     svg = (
@@ -241,10 +248,13 @@ def poster_svg(data: str, title: str, aim: str, *, module_px: int = 16) -> bytes
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" data-modules="{len(grid) - 2 * QUIET_ZONE}" '
         f'data-module-px="{module_px}" data-border="{QUIET_ZONE}">\n'
-        f'<title>{html.escape(title, quote=False)}</title>\n'
+        f"<title>{html.escape(title, quote=False)}</title>\n"
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>\n'
-        f'<g class="qr" fill="#000000" shape-rendering="crispEdges">\n' + "\n".join(rects) + "\n</g>\n"
-        + "\n".join(texts) + "\n</svg>\n"
+        f'<g class="qr" fill="#000000" shape-rendering="crispEdges">\n'
+        + "\n".join(rects)
+        + "\n</g>\n"
+        + "\n".join(texts)
+        + "\n</svg>\n"
     )
     return svg.encode("utf-8")
 

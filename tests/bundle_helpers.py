@@ -29,8 +29,14 @@ from citizen.store import DataFolder
 
 STUDY = "air-quality-walk"
 YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4",
-        "symptoms": ["cough"], "notes": "Fine day."}
+WALK = {
+    "walk_date": "2026-05-01",
+    "route": "canal_path",
+    "walk_minutes": "30",
+    "breathing": "4",
+    "symptoms": ["cough"],
+    "notes": "Fine day.",
+}
 LAPTOPS = ("AC", "DE", "FG")
 
 
@@ -50,8 +56,26 @@ def snapshot(study) -> Bundle:
 def random_activity(study, rng: random.Random, steps: int, actor: str) -> None:
     """Enrolments, walks, reviews, feedback, withdrawals, invites, proposals and status changes."""
     for _ in range(steps):
-        kind = rng.choice(["enrol", "enrol", "walk", "walk", "walk", "review", "review", "feedback", "correct", "withdraw",
-                           "invite", "close", "status", "propose", "note", "decide"])
+        kind = rng.choice(
+            [
+                "enrol",
+                "enrol",
+                "walk",
+                "walk",
+                "walk",
+                "review",
+                "review",
+                "feedback",
+                "correct",
+                "withdraw",
+                "invite",
+                "close",
+                "status",
+                "propose",
+                "note",
+                "decide",
+            ]
+        )
         try:
             _step(study, rng, kind, actor)
         except (Refused, ServiceError):
@@ -69,21 +93,20 @@ def _step(study, rng: random.Random, kind: str, actor: str) -> None:
         people = repo.participants()
         if people:
             p = rng.choice(people)
-            add_contribution(study, p.id, dict(WALK, walk_minutes=str(rng.randint(5, 90))), ContributionSource.phone,
-                             "volunteer")
+            add_contribution(study, p.id, dict(WALK, walk_minutes=str(rng.randint(5, 90))), ContributionSource.phone, "volunteer")
     elif kind == "correct":
         docs = [d for d in repo.contribution_docs() if not d.get("removed_at")]
         if docs:
             doc = rng.choice(docs)
-            correct_contribution(study, doc["participant_id"], doc["id"], dict(WALK, walk_minutes=str(rng.randint(5, 90))),
-                                 "volunteer")
+            correct_contribution(
+                study, doc["participant_id"], doc["id"], dict(WALK, walk_minutes=str(rng.randint(5, 90))), "volunteer"
+            )
     elif kind in ("review", "feedback"):
         docs = [d for d in repo.contribution_docs() if not d.get("removed_at")]
         if docs:
             doc = rng.choice(docs)
             if kind == "review":
-                review_contributions(study, [doc["id"]], rng.choice(list(ReviewState)), f"note {rng.randint(0, 9)}",
-                                     actor)
+                review_contributions(study, [doc["id"]], rng.choice(list(ReviewState)), f"note {rng.randint(0, 9)}", actor)
             else:
                 give_feedback(study, doc["id"], f"thanks {rng.randint(0, 9)}", actor)
     elif kind == "withdraw":

@@ -65,8 +65,9 @@ class CouchDB3(ThreadedApp):
         if rest == "":
             if request.method == "PUT":
                 return web.json_response({"ok": True}, status=201)
-            return web.json_response({"db_name": self.db, "update_seq": seq_text(self.seq),
-                                      "doc_count": len(self.docs), "instance_start_time": "0"})
+            return web.json_response(
+                {"db_name": self.db, "update_seq": seq_text(self.seq), "doc_count": len(self.docs), "instance_start_time": "0"}
+            )
         if rest.startswith("_local/"):
             if request.method == "PUT":
                 self.local[rest] = body
@@ -74,8 +75,11 @@ class CouchDB3(ThreadedApp):
             return web.json_response(self.local[rest]) if rest in self.local else _error(404, "not_found", "missing")
         if rest == "_all_docs":
             low, high = json.loads(request.query["startkey"]), json.loads(request.query["endkey"])
-            rows = [{"id": i, "key": i, "value": {"rev": self.leaves(i)[0]}, "doc": self.docs[i][self.leaves(i)[0]]}
-                    for i in sorted(self.docs) if low <= i <= high]
+            rows = [
+                {"id": i, "key": i, "value": {"rev": self.leaves(i)[0]}, "doc": self.docs[i][self.leaves(i)[0]]}
+                for i in sorted(self.docs)
+                if low <= i <= high
+            ]
             return web.json_response({"total_rows": len(self.docs), "offset": 0, "rows": rows})
         if rest == "_changes":
             return self._changes(request)

@@ -91,8 +91,11 @@ def writer(data_path: Path, writes: int, seed: int) -> None:
     out = sys.stdout
     with small_store():
         data = DataFolder(data_path)
-        study = (open_study(data, STUDY) if data.has_study(STUDY)
-                 else import_protocol(data, studies_folder() / DEMO_FILE, "Amina Yusuf"))
+        study = (
+            open_study(data, STUDY)
+            if data.has_study(STUDY)
+            else import_protocol(data, studies_folder() / DEMO_FILE, "Amina Yusuf")
+        )
         out.write("READY\n")
         out.flush()
         people: list[str] = []
@@ -193,8 +196,7 @@ def check(data_path: Path, acks: Acks, result: TrialResult) -> None:
             problem(f"temporary files left after the restart: {leftovers[:3]}")
         store = study.store
         docs = {name: list(store.table(name)) for name in ("participants", "consent_events", "contributions", "audit")}
-        models = {"participants": Participant, "consent_events": ConsentEvent, "contributions": Contribution,
-                  "audit": AuditEvent}
+        models = {"participants": Participant, "consent_events": ConsentEvent, "contributions": Contribution, "audit": AuditEvent}
         parsed: dict[str, list] = {}
         for name, model in models.items():
             parsed[name] = []
@@ -223,8 +225,11 @@ def check(data_path: Path, acks: Acks, result: TrialResult) -> None:
             if c is None:
                 result.lost += 1
                 problem(f"contribution of write {i} was acknowledged but is missing")
-            elif c.participant_id != pid or c.values.get("notes") != contribution_values(i)["notes"] \
-                    or c.values.get("walk_minutes") != contribution_values(i)["walk_minutes"]:
+            elif (
+                c.participant_id != pid
+                or c.values.get("notes") != contribution_values(i)["notes"]
+                or c.values.get("walk_minutes") != contribution_values(i)["walk_minutes"]
+            ):
                 result.lost += 1
                 problem(f"contribution of write {i} is not whole")
         for i, cid in acks.reviews:
@@ -286,8 +291,14 @@ def run_trial(workdir: Path, writes: int, seed: int, env: dict[str, str] | None 
     data_path.mkdir(parents=True)
     errors = workdir / f"trial-{seed}.stderr"
     with errors.open("w") as err_file:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.harness", "writer", str(data_path), str(writes), str(seed)],
-                                stdout=subprocess.PIPE, stderr=err_file, text=True, cwd=ROOT, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.harness", "writer", str(data_path), str(writes), str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
     assert proc.stdout is not None
     acks = Acks()
     seen = 0
@@ -330,17 +341,20 @@ class Totals:
     seconds: float = 0.0
 
     def line(self) -> str:
-        return (f"crash trials: {self.trials}, writes acknowledged: {self.writes_acknowledged}, "
-                f"records lost: {self.records_lost}, invalid records: {self.invalid_records}, "
-                f"in-flight writes kept whole: {self.unacknowledged_kept}, failed trials: {len(self.failed_trials)}, "
-                f"{self.seconds:.0f} s")
+        return (
+            f"crash trials: {self.trials}, writes acknowledged: {self.writes_acknowledged}, "
+            f"records lost: {self.records_lost}, invalid records: {self.invalid_records}, "
+            f"in-flight writes kept whole: {self.unacknowledged_kept}, failed trials: {len(self.failed_trials)}, "
+            f"{self.seconds:.0f} s"
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def run_trials(workdir: Path, trials: int, writes: int = 1000, seed: int = 0, keep: bool = False,
-               parallel: int | None = None) -> Totals:
+def run_trials(
+    workdir: Path, trials: int, writes: int = 1000, seed: int = 0, keep: bool = False, parallel: int | None = None
+) -> Totals:
     """Run the trials, a few writers at a time (they wait on fsync far more than they compute)."""
     import shutil
     from concurrent.futures import ThreadPoolExecutor

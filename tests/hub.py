@@ -88,8 +88,12 @@ class PouchServer:
         if node is None or not SERVER.exists():
             raise RuntimeError("PouchDB Server is not installed: run `npm install` in the repository")
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([node, str(SERVER), "-m", "-p", str(self.port), "-o", "127.0.0.1", "-n"],
-                                     cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [node, str(SERVER), "-m", "-p", str(self.port), "-o", "127.0.0.1", "-n"],
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -122,8 +126,12 @@ def get(url: str) -> dict:
 
 
 def send(url: str, body: dict, method: str = "PUT") -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method=method,
-                                 headers={"Accept": "application/json", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Accept": "application/json", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 

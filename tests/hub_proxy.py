@@ -48,8 +48,7 @@ class HubProxy(ThreadedApp):
         if self.login is not None:
             expected = "Basic " + base64.b64encode(f"{self.login[0]}:{self.login[1]}".encode()).decode()
             if request.headers.get("Authorization") != expected:
-                return web.json_response({"error": "unauthorized", "reason": "Name or password is incorrect."},
-                                         status=401)
+                return web.json_response({"error": "unauthorized", "reason": "Name or password is incorrect."}, status=401)
         action = self._fault(path)
         if action == "401":
             return web.json_response({"error": "unauthorized", "reason": "Name or password is incorrect."}, status=401)

@@ -18,38 +18,63 @@ from citizen.services import import_protocol
 # questions (label, and the choices where there are some).
 TEXTS = {
     "fr": {
-        "title": "Marches pour un air propre", "aim": "Découvrir ensemble où l’air de nos marches gêne la respiration.",
+        "title": "Marches pour un air propre",
+        "aim": "Découvrir ensemble où l’air de nos marches gêne la respiration.",
         "consent": "Participer veut dire noter vos marches ici. Vous pouvez arrêter quand vous voulez.",
-        "take_part": "Je participe à l’étude.", "quote_words": "L’équipe peut citer mes mots.",
-        "walk_date": "Quel jour avez-vous marché ?", "route": "Quel chemin avez-vous pris ?",
-        "routes": ("Le long du canal", "La grande rue"), "minutes": "Combien de minutes avez-vous marché ?",
-        "fumes": "Avez-vous senti des fumées ?", "symptoms": "Qu’avez-vous ressenti ?",
-        "symptom_choices": ("Toux", "Sifflement"), "breathing": "Comment était votre respiration ?",
+        "take_part": "Je participe à l’étude.",
+        "quote_words": "L’équipe peut citer mes mots.",
+        "walk_date": "Quel jour avez-vous marché ?",
+        "route": "Quel chemin avez-vous pris ?",
+        "routes": ("Le long du canal", "La grande rue"),
+        "minutes": "Combien de minutes avez-vous marché ?",
+        "fumes": "Avez-vous senti des fumées ?",
+        "symptoms": "Qu’avez-vous ressenti ?",
+        "symptom_choices": ("Toux", "Sifflement"),
+        "breathing": "Comment était votre respiration ?",
         "notes": "Autre chose à dire ?",
     },
     "sw": {
-        "title": "Matembezi ya hewa safi", "aim": "Kugundua pamoja mahali hewa ya matembezi yetu inapofanya kupumua kuwe kugumu.",
+        "title": "Matembezi ya hewa safi",
+        "aim": "Kugundua pamoja mahali hewa ya matembezi yetu inapofanya kupumua kuwe kugumu.",
         "consent": "Kushiriki kunamaanisha kuandika matembezi yako hapa. Unaweza kuacha wakati wowote.",
-        "take_part": "Ninashiriki katika utafiti.", "quote_words": "Timu inaweza kunukuu maneno yangu.",
-        "walk_date": "Ulitembea siku gani?", "route": "Ulipita njia gani?",
-        "routes": ("Kando ya mfereji", "Barabara kuu"), "minutes": "Ulitembea kwa dakika ngapi?",
-        "fumes": "Ulinusa moshi?", "symptoms": "Ulijisikiaje?",
-        "symptom_choices": ("Kikohozi", "Kupumua kwa shida"), "breathing": "Kupumua kwako kulikuwaje?",
+        "take_part": "Ninashiriki katika utafiti.",
+        "quote_words": "Timu inaweza kunukuu maneno yangu.",
+        "walk_date": "Ulitembea siku gani?",
+        "route": "Ulipita njia gani?",
+        "routes": ("Kando ya mfereji", "Barabara kuu"),
+        "minutes": "Ulitembea kwa dakika ngapi?",
+        "fumes": "Ulinusa moshi?",
+        "symptoms": "Ulijisikiaje?",
+        "symptom_choices": ("Kikohozi", "Kupumua kwa shida"),
+        "breathing": "Kupumua kwako kulikuwaje?",
         "notes": "Kuna jingine la kusema?",
     },
     "hi": {
-        "title": "साफ़ हवा की सैर", "aim": "मिलकर पता लगाना कि हमारी रोज़ की सैर में कहाँ की हवा से साँस लेना मुश्किल होता है।",
+        "title": "साफ़ हवा की सैर",
+        "aim": "मिलकर पता लगाना कि हमारी रोज़ की सैर में कहाँ की हवा से साँस लेना मुश्किल होता है।",
         "consent": "भाग लेने का मतलब है अपनी सैर यहाँ लिखना। आप जब चाहें रुक सकते हैं।",
-        "take_part": "मैं अध्ययन में भाग लेता/लेती हूँ।", "quote_words": "टीम मेरे शब्द उद्धृत कर सकती है।",
-        "walk_date": "आप किस दिन चले?", "route": "आपने कौन सा रास्ता लिया?",
-        "routes": ("नहर के किनारे", "मुख्य सड़क"), "minutes": "आप कितने मिनट चले?",
-        "fumes": "क्या आपको धुएँ की गंध आई?", "symptoms": "आपको कैसा लगा?",
-        "symptom_choices": ("खाँसी", "साँस में घरघराहट"), "breathing": "आपकी साँस कैसी थी?",
+        "take_part": "मैं अध्ययन में भाग लेता/लेती हूँ।",
+        "quote_words": "टीम मेरे शब्द उद्धृत कर सकती है।",
+        "walk_date": "आप किस दिन चले?",
+        "route": "आपने कौन सा रास्ता लिया?",
+        "routes": ("नहर के किनारे", "मुख्य सड़क"),
+        "minutes": "आप कितने मिनट चले?",
+        "fumes": "क्या आपको धुएँ की गंध आई?",
+        "symptoms": "आपको कैसा लगा?",
+        "symptom_choices": ("खाँसी", "साँस में घरघराहट"),
+        "breathing": "आपकी साँस कैसी थी?",
         "notes": "कुछ और कहना है?",
     },
 }
-WALK = {"walk_date": "2026-05-02", "route": "canal", "walk_minutes": "35", "smelled_fumes": "no",
-        "symptoms": ["cough"], "breathing": "4", "notes": ""}
+WALK = {
+    "walk_date": "2026-05-02",
+    "route": "canal",
+    "walk_minutes": "35",
+    "smelled_fumes": "no",
+    "symptoms": ["cough"],
+    "breathing": "4",
+    "notes": "",
+}
 
 
 def protocol(lang: str, page_words: dict | None = None) -> dict:
@@ -59,28 +84,44 @@ def protocol(lang: str, page_words: dict | None = None) -> dict:
         return {lang: text}
 
     doc = {
-        "format": "citizen-protocol", "schema": 1,
+        "format": "citizen-protocol",
+        "schema": 1,
         "study": {"id": f"air-{lang}", "title": t["title"], "shared_aim": t["aim"], "languages": [lang]},
         "protocol": {
             "approved_by": "Amina Yusuf",
             "fields": [
                 {"key": "walk_date", "type": "date", "required": True, "label": one(t["walk_date"])},
-                {"key": "route", "type": "single_choice", "required": True, "label": one(t["route"]),
-                 "choices": [{"value": "canal", "label": one(t["routes"][0])},
-                             {"value": "high_street", "label": one(t["routes"][1])}]},
-                {"key": "walk_minutes", "type": "integer", "required": True, "min": 0, "max": 120,
-                 "label": one(t["minutes"])},
+                {
+                    "key": "route",
+                    "type": "single_choice",
+                    "required": True,
+                    "label": one(t["route"]),
+                    "choices": [
+                        {"value": "canal", "label": one(t["routes"][0])},
+                        {"value": "high_street", "label": one(t["routes"][1])},
+                    ],
+                },
+                {"key": "walk_minutes", "type": "integer", "required": True, "min": 0, "max": 120, "label": one(t["minutes"])},
                 {"key": "smelled_fumes", "type": "yes_no", "label": one(t["fumes"])},
-                {"key": "symptoms", "type": "multiple_choice", "label": one(t["symptoms"]),
-                 "choices": [{"value": "cough", "label": one(t["symptom_choices"][0])},
-                             {"value": "wheeze", "label": one(t["symptom_choices"][1])}]},
+                {
+                    "key": "symptoms",
+                    "type": "multiple_choice",
+                    "label": one(t["symptoms"]),
+                    "choices": [
+                        {"value": "cough", "label": one(t["symptom_choices"][0])},
+                        {"value": "wheeze", "label": one(t["symptom_choices"][1])},
+                    ],
+                },
                 {"key": "breathing", "type": "rating", "label": one(t["breathing"])},
                 {"key": "notes", "type": "long_text", "label": one(t["notes"])},
             ],
-            "consent": {"text": one(t["consent"]), "items": [
-                {"id": "take_part", "text": one(t["take_part"]), "required": True},
-                {"id": "quote_words", "text": one(t["quote_words"]), "required": False},
-            ]},
+            "consent": {
+                "text": one(t["consent"]),
+                "items": [
+                    {"id": "take_part", "text": one(t["take_part"]), "required": True},
+                    {"id": "quote_words", "text": one(t["quote_words"]), "required": False},
+                ],
+            },
         },
     }
     if page_words:

@@ -51,8 +51,7 @@ def get(url: str) -> tuple[int, str, str]:
 
 def post(url: str, values: dict[str, str]) -> tuple[int, str, str]:
     body = urllib.parse.urlencode(values).encode()
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.geturl(), response.read().decode("utf-8")
@@ -82,8 +81,7 @@ def enrol(join_link: str) -> str:
     return private.group(0)
 
 
-ANSWERS = {"date": lambda: date.today().isoformat(), "time": lambda: "08:30", "numeric": lambda: "30",
-           "decimal": lambda: "12.5"}
+ANSWERS = {"date": lambda: date.today().isoformat(), "time": lambda: "08:30", "numeric": lambda: "30", "decimal": lambda: "12.5"}
 
 
 def contribute(private_link: str) -> str:
@@ -91,6 +89,7 @@ def contribute(private_link: str) -> str:
     status, _, page = get(private_link)
     assert status == 200, status
     form = next(f for f in forms_of(page) if f.action.endswith("/contribute"))
+
     def answer(name: str, value: str) -> str:
         kind = form.types.get(name, "")
         return value if kind == "hidden" else ANSWERS.get(kind, lambda: "by the park")()

@@ -13,12 +13,25 @@ bench_main = pytest.importorskip("bench.__main__")
 def test_rows_from_modules_are_tabled_and_a_failing_module_is_skipped(monkeypatch, capsys):
     from bench import core
 
-    monkeypatch.setattr(core, "measurements", lambda quick, note=print: [
-        {"measure": "durable add", "ours": 2.0, "baseline": 400.0, "base": "stock TinyDB insert", "unit": "ms",
-         "target": ">= 100x faster", "ok": True}])
+    monkeypatch.setattr(
+        core,
+        "measurements",
+        lambda quick, note=print: [
+            {
+                "measure": "durable add",
+                "ours": 2.0,
+                "baseline": 400.0,
+                "base": "stock TinyDB insert",
+                "unit": "ms",
+                "target": ">= 100x faster",
+                "ok": True,
+            }
+        ],
+    )
     good = types.ModuleType("bench.bench_good")
-    good.measurements = lambda quick: [{"measure": "export", "ours": 3.0, "baseline": 1.0, "base": "csv module",
-                                        "unit": "s", "target": "<= 2x", "ok": False}]
+    good.measurements = lambda quick: [
+        {"measure": "export", "ours": 3.0, "baseline": 1.0, "base": "csv module", "unit": "s", "target": "<= 2x", "ok": False}
+    ]
     broken = types.ModuleType("bench.bench_broken")
 
     def fails(quick):

@@ -15,8 +15,14 @@ from citizen.services.queries import list_studies
 from citizen.store import DataFolder
 
 YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4",
-        "symptoms": "cough,wheeze", "notes": "Fine day."}
+WALK = {
+    "walk_date": "2026-05-01",
+    "route": "canal_path",
+    "walk_minutes": "30",
+    "breathing": "4",
+    "symptoms": "cough,wheeze",
+    "notes": "Fine day.",
+}
 AT = datetime(2026, 5, 1, 8, 15, 30, 123456, tzinfo=timezone.utc)
 
 
@@ -31,8 +37,13 @@ def stored(study, table):
 def test_a_batch_stores_what_one_at_a_time_would(study):
     a, b = enrol(study), enrol(study)
     one = add_contribution(study, a.id, WALK, ContributionSource.phone, "volunteer (phone)", at=AT)
-    ids = add_contributions(study, [NewContribution(a.id, WALK, ContributionSource.phone, "volunteer (phone)", AT),
-                                    NewContribution(b.id, WALK, ContributionSource.desk, "Amina Yusuf")])
+    ids = add_contributions(
+        study,
+        [
+            NewContribution(a.id, WALK, ContributionSource.phone, "volunteer (phone)", AT),
+            NewContribution(b.id, WALK, ContributionSource.desk, "Amina Yusuf"),
+        ],
+    )
     assert len(ids) == 2 and len(set(ids)) == 2
     docs = {d["id"]: d for d in stored(study, "contributions")}
     single = docs[one.id]
@@ -59,8 +70,9 @@ def test_one_bad_contribution_refuses_the_whole_batch_and_stores_nothing(study):
     before = (stored(study, "contributions"), stored(study, "audit"))
     good = NewContribution(a.id, WALK, ContributionSource.phone, "volunteer")
     with pytest.raises(Refused, match="Contribution 2: some answers") as bad_answer:
-        add_contributions(study, [good, NewContribution(a.id, {**WALK, "walk_minutes": "lots"},
-                                                        ContributionSource.phone, "volunteer")])
+        add_contributions(
+            study, [good, NewContribution(a.id, {**WALK, "walk_minutes": "lots"}, ContributionSource.phone, "volunteer")]
+        )
     assert "walk_minutes" in bad_answer.value.errors
     with pytest.raises(Refused, match="Contribution 3: .*withdrawn"):
         add_contributions(study, [good, good, NewContribution(b.id, WALK, ContributionSource.phone, "volunteer")])
@@ -88,9 +100,26 @@ def test_a_batch_is_one_durable_change(data_path, demo_file):
 
 @pytest.mark.parametrize("asked", [0, 1, 7, 1000])
 def test_demo_makes_exactly_the_contributions_asked_for(data_path, asked):
-    done = subprocess.run([sys.executable, "-m", "citizen", "--data", str(data_path), "demo", "--participants", "5",
-                           "--contributions", str(asked), "--seed", "3", "--no-open"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "citizen",
+            "--data",
+            str(data_path),
+            "demo",
+            "--participants",
+            "5",
+            "--contributions",
+            str(asked),
+            "--seed",
+            "3",
+            "--no-open",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert f"{asked} contributions" in done.stdout
     with DataFolder(data_path, readonly=True) as data:

@@ -37,8 +37,7 @@ from .conftest import ROOT
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 @pytest.fixture
@@ -196,8 +195,9 @@ def test_refusals(two_laptops, tmp_path, demo_file):
     cut.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     _refused(a, cut, "damaged")
     # Tampered: a record edited, the checksum left as it was.
-    tampered = _rewrite(good, tmp_path / "tampered", body_change=lambda body: body.replace(b'"volunteer"', b'"someone"'),
-                        fix_checksum=False)
+    tampered = _rewrite(
+        good, tmp_path / "tampered", body_change=lambda body: body.replace(b'"volunteer"', b'"someone"'), fix_checksum=False
+    )
     _refused(a, tampered, "checksum does not match")
     # Not a bundle at all.
     other = tmp_path / "notes.txt"
@@ -208,8 +208,9 @@ def test_refusals(two_laptops, tmp_path, demo_file):
         study = study_of(folder)
         v1 = study.repo.current_protocol()
         extra = FormField(key="extra", type=FieldType.yes_no, label={"en": summary})
-        publish_protocol_version(study, [*v1.fields, extra], v1.consent.text,
-                                 [i.model_dump() for i in v1.consent.items], summary, "Amina")
+        publish_protocol_version(
+            study, [*v1.fields, extra], v1.consent.text, [i.model_dump() for i in v1.consent.items], summary, "Amina"
+        )
     export_bundle(study_of(b), good)
     _refused(a, good, "Protocol version 2 in the bundle is not the same")
     # A different study under the same id.
@@ -265,8 +266,12 @@ print("finished")
 
 def _merge_and_kill(mode: str, data: Path, bundle: Path, tmp_path: Path, env) -> None:
     marker = tmp_path / f"marker-{mode}"
-    proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, mode, str(data), str(bundle), str(marker)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT, mode, str(data), str(bundle), str(marker)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -296,8 +301,10 @@ def test_killed_mid_merge_gives_all_or_nothing(tmp_path, demo_file, run_env, mod
         small["contributions"], small["audit"] = bundle.records["contributions"][:10], bundle.records["audit"][:10]
         small["participants"], small["consent_events"] = bundle.records["participants"][:5], []
         small["invites"] = [dict(i, uses=0) for i in bundle.records["invites"]]
-        small["proposals"] = [dict(p, status="open", decision_reason="", decided_by="", decided_at=None, notes=[],
-                                   protocol_version=None) for p in bundle.records["proposals"]]
+        small["proposals"] = [
+            dict(p, status="open", decision_reason="", decided_by="", decided_at=None, notes=[], protocol_version=None)
+            for p in bundle.records["proposals"]
+        ]
         from citizen.services.merge import Bundle, check_bundle
 
         merge_bundle(folder, check_bundle(Bundle(STUDY, "DE", "", small)), "setup")
@@ -339,8 +346,10 @@ def test_killed_while_creating_a_study_leaves_no_half_study(tmp_path, run_env):
 
 
 def test_export_layer_imports_without_interface_libraries():
-    code = ("import sys; import citizen.export.bundle, citizen.cli.bundles, citizen.services.merge; "
-            "bad = [m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys; import citizen.export.bundle, citizen.cli.bundles, citizen.services.merge; "
+        "bad = [m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -18,8 +18,9 @@ from .conftest import citizen_command
 
 def citizen(env, data: Path, *args: str, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
     """The real installed command, in its own process (with no terminal on standard input)."""
-    return subprocess.run([*citizen_command(), "--data", str(data), *args], env=env, capture_output=True, text=True,
-                          stdin=stdin, timeout=120)
+    return subprocess.run(
+        [*citizen_command(), "--data", str(data), *args], env=env, capture_output=True, text=True, stdin=stdin, timeout=120
+    )
 
 
 class Result:
@@ -30,11 +31,13 @@ class Result:
 @pytest.fixture
 def run(capsys):
     """The same command line in this process (quicker on a busy 2-core machine)."""
+
     def call(_env, data: Path, *args: str) -> Result:
         capsys.readouterr()
         code = main(["--data", str(data), *args])
         out = capsys.readouterr()
         return Result(code, out.out, out.err)
+
     return call
 
 
@@ -54,8 +57,7 @@ def test_three_laptops_merge_in_any_order_to_the_same_study(tmp_path, run_env, r
     for path, laptop_id in zip(laptops.values(), ("AC", "DE", "FG"), strict=True):
         laptop_folder(path, laptop_id).close()
     # The library laptop sets the demo study up; the others take a copy of it by bundle.
-    ok(run(run_env, laptops["library"], "demo", "--participants", "12", "--contributions", "40", "--seed", "5",
-               "--no-open"))
+    ok(run(run_env, laptops["library"], "demo", "--participants", "12", "--contributions", "40", "--seed", "5", "--no-open"))
     base = tmp_path / "base.citizen-bundle"
     ok(run(run_env, laptops["library"], "bundle", "export", STUDY, str(base)))
     for name in ("clinic", "stall"):

@@ -37,7 +37,8 @@ def exported_peak(folder, contributions: int) -> tuple[int, int]:
         assert len(study.store.table("contributions").loaded_segments()) <= 1  # walked, then let go
         bundle = read_bundle(info.path)
         assert {k: v for k, v in bundle.records.items()} == {
-            k: [d for _, d in study.store.table(k).stream()] for k in bundle.records}
+            k: [d for _, d in study.store.table(k).stream()] for k in bundle.records
+        }
         assert canonical_form(study)["contributions"] == sorted(bundle.records["contributions"], key=lambda d: d["id"])
     return peak, info.counts["contributions"]
 

@@ -14,15 +14,14 @@ from .conftest import citizen_command
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-            and p.name != ".lock"}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 def test_demo_then_list_as_json(data_path, capsys):
     assert main(["--data", str(data_path), "demo", "--no-open", "--participants", "10", "--contributions", "30"]) == 0
     assert main(["--data", str(data_path), "study", "list", "--json"]) == 0
     out = capsys.readouterr().out
-    listing = json.loads(out[out.index("["):])
+    listing = json.loads(out[out.index("[") :])
     assert listing[0]["id"] == "air-quality-walk" and listing[0]["participants"] == 10
     assert main(["--data", str(data_path), "study", "list"]) == 0
     assert capsys.readouterr().out.strip() == "air-quality-walk"
@@ -51,11 +50,14 @@ def test_import_export_round_trip(data_path, demo_file, tmp_path, capsys):
         assert "imported from shared.json" in copy.study().source
 
 
-@pytest.mark.parametrize("content, words", [
-    ("{not json", "not valid JSON"),
-    ('{"format": "citizen-protocol", "schema": 1}', "study: this is required but missing"),
-    ('{"format": "citizen-protocol", "schema": 7, "study": {}, "protocol": {}}', "newer citizen"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"format": "citizen-protocol", "schema": 1}', "study: this is required but missing"),
+        ('{"format": "citizen-protocol", "schema": 7, "study": {}, "protocol": {}}', "newer citizen"),
+    ],
+)
 def test_a_bad_protocol_file_is_refused_and_changes_nothing(data_path, demo_file, tmp_path, capsys, content, words):
     assert main(["--data", str(data_path), "study", "import", str(demo_file)]) == 0
     before = snapshot(data_path)
@@ -94,8 +96,13 @@ def test_a_locked_data_folder_gets_a_plain_message(data_path, run_env):
     from citizen.store import DataFolder
 
     with DataFolder(data_path):
-        out = subprocess.run([*citizen_command(), "--data", str(data_path), "demo", "--no-open"],
-                             capture_output=True, text=True, env=run_env, timeout=60)
+        out = subprocess.run(
+            [*citizen_command(), "--data", str(data_path), "demo", "--no-open"],
+            capture_output=True,
+            text=True,
+            env=run_env,
+            timeout=60,
+        )
     assert out.returncode == 1
     assert out.stderr.startswith("citizen: Another copy of citizen is already using")
     assert "Traceback" not in out.stderr

@@ -39,8 +39,10 @@ def test_fifty_phones_and_a_coordinator_lose_nothing(data_path, data, study):
     def phone(n: int) -> tuple[str, list[str]]:
         start.wait()
         p = enrol_participant(study, ANSWERS, ConsentMethod.phone, "volunteer", invite_token=invite.token)
-        return p.id, [add_contribution(study, p.id, contribution_values(n * EACH + i), ContributionSource.phone,
-                                       "volunteer").id for i in range(EACH)]
+        return p.id, [
+            add_contribution(study, p.id, contribution_values(n * EACH + i), ContributionSource.phone, "volunteer").id
+            for i in range(EACH)
+        ]
 
     def coordinator() -> None:
         start.wait()

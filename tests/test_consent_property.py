@@ -38,9 +38,11 @@ from citizen.store import DataFolder, durable
 RAM = "/dev/shm" if Path("/dev/shm").is_dir() else None  # many small studies: kept off the disk where possible
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
 OPTIONAL_ROLES = [ConsentRole.share_partners, ConsentRole.quote_words, ConsentRole.contact_later]
-FIELDS = [{"key": "notes", "label": {"en": "Anything to add?"}, "type": "long_text"},
-          {"key": "minutes", "label": {"en": "Minutes"}, "type": "integer"},
-          {"key": "street", "label": {"en": "Your street"}, "type": "text", "identifying": True}]
+FIELDS = [
+    {"key": "notes", "label": {"en": "Anything to add?"}, "type": "long_text"},
+    {"key": "minutes", "label": {"en": "Minutes"}, "type": "integer"},
+    {"key": "street", "label": {"en": "Your street"}, "type": "text", "identifying": True},
+]
 
 item_ids = st.builds(lambda head, tail: head + tail, st.sampled_from("abcdefghqz"), st.text("abz09_", max_size=6))
 
@@ -55,16 +57,29 @@ def consent_items(draw) -> list[dict]:
     return draw(st.permutations(items))
 
 
-options_sets = st.fixed_dictionaries({
-    "audience": st.sampled_from(["team", "partners"]), "identifying": st.booleans(), "contacts": st.booleans(),
-    "drop_free_text": st.booleans(), "hash_codes": st.booleans(), "shift_dates": st.booleans(),
-    "labels": st.booleans(), "format": st.sampled_from(["csv", "redcap"]),
-})
+options_sets = st.fixed_dictionaries(
+    {
+        "audience": st.sampled_from(["team", "partners"]),
+        "identifying": st.booleans(),
+        "contacts": st.booleans(),
+        "drop_free_text": st.booleans(),
+        "hash_codes": st.booleans(),
+        "shift_dates": st.booleans(),
+        "labels": st.booleans(),
+        "format": st.sampled_from(["csv", "redcap"]),
+    }
+)
 
 # Few people, many steps each: what matters is one person's answers changing between contributions.
-steps = st.lists(st.tuples(st.sampled_from(["give", "change", "give", "withdraw", "give", "enrol", "change", "publish"]),
-                           st.integers(0, 1), st.lists(st.booleans(), min_size=6, max_size=6)),
-                 min_size=8, max_size=16)
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["give", "change", "give", "withdraw", "give", "enrol", "change", "publish"]),
+        st.integers(0, 1),
+        st.lists(st.booleans(), min_size=6, max_size=6),
+    ),
+    min_size=8,
+    max_size=16,
+)
 
 
 @dataclass
@@ -115,19 +130,29 @@ def forbidden(docs: dict[int, list[dict]], people: list[Person], options: dict) 
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
-@given(first=consent_items(), second=consent_items(), plan=steps, option_sets=st.lists(options_sets, min_size=1,
-                                                                                        max_size=2))
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+@given(first=consent_items(), second=consent_items(), plan=steps, option_sets=st.lists(options_sets, min_size=1, max_size=2))
 def test_no_export_holds_what_consent_keeps_back(first, second, plan, option_sets):
     # Durability is tested elsewhere; here every fsync would only slow the examples down.
-    with tempfile.TemporaryDirectory(dir=RAM) as tmp, mock.patch.object(durable, "fsync", lambda fd: None), \
-            mock.patch.object(durable, "fsync_dir", lambda folder: None), DataFolder(Path(tmp) / "data") as data:
-        pf = ProtocolFile.model_validate({
-            "format": "citizen-protocol", "schema": 1,
-            "study": {"id": "prop", "title": "Property", "shared_aim": "Check consent is honoured."},
-            "protocol": {"fields": FIELDS, "consent": {"text": {"en": "Consent."}, "items": first},
-                         "approved_by": "Amina"}})
+    with (
+        tempfile.TemporaryDirectory(dir=RAM) as tmp,
+        mock.patch.object(durable, "fsync", lambda fd: None),
+        mock.patch.object(durable, "fsync_dir", lambda folder: None),
+        DataFolder(Path(tmp) / "data") as data,
+    ):
+        pf = ProtocolFile.model_validate(
+            {
+                "format": "citizen-protocol",
+                "schema": 1,
+                "study": {"id": "prop", "title": "Property", "shared_aim": "Check consent is honoured."},
+                "protocol": {"fields": FIELDS, "consent": {"text": {"en": "Consent."}, "items": first}, "approved_by": "Amina"},
+            }
+        )
         study = create_study(data, pf, "Amina", at=T0)
         docs = {1: first}
         current = 1
@@ -141,8 +166,9 @@ def test_no_export_holds_what_consent_keeps_back(first, second, plan, option_set
                 contact = f"ph{n:03d}qx"
                 # Details are taken only from someone who agrees to be contacted (refused otherwise).
                 agrees = answers.get(role_item(docs[current], ConsentRole.contact_later) or "", False)
-                p = enrol_participant(study, answers, ConsentMethod.phone, "volunteer",
-                                      contact={"phone": contact} if agrees else None, at=at)
+                p = enrol_participant(
+                    study, answers, ConsentMethod.phone, "volunteer", contact={"phone": contact} if agrees else None, at=at
+                )
                 people.append(Person(p.id, p.code, contact, current, {k for k, v in answers.items() if v}))
             elif kind == "give" and not person.withdrawn:
                 if person.version != current:  # asked to re-consent first, as the phone page does
@@ -150,8 +176,14 @@ def test_no_export_holds_what_consent_keeps_back(first, second, plan, option_set
                     change_consent(study, person.id, answers, ConsentMethod.phone, "participant", at=at)
                     person.version, person.granted = current, {k for k, v in answers.items() if v}
                 text = f"zq{n:03d}free"
-                c = add_contribution(study, person.id, {"notes": text, "minutes": "5", "street": f"st{n:03d}x"},
-                                     ContributionSource.phone, "volunteer", at=at)
+                c = add_contribution(
+                    study,
+                    person.id,
+                    {"notes": text, "minutes": "5", "street": f"st{n:03d}x"},
+                    ContributionSource.phone,
+                    "volunteer",
+                    at=at,
+                )
                 person.given.append((c.id, text, person.version, frozenset(person.granted)))
             elif kind == "change" and not person.withdrawn:
                 answers = answers_for(docs[current], bits)
@@ -162,8 +194,9 @@ def test_no_export_holds_what_consent_keeps_back(first, second, plan, option_set
                 withdraw(study, person.id, remove, ConsentMethod.phone, "participant", at=at)
                 person.withdrawn, person.removed = True, remove
             elif kind == "publish" and current == 1:
-                publish_protocol_version(study, pf.protocol.fields, {"en": "Consent, changed."}, second,
-                                         "Other consent items.", "Amina", at=at)
+                publish_protocol_version(
+                    study, pf.protocol.fields, {"en": "Consent, changed."}, second, "Other consent items.", "Amina", at=at
+                )
                 current = 2
                 docs[2] = second
         for i, options in enumerate(option_sets):

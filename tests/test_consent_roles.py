@@ -20,8 +20,7 @@ from citizen.store import DataFolder
 from tests.web_helpers import WALK, enrol, path_of, phone, send, served
 
 SECRET = "SECRET WORDS my name is Jo"
-RENAMED = {"take_part": "join_in", "share_partners": "council_sees", "quote_words": "print_my_words",
-           "contact_later": "ring_me"}
+RENAMED = {"take_part": "join_in", "share_partners": "council_sees", "quote_words": "print_my_words", "contact_later": "ring_me"}
 
 
 def renamed_protocol(demo_file: Path, tmp_path: Path, roles: bool) -> Path:
@@ -41,8 +40,7 @@ def renamed_protocol(demo_file: Path, tmp_path: Path, roles: bool) -> Path:
 
 
 def exported_text(data_path: Path, study_id: str, out: Path, *options: str) -> str:
-    assert main(["--data", str(data_path), "--as", "Amina Yusuf", "export", study_id, "--yes",
-                 "--out", str(out), *options]) == 0
+    assert main(["--data", str(data_path), "--as", "Amina Yusuf", "export", study_id, "--yes", "--out", str(out), *options]) == 0
     return "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.iterdir()))
 
 
@@ -53,10 +51,10 @@ async def test_a_declined_quote_is_honoured_whatever_the_items_are_called(data_p
         study = open_study(data, "renamed-walks")
         invite = create_invite(study, "library poster", "Amina Yusuf")
         async with served(study) as server, phone() as p:
-            link, _ = await enrol(p, server, invite.token, {"join_in": "yes", "council_sees": "no",
-                                                            "print_my_words": "no", "ring_me": "no"})
-            status, page, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, notes=SECRET),
-                                         server.base_url)
+            link, _ = await enrol(
+                p, server, invite.token, {"join_in": "yes", "council_sees": "no", "print_my_words": "no", "ring_me": "no"}
+            )
+            status, page, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, notes=SECRET), server.base_url)
             assert status == 303, page
         stored = [c.values.get("notes") for p_ in study.repo.participants() for c in study.repo.contributions_of(p_.id)]
         assert stored == [SECRET]  # kept for the team on this laptop; it is the export that must leave it out
@@ -92,14 +90,19 @@ def test_an_old_file_without_roles_gets_them_from_its_ids_and_says_so(data_path,
     with DataFolder(data_path) as data:
         consent = open_study(data, "air-quality-walk").repo.current_protocol().consent
         assert [(i.id, i.role.value) for i in consent.items] == [
-            ("take_part", "take_part"), ("share_partners", "share_partners"), ("quote_words", "quote_words"),
-            ("contact_later", "contact_later")]
+            ("take_part", "take_part"),
+            ("share_partners", "share_partners"),
+            ("quote_words", "quote_words"),
+            ("contact_later", "contact_later"),
+        ]
 
 
 # -- studies and bundles from before consent items had roles ------------------------------------
 def strip_roles(doc: dict) -> dict:
-    return {**doc, "consent": {**doc["consent"], "items": [{k: v for k, v in i.items() if k != "role"}
-                                                          for i in doc["consent"]["items"]]}}
+    return {
+        **doc,
+        "consent": {**doc["consent"], "items": [{k: v for k, v in i.items() if k != "role"} for i in doc["consent"]["items"]]},
+    }
 
 
 def old_study(data: DataFolder, demo_file: Path):
@@ -125,11 +128,19 @@ async def test_an_old_study_opens_reads_roles_from_its_ids_and_says_so(data_path
         study = open_study(data, "air-quality-walk")
         assert "role" not in json.dumps(study.store.table("protocol_versions").get(1))
         assert [i.role.value for i in study.repo.current_protocol().consent.items] == [
-            "take_part", "share_partners", "quote_words", "contact_later"]
+            "take_part",
+            "share_partners",
+            "quote_words",
+            "contact_later",
+        ]
         [notice] = role_notices(study)
         assert "'quote_words' is quoting the participant's own words" in notice
-        jo = enrol_participant(study, {"take_part": True, "share_partners": False, "quote_words": False,
-                                       "contact_later": False}, ConsentMethod.phone, "volunteer")
+        jo = enrol_participant(
+            study,
+            {"take_part": True, "share_partners": False, "quote_words": False, "contact_later": False},
+            ConsentMethod.phone,
+            "volunteer",
+        )
         add_contribution(study, jo.id, dict(WALK, notes=SECRET, pm25="3"), ContributionSource.phone, "volunteer")
     assert SECRET not in exported_text(data_path, "air-quality-walk", tmp_path / "out", "--include-identifying")
     app = make_app(data_path, study_id="air-quality-walk", actor="Li Wei")
@@ -187,8 +198,12 @@ def test_the_report_and_the_check_say_what_was_agreed_by_role(data_path, demo_fi
     with DataFolder(data_path) as data:
         study = import_protocol(data, renamed_protocol(demo_file, tmp_path, roles=True), "Amina Yusuf")
         for quote in (True, False, False):
-            enrol_participant(study, {"join_in": True, "council_sees": True, "print_my_words": quote,
-                                      "ring_me": False}, ConsentMethod.phone, "volunteer")
+            enrol_participant(
+                study,
+                {"join_in": True, "council_sees": True, "print_my_words": quote, "ring_me": False},
+                ConsentMethod.phone,
+                "volunteer",
+            )
         report = study_report(study)
         assert "1 of the 3 taking part agreed to their own words being quoted." in report
         assert "3 of the 3 taking part agreed to sharing with partner organisations." in report
@@ -226,10 +241,21 @@ def test_whether_someone_allows_a_role_is_asked_by_role_now_and_at_a_time(data_p
     t0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
     with DataFolder(data_path) as data:
         study = import_protocol(data, renamed_protocol(demo_file, tmp_path, roles=True), "Amina Yusuf")
-        jo = enrol_participant(study, {"join_in": True, "council_sees": False, "print_my_words": False,
-                                       "ring_me": True}, ConsentMethod.phone, "volunteer", at=t0)
-        change_consent(study, jo.id, {"join_in": True, "council_sees": False, "print_my_words": True,
-                                      "ring_me": False}, ConsentMethod.phone, "participant", at=t0 + timedelta(days=1))
+        jo = enrol_participant(
+            study,
+            {"join_in": True, "council_sees": False, "print_my_words": False, "ring_me": True},
+            ConsentMethod.phone,
+            "volunteer",
+            at=t0,
+        )
+        change_consent(
+            study,
+            jo.id,
+            {"join_in": True, "council_sees": False, "print_my_words": True, "ring_me": False},
+            ConsentMethod.phone,
+            "participant",
+            at=t0 + timedelta(days=1),
+        )
         assert participant_allows(study, jo.id, ConsentRole.quote_words)
         assert not participant_allows(study, jo.id, ConsentRole.contact_later)
         assert not participant_allows(study, jo.id, ConsentRole.quote_words, at=t0 + timedelta(hours=1))

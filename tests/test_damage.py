@@ -61,8 +61,9 @@ def damaged_bytes(target: str, kind: str, original: bytes) -> bytes:
         if target == "journal":
             return b'{"citizen-journal": 99}\n'
         return json.dumps({"laptop": json.loads(original)["laptop"], "schema": 99}).encode()
-    return {"segment": b'{"contributions": [1, 2, 3]}', "journal": b'["not", "a", "header"]\n',
-            "laptop": b'{"laptop": 5}'}[target]
+    return {"segment": b'{"contributions": [1, 2, 3]}', "journal": b'["not", "a", "header"]\n', "laptop": b'{"laptop": 5}'}[
+        target
+    ]
 
 
 def damage(data_path: Path, target: str, kind: str) -> tuple[Path, bytes]:
@@ -157,8 +158,10 @@ def test_an_old_schema_file_is_migrated(data_path):
 
     folder = data_path / "s" / "contributions"
     folder.mkdir(parents=True)
-    old = {"_meta": {"1": {"schema": 0, "table": "contributions", "segment": 0}},
-           "_default": {"1": {"id": "c1", "n": 1}, "2": {"id": "c2", "n": 2}}}
+    old = {
+        "_meta": {"1": {"schema": 0, "table": "contributions", "segment": 0}},
+        "_default": {"1": {"id": "c1", "n": 1}, "2": {"id": "c2", "n": 2}},
+    }
     (folder / "000000.json").write_text(json.dumps(old))
     store = StudyStore(data_path / "s")
     assert [d["id"] for d in store.table("contributions")] == ["c1", "c2"]

@@ -43,7 +43,8 @@ def export(study, out: Path, **options):
 def problems(folder: Path) -> list[str]:
     report = validate(str(folder / "datapackage.json"))
     return [f"{task.name}: {e.type}: {e.message}" for task in report.tasks for e in task.errors] + [
-        e.message for e in report.errors]
+        e.message for e in report.errors
+    ]
 
 
 def read(path: Path) -> list[dict[str, str]]:
@@ -76,9 +77,17 @@ def test_frictionless_validates_the_demo_export(demo_exports, name):
 
 
 def test_the_frictionless_command_validates_an_export(demo_exports):
-    done = subprocess.run([str(Path(sys.executable).parent / "frictionless"), "validate", "--json",
-                           str(demo_exports["default"].folder / "datapackage.json")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "frictionless"),
+            "validate",
+            "--json",
+            str(demo_exports["default"].folder / "datapackage.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     assert json.loads(done.stdout)["valid"] is True
 
@@ -89,7 +98,8 @@ def test_the_schema_speaks_the_data_dictionary(demo_exports):
     contributions = resources["contributions"]["schema"]
     assert contributions["primaryKey"] == ["contribution_id"] and contributions["missingValues"] == [""]
     assert contributions["foreignKeys"] == [
-        {"fields": ["participant"], "reference": {"resource": "participants", "fields": ["participant"]}}]
+        {"fields": ["participant"], "reference": {"resource": "participants", "fields": ["participant"]}}
+    ]
     assert resources["participants"]["schema"]["primaryKey"] == ["participant"]
     fields = {f["name"]: f for f in contributions["fields"]}
     assert fields["route"]["constraints"]["enum"] == ["canal_path", "high_street", "school_run", "park_loop", "other"]
@@ -124,11 +134,19 @@ def test_a_changed_file_or_a_value_outside_its_codes_fails_validation(demo_expor
 def test_every_kind_of_answer_has_its_type(data, tmp_path):
     study = every_kind_study(data)
     person = enrol_participant(study, {"take_part": True}, ConsentMethod.phone, "volunteer", at=T0)
-    answers = {"the_text_question": "-12 degrees", "the_long_text_question": "=1+1", "the_integer_question": "-0",
-               "the_decimal_question": "0.75", "the_single_choice_question": "high",
-               "the_multiple_choice_question": ["cough"], "the_yes_no_question": "yes",
-               "the_date_question": "2026-05-01", "the_time_question": "07:05", "the_rating_question": "5",
-               "the_place_question": "Elm Row"}
+    answers = {
+        "the_text_question": "-12 degrees",
+        "the_long_text_question": "=1+1",
+        "the_integer_question": "-0",
+        "the_decimal_question": "0.75",
+        "the_single_choice_question": "high",
+        "the_multiple_choice_question": ["cough"],
+        "the_yes_no_question": "yes",
+        "the_date_question": "2026-05-01",
+        "the_time_question": "07:05",
+        "the_rating_question": "5",
+        "the_place_question": "Elm Row",
+    }
     add_contribution(study, person.id, answers, ContributionSource.desk, "Amina", at=T0 + timedelta(hours=1))
     for name, options in {"plain": {}, "labels": {"labels": True, "language": "fr"}, "all": {"identifying": True}}.items():
         result = export(study, tmp_path / name, **options)
@@ -141,12 +159,19 @@ def test_every_kind_of_answer_has_its_type(data, tmp_path):
 
 
 def test_activity_leaves_with_codes_only(study, tmp_path):
-    kept = enrol_participant(study, ALL, ConsentMethod.phone, "volunteer", at=T0,
-                             contact={"name": "Rosa Diaz", "phone": "07700 900123"})
+    kept = enrol_participant(
+        study, ALL, ConsentMethod.phone, "volunteer", at=T0, contact={"name": "Rosa Diaz", "phone": "07700 900123"}
+    )
     gone = enrol_participant(study, ALL, ConsentMethod.phone, "volunteer", at=T0)
     private = enrol_participant(study, {**ALL, "share_partners": False}, ConsentMethod.phone, "volunteer", at=T0)
-    walk = add_contribution(study, kept.id, {**WALK, "notes": "Coughing at the bus stop."}, ContributionSource.phone,
-                            "volunteer", at=T0 + timedelta(hours=1))
+    walk = add_contribution(
+        study,
+        kept.id,
+        {**WALK, "notes": "Coughing at the bus stop."},
+        ContributionSource.phone,
+        "volunteer",
+        at=T0 + timedelta(hours=1),
+    )
     removed = add_contribution(study, gone.id, WALK, ContributionSource.phone, "volunteer", at=T0 + timedelta(hours=2))
     add_contribution(study, private.id, WALK, ContributionSource.phone, "volunteer", at=T0 + timedelta(hours=3))
     withdraw(study, gone.id, remove_data=True, actor="participant", method=ConsentMethod.phone)
@@ -161,8 +186,9 @@ def test_activity_leaves_with_codes_only(study, tmp_path):
     rows = read(team.folder / "activity.csv")
     hashed = {r["participant"] for r in read(team.folder / "participants.csv")}
     assert {r["participant"] for r in rows if r["participant"]} == hashed | {"(not in this export)"}
-    assert {"participant enrolled", "contribution added", "participant withdrew", "protocol published"} <= \
-        {r["action"] for r in rows}
+    assert {"participant enrolled", "contribution added", "participant withdrew", "protocol published"} <= {
+        r["action"] for r in rows
+    }
     assert [r["target"] for r in rows if r["action"] == "contribution added"].count(walk.id) == 1
     shared = {r["participant"] for r in read(partners.folder / "activity.csv") if r["participant"]}
     assert kept.code in shared and private.code not in shared
@@ -172,5 +198,6 @@ def test_the_activity_of_a_demo_export_names_only_exported_participants(demo_dat
     with DataFolder(demo_data_path) as data:
         result = export(open_study(data, STUDY), tmp_path / "demo", shift_dates=True)
     codes = {r["participant"] for r in read(result.folder / "participants.csv")}
-    assert {r["participant"] for r in read(result.folder / "activity.csv") if r["participant"]} <= \
-        codes | {"(not in this export)"}
+    assert {r["participant"] for r in read(result.folder / "activity.csv") if r["participant"]} <= codes | {
+        "(not in this export)"
+    }

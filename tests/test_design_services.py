@@ -18,14 +18,24 @@ from .conftest import citizen_command
 
 def built_study(data, actor="Amina Yusuf"):
     """A study made from nothing with three fields and two consent items, published as version 1."""
-    study = d.new_study(data, "Safe Crossings", "Find the crossings that feel unsafe to us.", actor,
-                        summary="We note crossings on our walks.", languages="en",
-                        team=[{"name": actor, "role": "coordinator"}])
+    study = d.new_study(
+        data,
+        "Safe Crossings",
+        "Find the crossings that feel unsafe to us.",
+        actor,
+        summary="We note crossings on our walks.",
+        languages="en",
+        team=[{"name": actor, "role": "coordinator"}],
+    )
     draft = d.start_draft(study, actor)
     d.save_draft_field(study, draft.id, {"label": {"en": "Which crossing?"}, "type": "place", "required": True}, actor)
     d.save_draft_field(study, draft.id, {"label": {"en": "How safe did it feel?"}, "type": "rating"}, actor)
-    d.save_draft_field(study, draft.id, {"label": {"en": "Who was with you?"}, "type": "multiple_choice",
-                                         "choices": "Alone\nchild | A child\nA friend"}, actor)
+    d.save_draft_field(
+        study,
+        draft.id,
+        {"label": {"en": "Who was with you?"}, "type": "multiple_choice", "choices": "Alone\nchild | A child\nA friend"},
+        actor,
+    )
     d.save_consent_text(study, draft.id, "Taking part means noting crossings you use.", actor)
     d.save_consent_item(study, draft.id, {"id": "take_part", "text": "I take part.", "required": True}, actor)
     d.save_consent_item(study, draft.id, {"text": "You may quote my words."}, actor)
@@ -70,8 +80,13 @@ def test_refusals_leave_the_draft_untouched(data):
 def test_consent_version_moves_only_when_consent_changed(data):
     study = built_study(data)
     draft = d.start_draft(study, "Tom")
-    d.save_draft_field(study, draft.id, {"label": {"en": "Which crossing is it?"}, "key": "which_crossing",
-                                         "type": "place", "required": True}, "Tom", index=0)
+    d.save_draft_field(
+        study,
+        draft.id,
+        {"label": {"en": "Which crossing is it?"}, "key": "which_crossing", "type": "place", "required": True},
+        "Tom",
+        index=0,
+    )
     with pytest.raises(Refused, match="what changed"):
         d.publish_draft(study, draft.id, "", "Tom")
     v2 = d.publish_draft(study, draft.id, "Clearer question.", "Tom")
@@ -152,12 +167,10 @@ def test_cli_imports_and_exports_xlsform(data_path, tmp_path, run_env, demo_file
     out = subprocess.run(base + ["study", "import", str(demo_file)], capture_output=True, text=True, env=run_env)
     assert out.returncode == 0, out.stderr
     xlsx = tmp_path / "walks.xlsx"
-    out = subprocess.run(base + ["study", "export", "air-quality-walk", str(xlsx)], capture_output=True, text=True,
-                         env=run_env)
+    out = subprocess.run(base + ["study", "export", "air-quality-walk", str(xlsx)], capture_output=True, text=True, env=run_env)
     assert out.returncode == 0, out.stderr
     assert "geopoint" in out.stdout and "consent" in out.stdout
-    out = subprocess.run(base + ["study", "import", str(xlsx), "--id", "walks-copy"], capture_output=True, text=True,
-                         env=run_env)
+    out = subprocess.run(base + ["study", "import", str(xlsx), "--id", "walks-copy"], capture_output=True, text=True, env=run_env)
     assert out.returncode == 0, out.stderr
     assert "12 questions carried over" in out.stdout
     out = subprocess.run(base + ["study", "list", "--json"], capture_output=True, text=True, env=run_env)
@@ -181,8 +194,7 @@ def test_a_new_consent_version_asks_for_reconsent_showing_only_what_changed(data
     from citizen.services import enrol_participant
 
     study = built_study(data)
-    person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": False}, ConsentMethod.phone,
-                               "volunteer")
+    person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": False}, ConsentMethod.phone, "volunteer")
     assert queries.reconsent_changes(study, person.id) is None
     draft = d.start_draft(study, "Amina")
     d.save_draft_field(study, draft.id, {"label": {"en": "At what time?"}, "type": "time"}, "Amina")
@@ -190,20 +202,27 @@ def test_a_new_consent_version_asks_for_reconsent_showing_only_what_changed(data
     assert queries.reconsent_changes(study, person.id) is None  # the form changed, the consent did not
     draft = d.start_draft(study, "Amina")
     d.save_consent_item(study, draft.id, {"id": "contact_later", "text": "Contact me about results."}, "Amina")
-    d.save_consent_item(study, draft.id, {"id": "you_may_quote_my_words", "text": "You may quote my words, unnamed."},
-                        "Amina", index=1)
+    d.save_consent_item(
+        study, draft.id, {"id": "you_may_quote_my_words", "text": "You may quote my words, unnamed."}, "Amina", index=1
+    )
     d.publish_draft(study, draft.id, "Ask about contact; quotes are unnamed.", "Amina")
     assert study.repo.consent_state(person.id).needs_reconsent(study.repo.current_protocol().consent)
     changes = queries.reconsent_changes(study, person.id)
-    assert changes == {"added": ["Contact me about results."], "removed": [],
-                       "reworded": ["You may quote my words, unnamed."], "text": []}
+    assert changes == {
+        "added": ["Contact me about results."],
+        "removed": [],
+        "reworded": ["You may quote my words, unnamed."],
+        "text": [],
+    }
 
 
 def test_design_services_import_without_an_interface_library(run_env):
     import sys
 
-    code = ("import sys, citizen.services.design, citizen.services.xlsform, citizen.domain.design; "
-            "print(sorted(m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules))")
+    code = (
+        "import sys, citizen.services.design, citizen.services.xlsform, citizen.domain.design; "
+        "print(sorted(m for m in ('textual', 'aiohttp', 'jinja2') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -214,11 +233,9 @@ def test_a_participant_proposal_is_recorded_by_their_code(data):
     from citizen.services import enrol_participant
 
     study = built_study(data)
-    person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": True}, ConsentMethod.phone,
-                               "volunteer")
+    person = enrol_participant(study, {"take_part": True, "you_may_quote_my_words": True}, ConsentMethod.phone, "volunteer")
     with pytest.raises(Refused) as caught:
         propose(study, "Ask the time", "It matters.", "Tom Hale", participant_code="XX-0000")
     assert "participant_code" in caught.value.errors
-    proposal = propose(study, "Ask the time", "It matters.", "Tom Hale (for a participant)",
-                         participant_code=person.code.lower())
+    proposal = propose(study, "Ask the time", "It matters.", "Tom Hale (for a participant)", participant_code=person.code.lower())
     assert proposal.participant_id == person.id

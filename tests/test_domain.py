@@ -24,17 +24,27 @@ SHA = "0" * 64
 
 
 def doc(version=1, extra_item=False):
-    items = [{"id": "take_part", "text": {"en": "I take part"}, "required": True},
-             {"id": "quotes", "text": {"en": "Quote my words"}, "required": False}]
+    items = [
+        {"id": "take_part", "text": {"en": "I take part"}, "required": True},
+        {"id": "quotes", "text": {"en": "Quote my words"}, "required": False},
+    ]
     if extra_item:
         items.append({"id": "photos", "text": {"en": "Use my photos"}, "required": False})
     return ConsentDocument(version=version, text={"en": "About the study."}, items=items)
 
 
 def event(kind, minutes, granted=("take_part",), declined=(), version=1, remove=False):
-    return ConsentEvent(participant_id="p", kind=kind, document_version=version, text_sha256=SHA,
-                        granted=list(granted), declined=list(declined), method=ConsentMethod.phone,
-                        at=T0 + timedelta(minutes=minutes), remove_data=remove)
+    return ConsentEvent(
+        participant_id="p",
+        kind=kind,
+        document_version=version,
+        text_sha256=SHA,
+        granted=list(granted),
+        declined=list(declined),
+        method=ConsentMethod.phone,
+        at=T0 + timedelta(minutes=minutes),
+        remove_data=remove,
+    )
 
 
 def test_consent_state_is_the_fold_of_events_in_time_order():
@@ -84,50 +94,65 @@ def test_reconsent_shows_only_what_changed():
 
 
 def test_the_shown_text_is_fingerprinted_per_language():
-    d = ConsentDocument(version=1, text={"en": "About", "ar": "حول"},
-                        items=[{"id": "take_part", "text": {"en": "Yes", "ar": "نعم"}, "required": True}])
+    d = ConsentDocument(
+        version=1,
+        text={"en": "About", "ar": "حول"},
+        items=[{"id": "take_part", "text": {"en": "Yes", "ar": "نعم"}, "required": True}],
+    )
     assert d.text_sha256("en") != d.text_sha256("ar")
     assert len(d.text_sha256("en")) == 64
 
 
 def test_desk_consent_needs_a_witness():
     with pytest.raises(ValidationError, match="witness"):
-        ConsentEvent(participant_id="p", kind=ConsentKind.enrol, document_version=1, text_sha256=SHA,
-                     granted=["take_part"], method=ConsentMethod.desk)
+        ConsentEvent(
+            participant_id="p",
+            kind=ConsentKind.enrol,
+            document_version=1,
+            text_sha256=SHA,
+            granted=["take_part"],
+            method=ConsentMethod.desk,
+        )
 
 
 def field(type_, **kw):
     return FormField(key="q", label={"en": "Q"}, type=type_, **kw)
 
 
-@pytest.mark.parametrize("type_, raw, stored", [
-    (FieldType.integer, " 42 ", 42),
-    (FieldType.decimal, "3,5", 3.5),
-    (FieldType.decimal, "12.25", 12.25),
-    (FieldType.yes_no, "Yes", True),
-    (FieldType.yes_no, "no", False),
-    (FieldType.date, "2026-05-31", "2026-05-31"),
-    (FieldType.time, "9:05", "09:05"),
-    (FieldType.rating, "5", 5),
-    (FieldType.text, "  hello ", "hello"),
-    (FieldType.place, "Canal bridge", "Canal bridge"),
-])
+@pytest.mark.parametrize(
+    "type_, raw, stored",
+    [
+        (FieldType.integer, " 42 ", 42),
+        (FieldType.decimal, "3,5", 3.5),
+        (FieldType.decimal, "12.25", 12.25),
+        (FieldType.yes_no, "Yes", True),
+        (FieldType.yes_no, "no", False),
+        (FieldType.date, "2026-05-31", "2026-05-31"),
+        (FieldType.time, "9:05", "09:05"),
+        (FieldType.rating, "5", 5),
+        (FieldType.text, "  hello ", "hello"),
+        (FieldType.place, "Canal bridge", "Canal bridge"),
+    ],
+)
 def test_answers_are_stored_in_their_own_type(type_, raw, stored):
     assert validate_value(field(type_), raw) == (stored, None)
 
 
-@pytest.mark.parametrize("type_, raw, message", [
-    (FieldType.integer, "4.5", "whole number"),
-    (FieldType.integer, "lots", "whole number"),
-    (FieldType.decimal, "nan", "number"),
-    (FieldType.decimal, "inf", "number"),
-    (FieldType.yes_no, "maybe", "yes or no"),
-    (FieldType.date, "31/05/2026", "year-month-day"),
-    (FieldType.date, "2026-02-30", "year-month-day"),
-    (FieldType.time, "25:00", "hours:minutes"),
-    (FieldType.rating, "6", "1 to 5"),
-    (FieldType.text, "x" * 501, "500 characters"),
-])
+@pytest.mark.parametrize(
+    "type_, raw, message",
+    [
+        (FieldType.integer, "4.5", "whole number"),
+        (FieldType.integer, "lots", "whole number"),
+        (FieldType.decimal, "nan", "number"),
+        (FieldType.decimal, "inf", "number"),
+        (FieldType.yes_no, "maybe", "yes or no"),
+        (FieldType.date, "31/05/2026", "year-month-day"),
+        (FieldType.date, "2026-02-30", "year-month-day"),
+        (FieldType.time, "25:00", "hours:minutes"),
+        (FieldType.rating, "6", "1 to 5"),
+        (FieldType.text, "x" * 501, "500 characters"),
+    ],
+)
 def test_wrong_answers_get_a_plain_message(type_, raw, message):
     value, error = validate_value(field(type_), raw)
     assert value is None and message in error
@@ -154,12 +179,15 @@ def test_a_form_reports_every_field_and_unknown_keys():
     assert errors == {"q": "This question needs an answer.", "sneaky": "This question is not part of the form."}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"type": FieldType.single_choice}, "no choices"),
-    ({"type": FieldType.integer, "min": 5, "max": 1}, "above the highest"),
-    ({"type": FieldType.yes_no, "choices": [{"value": "a", "label": {"en": "A"}}]}, "cannot have choices"),
-    ({"type": FieldType.date, "min": 1}, "bounds apply"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"type": FieldType.single_choice}, "no choices"),
+        ({"type": FieldType.integer, "min": 5, "max": 1}, "above the highest"),
+        ({"type": FieldType.yes_no, "choices": [{"value": "a", "label": {"en": "A"}}]}, "cannot have choices"),
+        ({"type": FieldType.date, "min": 1}, "bounds apply"),
+    ],
+)
 def test_incoherent_field_definitions_are_refused(kwargs, message):
     with pytest.raises(ValidationError, match=message):
         FormField(key="q", label={"en": "Q"}, **kwargs)
@@ -191,14 +219,17 @@ def test_protocol_file_errors_name_the_place_and_the_reason(demo_file):
         parse_protocol_file(json.dumps(raw).encode(), "walk.json")
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "not valid JSON"),
-    (b"{\"format\": ", "not valid JSON"),
-    (b"[1, 2]", "one JSON object"),
-    (b"\xff\xfe\x00", "not UTF-8"),
-    (b"[" * 100000, "JSON"),
-    (b'{"format": "something-else", "schema": 1}', "not a citizen protocol file"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "not valid JSON"),
+        (b'{"format": ', "not valid JSON"),
+        (b"[1, 2]", "one JSON object"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b"[" * 100000, "JSON"),
+        (b'{"format": "something-else", "schema": 1}', "not a citizen protocol file"),
+    ],
+)
 def test_malformed_protocol_files(data, message):
     with pytest.raises(ProtocolFileError, match=message):
         parse_protocol_file(data, "bad.json")

@@ -22,8 +22,12 @@ from .conftest import citizen_command
 def propose_a_question(study, actor="Amina Yusuf"):
     """Open a draft of the demo protocol and add one question to it, as a coordinator would."""
     draft = d.start_draft(study, actor)
-    d.save_draft_field(study, draft.id, {"label": {"en": "Was the path lit?", "zh": "路有灯吗？", "ar": "هل كان الطريق مضاءً؟"},
-                                          "type": "yes_no"}, actor)
+    d.save_draft_field(
+        study,
+        draft.id,
+        {"label": {"en": "Was the path lit?", "zh": "路有灯吗？", "ar": "هل كان الطريق مضاءً؟"}, "type": "yes_no"},
+        actor,
+    )
     return d.open_draft(study)
 
 
@@ -76,14 +80,20 @@ def test_the_command_line_shares_a_draft_and_takes_it_back(data_path, tmp_path, 
         import_protocol(data, demo_file, "Amina Yusuf")
 
     def run(*args):
-        return subprocess.run([*citizen_command(), "--data", str(data_path), "--as", "Li Wei", *args],
-                              capture_output=True, text=True, env=run_env, timeout=120)
+        return subprocess.run(
+            [*citizen_command(), "--data", str(data_path), "--as", "Li Wei", *args],
+            capture_output=True,
+            text=True,
+            env=run_env,
+            timeout=120,
+        )
 
     path = tmp_path / "review.json"
     refused = run("study", "export", "air-quality-walk", str(path), "--draft")
     assert refused.returncode != 0 and not path.exists()
     assert refused.stderr.strip().splitlines() == [
-        "citizen: This study has no open draft to share; start one in the form builder (d)."]
+        "citizen: This study has no open draft to share; start one in the form builder (d)."
+    ]
     with DataFolder(data_path) as data:
         draft = propose_a_question(open_study(data, "air-quality-walk"))
     done = run("study", "export", "air-quality-walk", str(path), "--draft")

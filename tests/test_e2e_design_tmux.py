@@ -33,8 +33,7 @@ class Typist(Terminal):
 
 def test_build_publish_propose_and_publish_version_two(tmp_path, run_env):
     data = tmp_path / "data"
-    command = " ".join(shlex.quote(c) for c in citizen_command()) + \
-        f" --data {shlex.quote(str(data))} --as 'Amina Yusuf'"
+    command = " ".join(shlex.quote(c) for c in citizen_command()) + f" --data {shlex.quote(str(data))} --as 'Amina Yusuf'"
     t = Typist(command, dict(run_env, TERM="xterm-256color"))
     try:
         t.wait_for("No studies yet")
@@ -110,8 +109,10 @@ def test_build_publish_propose_and_publish_version_two(tmp_path, run_env):
         assert [v.number for v in versions] == [1, 2]
         assert [f.key for f in versions[0].fields] == ["which_crossing", "who_was_with_you", "anything_else"]
         assert [c.value for c in versions[0].fields[1].choices] == ["alone", "a_child"]
-        assert [(i.id, i.required) for i in versions[0].consent.items] == [("i_take_part", True),
-                                                                             ("you_may_quote_my_words", False)]
+        assert [(i.id, i.required) for i in versions[0].consent.items] == [
+            ("i_take_part", True),
+            ("you_may_quote_my_words", False),
+        ]
         assert versions[1].proposal_id == study.repo.proposals()[0].id
         assert versions[1].change_summary == "Ask the time of day, as proposed."
         assert {e.actor for e in activity(study)} == {"Amina Yusuf"}

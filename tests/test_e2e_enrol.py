@@ -31,8 +31,7 @@ def test_enrol_from_the_qr_link_and_see_the_arrivals_live(demo_data_path, run_en
     with DataFolder(demo_data_path, readonly=True) as folder:
         token = next(i.token for i in open_study(folder, STUDY).repo.invites() if i.label == "health centre waiting room")
     port = free_port()
-    command = " ".join(shlex.quote(c) for c in citizen_command()) + \
-        f" --data {shlex.quote(str(demo_data_path))} --as Tester"
+    command = " ".join(shlex.quote(c) for c in citizen_command()) + f" --data {shlex.quote(str(demo_data_path))} --as Tester"
     t = Terminal(command, dict(run_env, TERM=term))
     try:
         t.wait_for("Enter opens the highlighted study")

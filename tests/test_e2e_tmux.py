@@ -19,8 +19,21 @@ class Terminal:
     def __init__(self, command: str, env: dict[str, str], width: int = 80, height: int = 24):
         self.name = f"citizen-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k in ("PYTHONPATH", "PATH", "TERM"))
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
-                        f"env {exports} {command}; echo EXITED $?; sleep 30"], check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                f"env {exports} {command}; echo EXITED $?; sleep 30",
+            ],
+            check=True,
+        )
 
     def screen(self) -> str:
         out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)

@@ -34,8 +34,16 @@ from citizen.services import (
 from citizen.store import DataFolder, durable
 
 ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4",
-        "symptoms": ["cough", "wheeze"], "notes": "Fine day.", "worst_spot": "Canal bridge", "home_street": "Elm Row"}
+WALK = {
+    "walk_date": "2026-05-01",
+    "route": "canal_path",
+    "walk_minutes": "30",
+    "breathing": "4",
+    "symptoms": ["cough", "wheeze"],
+    "notes": "Fine day.",
+    "worst_spot": "Canal bridge",
+    "home_street": "Elm Row",
+}
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
 STUDY = "air-quality-walk"
 
@@ -43,7 +51,7 @@ ADVERSARIAL = [
     'She said "stop", then left',
     "line one\nline two\r\nline three",
     "a, b, and c",
-    "=HYPERLINK(\"http://evil.example\",\"click\")",
+    '=HYPERLINK("http://evil.example","click")',
     "+44 20 7946 0000",
     "-12 degrees felt",
     "@SUM(A1:A9)",
@@ -133,8 +141,9 @@ def test_every_file_reads_back_the_stored_values(demo_data_path, tmp_path):
         doc = kept[row["contribution_id"]]
         values = doc["values"]
         assert row["participant"] == codes[doc["participant_id"]]
-        assert datetime.fromisoformat(row["submitted_at"].replace("Z", "+00:00")) == \
-            datetime.fromisoformat(doc["submitted_at"].replace("Z", "+00:00"))
+        assert datetime.fromisoformat(row["submitted_at"].replace("Z", "+00:00")) == datetime.fromisoformat(
+            doc["submitted_at"].replace("Z", "+00:00")
+        )
         assert row["walk_minutes"] == str(values["walk_minutes"]) and row["route"] == values["route"]
         for code in ("cough", "wheeze", "short_breath", "itchy_eyes", "headache", "none"):
             assert row[f"symptoms__{code}"] == ("1" if code in values.get("symptoms", []) else "0")
@@ -158,8 +167,17 @@ def test_the_data_dictionary_carries_every_language(demo_data_path, tmp_path):
         result = export(open_study(data, STUDY), tmp_path / "out")
     rows = {r["column"]: r for r in read(result.folder / "data_dictionary.csv")}
     header = list(read(result.folder / "data_dictionary.csv")[0])
-    assert {"label_en", "label_zh", "label_ar", "choices_en", "choices_zh", "choices_ar", "versions",
-            "identifying", "type"} <= set(header)
+    assert {
+        "label_en",
+        "label_zh",
+        "label_ar",
+        "choices_en",
+        "choices_zh",
+        "choices_ar",
+        "versions",
+        "identifying",
+        "type",
+    } <= set(header)
     assert list(rows) == list(read(result.folder / "contributions.csv")[0])  # every column, in order
     assert rows["route"]["label_zh"] == "你走的是哪条路线？" and rows["route"]["label_ar"] == "أي طريق مشيت؟"
     assert "canal_path = 运河小路" in rows["route"]["choices_zh"]
@@ -191,8 +209,7 @@ def test_declined_quotes_blank_free_text_and_a_later_decline_still_applies(study
     a = give(study, quiet, T0 + timedelta(hours=1), notes="my words")
     b = give(study, later, T0 + timedelta(hours=2), notes="said before")
     c = give(study, joined, T0 + timedelta(hours=3), notes="said while declining")
-    change_consent(study, later.id, {**ALL, "quote_words": False}, ConsentMethod.phone, "participant",
-                   at=T0 + timedelta(days=1))
+    change_consent(study, later.id, {**ALL, "quote_words": False}, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
     change_consent(study, joined.id, ALL, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
     d = give(study, joined, T0 + timedelta(days=2), notes="said after agreeing")
     rows = by_id(read(export(study, tmp_path / "out").folder / "contributions.csv"))
@@ -224,8 +241,7 @@ def test_partners_see_only_what_participants_agreed_to_share(study, tmp_path):
 def test_contacts_only_when_asked_for_and_agreed(study, tmp_path):
     yes = enrol(study, contact={"name": "Rosa Diaz", "phone": "07700 900123"})
     no = enrol(study, contact={"name": "Sam Lee", "email": "sam@example.org"})
-    change_consent(study, no.id, {**ALL, "contact_later": False}, ConsentMethod.phone, "volunteer",
-                   at=T0 + timedelta(hours=1))
+    change_consent(study, no.id, {**ALL, "contact_later": False}, ConsentMethod.phone, "volunteer", at=T0 + timedelta(hours=1))
     assert study.repo.contact(no.id).email == ""  # declining it later deleted it
     default = export(study, tmp_path / "plain")
     for name in ("participants.csv", "contributions.csv", "consent_log.csv", "activity.csv", "datapackage.json"):
@@ -246,8 +262,10 @@ def test_filters_review_state_versions_and_dates(study, tmp_path):
     review_contributions(study, [second.id], ReviewState.accepted, "", "Amina Yusuf")
     rows = read(export(study, tmp_path / "a", review_states=["accepted"]).folder / "contributions.csv")
     assert [r["contribution_id"] for r in rows] == [second.id]
-    rows = read(export(study, tmp_path / "b", date_from=(T0 + timedelta(days=2)).date(),
-                       date_to=(T0 + timedelta(days=9)).date()).folder / "contributions.csv")
+    rows = read(
+        export(study, tmp_path / "b", date_from=(T0 + timedelta(days=2)).date(), date_to=(T0 + timedelta(days=9)).date()).folder
+        / "contributions.csv"
+    )
     assert {r["contribution_id"] for r in rows} == {second.id, third.id}
     assert first.id
     with pytest.raises(Refused, match="date range starts"):
@@ -304,8 +322,10 @@ def test_dates_shift_by_one_secret_offset_per_participant(study, tmp_path):
         moved = datetime.fromisoformat(enrolled[p.code].replace("Z", "+00:00")) - p.enrolled_at
         assert moved.days != 0 and moved == timedelta(days=moved.days)
         rows = [r for r in read(result.folder / "contributions.csv") if r["participant"] == p.code]
-        walks = {(datetime.fromisoformat(r["walk_date"]).date() - (T0.date() + timedelta(days=d))).days
-                 for r, d in zip(sorted(rows, key=lambda r: r["submitted_at"]), (1, 3), strict=True)}
+        walks = {
+            (datetime.fromisoformat(r["walk_date"]).date() - (T0.date() + timedelta(days=d))).days
+            for r, d in zip(sorted(rows, key=lambda r: r["submitted_at"]), (1, 3), strict=True)
+        }
         assert walks == {moved.days}
     assert result.manifest["dates"].startswith("shifted")
 
@@ -399,8 +419,7 @@ def test_redcap_dictionary_and_records(demo_data_path, tmp_path):
     with DataFolder(demo_data_path) as data:
         result = export(open_study(data, STUDY), tmp_path / "rc", format="redcap")
     names = sorted(os.listdir(result.folder))
-    assert names == ["activity.csv", "datapackage.json", "redcap_data_dictionary.csv", "redcap_notes.csv",
-                     "redcap_records.csv"]
+    assert names == ["activity.csv", "datapackage.json", "redcap_data_dictionary.csv", "redcap_notes.csv", "redcap_records.csv"]
     with (result.folder / "redcap_data_dictionary.csv").open(newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert table[0] == DICTIONARY_HEADER and len(DICTIONARY_HEADER) == 18
@@ -419,8 +438,7 @@ def test_redcap_dictionary_and_records(demo_data_path, tmp_path):
     records = pd.read_csv(result.folder / "redcap_records.csv", dtype=str, keep_default_na=False)
     assert records.columns[0] == "record_id" and records["record_id"].is_unique
     n_symptoms = rows["symptoms"]["Choices, Calculations, OR Slider Labels"].count("|") + 1
-    assert [c for c in records.columns if c.startswith("symptoms___")] == [f"symptoms___{i}" for i in
-                                                                          range(1, n_symptoms + 1)]
+    assert [c for c in records.columns if c.startswith("symptoms___")] == [f"symptoms___{i}" for i in range(1, n_symptoms + 1)]
     assert records.columns[-1] == "air_quality_walk_complete"  # REDCap's form status, made by REDCap itself
     for column in records.columns[:-1]:  # every other column is a variable of the dictionary (checkboxes expanded)
         assert column.split("___")[0] in rows

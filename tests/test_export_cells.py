@@ -17,8 +17,30 @@ from citizen.export.sink import safe_cell
 from citizen.services import open_study
 from citizen.store import DataFolder
 
-ODD = [None, "", "plain", "=SUM(A1)", "+1", "-2", "@x", "\tx", "\uff1dx", 0, 7, -3, 2.5, -0.5, True, False,
-       ["cough"], ["none", "cough"], "2026-05-01", "not a date", {"a": 1}, "canal_path"]
+ODD = [
+    None,
+    "",
+    "plain",
+    "=SUM(A1)",
+    "+1",
+    "-2",
+    "@x",
+    "\tx",
+    "\uff1dx",
+    0,
+    7,
+    -3,
+    2.5,
+    -0.5,
+    True,
+    False,
+    ["cough"],
+    ["none", "cough"],
+    "2026-05-01",
+    "not a date",
+    {"a": 1},
+    "canal_path",
+]
 
 
 def cell_by_cell(f, value, labels, language, shift):
@@ -84,7 +106,8 @@ def test_a_row_made_in_one_call_is_the_row_made_cell_by_cell(versions, labels, q
         for lang in ("en", "zh", "ar"):
             make = row_maker(columns, present, quote_ok, labels, lang)
             assert outcome(make, values, shift) == outcome(
-                partial(reference_row, columns, present, quote_ok, labels, lang), values, shift)
+                partial(reference_row, columns, present, quote_ok, labels, lang), values, shift
+            )
 
 
 def test_a_row_made_safe_in_one_call_writes_the_same_csv_as_cell_by_cell():

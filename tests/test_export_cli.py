@@ -29,15 +29,37 @@ def test_without_yes_the_check_is_printed_and_nothing_is_written(demo_data_path,
 
 def test_with_yes_the_demo_exports_in_one_command(demo_data_path, tmp_path, run_env):
     env = dict(run_env)
-    done = subprocess.run([*citizen_command(), "--data", str(demo_data_path), "--as", "Amina Yusuf", "export", STUDY,
-                           "--yes", "--hash-codes", "--bom"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            *citizen_command(),
+            "--data",
+            str(demo_data_path),
+            "--as",
+            "Amina Yusuf",
+            "export",
+            STUDY,
+            "--yes",
+            "--hash-codes",
+            "--bom",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "exports").exists()  # not where the command was run: beside the data
     [folder] = list((demo_data_path / "exports" / STUDY).iterdir())
     assert folder.name.startswith(f"{STUDY}-") and folder.name.endswith("Z")
-    assert sorted(os.listdir(folder)) == ["activity.csv", "consent_log.csv", "contributions.csv",
-                                          "data_dictionary.csv", "datapackage.json", "participants.csv"]
+    assert sorted(os.listdir(folder)) == [
+        "activity.csv",
+        "consent_log.csv",
+        "contributions.csv",
+        "data_dictionary.csv",
+        "datapackage.json",
+        "participants.csv",
+    ]
     assert f"Exported to {folder}" in done.stdout
     manifest = json.loads((folder / "datapackage.json").read_text())
     assert manifest["approved_by"] == "Amina Yusuf" and manifest["options"]["hash_codes"] is True
@@ -69,8 +91,7 @@ def test_redcap_and_report_commands(demo_data_path, tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     data = ["--data", str(demo_data_path)]
     out = tmp_path / "for-redcap"
-    assert main([*data, "export", STUDY, "--yes", "--approved-by", "Tom Hale", "--format", "redcap",
-                 "--out", str(out)]) == 0
+    assert main([*data, "export", STUDY, "--yes", "--approved-by", "Tom Hale", "--format", "redcap", "--out", str(out)]) == 0
     assert (out / "redcap_records.csv").exists() and (out / "redcap_data_dictionary.csv").exists()
     assert main([*data, "report", STUDY]) == 0
     [report] = list((demo_data_path / "exports" / STUDY).glob("*-report-*.md"))
@@ -82,6 +103,22 @@ def test_redcap_and_report_commands(demo_data_path, tmp_path, monkeypatch, capsy
 
 def test_the_approver_named_by_the_command_wins_over_the_global_name(demo_data_path, tmp_path):
     out = tmp_path / "approved"
-    assert main(["--data", str(demo_data_path), "--as", "Li Wei", "export", STUDY, "--yes",
-                 "--approved-by", "Tom Hale", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--data",
+                str(demo_data_path),
+                "--as",
+                "Li Wei",
+                "export",
+                STUDY,
+                "--yes",
+                "--approved-by",
+                "Tom Hale",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "datapackage.json").read_text(encoding="utf-8"))["approved_by"] == "Tom Hale"

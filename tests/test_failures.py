@@ -55,14 +55,25 @@ def test_an_unexpected_error_in_a_command_is_one_line_and_a_log(data_path, monke
 def test_a_second_copy_is_refused_on_the_command_line(data_path, demo_file, run_env):
     with DataFolder(data_path):
         for args in (["study", "import", str(demo_file)], ["demo", "--no-open"], []):
-            out = subprocess.run([*citizen_command(), "--data", str(data_path), *args], capture_output=True,
-                                 text=True, env=run_env, stdin=subprocess.DEVNULL, timeout=60)
+            out = subprocess.run(
+                [*citizen_command(), "--data", str(data_path), *args],
+                capture_output=True,
+                text=True,
+                env=run_env,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+            )
             assert out.returncode == 1, args
             assert out.stderr.startswith("citizen: Another copy of citizen is already using"), out.stderr
             assert out.stderr.count("\n") == 1
         # Reading is still allowed while another copy writes.
-        out = subprocess.run([*citizen_command(), "--data", str(data_path), "study", "list"], capture_output=True,
-                             text=True, env=run_env, timeout=60)
+        out = subprocess.run(
+            [*citizen_command(), "--data", str(data_path), "study", "list"],
+            capture_output=True,
+            text=True,
+            env=run_env,
+            timeout=60,
+        )
         assert out.returncode == 0
     assert not (data_path / "studies").exists()  # the refused copies wrote nothing
 
@@ -71,8 +82,9 @@ tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not inst
 
 
 def alternate_screen(t: Terminal) -> str:
-    return subprocess.run(["tmux", "display-message", "-p", "-t", t.name, "#{alternate_on}"],
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["tmux", "display-message", "-p", "-t", t.name, "#{alternate_on}"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 @tmux
@@ -98,8 +110,7 @@ def test_a_second_copy_in_a_real_terminal_is_refused_and_the_terminal_restored(d
 
 @tmux
 @pytest.mark.slow
-def test_a_crash_in_a_real_terminal_leaves_a_plain_line_a_log_and_the_terminal_restored(demo_data_path, run_env,
-                                                                                        tmp_path):
+def test_a_crash_in_a_real_terminal_leaves_a_plain_line_a_log_and_the_terminal_restored(demo_data_path, run_env, tmp_path):
     script = tmp_path / "crashing.py"
     script.write_text(
         "import sys\n"
@@ -108,7 +119,8 @@ def test_a_crash_in_a_real_terminal_leaves_a_plain_line_a_log_and_the_terminal_r
         "    raise RuntimeError('the figures could not be counted')\n"
         "overview.figures = boom\n"
         "from citizen.cli import main\n"
-        f"sys.exit(main(['--data', {str(demo_data_path)!r}]))\n")
+        f"sys.exit(main(['--data', {str(demo_data_path)!r}]))\n"
+    )
     t = Terminal(f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}", run_env)
     try:
         t.wait_for("Enter opens the highlighted study")

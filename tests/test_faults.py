@@ -78,8 +78,7 @@ def no_temps(data_path):
     return [p for p in data_path.rglob(".*.tmp")]
 
 
-@pytest.mark.parametrize("step, error", [("write_all", errno.ENOSPC), ("fsync", errno.ENOSPC),
-                                          ("fsync", errno.EIO)])
+@pytest.mark.parametrize("step, error", [("write_all", errno.ENOSPC), ("fsync", errno.ENOSPC), ("fsync", errno.EIO)])
 def test_a_failed_journal_append_is_never_acknowledged(data_path, study, monkeypatch, step, error):
     p = enrol(study)
     contribute(study, p.id, 1)
@@ -208,8 +207,12 @@ def test_the_next_writer_cleans_temporary_files(data_path, demo_file):
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")
         folder = study.store.folder
-    leftovers = [data_path / ".laptop.json.4242.tmp", folder / ".journal.jsonl.4242.tmp",
-                 folder / "contributions" / ".000000.json.4242.tmp", folder / "audit" / ".000000.json.bak.4242.tmp"]
+    leftovers = [
+        data_path / ".laptop.json.4242.tmp",
+        folder / ".journal.jsonl.4242.tmp",
+        folder / "contributions" / ".000000.json.4242.tmp",
+        folder / "audit" / ".000000.json.bak.4242.tmp",
+    ]
     for path in leftovers:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half a write")

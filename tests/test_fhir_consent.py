@@ -51,8 +51,7 @@ def extension(resource: dict, name: str):
 
 def test_each_consent_event_is_a_valid_r5_consent(study, tmp_path):
     keeps = enrol_participant(study, {**ALL, "contact_later": False}, ConsentMethod.phone, "volunteer", at=T0)
-    change_consent(study, keeps.id, {**ALL, "quote_words": False}, ConsentMethod.phone, "participant",
-                   at=T0 + timedelta(days=1))
+    change_consent(study, keeps.id, {**ALL, "quote_words": False}, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
     withdraw(study, keeps.id, False, ConsentMethod.phone, "participant", at=T0 + timedelta(days=2))
     desk = enrol_participant(study, ALL, ConsentMethod.desk, "Tom Hale", witness="Tom Hale", language="zh", at=T0)
     gone = enrol_participant(study, ALL, ConsentMethod.phone, "volunteer", at=T0)
@@ -69,8 +68,7 @@ def test_each_consent_event_is_a_valid_r5_consent(study, tmp_path):
     by_code: dict[str, list[dict]] = {}
     for resource, row in zip(resources, log, strict=True):
         assert resource["status"] in R5_STATUS and resource["decision"] in ("permit", "deny")
-        assert resource["subject"]["identifier"]["value"] == row["participant"] == \
-            resource["grantor"][0]["identifier"]["value"]
+        assert resource["subject"]["identifier"]["value"] == row["participant"] == resource["grantor"][0]["identifier"]["value"]
         [attachment] = resource["sourceAttachment"]
         assert attachment["language"] == row["language"]
         assert attachment["extension"][0]["valueString"] == row["text_sha256"]
@@ -82,16 +80,25 @@ def test_each_consent_event_is_a_valid_r5_consent(study, tmp_path):
 
     enrol, change, left = by_code[keeps.code]
     assert [r["status"] for r in (enrol, change, left)] == ["inactive", "inactive", "inactive"]
-    assert enrol["decision"] == "permit" and [p["code"][0]["coding"][0]["code"] for p in enrol["provision"]] == [
-        "contact_later"]
+    assert enrol["decision"] == "permit" and [p["code"][0]["coding"][0]["code"] for p in enrol["provision"]] == ["contact_later"]
     assert [p["code"][0]["coding"][0]["code"] for p in change["provision"]] == ["quote_words"]
     assert change["provision"][0]["code"][0]["coding"][1] == {  # each item named by its role too
-        "system": "urn:citizen:fhir:consent-role", "code": "quote_words", "display": "quoting the participant's own words"}
-    assert left["decision"] == "deny" and left["provision"] == [{"dataPeriod": {"end": left["period"]["start"]},
-                                                                 "purpose": [{"system": "http://terminology.hl7.org/"
-                                                                              "CodeSystem/v3-ActReason",
-                                                                              "code": "HRESCH",
-                                                                              "display": "healthcare research"}]}]
+        "system": "urn:citizen:fhir:consent-role",
+        "code": "quote_words",
+        "display": "quoting the participant's own words",
+    }
+    assert left["decision"] == "deny" and left["provision"] == [
+        {
+            "dataPeriod": {"end": left["period"]["start"]},
+            "purpose": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    "code": "HRESCH",
+                    "display": "healthcare research",
+                }
+            ],
+        }
+    ]
     [witnessed] = by_code[desk.code]
     assert witnessed["status"] == "active" and witnessed["decision"] == "permit" and "provision" not in witnessed
     assert witnessed["verification"][0]["verified"] is True
@@ -104,19 +111,37 @@ def test_each_consent_event_is_a_valid_r5_consent(study, tmp_path):
 
 def test_codes_and_dates_are_those_of_the_rest_of_the_export(demo_data_path, tmp_path, run_env):
     out = tmp_path / "fhir"
-    done = subprocess.run([*citizen_command(), "--data", str(demo_data_path), "--as", "Amina Yusuf", "export", STUDY,
-                           "--out", str(out), "--fhir", "--hash-codes", "--shift-dates", "--yes"],
-                          capture_output=True, text=True, env=run_env, timeout=300)
+    done = subprocess.run(
+        [
+            *citizen_command(),
+            "--data",
+            str(demo_data_path),
+            "--as",
+            "Amina Yusuf",
+            "export",
+            STUDY,
+            "--out",
+            str(out),
+            "--fhir",
+            "--hash-codes",
+            "--shift-dates",
+            "--yes",
+        ],
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert problems(out) == []
     resources = consents(out)
     log = read(out / "consent_log.csv")
     assert [(r["subject"]["identifier"]["value"], r["period"]["start"]) for r in resources] == [
-        (row["participant"], row["at"]) for row in log]
+        (row["participant"], row["at"]) for row in log
+    ]
     codes = {row["participant"] for row in read(out / "participants.csv")}
     assert {r["subject"]["identifier"]["value"] for r in resources} <= codes
     latest = {}
     for r in resources:
         latest[r["subject"]["identifier"]["value"]] = r
-    assert sum(r["status"] == "active" for r in resources) == sum(
-        r["decision"] == "permit" for r in latest.values())
+    assert sum(r["status"] == "active" for r in resources) == sum(r["decision"] == "permit" for r in latest.values())

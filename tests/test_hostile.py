@@ -40,17 +40,56 @@ from .harness import contribution_values
 
 EXAMPLES = int(os.environ.get("CITIZEN_HYPOTHESIS_EXAMPLES", "200"))
 TRIED: Counter = Counter()
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-NASTY = ["", " ", "[bold]x[/bold]", "<script>alert(1)</script>", "=HYPERLINK(\"x\")", "\x00", "\ud800", "\u202e",
-         "9" * 40, "-0", "1e309", "NaN", "inf", "2026-02-30", "24:00", "yes", "no", "on", "1,5", "١٢",
-         "x" * 600, "x" * 25_000, "a,b,c", "cough, wheeze", "None", "null", "\n\t"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=-10**30, max_value=10**30),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=60), st.sampled_from(NASTY))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                           max_leaves=12)
+NASTY = [
+    "",
+    " ",
+    "[bold]x[/bold]",
+    "<script>alert(1)</script>",
+    '=HYPERLINK("x")',
+    "\x00",
+    "\ud800",
+    "\u202e",
+    "9" * 40,
+    "-0",
+    "1e309",
+    "NaN",
+    "inf",
+    "2026-02-30",
+    "24:00",
+    "yes",
+    "no",
+    "on",
+    "1,5",
+    "١٢",
+    "x" * 600,
+    "x" * 25_000,
+    "a,b,c",
+    "cough, wheeze",
+    "None",
+    "null",
+    "\n\t",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=60),
+    st.sampled_from(NASTY),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 def demo_raw() -> dict:
@@ -104,8 +143,11 @@ def validate_everything(folder: Path) -> None:
 
 # -- protocol files -----------------------------------------------------------------------------
 @SETTINGS
-@given(st.one_of(json_values, st.dictionaries(st.sampled_from(["format", "schema", "study", "protocol", "x"]),
-                                              json_values, max_size=5)))
+@given(
+    st.one_of(
+        json_values, st.dictionaries(st.sampled_from(["format", "schema", "study", "protocol", "x"]), json_values, max_size=5)
+    )
+)
 def test_random_json_is_never_an_uncaught_error(value):
     TRIED["protocol files"] += 1
     try:
@@ -153,11 +195,16 @@ DEMO_PATHS = [p for p in paths(demo_raw()) if p]
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.sampled_from(DEMO_PATHS), st.sampled_from(["set", "delete", "wrap"]), json_values),
-                min_size=1, max_size=3),
-       st.one_of(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20),
-                 st.sampled_from(["..", "../escape", "/abs", "a/b", "a\\b", "CON", "x" * 80, "", " ", "Ab"]),
-                 st.text(max_size=20)))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(DEMO_PATHS), st.sampled_from(["set", "delete", "wrap"]), json_values), min_size=1, max_size=3
+    ),
+    st.one_of(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20),
+        st.sampled_from(["..", "../escape", "/abs", "a/b", "a\\b", "CON", "x" * 80, "", " ", "Ab"]),
+        st.text(max_size=20),
+    ),
+)
 def test_mutated_protocol_files_import_cleanly_or_are_refused(hostile_study, mutations, new_id):
     folder, data, _ = hostile_study
     TRIED["protocol files"] += 1
@@ -199,8 +246,11 @@ hostile_value = st.one_of(scalars, st.lists(scalars, max_size=4), json_values)
 # Random answers, and valid answers with a few of them replaced (so that some are stored).
 answers = st.one_of(
     st.dictionaries(st.one_of(st.sampled_from(sorted(DEMO_FIELDS)), st.text(max_size=10)), hostile_value, max_size=14),
-    st.builds(lambda i, over: {**contribution_values(i), **over}, st.integers(0, 10_000),
-              st.dictionaries(st.sampled_from(sorted(DEMO_FIELDS)), hostile_value, max_size=3)),
+    st.builds(
+        lambda i, over: {**contribution_values(i), **over},
+        st.integers(0, 10_000),
+        st.dictionaries(st.sampled_from(sorted(DEMO_FIELDS)), hostile_value, max_size=3),
+    ),
 )
 actors = st.one_of(st.just("volunteer"), st.sampled_from(["", " ", "x" * 121, "[red]Amina[/red]"]), st.text(max_size=200))
 
@@ -211,8 +261,12 @@ def test_hostile_answers_are_stored_valid_or_refused(form_study, raw, source, ac
     folder, data, study = form_study
     TRIED["form values"] += 1
     if not study.repo.participants():
-        enrol_participant(study, {"take_part": True, "share_partners": True, "quote_words": True,
-                                  "contact_later": True}, ConsentMethod.phone, "volunteer")
+        enrol_participant(
+            study,
+            {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True},
+            ConsentMethod.phone,
+            "volunteer",
+        )
     participant = study.repo.participants()[0]
     before = study.repo.contribution_count()
     try:
@@ -228,33 +282,49 @@ def test_hostile_answers_are_stored_valid_or_refused(form_study, raw, source, ac
 
 # -- consent submissions ------------------------------------------------------------------------
 ITEMS = ["take_part", "share_partners", "quote_words", "contact_later"]
-answer_values = st.one_of(st.none(), st.booleans(), st.sampled_from(["yes", "no", "", "0", "1", 0, 1]),
-                          st.integers(), json_values)
+answer_values = st.one_of(
+    st.none(), st.booleans(), st.sampled_from(["yes", "no", "", "0", "1", 0, 1]), st.integers(), json_values
+)
 consent_answers = st.one_of(
     st.dictionaries(st.one_of(st.sampled_from(ITEMS), st.text(max_size=12)), answer_values, max_size=6),
     # Every item answered, some with values that are not a plain yes or no.
-    st.builds(lambda base, over: {**base, **over}, st.fixed_dictionaries({i: st.booleans() for i in ITEMS}),
-              st.dictionaries(st.sampled_from(ITEMS), answer_values, max_size=2)),
+    st.builds(
+        lambda base, over: {**base, **over},
+        st.fixed_dictionaries({i: st.booleans() for i in ITEMS}),
+        st.dictionaries(st.sampled_from(ITEMS), answer_values, max_size=2),
+    ),
 )
-contacts = st.one_of(st.none(), st.dictionaries(st.one_of(st.sampled_from(["name", "phone", "email",
-                                                                           "participant_id"]), st.text(max_size=8)),
-                                                st.one_of(st.text(max_size=300), scalars), max_size=4))
+contacts = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.one_of(st.sampled_from(["name", "phone", "email", "participant_id"]), st.text(max_size=8)),
+        st.one_of(st.text(max_size=300), scalars),
+        max_size=4,
+    ),
+)
 
 
 @SETTINGS
-@given(consent_answers, st.sampled_from(list(ConsentMethod)), st.one_of(st.sampled_from(["en", "ar", ""]),
-                                                                          st.text(max_size=12)),
-       st.one_of(st.just(""), st.text(max_size=200)), contacts,
-       st.one_of(st.none(), st.text(max_size=30)), actors)
-def test_hostile_consent_submissions_enrol_validly_or_are_refused(form_study, answers_, method, language,
-                                                                   witness, contact, invite_token, actor):
+@given(
+    consent_answers,
+    st.sampled_from(list(ConsentMethod)),
+    st.one_of(st.sampled_from(["en", "ar", ""]), st.text(max_size=12)),
+    st.one_of(st.just(""), st.text(max_size=200)),
+    contacts,
+    st.one_of(st.none(), st.text(max_size=30)),
+    actors,
+)
+def test_hostile_consent_submissions_enrol_validly_or_are_refused(
+    form_study, answers_, method, language, witness, contact, invite_token, actor
+):
     folder, data, study = form_study
     TRIED["consent submissions"] += 1
     decision, errors = decide_consent(study.repo.current_protocol().consent, answers_)
     before = study.repo.participant_count()
     try:
-        p = enrol_participant(study, answers_, method, actor, language=language, invite_token=invite_token,
-                              witness=witness, contact=contact)
+        p = enrol_participant(
+            study, answers_, method, actor, language=language, invite_token=invite_token, witness=witness, contact=contact
+        )
     except (Refused, NotFound) as exc:
         assert str(exc) and study.repo.participant_count() == before
         return
@@ -276,6 +346,7 @@ def test_after_the_hostile_submissions_every_stored_record_is_valid(form_study, 
 def test_a_no_written_as_text_is_never_taken_as_consent(form_study):
     _, _, study = form_study
     document = study.repo.current_protocol().consent
-    decision, errors = decide_consent(document, {"take_part": "no", "share_partners": "false", "quote_words": 0,
-                                                 "contact_later": False})
+    decision, errors = decide_consent(
+        document, {"take_part": "no", "share_partners": "false", "quote_words": 0, "contact_later": False}
+    )
     assert decision.granted == [] and set(errors) == {"take_part", "share_partners", "quote_words"}

@@ -31,8 +31,11 @@ from .web_helpers import fetch, phone, served
 
 YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
 WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4"}
-FIELDS = {"contributions": ["id", "participant_id", "review_state", "protocol_version"],
-          "participants": ["id", "token", "code"], "consent_events": ["participant_id"]}
+FIELDS = {
+    "contributions": ["id", "participant_id", "review_state", "protocol_version"],
+    "participants": ["id", "token", "code"],
+    "consent_events": ["participant_id"],
+}
 
 
 @pytest.fixture
@@ -91,8 +94,9 @@ def random_changes(study, rng: random.Random, steps: int, write_back: bool = Tru
         elif roll < 0.9 and made:
             doc = study.store.table("contributions").find(rng.choice(made))
             if doc["participant_id"] in people:
-                correct_contribution(study, doc["participant_id"], doc["id"], {**WALK, "walk_minutes": str(rng.randint(1, 99))},
-                                     "volunteer")
+                correct_contribution(
+                    study, doc["participant_id"], doc["id"], {**WALK, "walk_minutes": str(rng.randint(1, 99))}, "volunteer"
+                )
         elif len(people) > 3:
             who = people.pop(rng.randrange(len(people)))
             withdraw(study, who, rng.random() < 0.5, ConsentMethod.phone, "participant")
@@ -103,8 +107,7 @@ def random_changes(study, rng: random.Random, steps: int, write_back: bool = Tru
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_indexes_answer_as_a_full_scan_after_random_changes_write_backs_and_reopening(small_segments, data_path,
-                                                                                     demo_file, seed):
+def test_indexes_answer_as_a_full_scan_after_random_changes_write_backs_and_reopening(small_segments, data_path, demo_file, seed):
     from citizen.services import import_protocol
 
     rng = random.Random(seed)

@@ -20,8 +20,13 @@ STUDY = "air-quality-walk"
 
 # -- titles of updates ---------------------------------------------------------------------------------
 async def test_an_update_title_is_shown_in_the_readers_language(study):
-    post_update(study, "Evening walks", {"en": "The ring road is worst at 6pm.", "zh": "环路晚上六点最差。"},
-                "Amina Yusuf", titles={"zh": "傍晚的步行"})
+    post_update(
+        study,
+        "Evening walks",
+        {"en": "The ring road is worst at 6pm.", "zh": "环路晚上六点最差。"},
+        "Amina Yusuf",
+        titles={"zh": "傍晚的步行"},
+    )
     invite = create_invite(study, "poster", "Amina Yusuf")
     pages = {}
     async with served(study) as server:
@@ -75,8 +80,9 @@ def test_the_dictionary_speaks_every_shipped_language(data, tmp_path):
 def test_the_report_is_in_the_main_language_and_others_on_request(demo_data_path, data, tmp_path):
     with DataFolder(demo_data_path) as demo:
         study = open_study(demo, STUDY)
-        post_update(study, "Evening walks", {"en": "Worst at 6pm.", "zh": "晚上六点最差。"}, "Amina Yusuf",
-                    titles={"zh": "傍晚的步行"})
+        post_update(
+            study, "Evening walks", {"en": "Worst at 6pm.", "zh": "晚上六点最差。"}, "Amina Yusuf", titles={"zh": "傍晚的步行"}
+        )
         english, chinese = study_report(study), study_report(study, "zh")
         with pytest.raises(Refused, match="not written in 'fr'; its languages are en, zh, ar"):
             study_report(study, "fr")

@@ -51,6 +51,7 @@ def test_no_source_file_is_over_450_lines():
     from pathlib import Path
 
     root = Path(citizen.__file__).parent
-    long = {str(p.relative_to(root)): n for p in root.rglob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    long = {
+        str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450
+    }
     assert not long, long

@@ -49,8 +49,7 @@ def make_old_data(data_path: Path, demo_file: Path) -> list[str]:
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")
         invite = create_invite(study, "library poster", "Amina Yusuf")
-        people = [enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone", invite_token=invite.token)
-                  for _ in range(3)]
+        people = [enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone", invite_token=invite.token) for _ in range(3)]
         table = study.store.table("participants")
         with transaction(study.store) as tx:
             for person in people:
@@ -62,8 +61,7 @@ def make_old_data(data_path: Path, demo_file: Path) -> list[str]:
         return [p.link for p in people]
 
 
-async def test_an_older_data_folder_is_migrated_on_open_said_plainly_and_its_links_still_work(
-        data_path, demo_file, run_env):
+async def test_an_older_data_folder_is_migrated_on_open_said_plainly_and_its_links_still_work(data_path, demo_file, run_env):
     import subprocess
 
     from .conftest import citizen_command
@@ -77,8 +75,7 @@ async def test_an_older_data_folder_is_migrated_on_open_said_plainly_and_its_lin
             for token in links:  # the participants' old links still open their pages, and still post
                 status, page = await fetch(p, server.private_url(token))
                 assert status == 200 and "Your page" in page
-            posted, _, _ = await send(p, server.private_url(links[0]), f"/p/{links[0]}/contribute", WALK,
-                                      server.base_url)
+            posted, _, _ = await send(p, server.private_url(links[0]), f"/p/{links[0]}/contribute", WALK, server.base_url)
             assert posted == 303
         assert not open_study(data, "air-quality-walk").notices  # once only
     on_disk = everything_on_disk(data_path)
@@ -86,8 +83,12 @@ async def test_an_older_data_folder_is_migrated_on_open_said_plainly_and_its_lin
     # The command line says it too (here for a folder made old again).
     old = data_path.parent / "old"
     make_old_data(old, demo_file)
-    result = subprocess.run([*citizen_command(), "--data", str(old), "invite", "create", "air-quality-walk", "market stall"],
-                            capture_output=True, text=True, env=run_env)
+    result = subprocess.run(
+        [*citizen_command(), "--data", str(old), "invite", "create", "air-quality-walk", "market stall"],
+        capture_output=True,
+        text=True,
+        env=run_env,
+    )
     assert "now stored as fingerprints" in result.stderr
 
 
@@ -152,9 +153,22 @@ def test_citizen_participant_relink_prints_the_new_link_and_its_code(data_path, 
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")
         person = enrol_participant(study, ANSWERS, ConsentMethod.phone, "phone")
-    result = subprocess.run([*citizen_command(), "--data", str(data_path), "participant", "relink",
-                             "air-quality-walk", person.code.lower(), "--url-base", "http://192.168.1.20:8080"],
-                            capture_output=True, text=True, env=run_env)
+    result = subprocess.run(
+        [
+            *citizen_command(),
+            "--data",
+            str(data_path),
+            "participant",
+            "relink",
+            "air-quality-walk",
+            person.code.lower(),
+            "--url-base",
+            "http://192.168.1.20:8080",
+        ],
+        capture_output=True,
+        text=True,
+        env=run_env,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     link = lines[-1].rsplit(": ", 1)[1]
@@ -164,8 +178,12 @@ def test_citizen_participant_relink_prints_the_new_link_and_its_code(data_path, 
     with DataFolder(data_path) as data:
         stored = open_study(data, "air-quality-walk").repo.participant(person.id)
     assert stored.token == link_fingerprint(link.rsplit("/", 1)[1]) != person.token
-    result = subprocess.run([*citizen_command(), "--data", str(data_path), "participant", "relink",
-                             "air-quality-walk", "ZZ-ZZZZ"], capture_output=True, text=True, env=run_env)
+    result = subprocess.run(
+        [*citizen_command(), "--data", str(data_path), "participant", "relink", "air-quality-walk", "ZZ-ZZZZ"],
+        capture_output=True,
+        text=True,
+        env=run_env,
+    )
     assert result.returncode != 0 and "ZZ-ZZZZ" in result.stderr
 
 

@@ -19,8 +19,7 @@ from .bundle_helpers import LAPTOPS, laptop_folder, random_activity, snapshot, s
 PROTOCOL = studies_folder() / DEMO_FILE
 
 
-def _laptops(tmp: Path, seeds: tuple[int, int, int], base_steps: int, steps: tuple[int, int, int],
-             independent: bool):
+def _laptops(tmp: Path, seeds: tuple[int, int, int], base_steps: int, steps: tuple[int, int, int], independent: bool):
     """Three laptops on one study: the same protocol file, a shared start, then each on its own."""
     folders = [laptop_folder(tmp / f"laptop-{i}", LAPTOPS[i]) for i in range(3)]
     first = import_protocol(folders[0], PROTOCOL, "Amina Yusuf")
@@ -83,8 +82,10 @@ def test_any_order_of_three_laptops_gives_the_same_study(seeds, base_steps, step
 
             # Loses nothing: every record, consent event, review note, feedback and proposal note is there.
             final = canonical_form(study0)
-            by_id = {name: {str(d.get("id", d.get("number", d.get("participant_id")))): d for d in docs}
-                     for name, docs in final.items()}
+            by_id = {
+                name: {str(d.get("id", d.get("number", d.get("participant_id")))): d for d in docs}
+                for name, docs in final.items()
+            }
             for bundle in b:
                 for name, docs in bundle.records.items():
                     for doc in docs:

@@ -24,8 +24,13 @@ from .web_helpers import enrol, fetch, path_of, phone, send, served
 PANEL = "Amina Yusuf"
 # A few of the pages' words in Tigrinya; every other text gets a marked stand-in, so a test can
 # tell the study's words from English on the page.
-TIGRINYA = {"Join the study": "ኣብ መጽናዕቲ ተሳተፍ", "Yes": "እወ", "No": "ኣይፋል", "Send": "ስደድ",
-            "Please enter %(n)s or less.": "በጃኻ %(n)s ወይ ካብኡ ዝነኣሰ ኣእቱ።"}
+TIGRINYA = {
+    "Join the study": "ኣብ መጽናዕቲ ተሳተፍ",
+    "Yes": "እወ",
+    "No": "ኣይፋል",
+    "Send": "ስደድ",
+    "Please enter %(n)s or less.": "በጃኻ %(n)s ወይ ካብኡ ዝነኣሰ ኣእቱ።",
+}
 
 
 def tigrinya() -> dict[str, str]:
@@ -36,12 +41,26 @@ def two_language_draft(data, languages="en, ti"):
     """A study in English and Tigrinya whose form and consent are translated, but not the pages."""
     study = d.new_study(data, "Clinic Waits", "Learn how long we wait at the clinic.", PANEL, languages=languages)
     draft = d.start_draft(study, PANEL)
-    d.save_draft_field(study, draft.id, {"label": {"en": "How many minutes did you wait?", "ti": "ክንደይ ደቒቕ ተጸቢኻ?"},
-                                         "type": "integer", "max": "120", "required": True}, PANEL)
-    d.save_consent_text(study, draft.id, {"en": "Taking part means telling us how long you waited.",
-                                          "ti": "ምስታፍ ክንደይ ከም ዝተጸበኻ ምንጋር ማለት እዩ።"}, PANEL)
-    d.save_consent_item(study, draft.id, {"id": "take_part", "text": {"en": "I take part.", "ti": "እሳተፍ።"},
-                                          "required": True}, PANEL)
+    d.save_draft_field(
+        study,
+        draft.id,
+        {
+            "label": {"en": "How many minutes did you wait?", "ti": "ክንደይ ደቒቕ ተጸቢኻ?"},
+            "type": "integer",
+            "max": "120",
+            "required": True,
+        },
+        PANEL,
+    )
+    d.save_consent_text(
+        study,
+        draft.id,
+        {"en": "Taking part means telling us how long you waited.", "ti": "ምስታፍ ክንደይ ከም ዝተጸበኻ ምንጋር ማለት እዩ።"},
+        PANEL,
+    )
+    d.save_consent_item(
+        study, draft.id, {"id": "take_part", "text": {"en": "I take part.", "ti": "እሳተፍ።"}, "required": True}, PANEL
+    )
     return study, d.open_draft(study)
 
 
@@ -71,8 +90,7 @@ def test_a_shared_draft_carries_its_page_words(data, tmp_path):
     study, draft = two_language_draft(data)
     pw.save_page_word(study, draft.id, "ti", "Yes", "እወ", PANEL)
     export_protocol(study, tmp_path / "draft.json", draft=True)
-    assert json.loads((tmp_path / "draft.json").read_text(encoding="utf-8"))["protocol"]["page_words"] == {
-        "ti": {"Yes": "እወ"}}
+    assert json.loads((tmp_path / "draft.json").read_text(encoding="utf-8"))["protocol"]["page_words"] == {"ti": {"Yes": "እወ"}}
     copy = import_protocol(data, tmp_path / "draft.json", PANEL, study_id="copy")
     assert d.open_draft(copy).page_words == {"ti": {"Yes": "እወ"}} and copy.repo.current_protocol() is None
 
@@ -114,8 +132,10 @@ def test_the_study_carried_words_travel_in_protocol_files_and_bundles(data, tmp_
     written = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert written["protocol"]["page_words"]["ti"]["Send"] == "ስደድ"
     export_protocol(import_protocol(data, tmp_path / "out.json", PANEL, study_id="copy"), tmp_path / "again.json")
-    assert json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))["protocol"]["page_words"] == \
-        written["protocol"]["page_words"]
+    assert (
+        json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))["protocol"]["page_words"]
+        == written["protocol"]["page_words"]
+    )
 
     export_bundle(study, tmp_path / "study.citizen")
     with DataFolder(tmp_path / "other") as other:
@@ -138,9 +158,13 @@ async def test_a_phone_is_served_in_the_study_carried_language_and_its_correctio
             assert "ኣብ መጽናዕቲ ተሳተፍ" in page and "Join the study" not in page
             assert "እወ" in page and "ኣይፋል" in page
             link, _ = await enrol(p, server, invite.token, {"take_part": "yes", "quote_words": "no"})
-            status, page, _ = await send(p, link, path_of(link) + "/contribute",
-                                         {"walk_date": "2026-05-02", "route": "canal", "walk_minutes": "500"},
-                                         server.base_url)
+            status, page, _ = await send(
+                p,
+                link,
+                path_of(link) + "/contribute",
+                {"walk_date": "2026-05-02", "route": "canal", "walk_minutes": "500"},
+                server.base_url,
+            )
             assert status == 422
             assert "በጃኻ 120 ወይ ካብኡ ዝነኣሰ ኣእቱ።" in page and "Please enter" not in page
             assert "ስደድ" in page and 'lang="en"' not in page

@@ -92,7 +92,7 @@ def test_the_smallest_version_then_the_strongest_correction_it_holds():
 def test_ansi_text_is_white_on_black_whatever_the_terminal():
     lines = qr.terminal_ansi(TYPICAL).splitlines()
     assert all(line.startswith("\x1b[97;40m") and line.endswith("\x1b[0m") for line in lines)
-    assert [line[len("\x1b[97;40m"):-len("\x1b[0m")] for line in lines] == qr.terminal_text(TYPICAL).splitlines()
+    assert [line[len("\x1b[97;40m") : -len("\x1b[0m")] for line in lines] == qr.terminal_text(TYPICAL).splitlines()
 
 
 def test_empty_or_overlong_text_is_refused_plainly():
@@ -103,8 +103,10 @@ def test_empty_or_overlong_text_is_refused_plainly():
 
 
 TITLE = "Air quality on the school walk <& friends>"
-AIM = ("Find out together where the air on our children's walk to school is worst, "
-       "and at what times, so that the council acts on evidence we gathered ourselves.")
+AIM = (
+    "Find out together where the air on our children's walk to school is worst, "
+    "and at what times, so that the council acts on evidence we gathered ourselves."
+)
 
 
 def test_png_poster_decodes_and_carries_title_aim_and_link(tmp_path):
@@ -125,8 +127,9 @@ def test_png_poster_decodes_and_carries_title_aim_and_link(tmp_path):
 def test_svg_poster_is_xml_with_escaped_text_and_modules_that_decode(tmp_path):
     path = qr.save_svg(tmp_path / "poster.svg", TYPICAL, TITLE, AIM)
     root = ET.parse(path).getroot()
-    texts = {kind: " ".join(t.text for t in root.iter(f"{SVG}text") if t.get("class") == kind)
-             for kind in ("title", "text", "link")}
+    texts = {
+        kind: " ".join(t.text for t in root.iter(f"{SVG}text") if t.get("class") == kind) for kind in ("title", "text", "link")
+    }
     assert texts == {"title": TITLE, "text": AIM, "link": TYPICAL}
     assert root.find(f"{SVG}title").text == TITLE
     # Draw the rectangles back into an image and read them with the decoder.

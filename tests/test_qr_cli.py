@@ -35,8 +35,7 @@ def invites(data: Path, capsys) -> list[dict]:
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-            and p.name != ".lock"}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 @pytest.fixture
@@ -47,8 +46,9 @@ def demo(demo_data_path: Path) -> Path:
 def test_create_list_qr_and_close_an_invite(demo, capsys, tmp_path):
     before = {i["label"] for i in invites(demo, capsys)}
     assert before == {"library poster", "health centre waiting room"}
-    code, out, err = run(demo, "invite", "create", STUDY, "market stall", "--limit", "25", "--expires", "2099-12-31",
-                         capsys=capsys)
+    code, out, err = run(
+        demo, "invite", "create", STUDY, "market stall", "--limit", "25", "--expires", "2099-12-31", capsys=capsys
+    )
     assert code == 0 and "market stall" in out and not err
     made = next(i for i in invites(demo, capsys) if i["label"] == "market stall")
     assert made["status"] == "open" and made["limit"] == 25 and made["uses"] == 0
@@ -65,8 +65,7 @@ def test_create_list_qr_and_close_an_invite(demo, capsys, tmp_path):
     png, svg = tmp_path / "poster.png", tmp_path / "poster.svg"
     assert run(demo, "qr", STUDY, "--invite", "market stall", "--png", str(png), "--url-base", BASE, capsys=capsys)[0] == 0
     assert [r.text for r in zxingcpp.read_barcodes(Image.open(png))] == [link]
-    code, out, _ = run(demo, "qr", STUDY, "--invite", "market stall", "--svg", str(svg), "--url-base", BASE,
-                       capsys=capsys)
+    code, out, _ = run(demo, "qr", STUDY, "--invite", "market stall", "--svg", str(svg), "--url-base", BASE, capsys=capsys)
     assert code == 0 and str(svg) in out
     with DataFolder(demo, readonly=True) as folder:
         record = open_study(folder, STUDY).repo.study()
@@ -99,20 +98,23 @@ def test_the_default_address_is_this_laptops_own(demo, capsys):
     assert code == 0 and f"http://{local_address()}:8080/j/" in out.splitlines()[-1]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["qr", "no-such-study"], "There is no study 'no-such-study'"),
-    (["qr", STUDY, "--invite", "bus stop"], "no invite called 'bus stop'"),
-    (["qr", STUDY, "--invite", "library poster", "--url-base", "192.168.1.2:8080"], "--url-base must be"),
-    (["invite", "create", STUDY, "market stall", "--limit", "ten"], "whole number"),
-    (["invite", "create", STUDY, "market stall", "--limit", "0"], "1 or more"),
-    (["invite", "create", STUDY, "market stall", "--expires", "31/12/2099"], "is not a date"),
-    (["invite", "create", STUDY, "market stall", "--expires", "2001-01-01"], "already passed"),
-    (["invite", "create", STUDY, "   "], "needs a label"),
-    (["invite", "create", STUDY, "library poster"], "already called 'library poster'"),
-    (["invite", "create", "no-such-study", "x"], "There is no study"),
-    (["invite", "close", STUDY, "bus stop"], "no invite called 'bus stop'"),
-    (["invite", "list", "no-such-study"], "There is no study"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["qr", "no-such-study"], "There is no study 'no-such-study'"),
+        (["qr", STUDY, "--invite", "bus stop"], "no invite called 'bus stop'"),
+        (["qr", STUDY, "--invite", "library poster", "--url-base", "192.168.1.2:8080"], "--url-base must be"),
+        (["invite", "create", STUDY, "market stall", "--limit", "ten"], "whole number"),
+        (["invite", "create", STUDY, "market stall", "--limit", "0"], "1 or more"),
+        (["invite", "create", STUDY, "market stall", "--expires", "31/12/2099"], "is not a date"),
+        (["invite", "create", STUDY, "market stall", "--expires", "2001-01-01"], "already passed"),
+        (["invite", "create", STUDY, "   "], "needs a label"),
+        (["invite", "create", STUDY, "library poster"], "already called 'library poster'"),
+        (["invite", "create", "no-such-study", "x"], "There is no study"),
+        (["invite", "close", STUDY, "bus stop"], "no invite called 'bus stop'"),
+        (["invite", "list", "no-such-study"], "There is no study"),
+    ],
+)
 def test_refusals_are_one_plain_line_and_change_nothing(demo, capsys, args, words):
     before = files_of(demo)
     code, out, err = run(demo, *args, capsys=capsys)
@@ -122,9 +124,11 @@ def test_refusals_are_one_plain_line_and_change_nothing(demo, capsys, args, word
 
 
 def test_a_poster_that_cannot_be_written_says_why(demo, capsys, tmp_path):
-    for path, words in ((tmp_path / "missing" / "p.png", "does not exist"),
-                        (unwritable_folder(tmp_path) / "p.svg", "permission denied"),
-                        (tmp_path, "is a folder")):
+    for path, words in (
+        (tmp_path / "missing" / "p.png", "does not exist"),
+        (unwritable_folder(tmp_path) / "p.svg", "permission denied"),
+        (tmp_path, "is a folder"),
+    ):
         flag = "--svg" if path.suffix == ".svg" else "--png"
         code, out, err = run(demo, "qr", STUDY, "--invite", "library poster", flag, str(path), capsys=capsys)
         assert code == 1 and words in err and err.count("\n") == 1, err
@@ -132,13 +136,24 @@ def test_a_poster_that_cannot_be_written_says_why(demo, capsys, tmp_path):
 
 def test_the_real_command_in_a_terminal_less_process(demo, run_env):
     """The installed script: exit codes and one line on stderr, with --png and --svg exclusive."""
-    result = subprocess.run([*citizen_command(), "--data", str(demo), "invite", "list", STUDY],
-                            env=run_env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*citizen_command(), "--data", str(demo), "invite", "list", STUDY],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0
     assert "library poster\topen\tused " in result.stdout
-    result = subprocess.run([*citizen_command(), "--data", str(demo), "qr", "no-such-study"],
-                            env=run_env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*citizen_command(), "--data", str(demo), "qr", "no-such-study"], env=run_env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1 and result.stderr.count("\n") == 1
-    result = subprocess.run([*citizen_command(), "--data", str(demo), "qr", STUDY, "--png", "a.png", "--svg", "a.svg"],
-                            env=run_env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*citizen_command(), "--data", str(demo), "qr", STUDY, "--png", "a.png", "--svg", "a.svg"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "not allowed with" in result.stderr

@@ -10,26 +10,42 @@ from citizen.domain.reach import EMPTY, TOO_LONG, UNREADABLE, read_reach
 from citizen.services.merge.joins import join_contact
 
 
-@pytest.mark.parametrize("typed,kept", [
-    ("07700 900123", {"phone": "07700 900123"}),
-    ("  +44 (0)7700-900.123 ", {"phone": "+44 (0)7700-900.123"}),
-    ("+254 712 345678", {"phone": "+254 712 345678"}),
-    ("jo@example.org", {"email": "jo@example.org"}),
-    ("李雷@例子.中国", {"email": "李雷@例子.中国"}),
-    ("o'brien@example.org", {}),
-])
+@pytest.mark.parametrize(
+    "typed,kept",
+    [
+        ("07700 900123", {"phone": "07700 900123"}),
+        ("  +44 (0)7700-900.123 ", {"phone": "+44 (0)7700-900.123"}),
+        ("+254 712 345678", {"phone": "+254 712 345678"}),
+        ("jo@example.org", {"email": "jo@example.org"}),
+        ("李雷@例子.中国", {"email": "李雷@例子.中国"}),
+        ("o'brien@example.org", {}),
+    ],
+)
 def test_one_phone_number_or_one_e_mail_address_is_kept_as_typed(typed, kept):
     fields, problem = read_reach(typed)
     assert fields == kept and (problem is None) == bool(kept)
 
 
-@pytest.mark.parametrize("typed,problem", [
-    ("", EMPTY), ("   ", EMPTY), (None, UNREADABLE), (["07700"], UNREADABLE),
-    ("call me", UNREADABLE), ("12345", UNREADABLE), ("jo@", UNREADABLE), ("@example.org", UNREADABLE),
-    ("jo@example", UNREADABLE), ("jo@@example.org", UNREADABLE), ("jo..x@example.org", UNREADABLE),
-    ("jo@example.org, sam@example.org", UNREADABLE), ("07700 900123 / 07700 900124", TOO_LONG),
-    ("1" * 16, TOO_LONG), ("a" * 195 + "@x.org", TOO_LONG),
-])
+@pytest.mark.parametrize(
+    "typed,problem",
+    [
+        ("", EMPTY),
+        ("   ", EMPTY),
+        (None, UNREADABLE),
+        (["07700"], UNREADABLE),
+        ("call me", UNREADABLE),
+        ("12345", UNREADABLE),
+        ("jo@", UNREADABLE),
+        ("@example.org", UNREADABLE),
+        ("jo@example", UNREADABLE),
+        ("jo@@example.org", UNREADABLE),
+        ("jo..x@example.org", UNREADABLE),
+        ("jo@example.org, sam@example.org", UNREADABLE),
+        ("07700 900123 / 07700 900124", TOO_LONG),
+        ("1" * 16, TOO_LONG),
+        ("a" * 195 + "@x.org", TOO_LONG),
+    ],
+)
 def test_anything_else_is_refused_with_its_reason(typed, problem):
     assert read_reach(typed) == ({}, problem)
 

@@ -18,10 +18,23 @@ from .test_datapackage import problems
 from .test_export import STUDY, T0
 
 REDCAP_HEADER = [
-    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
-    "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
-    "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
-    "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name", "Matrix Ranking?",
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
     "Field Annotation",
 ]
 VARIABLE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -95,23 +108,33 @@ def test_names_redcap_would_refuse_are_renamed_and_recorded(data, tmp_path):
     draft = d.start_draft(study, "Amina")
     long_key = "how_many_minutes_did_you_walk_to_the_clinic"  # 43 characters
     twin_key = "how_many_minutes_did_you_walk_to_the_station"  # the same first 26
-    for key, kind, extra in [(long_key, "integer", {}), (twin_key, "integer", {}),
-                             ("which_symptoms_did_you_notice_this_week", "multiple_choice",
-                              {"choices": "cough | Cough\nwheeze | Wheeze"})]:
-        d.save_draft_field(study, draft.id, {"key": key, "label": {"en": key.replace("_", " ")}, "type": kind, **extra},
-                           "Amina")
+    for key, kind, extra in [
+        (long_key, "integer", {}),
+        (twin_key, "integer", {}),
+        ("which_symptoms_did_you_notice_this_week", "multiple_choice", {"choices": "cough | Cough\nwheeze | Wheeze"}),
+    ]:
+        d.save_draft_field(study, draft.id, {"key": key, "label": {"en": key.replace("_", " ")}, "type": kind, **extra}, "Amina")
     d.save_consent_text(study, draft.id, {"en": "Taking part."}, "Amina")
     d.save_consent_item(study, draft.id, {"id": "take_part", "text": {"en": "I take part"}, "required": True}, "Amina")
     d.publish_draft(study, draft.id, "", "Amina")
     person = enrol_participant(study, {"take_part": True}, ConsentMethod.phone, "volunteer", at=T0)
-    add_contribution(study, person.id, {long_key: "12", twin_key: "20", "which_symptoms_did_you_notice_this_week": ["wheeze"]},
-                     ContributionSource.desk, "Amina", at=T0)
+    add_contribution(
+        study,
+        person.id,
+        {long_key: "12", twin_key: "20", "which_symptoms_did_you_notice_this_week": ["wheeze"]},
+        ContributionSource.desk,
+        "Amina",
+        at=T0,
+    )
     result = export(study, tmp_path / "rc")
     by_name = check_redcap_rules(result.folder)
     assert {"how_many_minutes_did_you_w", "how_many_minutes_did_you_2", "which_symptoms_did_you_not"} <= set(by_name)
     renamed = {n[1]: n[2] for n in read_rows(result.folder / "redcap_notes.csv")[1:] if n[0] == "variable renamed"}
-    assert renamed == {long_key: "how_many_minutes_did_you_w", twin_key: "how_many_minutes_did_you_2",
-                       "which_symptoms_did_you_notice_this_week": "which_symptoms_did_you_not"}
+    assert renamed == {
+        long_key: "how_many_minutes_did_you_w",
+        twin_key: "how_many_minutes_did_you_2",
+        "which_symptoms_did_you_notice_this_week": "which_symptoms_did_you_not",
+    }
     records = read_rows(result.folder / "redcap_records.csv")
     row = dict(zip(records[0], records[1], strict=True))
     assert row["how_many_minutes_did_you_w"] == "12" and row["how_many_minutes_did_you_2"] == "20"

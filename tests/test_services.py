@@ -31,8 +31,14 @@ from citizen.services import (
 from citizen.store import DataFolder
 
 YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4",
-        "symptoms": ["cough"], "notes": "Fine day."}
+WALK = {
+    "walk_date": "2026-05-01",
+    "route": "canal_path",
+    "walk_minutes": "30",
+    "breathing": "4",
+    "symptoms": ["cough"],
+    "notes": "Fine day.",
+}
 
 
 def enrol(study, **kw):
@@ -135,9 +141,9 @@ def test_a_new_consent_version_asks_for_reconsent(study):
     p = enrol(study)
     current = study.repo.current_protocol()
     items = [i.model_dump() for i in current.consent.items] + [
-        {"id": "photos", "text": {"en": "My photos of the walk may be used."}, "required": False}]
-    v2 = publish_protocol_version(study, current.fields, current.consent.text, items, "Photos item added.",
-                                  "Amina Yusuf")
+        {"id": "photos", "text": {"en": "My photos of the walk may be used."}, "required": False}
+    ]
+    v2 = publish_protocol_version(study, current.fields, current.consent.text, items, "Photos item added.", "Amina Yusuf")
     assert v2.number == 2 and v2.consent.version == 2
     with pytest.raises(Refused, match="re-consent"):
         add_contribution(study, p.id, WALK, ContributionSource.phone, "volunteer")
@@ -185,8 +191,14 @@ def test_review_feedback_updates_and_proposals_are_attributed(study):
     assert decided.decided_by == "Amina Yusuf" and decided.status.value == "accepted"
     set_study_status(study, StudyStatus.recruiting, "Amina Yusuf")
     log = study.repo.audit()
-    assert [e.action for e in log][-6:] == ["contributions reviewed", "feedback given", "update posted",
-                                            "change proposed", "proposal accepted", "study status changed"]
+    assert [e.action for e in log][-6:] == [
+        "contributions reviewed",
+        "feedback given",
+        "update posted",
+        "change proposed",
+        "proposal accepted",
+        "study status changed",
+    ]
     assert log[-1].actor == "Amina Yusuf" and log[-1].details == {"from": "draft", "to": "recruiting"}
 
 

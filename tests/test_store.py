@@ -123,15 +123,18 @@ def test_a_corrupt_line_followed_by_good_ones_is_reported(tmp_path):
     assert path.read_bytes() == b"\n".join(lines)  # nothing overwritten
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "empty"),
-    (b'{"_meta": {"1": {"schema": 1', "not complete JSON"),
-    (b"\x00\x01garbage", "not complete JSON"),
-    (b'{"contributions": {}}', "shape"),
-    (b'{"_meta": {"1": {"schema": 99}}, "contributions": {}}', "newer citizen"),
-    (b'{"_meta": {"1": {"schema": 1}}, "contributions": {"1": 5}}', "does not hold records"),
-    (b'[1, 2, 3]', "shape"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty"),
+        (b'{"_meta": {"1": {"schema": 1', "not complete JSON"),
+        (b"\x00\x01garbage", "not complete JSON"),
+        (b'{"contributions": {}}', "shape"),
+        (b'{"_meta": {"1": {"schema": 99}}, "contributions": {}}', "newer citizen"),
+        (b'{"_meta": {"1": {"schema": 1}}, "contributions": {"1": 5}}', "does not hold records"),
+        (b"[1, 2, 3]", "shape"),
+    ],
+)
 def test_a_damaged_segment_is_reported_and_left_alone(tmp_path, content, reason):
     store = StudyStore(tmp_path / "s")
     put_many(store, 3)
@@ -230,8 +233,7 @@ def test_killing_the_writer_loses_nothing_acknowledged(tmp_path, trial, run_env)
 def test_a_second_process_is_refused_by_the_lock(data_path, run_env):
     with DataFolder(data_path):
         code = "from citizen.store import DataFolder; import sys; DataFolder(sys.argv[1])"
-        out = subprocess.run([sys.executable, "-c", code, str(data_path)], capture_output=True, text=True,
-                             env=run_env)
+        out = subprocess.run([sys.executable, "-c", code, str(data_path)], capture_output=True, text=True, env=run_env)
         assert out.returncode != 0
         assert "Another copy of citizen is already using" in out.stderr
         with pytest.raises(StoreLocked):

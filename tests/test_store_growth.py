@@ -103,7 +103,11 @@ def test_a_lost_or_unreadable_summary_is_rebuilt_from_the_segments(grown):
             assert table.summary.rebuilt == segments
             assert len(table.loaded_segments()) <= 1  # counted without keeping the segments in memory
         assert (fig.contributions, fig.removed, fig.by_review, fig.by_week) == (
-            expected.contributions, expected.removed, expected.by_review, expected.by_week)
+            expected.contributions,
+            expected.removed,
+            expected.by_review,
+            expected.by_week,
+        )
         assert json.loads(summary.read_text())["citizen-cache"] == 1
     with DataFolder(data_path) as data:
         study = open_study(data, study_id)
@@ -126,8 +130,11 @@ def test_a_segment_changed_behind_the_summary_is_counted_from_its_data(grown):
         fig = figures(study)
         assert study.store.table("contributions").summary.rebuilt == 1
         docs = list(study.repo.contribution_docs())
-        assert fig.by_review["rejected"] == sum(
-            1 for d in docs if not d.get("removed_at") and d["review_state"] == "rejected") >= len(live)
+        assert (
+            fig.by_review["rejected"]
+            == sum(1 for d in docs if not d.get("removed_at") and d["review_state"] == "rejected")
+            >= len(live)
+        )
 
 
 def test_counts_follow_changes_before_and_after_they_are_written_back(small_segments, data, study):
@@ -159,8 +166,9 @@ def test_a_bulk_batch_keeps_a_bounded_number_of_segments_in_memory(small_segment
     with store.batch():
         for i in range(1000):
             with transaction(store) as tx:
-                tx.insert("contributions", {"id": f"c{i}", "review_state": "received",
-                                            "submitted_at": "2026-05-01T10:00:00+00:00"})
+                tx.insert(
+                    "contributions", {"id": f"c{i}", "review_state": "received", "submitted_at": "2026-05-01T10:00:00+00:00"}
+                )
     table = store.table("contributions")
     assert len(table.segment_numbers()) == 20
     assert len(table.loaded_segments()) <= 4  # written back segments are let go during the batch

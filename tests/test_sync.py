@@ -23,8 +23,14 @@ def started(tmp: Path, demo_file, name: str = "a", laptop: str = "AC", steps: in
     folder = laptop_folder(tmp / name, laptop)
     study = import_protocol(folder, demo_file, "Amina Yusuf")
     random_activity(study, random.Random(seed), steps, "Amina Yusuf")
-    sam = enrol_participant(study, YES_ALL, ConsentMethod.desk, "Amina Yusuf", witness="Li Wei",  # open or paused
-                            contact={"name": "Sam", "phone": "0700 111"})
+    sam = enrol_participant(
+        study,
+        YES_ALL,
+        ConsentMethod.desk,
+        "Amina Yusuf",
+        witness="Li Wei",  # open or paused
+        contact={"name": "Sam", "phone": "0700 111"},
+    )
     add_contribution(study, sam.id, WALK, ContributionSource.desk, "Amina Yusuf")
     return folder
 
@@ -150,8 +156,7 @@ def test_laptops_that_met_by_bundle_and_by_sync_end_identical(tmp_path, demo_fil
     export_bundle(study_of(b), tmp_path / "b.citizen-bundle")
     merge_bundle(a, read_bundle(tmp_path / "b.citizen-bundle"), "Amina Yusuf")
     # A's participants keep the links they hold (B's copies have none that anyone holds).
-    assert not [p for p in study_of(a).repo.participants() if p.token.startswith("unlinked-")
-                and p.laptop == "AC"]
+    assert not [p for p in study_of(a).repo.participants() if p.token.startswith("unlinked-") and p.laptop == "AC"]
     sync(a, hub_db)
     sync(b, hub_db)
     sync(a, hub_db)
@@ -162,12 +167,13 @@ def test_laptops_that_met_by_bundle_and_by_sync_end_identical(tmp_path, demo_fil
 EXAMPLES = int(__import__("os").environ.get("SYNC_EXAMPLES", "4"))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.function_scoped_fixture])
-@given(seeds=st.lists(st.integers(0, 10_000), min_size=3, max_size=3),
-       order=st.lists(st.integers(0, 2), min_size=2, max_size=7),
-       directions=st.lists(st.sampled_from(["both", "both", "pull", "push"]), min_size=7, max_size=7),
-       three=st.booleans())
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    seeds=st.lists(st.integers(0, 10_000), min_size=3, max_size=3),
+    order=st.lists(st.integers(0, 2), min_size=2, max_size=7),
+    directions=st.lists(st.sampled_from(["both", "both", "pull", "push"]), min_size=7, max_size=7),
+    three=st.booleans(),
+)
 def test_laptops_syncing_in_any_order_end_with_the_same_study(hub_server, demo_file, seeds, order, directions, three):
     url = hub_server.new_db()
     with tempfile.TemporaryDirectory() as tmp_name:

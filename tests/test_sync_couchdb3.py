@@ -50,8 +50,10 @@ def test_a_conflict_in_couchdb_shapes_is_settled(tmp_path, demo_file, couch):
     review_contributions(study_of(b), [target], ReviewState.needs_attention, "which street?", "Li Wei")
     sync(a, couch.url, "push")
     sync(b, couch.url, "push")
-    assert len([r for r in couch.leaves(f"contribution:{target}")
-                if not couch.docs[f"contribution:{target}"][r].get("_deleted")]) == 2
+    assert (
+        len([r for r in couch.leaves(f"contribution:{target}") if not couch.docs[f"contribution:{target}"][r].get("_deleted")])
+        == 2
+    )
     sync(a, couch.url)
     sync(b, couch.url)
     leaves = couch.leaves(f"contribution:{target}")

@@ -67,8 +67,7 @@ def all_on_hub_once(folder: DataFolder, hub_db: str) -> None:
 
 
 def test_a_cut_in_mid_batch_loses_nothing_and_the_next_sync_sends_little_again(big, proxy, hub_db):
-    total = sum(1 for t in ("participants", "consent_events", "contributions", "audit")
-                for _ in study_of(big).store.table(t))
+    total = sum(1 for t in ("participants", "consent_events", "contributions", "audit") for _ in study_of(big).store.table(t))
     batches = total // 100
     cut = Fault("_bulk_docs", "cut", after=int(batches * 0.9))
     proxy.faults.append(cut)

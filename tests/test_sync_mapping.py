@@ -17,8 +17,15 @@ from citizen.sync.mapping import (
     winner,
 )
 
-PARTICIPANT = {"id": "3a0d8c2e-1111-4222-8333-444455556666", "code": "AC-W7C6", "token": "secret-link-token-123456",
-               "enrolled_at": "2026-05-01T09:00:00Z", "route": "phone", "invite_id": None, "laptop": "AC"}
+PARTICIPANT = {
+    "id": "3a0d8c2e-1111-4222-8333-444455556666",
+    "code": "AC-W7C6",
+    "token": "secret-link-token-123456",
+    "enrolled_at": "2026-05-01T09:00:00Z",
+    "route": "phone",
+    "invite_id": None,
+    "laptop": "AC",
+}
 
 
 def test_ids_are_stable_and_name_the_record():
@@ -45,13 +52,16 @@ def test_what_travels():
     assert not travels("drafts", {"id": "d"}, True)
 
 
-@pytest.mark.parametrize("doc, why", [
-    ({"_id": "participant:p1", "type": "contribution", "schema": 1, "id": "p1"}, "says it is"),
-    ({"_id": "widget:1", "type": "widget", "schema": 1}, "not an id of the mapping"),
-    ({"_id": "update:u1", "type": "update", "id": "u1"}, "no schema"),
-    ({"_id": "update:u1", "type": "update", "schema": 9, "id": "u1"}, "newer citizen"),
-    ({"_id": "update:u1", "type": "update", "schema": 1, "id": "u2"}, "does not match"),
-])
+@pytest.mark.parametrize(
+    "doc, why",
+    [
+        ({"_id": "participant:p1", "type": "contribution", "schema": 1, "id": "p1"}, "says it is"),
+        ({"_id": "widget:1", "type": "widget", "schema": 1}, "not an id of the mapping"),
+        ({"_id": "update:u1", "type": "update", "id": "u1"}, "no schema"),
+        ({"_id": "update:u1", "type": "update", "schema": 9, "id": "u1"}, "newer citizen"),
+        ({"_id": "update:u1", "type": "update", "schema": 1, "id": "u2"}, "does not match"),
+    ],
+)
 def test_a_document_that_follows_no_mapping_is_named(doc, why):
     with pytest.raises(NotARecord, match=why):
         from_doc(doc)

@@ -18,8 +18,9 @@ CLIENT = ROOT / "tests" / "pouchdb_client.js"
 
 
 def pouchdb(*args: str) -> str:
-    done = subprocess.run([shutil.which("node") or "node", str(CLIENT), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [shutil.which("node") or "node", str(CLIENT), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -41,9 +42,18 @@ def test_a_change_written_by_another_client_arrives_in_citizen(tmp_path, demo_fi
     update_id = str(uuid.uuid4())
     note = {"state": "accepted", "note": "checked on the dashboard", "by": "Dashboard", "at": "2030-01-01T10:00:00Z"}
     changes = [
-        {"doc": {"_id": f"update:{update_id}", "type": "update", "schema": 1, "id": update_id,
-                 "title": "Halfway", "body": {"en": "We have walked 200 km together."}, "author": "Dashboard",
-                 "posted_at": "2030-01-01T10:00:00Z"}},
+        {
+            "doc": {
+                "_id": f"update:{update_id}",
+                "type": "update",
+                "schema": 1,
+                "id": update_id,
+                "title": "Halfway",
+                "body": {"en": "We have walked 200 km together."},
+                "author": "Dashboard",
+                "posted_at": "2030-01-01T10:00:00Z",
+            }
+        },
         {"edit": f"contribution:{target['id']}", "set": {"review_state": "accepted"}, "push": {"reviews": note}},
     ]
     pouchdb("write", hub_db, json.dumps(changes))

@@ -20,11 +20,18 @@ PANEL = "Amina Yusuf"
 def three_language_draft(data_path):
     """A study in English, Chinese and Arabic whose draft is written in English only."""
     with DataFolder(data_path) as data:
-        study = d.new_study(data, "Clinic Waits", "Learn how long we wait at the clinic.", PANEL,
-                            languages="en, zh, ar")
+        study = d.new_study(data, "Clinic Waits", "Learn how long we wait at the clinic.", PANEL, languages="en, zh, ar")
         draft = d.start_draft(study, PANEL)
-        d.save_draft_field(study, draft.id, {"label": {"en": "How long did you wait?"}, "type": "single_choice",
-                                             "choices": "short | Under an hour\nlong | An hour or more"}, PANEL)
+        d.save_draft_field(
+            study,
+            draft.id,
+            {
+                "label": {"en": "How long did you wait?"},
+                "type": "single_choice",
+                "choices": "short | Under an hour\nlong | An hour or more",
+            },
+            PANEL,
+        )
         d.save_consent_text(study, draft.id, "Taking part means telling us how long you waited.", PANEL)
         d.save_consent_item(study, draft.id, {"text": "I take part.", "id": "take_part", "required": True}, PANEL)
         return study.id
@@ -51,8 +58,9 @@ def test_missing_translations_name_each_text_and_language(data_path):
         assert study.repo.current_protocol() is None  # nothing was published
 
         # Translating one item keeps its English words; a study language it does not have is refused.
-        d.save_consent_item(study, draft.id, {"text": "我参加。", "id": "take_part", "required": True}, PANEL,
-                            index=0, language="zh")
+        d.save_consent_item(
+            study, draft.id, {"text": "我参加。", "id": "take_part", "required": True}, PANEL, index=0, language="zh"
+        )
         assert d.open_draft(study).consent_items[0].text == {"en": "I take part.", "zh": "我参加。"}
         with pytest.raises(Refused, match="not written in 'fr'"):
             d.save_consent_text(study, draft.id, "Texte", PANEL, language="fr")
@@ -82,9 +90,12 @@ async def test_translating_in_the_editors_then_publishing(data_path):
         design.query_one("#fields-table", DataTable).focus()
         await pilot.press("e")
         await pilot.pause()
-        await fill(pilot, label_zh="你等了多久？", label_ar="كم من الوقت انتظرت؟",
-                   choices="short | Under an hour | 不到一小时 | أقل من ساعة\n"
-                           "long | An hour or more | 一小时或更长 | ساعة أو أكثر")
+        await fill(
+            pilot,
+            label_zh="你等了多久？",
+            label_ar="كم من الوقت انتظرت؟",
+            choices="short | Under an hour | 不到一小时 | أقل من ساعة\nlong | An hour or more | 一小时或更长 | ساعة أو أكثر",
+        )
         assert "the label" not in shown(design, "#draft-problems")
 
         # The consent text and item, language by language in the consent editor.
@@ -92,8 +103,10 @@ async def test_translating_in_the_editors_then_publishing(data_path):
         await pilot.pause()
         consent = app.screen
         assert isinstance(consent, ConsentEditorScreen)
-        for lang, text, item in (("zh", "参加就是告诉我们你等了多久。", "我参加。"),
-                                 ("ar", "المشاركة تعني أن تخبرنا كم انتظرت.", "أنا أشارك.")):
+        for lang, text, item in (
+            ("zh", "参加就是告诉我们你等了多久。", "我参加。"),
+            ("ar", "المشاركة تعني أن تخبرنا كم انتظرت.", "أنا أشارك."),
+        ):
             area = consent.query_one("#consent-text", TextArea)
             area.focus()
             area.text = area.text + " (changed)"
@@ -138,8 +151,13 @@ async def test_the_shared_aim_and_summary_in_every_language(data_path):
         assert "(shared aim not translated yet)" in shown(details, "#details-facts")
         await pilot.press("e")
         await pilot.pause()
-        await fill(pilot, summary="We time our waits.", aim_zh="了解我们在诊所等多久。", summary_zh="我们记录等待时间。",
-                   aim_ar="معرفة كم ننتظر في العيادة.")
+        await fill(
+            pilot,
+            summary="We time our waits.",
+            aim_zh="了解我们在诊所等多久。",
+            summary_zh="我们记录等待时间。",
+            aim_ar="معرفة كم ننتظر في العيادة.",
+        )
         record = app.study(study_id).repo.study()
         assert record.aim("zh") == "了解我们在诊所等多久。" and record.aim("ar") == "معرفة كم ننتظر في العيادة."
         assert record.aim("en") == "Learn how long we wait at the clinic."

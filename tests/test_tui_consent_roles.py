@@ -65,10 +65,7 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
     assert [i["role"] for i in saved] == ["take_part", "quote_words"]
 
 
-
-
-async def test_adding_an_old_protocol_file_in_the_app_says_which_roles_its_items_were_given(data_path, demo_file,
-                                                                                          tmp_path):
+async def test_adding_an_old_protocol_file_in_the_app_says_which_roles_its_items_were_given(data_path, demo_file, tmp_path):
     from citizen.tui.app import make_app
     from citizen.tui.screens.overview import StudyOverviewScreen
     from tests.test_tui_design import SIZE, fill

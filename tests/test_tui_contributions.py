@@ -52,8 +52,12 @@ async def test_filters_by_review_state_participant_words_and_dates(demo_data_pat
         screen.query_one("#filter-text", Input).focus()
         await pilot.press(*"canal", "enter")
         await settle(app, pilot)
-        expected = {d["id"] for d in study.repo.contribution_docs() if not d.get("removed_at") and any(
-            "canal" in str(d["values"].get(k, "")).lower() for k in ("notes", "worst_spot", "home_street"))}
+        expected = {
+            d["id"]
+            for d in study.repo.contribution_docs()
+            if not d.get("removed_at")
+            and any("canal" in str(d["values"].get(k, "")).lower() for k in ("notes", "worst_spot", "home_street"))
+        }
         shown = {str(k.value) for k in table.rows}
         assert shown == expected and shown
         # One participant, from a given day on.
@@ -241,8 +245,10 @@ async def test_post_an_update_from_the_overview(demo_data_path):
         assert isinstance(app.screen, StudyOverviewScreen)
         updates = study.repo.updates()
         assert len(updates) == before + 1
-        assert updates[0].title == "Evening walks" and updates[0].body == {"en": "The ring road is worst at 6pm.",
-                                                                      "zh": "环路晚上六点最差。"}
+        assert updates[0].title == "Evening walks" and updates[0].body == {
+            "en": "The ring road is worst at 6pm.",
+            "zh": "环路晚上六点最差。",
+        }
         assert updates[0].title_text == {"zh": "傍晚的步行"}
         assert updates[0].title_in("zh") == "傍晚的步行" and updates[0].title_in("ar") == "Evening walks"
         assert study.repo.last_audit().action == "update posted"

@@ -155,8 +155,7 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
             extra = {"choices": "One\nTwo"} if kind is FieldType.multiple_choice else {}
             await fill(pilot, label_en=f"A {kind.value} question", type=kind.value, **extra)
             assert isinstance(app.screen, DesignScreen), kind
-        assert [f.type for f in d.open_draft(study).fields][2:] == [FieldType.multiple_choice, FieldType.rating,
-                                                                      FieldType.place]
+        assert [f.type for f in d.open_draft(study).fields][2:] == [FieldType.multiple_choice, FieldType.rating, FieldType.place]
     app.data.close()
 
 
@@ -245,8 +244,9 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         await pilot.pause()
         await fill(pilot, title="Ask the time of day")
         assert "cannot be left empty" in shown(app.screen, "#err-rationale")
-        await fill(pilot, rationale="Danger depends on the hour.", proposed_by="Mrs Okafor (participant)",
-                   participant_code="zz-zzzz")
+        await fill(
+            pilot, rationale="Danger depends on the hour.", proposed_by="Mrs Okafor (participant)", participant_code="zz-zzzz"
+        )
         assert "No participant has the code ZZ-ZZZZ" in shown(app.screen, "#err-participant_code")
         await fill(pilot, participant_code="")
         await pilot.press("d")  # not decided yet: no draft
@@ -376,8 +376,18 @@ async def test_every_action_is_in_the_command_palette(data_path):
         await pilot.press("d")
         await pilot.pause()
         names = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Add field", "Edit field", "Remove field", "Move up", "Move down", "Consent", "Publish",
-                "Import XLSForm", "Start draft", "Your name"} <= names
+        assert {
+            "Add field",
+            "Edit field",
+            "Remove field",
+            "Move up",
+            "Move down",
+            "Consent",
+            "Publish",
+            "Import XLSForm",
+            "Start draft",
+            "Your name",
+        } <= names
         [start] = [c for c in app.get_system_commands(app.screen) if c.title == "Start draft"]
         start.callback()
         await pilot.pause()

@@ -62,8 +62,7 @@ async def test_participants_table_search_filter_and_consent_history(demo_data_pa
         screen.query_one("#participant-status", Select).value = "withdrawn"
         await settle(app, pilot)
         withdrawn = cells(table)
-        assert len(withdrawn) == 2 and {r[3] for r in withdrawn} == {"v1 withdrawn: kept",
-                                                                      "v1 withdrawn: removed"}
+        assert len(withdrawn) == 2 and {r[3] for r in withdrawn} == {"v1 withdrawn: kept", "v1 withdrawn: removed"}
         await pilot.press("slash")
         assert screen.focused is screen.query_one("#participant-search", Input)
         await pilot.press(*withdrawn[0][0][-4:].lower())
@@ -256,8 +255,9 @@ async def test_paper_forms_are_refused_without_current_consent(demo_data_path):
         current = study.repo.current_protocol()
         keeper = enrol_participant(study, YES, ConsentMethod.phone, "volunteer")
         items = [i.model_dump() for i in current.consent.items]
-        publish_protocol_version(study, current.fields, {"en": "New words about sharing."}, items,
-                                 "Reworded consent", "Amina Yusuf")
+        publish_protocol_version(
+            study, current.fields, {"en": "New words about sharing."}, items, "Reworded consent", "Amina Yusuf"
+        )
         dialog.query_one("#participant-code", Input).value = keeper.code
         await pilot.press("ctrl+s")
         await pilot.pause()

@@ -49,8 +49,12 @@ def shown_code(screen) -> str:
 def code_colours(screen) -> set[tuple[str, str]]:
     """The colours the code is painted in, line by line as the terminal gets them."""
     widget = screen.query_one("#qr-code", Static)
-    return {(s.style.color.name, s.style.bgcolor.name) for y in range(widget.size.height)
-            for s in widget.render_line(y) if s.text and s.style and s.style.color}
+    return {
+        (s.style.color.name, s.style.bgcolor.name)
+        for y in range(widget.size.height)
+        for s in widget.render_line(y)
+        if s.text and s.style and s.style.color
+    }
 
 
 async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_data_path):
@@ -175,8 +179,9 @@ async def test_serving_and_arrivals_over_http_appear_live(demo_data_path):
         code = who
         assert what == "joined (phone, invite 'health centre waiting room')" and len(when) == 5
         assert app.study(STUDY).repo.participant_by("code", code) is not None
-        assert any(r[0] == "health centre waiting room" and r[1] == "1/200" for r in cells(
-            screen.query_one("#invites-table", DataTable)))
+        assert any(
+            r[0] == "health centre waiting room" and r[1] == "1/200" for r in cells(screen.query_one("#invites-table", DataTable))
+        )
         await asyncio.to_thread(phone.contribute, private)
         await until(pilot, lambda: arrivals.row_count == 2, "the contribution to appear")
         assert cells(arrivals)[1][1:] == [code, "contributed (phone)"]

@@ -54,8 +54,14 @@ async def test_choose_check_confirm_and_the_files_are_written(demo_data_path, tm
         assert not out.exists()  # the check writes nothing
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert sorted(os.listdir(out)) == ["activity.csv", "consent_log.csv", "contributions.csv",
-                                           "data_dictionary.csv", "datapackage.json", "participants.csv"]
+        assert sorted(os.listdir(out)) == [
+            "activity.csv",
+            "consent_log.csv",
+            "contributions.csv",
+            "data_dictionary.csv",
+            "datapackage.json",
+            "participants.csv",
+        ]
         bar = screen.query_one("#export-progress", ProgressBar)
         assert bar.progress == bar.total
         assert str(out) in text_of(screen, "#export-status")
@@ -100,7 +106,8 @@ async def test_a_bad_date_is_explained_and_nothing_runs(demo_data_path, tmp_path
 
 
 async def test_by_default_the_export_lands_beside_the_data_whatever_folder_the_app_started_in(
-        demo_data_path, tmp_path, monkeypatch):
+    demo_data_path, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
     async with app.run_test(size=(100, 30)) as pilot:

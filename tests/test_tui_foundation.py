@@ -91,8 +91,12 @@ async def test_the_overview_follows_a_change_made_elsewhere(demo_data_path):
         await pilot.pause()
         await app.workers.wait_for_complete()
         study = app.study("air-quality-walk")
-        enrol_participant(study, {"take_part": True, "share_partners": False, "quote_words": False,
-                                  "contact_later": False}, ConsentMethod.phone, "volunteer")
+        enrol_participant(
+            study,
+            {"take_part": True, "share_partners": False, "quote_words": False, "contact_later": False},
+            ConsentMethod.phone,
+            "volunteer",
+        )
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -43,7 +43,7 @@ async def test_a_hundred_thousand_contributions_scroll_to_the_end_and_filter(lar
         await pilot.press("end")
         await pilot.pause()
         assert f"-{total:,} of {total:,}" in text_of(screen, "#contributions-status")
-        oldest = min(docs, key=lambda d: (d["submitted_at"]))
+        oldest = min(docs, key=lambda d: d["submitted_at"])
         last_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         assert table.cursor_row == table.row_count - 1
         assert study.repo.contribution(last_key).submitted_at == datetime.fromisoformat(oldest["submitted_at"])
@@ -64,6 +64,7 @@ async def test_a_hundred_thousand_contributions_scroll_to_the_end_and_filter(lar
         words.focus()
         await pilot.press("enter")
         await settle(app, pilot)
+
         def says(d) -> bool:  # every word somewhere in the text answers
             text = " ".join(str(d["values"].get(k, "")) for k in ("worst_spot", "notes", "home_street")).lower()
             return "station" in text and "road" in text

@@ -27,8 +27,7 @@ async def test_translating_the_pages_words_shows_what_is_missing_and_refuses_a_l
         await pilot.pause()
         await pilot.press("d")
         await pilot.pause()
-        assert f"The phone pages' words in 'ti': {total} of {total} have no translation" in shown(
-            app.screen, "#draft-problems")
+        assert f"The phone pages' words in 'ti': {total} of {total} have no translation" in shown(app.screen, "#draft-problems")
         await pilot.press("w")
         await pilot.pause()
         screen = app.screen

@@ -43,8 +43,13 @@ def invite(study):
 def stored(study) -> tuple[int, int, int, int, int]:
     """Everything a refused request must leave as it was."""
     repo = study.repo
-    return (repo.participant_count(), len(repo.consent_events()), repo.contribution_count(), len(repo.proposals()),
-            len(repo.audit()))
+    return (
+        repo.participant_count(),
+        len(repo.consent_events()),
+        repo.contribution_count(),
+        len(repo.proposals()),
+        len(repo.audit()),
+    )
 
 
 def no_markup(page: str) -> None:
@@ -103,10 +108,15 @@ async def test_the_receipt_carries_a_qr_of_the_private_link(study, invite):
     from PIL import Image
 
     async with served(study) as server, phone() as p:
-        status, page, _ = await send(p, server.join_url(invite.token), f"/j/{invite.token}",
-                                     {f"consent_{k}": v for k, v in CONSENT.items()}, server.base_url)
+        status, page, _ = await send(
+            p,
+            server.join_url(invite.token),
+            f"/j/{invite.token}",
+            {f"consent_{k}": v for k, v in CONSENT.items()},
+            server.base_url,
+        )
     assert status == 200
-    svg = page[page.index("<svg"):page.index("</svg>")]
+    svg = page[page.index("<svg") : page.index("</svg>")]
     size = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
     scale = 8
     image = Image.new("L", (size * scale, size * scale), 255)
@@ -118,17 +128,24 @@ async def test_the_receipt_carries_a_qr_of_the_private_link(study, invite):
     assert [d.text for d in decoded] == [link] and link_fingerprint(link.rsplit("/", 1)[1]) == participant.token
 
 
-@pytest.mark.parametrize("consent", [
-    {"take_part": "no", "share_partners": "yes", "quote_words": "yes", "contact_later": "yes"},
-    {"share_partners": "yes", "quote_words": "yes", "contact_later": "yes"},
-    {"take_part": "yes", "share_partners": "yes", "quote_words": "maybe", "contact_later": "no"},
-])
-async def test_enrolment_is_refused_beside_the_item_unless_every_item_is_answered_and_required_granted(
-        study, invite, consent):
+@pytest.mark.parametrize(
+    "consent",
+    [
+        {"take_part": "no", "share_partners": "yes", "quote_words": "yes", "contact_later": "yes"},
+        {"share_partners": "yes", "quote_words": "yes", "contact_later": "yes"},
+        {"take_part": "yes", "share_partners": "yes", "quote_words": "maybe", "contact_later": "no"},
+    ],
+)
+async def test_enrolment_is_refused_beside_the_item_unless_every_item_is_answered_and_required_granted(study, invite, consent):
     before = stored(study)
     async with served(study) as server, phone() as p:
-        status, page, _ = await send(p, server.join_url(invite.token), f"/j/{invite.token}",
-                                     {f"consent_{k}": v for k, v in consent.items()}, server.base_url)
+        status, page, _ = await send(
+            p,
+            server.join_url(invite.token),
+            f"/j/{invite.token}",
+            {f"consent_{k}": v for k, v in consent.items()},
+            server.base_url,
+        )
     assert status == 422
     assert stored(study) == before and study.repo.invites()[0].uses == 0
     bad = "take_part" if consent.get("take_part") != "yes" else "quote_words"
@@ -146,14 +163,20 @@ async def test_unknown_closed_expired_and_used_up_invites_get_a_plain_page(study
     if kind == "unknown":
         token, status = "A" * 24, 404
     else:
-        invite = create_invite(study, "poster", "Amina Yusuf", limit=1 if kind == "used" else None,
-                               expires_at=utcnow() - timedelta(minutes=1) if kind == "expired" else None)
+        invite = create_invite(
+            study,
+            "poster",
+            "Amina Yusuf",
+            limit=1 if kind == "used" else None,
+            expires_at=utcnow() - timedelta(minutes=1) if kind == "expired" else None,
+        )
         token, status = invite.token, 410
         if kind == "closed":
             close_invite(study, invite.id, "Amina Yusuf")
         if kind == "used":
-            enrol_participant(study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone",
-                              invite_token=invite.token)
+            enrol_participant(
+                study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone", invite_token=invite.token
+            )
     before = stored(study)
     async with served(study) as server, phone() as p:
         got, page = await fetch(p, server.join_url(token))
@@ -167,8 +190,7 @@ async def test_unknown_closed_expired_and_used_up_invites_get_a_plain_page(study
 
 
 @pytest.mark.parametrize("status,words,zh", [("paused", "is paused", "暂停"), ("closed", "has finished", "已经结束")])
-async def test_a_paused_or_closed_study_takes_no_one_and_nothing_new_but_withdrawal_stays_open(
-        study, invite, status, words, zh):
+async def test_a_paused_or_closed_study_takes_no_one_and_nothing_new_but_withdrawal_stays_open(study, invite, status, words, zh):
     from citizen.services.design import change_status
 
     async with served(study) as server, phone() as p:
@@ -193,8 +215,16 @@ async def test_contributing_keeps_valid_answers_and_shows_errors_beside_fields(s
         link, _ = await enrol(p, server, invite.token)
         action = path_of(link) + "/contribute"
         before = stored(study)
-        bad = dict(WALK, walk_date="31/02/2026", walk_minutes="lots", pm25="-3", route="moon", symptoms=["fever"],
-                   start_time="25:99", breathing="")
+        bad = dict(
+            WALK,
+            walk_date="31/02/2026",
+            walk_minutes="lots",
+            pm25="-3",
+            route="moon",
+            symptoms=["fever"],
+            start_time="25:99",
+            breathing="",
+        )
         status, page, _ = await send(p, link, action, bad, server.base_url)
         assert status == 422 and stored(study) == before
         for key in ("walk_date", "walk_minutes", "pm25", "route", "symptoms", "start_time", "breathing"):
@@ -210,9 +240,19 @@ async def test_contributing_keeps_valid_answers_and_shows_errors_beside_fields(s
         status, page = await fetch(p, link + "?done=contributed")
     (c,) = study.repo.contributions_of(study.repo.participants()[0].id)
     assert c.source is ContributionSource.phone
-    assert c.values == {"walk_date": "2026-05-02", "route": "canal_path", "walk_minutes": 35, "traffic": 2,
-                        "smelled_fumes": False, "symptoms": ["cough", "wheeze"], "breathing": 4, "pm25": 12.5,
-                        "worst_spot": "Station Road", "start_time": "08:15", "notes": "Windy, fresh air."}
+    assert c.values == {
+        "walk_date": "2026-05-02",
+        "route": "canal_path",
+        "walk_minutes": 35,
+        "traffic": 2,
+        "smelled_fumes": False,
+        "symptoms": ["cough", "wheeze"],
+        "breathing": 4,
+        "pm25": 12.5,
+        "worst_spot": "Station Road",
+        "start_time": "08:15",
+        "notes": "Windy, fresh air.",
+    }
     assert "your contribution was received" in page
     assert "Canal path" in page and "Coughing, Wheezing" in page and "received" in page
 
@@ -266,8 +306,9 @@ async def test_another_participants_contribution_cannot_be_seen_or_corrected(stu
         _, page_b = await fetch(b, link_b)
         token_b = form_token(page_b, path_of(link_b) + "/contribute")
         before = stored(study)
-        async with b.post(f"{link_b}/c/{c.id}", data=pairs({"csrf": token_b, **dict(WALK, walk_minutes="9")}),
-                          allow_redirects=False) as r:
+        async with b.post(
+            f"{link_b}/c/{c.id}", data=pairs({"csrf": token_b, **dict(WALK, walk_minutes="9")}), allow_redirects=False
+        ) as r:
             assert r.status == 404
         # A's form token does not work on B's page (it is bound to the page it came from).
         _, page_a = await fetch(a, link_a)
@@ -284,9 +325,13 @@ async def test_optional_consent_can_be_changed_and_taking_part_stays(study, invi
         _, page = await fetch(p, link)
         assert 'name="consent_take_part"' not in page.split('id="consent"')[1]  # only the optional items
         assert 'name="consent_share_partners" value="yes" checked' in page  # their current choices
-        status, _, _ = await send(p, link, path_of(link) + "/consent",
-                                  {"consent_share_partners": "no", "consent_quote_words": "yes",
-                                   "consent_contact_later": "no"}, server.base_url)
+        status, _, _ = await send(
+            p,
+            link,
+            path_of(link) + "/consent",
+            {"consent_share_partners": "no", "consent_quote_words": "yes", "consent_contact_later": "no"},
+            server.base_url,
+        )
         assert status == 303
     participant = study.repo.participants()[0]
     event = study.repo.consent_events(participant.id)[-1]
@@ -300,7 +345,8 @@ async def test_a_new_consent_version_asks_for_reconsent_showing_what_changed(stu
         link, _ = await enrol(p, server, invite.token)
         current = study.repo.current_protocol()
         items = [i.model_dump() for i in current.consent.items] + [
-            {"id": "photos", "text": {"en": "My photos of the walk may be used."}, "required": False}]
+            {"id": "photos", "text": {"en": "My photos of the walk may be used."}, "required": False}
+        ]
         publish_protocol_version(study, current.fields, current.consent.text, items, "Photos.", "Amina Yusuf")
         _, page = await fetch(p, link)
         assert "The consent has changed" in page and "New: My photos of the walk may be used." in page
@@ -313,8 +359,7 @@ async def test_a_new_consent_version_asks_for_reconsent_showing_what_changed(stu
         answers = {f"consent_{k}": v for k, v in CONSENT.items()}
         status, page, _ = await send(p, link, path_of(link) + "/consent", answers, server.base_url)
         assert status == 422 and 'id="f-photos-err"' in page  # the new item needs an answer too
-        status, _, _ = await send(p, link, path_of(link) + "/consent", {**answers, "consent_photos": "no"},
-                                  server.base_url)
+        status, _, _ = await send(p, link, path_of(link) + "/consent", {**answers, "consent_photos": "no"}, server.base_url)
         assert status == 303
         status, _, _ = await send(p, link, path_of(link) + "/contribute", WALK, server.base_url)
         assert status == 303
@@ -328,13 +373,16 @@ async def test_a_participant_proposes_a_change(study, invite):
     async with served(study) as server, phone() as p:
         link, code = await enrol(p, server, invite.token)
         before = stored(study)
-        status, page, _ = await send(p, link, path_of(link) + "/propose", {"title": "", "rationale": "Because."},
-                                     server.base_url)
+        status, page, _ = await send(p, link, path_of(link) + "/propose", {"title": "", "rationale": "Because."}, server.base_url)
         assert status == 422 and 'id="f-title-err"' in page and stored(study) == before
         assert "Because." in page  # kept for them
-        status, _, _ = await send(p, link, path_of(link) + "/propose",
-                                  {"title": "Walk at night too", "rationale": "The bakery lorries come at 4am."},
-                                  server.base_url)
+        status, _, _ = await send(
+            p,
+            link,
+            path_of(link) + "/propose",
+            {"title": "Walk at night too", "rationale": "The bakery lorries come at 4am."},
+            server.base_url,
+        )
         assert status == 303
     (proposal,) = study.repo.proposals()
     assert proposal.title == "Walk at night too" and proposal.participant_id == study.repo.participants()[0].id
@@ -397,23 +445,33 @@ async def test_cross_site_posts_and_foreign_origins_are_refused(study, invite):
     async with served(study) as server, phone() as p:
         _, join = await fetch(p, server.join_url(invite.token))
         answers = {f"consent_{k}": v for k, v in CONSENT.items()}
-        for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"},
-                        {"Origin": "null", "Sec-Fetch-Site": "cross-site"}):
+        for headers in (
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Origin": "http://evil.example"},
+            {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        ):
             token = form_token((await fetch(p, server.join_url(invite.token)))[1], f"/j/{invite.token}")
             async with p.post(server.join_url(invite.token), data={"csrf": token, **answers}, headers=headers) as r:
                 assert r.status == 403, headers
         # A page embedded or fetched by another site is refused; following a link from one is not.
-        status, _ = await fetch(p, server.join_url(invite.token),
-                                headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
-                                         "Sec-Fetch-Dest": "iframe"})
+        status, _ = await fetch(
+            p,
+            server.join_url(invite.token),
+            headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "iframe"},
+        )
         assert status == 403
-        status, _ = await fetch(p, server.join_url(invite.token),
-                                headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
-                                         "Sec-Fetch-Dest": "document"})
+        status, _ = await fetch(
+            p,
+            server.join_url(invite.token),
+            headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
+        )
         assert status == 200
         token = form_token(join, f"/j/{invite.token}")
-        async with p.post(server.join_url(invite.token), data={"csrf": token, **answers},
-                          headers={"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"}) as r:
+        async with p.post(
+            server.join_url(invite.token),
+            data={"csrf": token, **answers},
+            headers={"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"},
+        ) as r:
             assert r.status == 200
     assert study.repo.participant_count() == 1
 
@@ -448,8 +506,9 @@ async def test_large_bodies_other_content_types_and_floods_are_refused(study, in
             for _ in range(40):
                 yield b"notes=" + b"y" * 1000
 
-        async with p.post(link + "/contribute", data=chunks(),
-                          headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
+        async with p.post(
+            link + "/contribute", data=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ) as r:
             assert r.status == 413  # no Content-Length: the limit holds while reading
         statuses = []
         for _ in range(5):
@@ -464,11 +523,23 @@ async def test_large_bodies_other_content_types_and_floods_are_refused(study, in
     assert stored(study) == before
 
 
-@pytest.mark.parametrize("path", [
-    "/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fserver.py",
-    "/j/../../../etc/passwd", "/p/%2e%2e%2fserver.py", "/templates/base.html", "/static/citizen.css/../server.py",
-    "/locale/ar/LC_MESSAGES/citizen.po", "//etc/passwd", "/", "/admin", "/export",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../../../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%2f..%2fserver.py",
+        "/j/../../../etc/passwd",
+        "/p/%2e%2e%2fserver.py",
+        "/templates/base.html",
+        "/static/citizen.css/../server.py",
+        "/locale/ar/LC_MESSAGES/citizen.po",
+        "//etc/passwd",
+        "/",
+        "/admin",
+        "/export",
+    ],
+)
 async def test_no_file_or_administration_is_reachable(study, invite, path):
     async with served(study) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", int(server.base_url.rsplit(":", 1)[1]))
@@ -503,8 +574,13 @@ async def test_an_error_shows_a_plain_page_and_the_details_go_to_the_log(study, 
 
     monkeypatch.setattr(join_pages, "enrol_participant", broken)
     async with served(study, log_dir=tmp_path / "logs") as server, phone() as p:
-        status, page, _ = await send(p, server.join_url(invite.token), f"/j/{invite.token}",
-                                     {f"consent_{k}": v for k, v in CONSENT.items()}, server.base_url)
+        status, page, _ = await send(
+            p,
+            server.join_url(invite.token),
+            f"/j/{invite.token}",
+            {f"consent_{k}": v for k, v in CONSENT.items()},
+            server.base_url,
+        )
     assert status == 500
     assert "Something went wrong" in page and "gremlin" not in page and "Traceback" not in page
     log = (tmp_path / "logs" / "web.log").read_text()
@@ -521,14 +597,18 @@ async def test_the_terminal_app_hears_of_an_enrolment_made_over_http(study, invi
 
 
 async def test_fifty_phones_contributing_at_once_are_all_kept(study, invite):
-    people = [enrol_participant(study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone",
-                                invite_token=invite.token) for _ in range(50)]
+    people = [
+        enrol_participant(
+            study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone", invite_token=invite.token
+        )
+        for _ in range(50)
+    ]
     async with served(study) as server:
+
         async def one(i: int, token: str) -> int:
             async with phone() as p:
                 link = server.private_url(token)
-                status, _, _ = await send(p, link, f"/p/{token}/contribute",
-                                          dict(WALK, walk_minutes=str(i + 1)), server.base_url)
+                status, _, _ = await send(p, link, f"/p/{token}/contribute", dict(WALK, walk_minutes=str(i + 1)), server.base_url)
                 return status
 
         statuses = await asyncio.gather(*(one(i, p.link) for i, p in enumerate(people)))
@@ -577,18 +657,22 @@ def test_withdrawal_records_the_language_it_was_asked_in(study):
     event = withdraw(study, p.id, False, ConsentMethod.phone, p.code, language="ar")
     assert event.language == "ar"
     assert event.text_sha256 == study.repo.current_protocol().consent.text_sha256("ar")
-    q = enrol_participant(study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone",
-                         language="zh")
+    q = enrol_participant(study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone", language="zh")
     assert withdraw(study, q.id, False, ConsentMethod.phone, q.code).language == "zh"  # as they last consented
 
 
 def start_serve(data_path, demo_file, run_env, *extra: str) -> subprocess.Popen:
     command = citizen_command()
-    subprocess.run([*command, "--data", str(data_path), "study", "import", str(demo_file)], check=True,
-                   env=run_env, capture_output=True)
-    return subprocess.Popen([*command, "--data", str(data_path), "serve", "air-quality-walk", "--host",
-                             "127.0.0.1", "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
+    subprocess.run(
+        [*command, "--data", str(data_path), "study", "import", str(demo_file)], check=True, env=run_env, capture_output=True
+    )
+    return subprocess.Popen(
+        [*command, "--data", str(data_path), "serve", "air-quality-walk", "--host", "127.0.0.1", "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=run_env,
+    )
 
 
 def read_until(proc: subprocess.Popen, text: str, seen: list[str] | None = None) -> str:
@@ -640,12 +724,16 @@ async def test_a_busy_participant_page_stays_small(study, invite):
         link, _ = await enrol(p, server, invite.token)
         participant = study.repo.participants()[0]
         for i in range(15):
-            c = add_contribution(study, participant.id, dict(WALK, notes=f"Walk {i}: " + "windy by the canal " * 8),
-                                 ContributionSource.phone, participant.code)
+            c = add_contribution(
+                study,
+                participant.id,
+                dict(WALK, notes=f"Walk {i}: " + "windy by the canal " * 8),
+                ContributionSource.phone,
+                participant.code,
+            )
             give_feedback(study, c.id, "Thank you, this helped us map the High Street.", "Amina Yusuf")
         for i in range(3):
-            post_update(study, f"What we learned, part {i}", {"en": "Mornings were worse than evenings. " * 6},
-                        "Amina Yusuf")
+            post_update(study, f"What we learned, part {i}", {"en": "Mornings were worse than evenings. " * 6}, "Amina Yusuf")
         _, page = await fetch(p, link)
         _, older = await fetch(p, link + "?from=5")
         _, odd = await fetch(p, link + "?from=-3")
@@ -670,15 +758,25 @@ def test_a_change_listener_may_wait_for_a_thread_that_reads_the_study(study, inv
         assert not reader.is_alive(), "the reader waited for the writer's lock"
 
     study.on_change(listener)
-    participant = enrol_participant(study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone,
-                                    "phone", invite_token=invite.token)
+    participant = enrol_participant(
+        study, {k: v == "yes" for k, v in CONSENT.items()}, ConsentMethod.phone, "phone", invite_token=invite.token
+    )
     add_contribution(study, participant.id, WALK, ContributionSource.phone, participant.code)
     assert finished == [0, 1]
 
 
-@pytest.mark.parametrize("host,ok", [("127.0.0.1:8080", True), ("192.168.1.20:8080", True), ("[::1]:8080", True),
-                                     ("localhost:8080", True), ("laptop.local:8080", True),
-                                     ("attacker.example:8080", False), ("", False)])
+@pytest.mark.parametrize(
+    "host,ok",
+    [
+        ("127.0.0.1:8080", True),
+        ("192.168.1.20:8080", True),
+        ("[::1]:8080", True),
+        ("localhost:8080", True),
+        ("laptop.local:8080", True),
+        ("attacker.example:8080", False),
+        ("", False),
+    ],
+)
 def test_only_hosts_naming_this_laptop_are_served(host, ok):
     from citizen.web.security import local_host
 
@@ -692,8 +790,9 @@ async def test_a_page_asked_for_under_another_sites_name_is_refused(study, invit
         async with p.get(server.join_url(invite.token), headers={"Host": "attacker.example"}) as r:
             page = await r.text()
             assert r.status == 421 and "Clean Air Walks" not in page and "<form" not in page
-        async with p.post(server.join_url(invite.token), headers={"Host": "attacker.example"},
-                          data={"csrf": "x", "consent_take_part": "yes"}) as r:
+        async with p.post(
+            server.join_url(invite.token), headers={"Host": "attacker.example"}, data={"csrf": "x", "consent_take_part": "yes"}
+        ) as r:
             assert r.status == 421
         got, page = await fetch(p, server.join_url(invite.token))  # under its own address, as always
         assert got == 200 and "Clean Air Walks" in page

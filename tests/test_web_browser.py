@@ -21,8 +21,15 @@ from .web_helpers import GENEROUS
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(importlib.util.find_spec("axe_playwright_python").origin).parent / "axe.min.js"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 pytestmark = [
     pytest.mark.slow,
@@ -136,8 +143,9 @@ def test_a_volunteer_enrols_and_contributes_on_a_320_pixel_phone(browser, site, 
 def test_the_pages_have_no_serious_accessibility_problems(browser, site, lang):
     join, base = site
     # axe is injected as a script, which the pages' own policy forbids: this context lets it in.
-    context = browser.new_context(viewport={"width": 320, "height": 640}, bypass_csp=True,
-                                  extra_http_headers={"Accept-Language": lang})
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, bypass_csp=True, extra_http_headers={"Accept-Language": lang}
+    )
     page = context.new_page()
     checked = []
 
@@ -181,8 +189,7 @@ def test_the_pages_have_no_serious_accessibility_problems(browser, site, lang):
 @pytest.mark.parametrize("lang", ["en", "ar"])
 def test_nothing_overflows_sideways_at_200_percent_zoom(browser, site, lang):
     join, base = site
-    context = browser.new_context(viewport={"width": 320, "height": 640},
-                                  extra_http_headers={"Accept-Language": lang})
+    context = browser.new_context(viewport={"width": 320, "height": 640}, extra_http_headers={"Accept-Language": lang})
     page = context.new_page()
     zoom = "document.documentElement.style.zoom = '2'"
 

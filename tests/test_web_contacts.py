@@ -55,12 +55,14 @@ async def test_saying_yes_to_being_contacted_asks_how_on_the_same_page(study, in
     async with served(study) as server, phone() as p:
         _, page = await fetch(p, server.join_url(invite.token))
         assert ITEM_THEN_BOX.search(page) and page.count('name="reach"') == 1  # right under the item
-        for typed, words in [("", "Please write a phone number or an e-mail address, or answer No"),
-                             ("call me maybe", "does not look like a phone number or an e-mail address"),
-                             ("12", "does not look like a phone number"),
-                             ("jo@", "does not look like"),
-                             ("0" * 30, "This is too long"),
-                             ("jo@example.org " * 20, "This is too long")]:
+        for typed, words in [
+            ("", "Please write a phone number or an e-mail address, or answer No"),
+            ("call me maybe", "does not look like a phone number or an e-mail address"),
+            ("12", "does not look like a phone number"),
+            ("jo@", "does not look like"),
+            ("0" * 30, "This is too long"),
+            ("jo@example.org " * 20, "This is too long"),
+        ]:
             status, page, _ = await join(p, server, invite, YES, typed)
             assert status == 422, typed
             assert words in re.search(r'id="f-reach-err">([^<]*)<', page).group(1)
@@ -98,8 +100,7 @@ async def test_declining_keeps_nothing_that_was_typed(study, invite):
 
 async def test_a_study_without_a_contact_item_never_asks(data, demo_file, tmp_path):
     doc = json.loads(demo_file.read_text(encoding="utf-8"))
-    doc["protocol"]["consent"]["items"] = [i for i in doc["protocol"]["consent"]["items"]
-                                           if i["id"] != "contact_later"]
+    doc["protocol"]["consent"]["items"] = [i for i in doc["protocol"]["consent"]["items"] if i["id"] != "contact_later"]
     doc["study"]["id"] = "no-contact-walks"
     path = tmp_path / "no-contact.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -151,23 +152,29 @@ async def test_their_page_shows_it_and_it_can_be_changed_or_removed(study, invit
 
         _, page = await fetch(p, link + "/contact")
         assert 'value="jo@example.org"' in page
-        status, page, _ = await send(p, link + "/contact", path_of(link) + "/contact",
-                                     {"do": "save", "reach": "not a number"}, server.base_url)
+        status, page, _ = await send(
+            p, link + "/contact", path_of(link) + "/contact", {"do": "save", "reach": "not a number"}, server.base_url
+        )
         assert status == 422 and "does not look like" in page
         assert contact_of(study, code) == ("", "", "jo@example.org")  # untouched
-        status, _, r = await send(p, link + "/contact", path_of(link) + "/contact",
-                                  {"do": "save", "reach": "07700 900123"}, server.base_url)
+        status, _, r = await send(
+            p, link + "/contact", path_of(link) + "/contact", {"do": "save", "reach": "07700 900123"}, server.base_url
+        )
         assert status == 303 and r.headers["Location"].endswith("?done=contact")
         assert contact_of(study, code) == ("", "07700 900123", "")
         _, page = await fetch(p, link + "?done=contact")
         assert "How to reach you was saved." in page and re.search(r'id="reach-shown">07700 900123<', page)
 
         _, page = await fetch(p, link + "/contact")
-        forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>\s*<input type="hidden" name="csrf" '
-                           r'value="([^"]+)">', page)
+        forms = re.findall(
+            r'<form method="post" action="([^"]+)"[^>]*>\s*<input type="hidden" name="csrf" '
+            r'value="([^"]+)">',
+            page,
+        )
         assert len(forms) == 2  # save, and remove
-        async with p.post(link + "/contact", data={"csrf": forms[1][1], "lang": "en", "do": "remove"},
-                          allow_redirects=False) as r:
+        async with p.post(
+            link + "/contact", data={"csrf": forms[1][1], "lang": "en", "do": "remove"}, allow_redirects=False
+        ) as r:
             assert r.status == 303 and r.headers["Location"].endswith("?done=contact_removed")
         assert contact_of(study, code) == ("", "", "")
         _, page = await fetch(p, link + "?done=contact_removed")
@@ -186,20 +193,30 @@ async def test_answering_no_later_deletes_it_and_yes_again_asks_again(study, inv
         _, page = await fetch(p, link)
         assert ITEM_THEN_BOX.search(page) and 'value="jo@example.org"' in page  # beside their choice
         choices = {"consent_share_partners": "yes", "consent_quote_words": "no"}
-        status, _, _ = await send(p, link, path_of(link) + "/consent",
-                                  choices | {"consent_contact_later": "no", "reach": "jo@example.org"}, server.base_url)
+        status, _, _ = await send(
+            p,
+            link,
+            path_of(link) + "/consent",
+            choices | {"consent_contact_later": "no", "reach": "jo@example.org"},
+            server.base_url,
+        )
         assert status == 303
         assert contact_of(study, code) == ("", "", "")
         _, page = await fetch(p, link)
         assert 'id="reach-section"' not in page and 'value="jo@example.org"' not in page
 
-        status, page, _ = await send(p, link, path_of(link) + "/consent",
-                                     choices | {"consent_contact_later": "yes", "reach": ""}, server.base_url)
+        status, page, _ = await send(
+            p, link, path_of(link) + "/consent", choices | {"consent_contact_later": "yes", "reach": ""}, server.base_url
+        )
         assert status == 422 and "Please write a phone number or an e-mail address" in page
         assert "contact_later" not in study.repo.consent_state(study.repo.participant_by("code", code).id).granted
-        status, _, _ = await send(p, link, path_of(link) + "/consent",
-                                  choices | {"consent_contact_later": "yes", "reach": "+254 712 345678"},
-                                  server.base_url)
+        status, _, _ = await send(
+            p,
+            link,
+            path_of(link) + "/consent",
+            choices | {"consent_contact_later": "yes", "reach": "+254 712 345678"},
+            server.base_url,
+        )
         assert status == 303
     assert contact_of(study, code) == ("", "+254 712 345678", "")
 
@@ -217,11 +234,15 @@ async def test_leaving_deletes_it(study, invite, choice):
 
 
 async def test_only_an_export_with_include_contacts_carries_it_and_only_for_who_allows_it(
-        data, study, invite, data_path, tmp_path):
+    data, study, invite, data_path, tmp_path
+):
     async with served(study) as server, phone() as p:
         codes = {}
-        for who, consent, reach in [("ring", YES, "07700 900123"), ("mail", YES, "mail@example.org"),
-                                    ("no", CONSENT, "no@example.org")]:
+        for who, consent, reach in [
+            ("ring", YES, "07700 900123"),
+            ("mail", YES, "mail@example.org"),
+            ("no", CONSENT, "no@example.org"),
+        ]:
             _, page, _ = await join(p, server, invite, consent, reach)
             codes[who] = re.search(r'id="participant-code"[^>]*>([^<]+)<', page).group(1)
     mail = study.repo.participant_by("code", codes["mail"])
@@ -229,8 +250,23 @@ async def test_only_an_export_with_include_contacts_carries_it_and_only_for_who_
     data.close()  # the command line opens the data folder itself
 
     def exported(out: Path, *options: str) -> str:
-        assert main(["--data", str(data_path), "export", "air-quality-walk", "--out", str(out), "--yes",
-                     "--approved-by", "Amina Yusuf", *options]) == 0
+        assert (
+            main(
+                [
+                    "--data",
+                    str(data_path),
+                    "export",
+                    "air-quality-walk",
+                    "--out",
+                    str(out),
+                    "--yes",
+                    "--approved-by",
+                    "Amina Yusuf",
+                    *options,
+                ]
+            )
+            == 0
+        )
         return "".join(f.read_text(encoding="utf-8") for f in sorted(out.rglob("*")) if f.is_file())
 
     plain = exported(tmp_path / "plain")

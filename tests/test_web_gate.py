@@ -26,8 +26,11 @@ def invite(study):
 
 def stored(study) -> tuple:
     repo = study.repo
-    return ([c.values for c in repo.contributions_of(repo.participants()[0].id)],
-            [(p.title, p.rationale) for p in repo.proposals()], len(repo.audit()))
+    return (
+        [c.values for c in repo.contributions_of(repo.participants()[0].id)],
+        [(p.title, p.rationale) for p in repo.proposals()],
+        len(repo.audit()),
+    )
 
 
 @pytest.mark.parametrize("status,words", [("paused", "is paused"), ("closed", "has finished")])
@@ -39,11 +42,13 @@ async def test_a_paused_or_closed_study_takes_no_correction_or_proposal_from_a_p
         cid = study.repo.contribution_docs().__next__()["id"]
         change_status(study, status, "Amina Yusuf")
         before = stored(study)
-        posted, page, _ = await send(p, f"{link}/c/{cid}", f"{path_of(link)}/c/{cid}",
-                                     dict(WALK, walk_minutes="99"), server.base_url)
+        posted, page, _ = await send(
+            p, f"{link}/c/{cid}", f"{path_of(link)}/c/{cid}", dict(WALK, walk_minutes="99"), server.base_url
+        )
         assert posted == 409 and words in page
-        posted, page, _ = await send(p, link, path_of(link) + "/propose",
-                                     {"title": "Evening walks", "rationale": "After work"}, server.base_url)
+        posted, page, _ = await send(
+            p, link, path_of(link) + "/propose", {"title": "Evening walks", "rationale": "After work"}, server.base_url
+        )
         assert posted == 409 and words in page
         assert stored(study) == before
         posted, _, _ = await leave(p, link, "keep", server.base_url)
@@ -77,11 +82,17 @@ async def test_removing_what_i_gave_removes_my_proposals_words_but_keeps_the_dec
         link, code = await enrol(p, server, invite.token)
         other_link, _ = await enrol(other, server, invite.token)
         for title in ("My street by the school", "Walks past my flat at 12 Mill Lane"):
-            posted, _, _ = await send(p, link, path_of(link) + "/propose",
-                                      {"title": title, "rationale": f"{title}: I cough there"}, server.base_url)
+            posted, _, _ = await send(
+                p, link, path_of(link) + "/propose", {"title": title, "rationale": f"{title}: I cough there"}, server.base_url
+            )
             assert posted == 303
-        await send(other, other_link, path_of(other_link) + "/propose",
-                   {"title": "Evening walks", "rationale": "After work"}, server.base_url)
+        await send(
+            other,
+            other_link,
+            path_of(other_link) + "/propose",
+            {"title": "Evening walks", "rationale": "After work"},
+            server.base_url,
+        )
         mine = [pr for pr in study.repo.proposals() if pr.title.startswith("My street")][0]
         decide_proposal(study, mine.id, True, "A good idea for the school route", "Amina Yusuf")
         posted, _, _ = await leave(p, link, "remove", server.base_url)

@@ -25,8 +25,13 @@ def invite(study):
 
 def browsers(base: str) -> dict[str, dict[str, str]]:
     """What each browser sends with a page's own form post (the page served with our Referrer-Policy)."""
-    modern = {"Origin": base, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate",
-              "Sec-Fetch-Dest": "document", "Sec-Fetch-User": "?1"}
+    modern = {
+        "Origin": base,
+        "Sec-Fetch-Site": "same-origin",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "document",
+        "Sec-Fetch-User": "?1",
+    }
     return {
         "iPhone, Safari 15 (no Fetch Metadata)": {"Origin": base},
         "iPhone, Safari 15 under no-referrer": {"Origin": "null"},
@@ -40,10 +45,18 @@ def browsers(base: str) -> dict[str, dict[str, str]]:
 
 CROSS_SITE = {
     "an old phone on another site's page": {"Origin": "http://evil.example"},
-    "a modern browser on another site's page": {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site",
-                                                "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
-    "a sandboxed frame on another site": {"Origin": "null", "Sec-Fetch-Site": "cross-site",
-                                          "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"},
+    "a modern browser on another site's page": {
+        "Origin": "http://evil.example",
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "document",
+    },
+    "a sandboxed frame on another site": {
+        "Origin": "null",
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "iframe",
+    },
 }
 
 
@@ -81,11 +94,12 @@ async def test_fifty_phones_behind_one_address_enrol_while_one_device_floods(stu
         async def flooder() -> None:
             async with phone() as f:
                 link, _ = await enrol(f, server, invite.token)
-                kinds = [(base + "/static/citizen.css", {}),
-                         (link, {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
-                                 "Sec-Fetch-Dest": "image"}),
-                         (link, {"Host": "evil.example"}),
-                         (link, {})]
+                kinds = [
+                    (base + "/static/citizen.css", {}),
+                    (link, {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}),
+                    (link, {"Host": "evil.example"}),
+                    (link, {}),
+                ]
 
                 async def loop(kind: int) -> None:  # four requests in flight at every moment
                     url, headers = kinds[kind]
@@ -100,8 +114,7 @@ async def test_fifty_phones_behind_one_address_enrol_while_one_device_floods(stu
         async def volunteer(i: int) -> tuple[int, int]:
             async with phone() as p:
                 link, _ = await enrol(p, server, invite.token)
-                status, _, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes=str(i + 1)),
-                                          base)
+                status, _, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes=str(i + 1)), base)
                 css, _ = await fetch(p, base + "/static/citizen.css")
                 return status, css
 
@@ -117,8 +130,10 @@ async def test_fifty_phones_behind_one_address_enrol_while_one_device_floods(stu
     assert study.repo.participant_count() == 51 and study.repo.contribution_count() == 50
     assert flood["refused"] > 0  # the flood itself was slowed down
     with capsys.disabled():
-        print(f"\n50 phones enrolled and contributed in {took:.1f} s behind one address while one device sent "
-              f"{flood['sent']} requests ({flood['refused']} refused)")
+        print(
+            f"\n50 phones enrolled and contributed in {took:.1f} s behind one address while one device sent "
+            f"{flood['sent']} requests ({flood['refused']} refused)"
+        )
 
 
 async def test_a_refusal_for_too_many_requests_says_when_to_try_again(study, invite):
@@ -205,8 +220,13 @@ def test_citizen_serve_says_plainly_when_it_serves_every_network(data_path, demo
     finally:
         if proc.poll() is None:
             proc.kill()
-    proc = subprocess.Popen([*citizen_command(), "--data", str(data_path), "serve", "air-quality-walk", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
+    proc = subprocess.Popen(
+        [*citizen_command(), "--data", str(data_path), "serve", "air-quality-walk", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=run_env,
+    )
     try:  # by default: this laptop's address on its local network, and nothing said about every network
         seen = []
         line = read_until(proc, "Serving '", seen)

@@ -79,10 +79,9 @@ async def test_the_language_switch_is_on_every_page_and_is_remembered(study, inv
 async def test_answer_checks_speak_the_page_language_and_the_terminal_keeps_english(study, invite):
     async with served(study) as server, phone("zh") as p:
         link, _ = await enrol(p, server, invite.token)
-        status, page, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes="lots"),
-                                     server.base_url)
+        status, page, _ = await send(p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes="lots"), server.base_url)
     assert status == 422
-    assert '你走了多少分钟？</a>: 请输入一个整数，例如 42。</li>' in page  # "Please enter a whole number, like 42."
+    assert "你走了多少分钟？</a>: 请输入一个整数，例如 42。</li>" in page  # "Please enter a whole number, like 42."
     assert "请检查你的回答" in page and "Please enter" not in page  # "Please check your answers"
     # The same rule still answers in English words where English is read (the terminal app, the command line).
     field = study.repo.current_protocol().field("walk_minutes")
@@ -95,9 +94,11 @@ def test_a_message_without_a_translation_is_marked_as_english():
     said = said_filter(words)
     assert said(Said("Please enter %(n)s or less.", n="5")) == "请输入不超过 5 的数。"
     assert said("Something the catalogue never heard of.") == (
-        '<span lang="en" dir="ltr">Something the catalogue never heard of.</span>')
+        '<span lang="en" dir="ltr">Something the catalogue never heard of.</span>'
+    )
     assert said_filter(StudyWords("en", {}))("Something the catalogue never heard of.") == (
-        "Something the catalogue never heard of.")
+        "Something the catalogue never heard of."
+    )
 
 
 def test_accept_language_quality_values_decide():
@@ -155,7 +156,8 @@ def test_templates_translate_only_literal_texts():
                 calls += 1
                 literal = [a for a in call.args if isinstance(a, nodes.Const) and isinstance(a.value, str)]
                 assert call.args and len(literal) >= 1 and isinstance(call.args[0], nodes.Const), (
-                    f"{name}, line {call.lineno}: _() is given something other than a literal text")
+                    f"{name}, line {call.lineno}: _() is given something other than a literal text"
+                )
     assert calls > 50  # the templates' own words are all found
 
 

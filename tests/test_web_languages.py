@@ -63,13 +63,19 @@ async def test_a_study_in_one_language_enrols_and_contributes_with_no_english_wo
         reader.check(page)
 
         # A consent item left open is refused, in the study's language.
-        status, page, _ = await send(p, server.join_url(invite.token), f"/j/{invite.token}",
-                                     {"consent_take_part": "yes"}, server.base_url)
+        status, page, _ = await send(
+            p, server.join_url(invite.token), f"/j/{invite.token}", {"consent_take_part": "yes"}, server.base_url
+        )
         assert status == 422 and reader.say("Please choose yes or no for this item.") in page
         reader.check(page)
 
-        status, page, _ = await send(p, server.join_url(invite.token), f"/j/{invite.token}",
-                                     {"consent_take_part": "yes", "consent_quote_words": "no"}, server.base_url)
+        status, page, _ = await send(
+            p,
+            server.join_url(invite.token),
+            f"/j/{invite.token}",
+            {"consent_take_part": "yes", "consent_quote_words": "no"},
+            server.base_url,
+        )
         assert status == 200
         link, code = receipt(page)
         reader.given(code, link)
@@ -78,8 +84,9 @@ async def test_a_study_in_one_language_enrols_and_contributes_with_no_english_wo
         reader.check(page)
 
         # Refused answers: too many minutes, and a required question left empty.
-        status, page, _ = await send(p, link, path_of(link) + "/contribute",
-                                     dict(WALK, walk_minutes="500", route=""), server.base_url)
+        status, page, _ = await send(
+            p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes="500", route=""), server.base_url
+        )
         assert status == 422
         assert reader.say("Please enter %(n)s or less.", n="120") in page
         assert reader.say("This question needs an answer.") in page
@@ -105,8 +112,9 @@ async def test_a_study_in_one_language_enrols_and_contributes_with_no_english_wo
         status, page = await fetch(p, f"{link}/leave?remove=keep")
         assert status == 200 and reader.say("This cannot be undone.") in page
         reader.check(page)
-        status, _, response = await send(p, f"{link}/leave?remove=keep", path_of(link) + "/withdraw",
-                                         {"remove": "keep", "confirm": "yes"}, server.base_url)
+        status, _, response = await send(
+            p, f"{link}/leave?remove=keep", path_of(link) + "/withdraw", {"remove": "keep", "confirm": "yes"}, server.base_url
+        )
         assert status == 303
         _, page = await fetch(p, server.base_url + response.headers["Location"])
         assert reader.say("You have left the study") in page
@@ -121,8 +129,9 @@ async def test_french_refusals_read_as_french(data, tmp_path):
     invite = create_invite(study, "affiche", "Amina Yusuf")
     async with served(study) as server, phone("fr") as p:
         link, _ = await enrol(p, server, invite.token, {"take_part": "yes", "quote_words": "yes"})
-        status, page, _ = await send(p, link, path_of(link) + "/contribute",
-                                     dict(WALK, walk_minutes="500", breathing="9"), server.base_url)
+        status, page, _ = await send(
+            p, link, path_of(link) + "/contribute", dict(WALK, walk_minutes="500", breathing="9"), server.base_url
+        )
     assert status == 422
     assert "Saisissez 120 ou moins." in page and "Choisissez une note de 1 à 5." in page
     assert "Vérifiez vos réponses" in page and "Please enter" not in page

@@ -21,8 +21,12 @@ def stored(study) -> tuple:
     """Everything that leaving would change: consent events, contributions and their values, contacts."""
     repo = study.repo
     people = repo.participants()
-    return (len(repo.consent_events()), [(c.id, c.values, c.removed) for p in people for c in repo.contributions_of(p.id)],
-            [repo.contact(p.id) for p in people], len(repo.audit()))
+    return (
+        len(repo.consent_events()),
+        [(c.id, c.values, c.removed) for p in people for c in repo.contributions_of(p.id)],
+        [repo.contact(p.id) for p in people],
+        len(repo.audit()),
+    )
 
 
 def volunteer(study, walks: int = 2):
@@ -37,8 +41,7 @@ def volunteer(study, walks: int = 2):
 @pytest.mark.parametrize("choice", ["remove", "keep"])
 async def test_leaving_is_explained_and_nothing_changes_until_it_is_confirmed(study, invite, choice):
     p = volunteer(study)
-    propose_change(study, "A walk at night", "Fumes are worse after dark.", f"participant {p.code}",
-                   participant_id=p.id)
+    propose_change(study, "A walk at night", "Fumes are worse after dark.", f"participant {p.code}", participant_id=p.id)
     async with served(study) as server, phone() as ph:
         link = server.private_url(p.link)
         _, page = await fetch(ph, link)
@@ -67,11 +70,13 @@ async def test_leaving_is_explained_and_nothing_changes_until_it_is_confirmed(st
         assert status == 422 and 'id="f-remove-err"' in page and "Please choose what happens" in page
         # A post that skipped the explanation (an old page, a hand-made form) is explained, not obeyed.
         token = form_token((await fetch(ph, link))[1], path_of(link) + "/contribute")
-        async with ph.post(link + "/withdraw", data=pairs({"csrf": token, "lang": "en", "remove": choice}),
-                           allow_redirects=False) as r:
+        async with ph.post(
+            link + "/withdraw", data=pairs({"csrf": token, "lang": "en", "remove": choice}), allow_redirects=False
+        ) as r:
             assert r.status == 200 and "This cannot be undone." in await r.text()
-        status, page, _ = await send(ph, f"{link}/leave?remove={choice}", path_of(link) + "/withdraw",
-                                     {"confirm": "yes"}, server.base_url)
+        status, page, _ = await send(
+            ph, f"{link}/leave?remove={choice}", path_of(link) + "/withdraw", {"confirm": "yes"}, server.base_url
+        )
         assert status == 422 and 'id="f-remove-err"' in page
         assert stored(study) == before
         assert not study.repo.consent_state(p.id).withdrawn
@@ -121,13 +126,15 @@ async def test_the_private_link_after_leaving_says_what_was_done_and_takes_nothi
         # Nothing more can be started: leaving again, correcting, contributing.
         status, _ = await fetch(ph, f"{link}/leave?remove=remove")
         assert status == 303
-        async with ph.post(link + "/withdraw", data={"csrf": spare, "lang": "en", "remove": "remove",
-                                                      "confirm": "yes"}, allow_redirects=False) as r:
+        async with ph.post(
+            link + "/withdraw", data={"csrf": spare, "lang": "en", "remove": "remove", "confirm": "yes"}, allow_redirects=False
+        ) as r:
             assert r.status == 303 and r.headers["Location"] == path_of(link)
         status, _ = await fetch(ph, f"{link}/c/{walk.id}")
         assert status == 303
-        async with ph.post(link + "/contribute", data=pairs({"csrf": old_token, "lang": "en", **WALK}),
-                           allow_redirects=False) as r:
+        async with ph.post(
+            link + "/contribute", data=pairs({"csrf": old_token, "lang": "en", **WALK}), allow_redirects=False
+        ) as r:
             assert r.status == 422 and "You have left the study" in await r.text()
         # A made-up notice does not thank them for something they did not do.
         _, page = await fetch(ph, link + "?done=contributed")

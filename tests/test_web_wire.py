@@ -54,9 +54,11 @@ async def test_a_bogus_charset_is_a_plain_400_in_the_pages_language(study, invit
             body = f"csrf={token}&title=Bus+stop&rationale=Please".encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded; charset=no-such-codec"}
         else:
-            body = (f'--xx\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
-                    '--xx\r\nContent-Disposition: form-data; name="title"\r\n'
-                    'Content-Type: text/plain; charset=no-such-codec\r\n\r\nBus stop\r\n--xx--\r\n').encode()
+            body = (
+                f'--xx\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+                '--xx\r\nContent-Disposition: form-data; name="title"\r\n'
+                "Content-Type: text/plain; charset=no-such-codec\r\n\r\nBus stop\r\n--xx--\r\n"
+            ).encode()
             headers = {"Content-Type": "multipart/form-data; boundary=xx"}
         async with p.post(link + "/propose", data=body, headers=headers) as r:
             assert r.status == 400
@@ -65,8 +67,7 @@ async def test_a_bogus_charset_is_a_plain_400_in_the_pages_language(study, invit
     assert stored(study) == before
 
 
-async def test_the_log_names_the_route_never_the_link_and_only_its_owner_reads_it(study, invite, tmp_path,
-                                                                                    monkeypatch):
+async def test_the_log_names_the_route_never_the_link_and_only_its_owner_reads_it(study, invite, tmp_path, monkeypatch):
     """Finding 4: the log kept /p/<token>/... and was readable by everyone on the laptop."""
     import citizen.web.participant_pages as participant_pages
 
@@ -77,8 +78,12 @@ async def test_the_log_names_the_route_never_the_link_and_only_its_owner_reads_i
     async with served(study, log_dir=tmp_path / "logs") as server, phone() as p:
         link, _ = await enrol(p, server, invite.token)
         _, page = await fetch(p, link)
-        data = {"csrf": form_token(page, path_of(link) + "/propose"), "lang": form_lang(page),
-                "title": "Bus stop", "rationale": "secret words 0815"}
+        data = {
+            "csrf": form_token(page, path_of(link) + "/propose"),
+            "lang": form_lang(page),
+            "title": "Bus stop",
+            "rationale": "secret words 0815",
+        }
         async with p.post(link + "/propose", data=data) as r:
             assert r.status == 500
     log = (tmp_path / "logs" / "web.log").read_text()
@@ -92,8 +97,10 @@ async def test_the_log_names_the_route_never_the_link_and_only_its_owner_reads_i
 async def test_an_over_long_header_gets_the_plain_headed_page_and_names_no_versions(study, invite, caplog):
     """Finding 9: aiohttp's own error answer skipped the middleware, echoed the request and logged a traceback."""
     async with served(study) as server:
-        answer = await raw(server, b"GET /j/" + invite.token.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           b"X-Long: " + b"secretecho" * 2000 + b"\r\n\r\n")
+        answer = await raw(
+            server,
+            b"GET /j/" + invite.token.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"secretecho" * 2000 + b"\r\n\r\n",
+        )
         normal = await raw(server, b"GET /static/citizen.css HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request")
@@ -121,8 +128,10 @@ async def test_slow_clients_are_cut_off_and_open_connections_are_capped(study, i
             writer.write(b"GET " + path_of(link).encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1")
             slow.append((reader, writer))
         reader, writer = await asyncio.open_connection("127.0.0.1", port_of(server))
-        writer.write(f"POST {path_of(link)}/propose HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\n"
-                     f"Content-Type: application/x-www-form-urlencoded\r\n\r\ncsrf={token}&title=".encode())
+        writer.write(
+            f"POST {path_of(link)}/propose HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\n\r\ncsrf={token}&title=".encode()
+        )
         slow.append((reader, writer))
         await asyncio.gather(*(w.drain() for _, w in slow))
         crowded = [await asyncio.open_connection("127.0.0.1", port_of(server)) for _ in range(6)]

@@ -31,8 +31,9 @@ def every_kind_study(data):
         values = {"label": {"en": f"The {kind} question", "fr": f"La question {kind}"}, "type": kind, **extra}
         d.save_draft_field(study, draft.id, values, "Amina")
     d.save_consent_text(study, draft.id, {"en": "Taking part.", "fr": "Participer."}, "Amina")
-    d.save_consent_item(study, draft.id, {"id": "take_part", "text": {"en": "I take part", "fr": "Je participe"},
-                                          "required": True}, "Amina")
+    d.save_consent_item(
+        study, draft.id, {"id": "take_part", "text": {"en": "I take part", "fr": "Je participe"}, "required": True}, "Amina"
+    )
     d.publish_draft(study, draft.id, "", "Amina")
     return study
 
@@ -59,14 +60,29 @@ def realistic_workbook(path):
     book = Workbook()
     survey = book.active
     survey.title = "survey"
-    survey.append(["type", "name", "label::English (en)", "label::Français (fr)", "hint::English (en)", "required",
-                   "relevant", "constraint", "calculation", "appearance", "choice_filter", "parameters"])
+    survey.append(
+        [
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Français (fr)",
+            "hint::English (en)",
+            "required",
+            "relevant",
+            "constraint",
+            "calculation",
+            "appearance",
+            "choice_filter",
+            "parameters",
+        ]
+    )
     rows = [
-        ["start", "start"], ["end", "end"], ["deviceid", "deviceid"],
+        ["start", "start"],
+        ["end", "end"],
+        ["deviceid", "deviceid"],
         ["note", "intro", "Welcome to the survey", "Bienvenue"],
         ["begin_group", "household", "Household", "Ménage"],
-        ["integer", "Members", "How many people live here?", "Combien ?", "Count yourself", "yes", "",
-         ". > 0 and . <= 30"],
+        ["integer", "Members", "How many people live here?", "Combien ?", "Count yourself", "yes", "", ". > 0 and . <= 30"],
         ["select_one district", "district", "District", "Quartier", "", "yes"],
         ["select_one ward", "ward", "Ward", "Secteur", "", "", "", "", "", "", "district=${district}"],
         ["end_group"],
@@ -76,8 +92,7 @@ def realistic_workbook(path):
         ["select_one yn", "smokes", "Does this person smoke?", "Fume ?", "", "${age} > 12", "${age} > 12"],
         ["end_repeat"],
         ["calculate", "adults", "", "", "", "", "", "", "count(${person})"],
-        ["select_multiple symptoms", "symptoms", "Symptoms this week", "Symptômes", "", "", "",
-         "count-selected(.) <= 3"],
+        ["select_multiple symptoms", "symptoms", "Symptoms this week", "Symptômes", "", "", "", "count-selected(.) <= 3"],
         ["range", "pain", "Pain from 0 to 10", "Douleur", "", "", "", "", "", "", "", "start=0 end=10 step=1"],
         ["range", "mood", "Mood", "Humeur", "", "", "", "", "", "", "", "start=1 end=5 step=1"],
         ["geopoint", "home", "Where do you live?", "Où ?"],
@@ -90,10 +105,16 @@ def realistic_workbook(path):
         survey.append(row)
     choices = book.create_sheet("choices")
     choices.append(["list_name", "name", "label::English (en)", "label::Français (fr)"])
-    for row in [["district", "north", "North", "Nord"], ["district", "south", "South", "Sud"],
-                ["ward", "n1", "North 1", "Nord 1"], ["ward", "s1", "South 1", "Sud 1"],
-                ["yn", "yes", "Yes", "Oui"], ["yn", "no", "No", "Non"],
-                ["symptoms", "1", "Cough", "Toux"], ["symptoms", "2", "Fever", "Fièvre"]]:
+    for row in [
+        ["district", "north", "North", "Nord"],
+        ["district", "south", "South", "Sud"],
+        ["ward", "n1", "North 1", "Nord 1"],
+        ["ward", "s1", "South 1", "Sud 1"],
+        ["yn", "yes", "Yes", "Oui"],
+        ["yn", "no", "No", "Non"],
+        ["symptoms", "1", "Cough", "Toux"],
+        ["symptoms", "2", "Fever", "Fièvre"],
+    ]:
         choices.append(row)
     settings = book.create_sheet("settings")
     settings.append(["form_title", "form_id", "default_language"])
@@ -106,8 +127,21 @@ def test_a_realistic_xlsform_reports_what_was_not_carried_over(data, tmp_path):
     realistic_workbook(path)
     study, report = import_xlsform(data, path, "Amina")
     fields = {f.key: f for f in d.open_draft(study).fields}
-    assert list(fields) == ["members", "district", "ward", "person_name", "age", "smokes", "symptoms", "pain", "mood",
-                            "home", "route", "visit", "notes"]
+    assert list(fields) == [
+        "members",
+        "district",
+        "ward",
+        "person_name",
+        "age",
+        "smokes",
+        "symptoms",
+        "pain",
+        "mood",
+        "home",
+        "route",
+        "visit",
+        "notes",
+    ]
     assert fields["members"].type is FieldType.integer and (fields["members"].min, fields["members"].max) == (1, 30)
     assert fields["members"].help == {"en": "Count yourself"} and fields["members"].required
     assert fields["members"].label == {"en": "How many people live here?", "fr": "Combien ?"}
@@ -120,11 +154,30 @@ def test_a_realistic_xlsform_reports_what_was_not_carried_over(data, tmp_path):
     assert fields["home"].type is FieldType.place and fields["route"].type is FieldType.place
     assert fields["visit"].type is FieldType.date and fields["notes"].type is FieldType.long_text
     text = report.summary()
-    for expected in ["Groups", "household", "Repeats", "person", "Calculations left out: adults",
-                     "Skip logic (relevant) not carried over", "smokes", "Constraints not carried over",
-                     "count-selected", "Choice filters", "ward", "Metadata left out", "deviceid",
-                     "Notes left out", "intro", "photo", "Conditional 'required'", "Lines and shapes",
-                     "Date-and-time", "Question names changed", "Members -> members", "Choice codes changed"]:
+    for expected in [
+        "Groups",
+        "household",
+        "Repeats",
+        "person",
+        "Calculations left out: adults",
+        "Skip logic (relevant) not carried over",
+        "smokes",
+        "Constraints not carried over",
+        "count-selected",
+        "Choice filters",
+        "ward",
+        "Metadata left out",
+        "deviceid",
+        "Notes left out",
+        "intro",
+        "photo",
+        "Conditional 'required'",
+        "Lines and shapes",
+        "Date-and-time",
+        "Question names changed",
+        "Members -> members",
+        "Choice codes changed",
+    ]:
         assert expected in text, expected
     record = study.repo.study()
     assert record.title == "Household health 2024" and record.id == "hh-health-2024"

@@ -114,13 +114,27 @@ def test_no_library_warning_reaches_the_terminal(data_path, run_env, tmp_path):
     from .conftest import citizen_command
 
     for name in ("xl_date_ambiguous.xlsx", "bad_calc.xlsx"):
-        done = subprocess.run([*citizen_command(), "--data", str(data_path), "--as", "Amina", "study", "import",
-                               str(EXAMPLES / "bug_example_xls" / name)],
-                              capture_output=True, text=True, env={**run_env, "PYTHONWARNINGS": "always"}, timeout=120)
+        done = subprocess.run(
+            [
+                *citizen_command(),
+                "--data",
+                str(data_path),
+                "--as",
+                "Amina",
+                "study",
+                "import",
+                str(EXAMPLES / "bug_example_xls" / name),
+            ],
+            capture_output=True,
+            text=True,
+            env={**run_env, "PYTHONWARNINGS": "always"},
+            timeout=120,
+        )
         assert "Unknown extension" not in done.stderr + done.stdout and "Warning" not in done.stderr
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
-        "citizen: bad_calc.xlsx has no question citizen can use (Calculations left out: badcalc)."]
+        "citizen: bad_calc.xlsx has no question citizen can use (Calculations left out: badcalc)."
+    ]
 
 
 def assert_pyxform_converts_cleanly(path: Path) -> None:
@@ -147,8 +161,15 @@ def test_the_demo_study_exports_an_xlsform_pyxform_converts_without_a_warning(st
     assert back.fields[0].help == study.repo.current_protocol().fields[0].help
 
 
-@pytest.mark.parametrize("name", ["bug_example_xls/UCL_Biomass_Plot_Form.xlsx", "example_xls/tutorial.xls",
-                                  "example_xls/widgets.xls", "example_xls/xlsform_spec_test.xlsx"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bug_example_xls/UCL_Biomass_Plot_Form.xlsx",
+        "example_xls/tutorial.xls",
+        "example_xls/widgets.xls",
+        "example_xls/xlsform_spec_test.xlsx",
+    ],
+)
 def test_an_imported_workbook_goes_round_without_a_warning(data, tmp_path, name):
     study, report = import_xlsform(data, EXAMPLES / name, "Amina")
     path = tmp_path / "again.xlsx"

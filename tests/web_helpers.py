@@ -14,9 +14,20 @@ from citizen.web.security import RateLimits
 from citizen.web.server import EnrolmentServer
 
 CONSENT = {"take_part": "yes", "share_partners": "yes", "quote_words": "no", "contact_later": "no"}
-WALK = {"walk_date": "2026-05-02", "route": "canal_path", "walk_minutes": "35", "traffic": "2",
-        "smelled_fumes": "no", "symptoms": ["cough", "wheeze"], "breathing": "4", "pm25": "12.5",
-        "worst_spot": "Station Road", "start_time": "08:15", "notes": "Windy, fresh air.", "home_street": ""}
+WALK = {
+    "walk_date": "2026-05-02",
+    "route": "canal_path",
+    "walk_minutes": "35",
+    "traffic": "2",
+    "smelled_fumes": "no",
+    "symptoms": ["cough", "wheeze"],
+    "breathing": "4",
+    "pm25": "12.5",
+    "worst_spot": "Station Road",
+    "start_time": "08:15",
+    "notes": "Windy, fresh air.",
+    "home_street": "",
+}
 GENEROUS = RateLimits(**{name: 100_000 for name in RateLimits.__dataclass_fields__})
 
 
@@ -38,8 +49,11 @@ def phone(lang: Optional[str] = None) -> aiohttp.ClientSession:
 
 def form_token(page: str, action: str) -> str:
     """The CSRF token of the form posting to ``action`` (as a browser would send it)."""
-    match = re.search(r'<form method="post" action="' + re.escape(action) + r'"[^>]*>\s*'
-                      r'<input type="hidden" name="csrf" value="([^"]+)">', page)
+    match = re.search(
+        r'<form method="post" action="' + re.escape(action) + r'"[^>]*>\s*'
+        r'<input type="hidden" name="csrf" value="([^"]+)">',
+        page,
+    )
     assert match, f"no form posting to {action}"
     return match.group(1)
 
@@ -61,8 +75,9 @@ async def fetch(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> tupl
         return r.status, await r.text()
 
 
-async def send(session: aiohttp.ClientSession, page_url: str, action: str, values: dict[str, Any],
-               base: str) -> tuple[int, str, aiohttp.ClientResponse]:
+async def send(
+    session: aiohttp.ClientSession, page_url: str, action: str, values: dict[str, Any], base: str
+) -> tuple[int, str, aiohttp.ClientResponse]:
     """Open a page, fill the form posting to ``action`` and send it, as a phone would."""
     _, page = await fetch(session, page_url)
     data = pairs({"csrf": form_token(page, action), "lang": form_lang(page), **values})
@@ -70,11 +85,17 @@ async def send(session: aiohttp.ClientSession, page_url: str, action: str, value
         return r.status, await r.text(), r
 
 
-async def enrol(session: aiohttp.ClientSession, server: EnrolmentServer, invite_token: str,
-                consent: Optional[dict[str, str]] = None) -> tuple[str, str]:
+async def enrol(
+    session: aiohttp.ClientSession, server: EnrolmentServer, invite_token: str, consent: Optional[dict[str, str]] = None
+) -> tuple[str, str]:
     """Enrol through the join page; returns the participant's private link and code."""
-    status, page, _ = await send(session, server.join_url(invite_token), f"/j/{invite_token}",
-                                 {f"consent_{k}": v for k, v in (consent or CONSENT).items()}, server.base_url)
+    status, page, _ = await send(
+        session,
+        server.join_url(invite_token),
+        f"/j/{invite_token}",
+        {f"consent_{k}": v for k, v in (consent or CONSENT).items()},
+        server.base_url,
+    )
     assert status == 200, page
     return receipt(page)
 
@@ -90,8 +111,8 @@ def path_of(link: str) -> str:
     return "/" + link.split("/", 3)[3]
 
 
-async def leave(session: aiohttp.ClientSession, link: str, choice: str, base: str
-                ) -> tuple[int, str, aiohttp.ClientResponse]:
+async def leave(session: aiohttp.ClientSession, link: str, choice: str, base: str) -> tuple[int, str, aiohttp.ClientResponse]:
     """Leave the study as a phone does: choose, read the page saying what will happen, confirm there."""
-    return await send(session, f"{link}/leave?remove={choice}", path_of(link) + "/withdraw",
-                      {"remove": choice, "confirm": "yes"}, base)
+    return await send(
+        session, f"{link}/leave?remove={choice}", path_of(link) + "/withdraw", {"remove": choice, "confirm": "yes"}, base
+    )

@@ -24,15 +24,18 @@ from .common import CliError, Exit, data_path
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="citizen",
-        description="Run co-produced, citizen-science health studies from this laptop. "
-                    "With no command, opens the terminal app.",
+        description="Run co-produced, citizen-science health studies from this laptop. With no command, opens the terminal app.",
     )
-    parser.add_argument("--data", metavar="DIR",
-                        help="data folder (default: $CITIZEN_HOME, else your user data folder)")
+    parser.add_argument("--data", metavar="DIR", help="data folder (default: $CITIZEN_HOME, else your user data folder)")
     parser.add_argument("--version", action="version", version=f"citizen {__version__}")
-    parser.add_argument("--as", dest="actor_name", metavar="NAME", default=None,
-                        help="your name in the activity log (a command's own --actor or --approved-by wins; "
-                             "the terminal app asks once otherwise)")
+    parser.add_argument(
+        "--as",
+        dest="actor_name",
+        metavar="NAME",
+        default=None,
+        help="your name in the activity log (a command's own --actor or --approved-by wins; "
+        "the terminal app asks once otherwise)",
+    )
     parser.set_defaults(run=demo.cmd_open)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     demo.register(sub)

@@ -15,9 +15,12 @@ from .common import CliError, Exit, acting, open_data
 def cmd_bundle_export(args: argparse.Namespace) -> int:
     with open_data(args, readonly=True) as data:
         info = export_bundle(open_study(data, args.study), Path(args.file))
-    print(f"Study '{info.study_id}' from laptop {info.laptop} written to {info.path} "
-          f"({info.counts.get('participants', 0)} participants, {info.counts.get('contributions', 0)} contributions, "
-          f"sha256 {info.sha256[:16]}...).", flush=True)
+    print(
+        f"Study '{info.study_id}' from laptop {info.laptop} written to {info.path} "
+        f"({info.counts.get('participants', 0)} participants, {info.counts.get('contributions', 0)} contributions, "
+        f"sha256 {info.sha256[:16]}...).",
+        flush=True,
+    )
     return 0
 
 
@@ -31,8 +34,10 @@ def cmd_bundle_import(args: argparse.Namespace) -> int:
             return 0
         if not args.yes:
             if not sys.stdin.isatty():
-                raise CliError("Not merged: there is no terminal to ask for confirmation. "
-                               "Add --yes to merge without asking.", Exit.NOT_CONFIRMED)
+                raise CliError(
+                    "Not merged: there is no terminal to ask for confirmation. Add --yes to merge without asking.",
+                    Exit.NOT_CONFIRMED,
+                )
             answer = input("Merge this bundle into this laptop's copy? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("Not merged; nothing was changed.")

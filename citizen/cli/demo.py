@@ -25,10 +25,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.contributions > 1_000_000:
         raise CliError("--contributions is limited to 1,000,000.", Exit.USAGE)
     with open_data(args) as data:
-        study = create_demo(data, participants=args.participants, contributions=args.contributions,
-                            seed=args.seed, study_id=args.id)
-        say(f"Demo study '{study.id}' created in {data.path} "
-            f"({args.participants} participants, {study.repo.contribution_count()} contributions).")
+        study = create_demo(
+            data, participants=args.participants, contributions=args.contributions, seed=args.seed, study_id=args.id
+        )
+        say(
+            f"Demo study '{study.id}' created in {data.path} "
+            f"({args.participants} participants, {study.repo.contribution_count()} contributions)."
+        )
         study_id = study.id
     if args.no_open:
         return 0

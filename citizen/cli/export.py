@@ -29,10 +29,19 @@ def _versions(text: str) -> list[int]:
 
 def options_from(args: argparse.Namespace) -> ExportOptions:
     values = {
-        "format": args.format, "audience": args.audience, "identifying": args.include_identifying,
-        "contacts": args.include_contacts, "drop_free_text": args.drop_free_text, "hash_codes": args.hash_codes,
-        "shift_dates": args.shift_dates, "date_from": args.date_from, "date_to": args.date_to,
-        "versions": args.versions or [], "labels": args.labels, "language": args.language, "bom": args.bom,
+        "format": args.format,
+        "audience": args.audience,
+        "identifying": args.include_identifying,
+        "contacts": args.include_contacts,
+        "drop_free_text": args.drop_free_text,
+        "hash_codes": args.hash_codes,
+        "shift_dates": args.shift_dates,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+        "versions": args.versions or [],
+        "labels": args.labels,
+        "language": args.language,
+        "bom": args.bom,
         "fhir": args.fhir,
     }
     if args.review:
@@ -50,12 +59,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             plan = prepare_export(open_study(data, args.study), options)
         for line in plan.check.lines():
             print(line)
-        raise CliError("Nothing was written. Read the check above, then run the same command again with --yes "
-                       "to confirm and export.", Exit.NOT_CONFIRMED)
+        raise CliError(
+            "Nothing was written. Read the check above, then run the same command again with --yes to confirm and export.",
+            Exit.NOT_CONFIRMED,
+        )
     approver = acting(args, default=None)  # --approved-by, else --as; never a made-up name
     if not approver:
-        raise CliError("Say who approves this export: citizen --as \"Your Name\" export ... --yes "
-                       "(it is recorded in datapackage.json and the activity log).")
+        raise CliError(
+            'Say who approves this export: citizen --as "Your Name" export ... --yes '
+            "(it is recorded in datapackage.json and the activity log)."
+        )
     with open_data(args) as data:
         study = open_study(data, args.study)
         plan = prepare_export(study, options)
@@ -63,8 +76,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(line)
         result = export_data(study, plan, approver, out)
     rows = result.manifest["rows"]
-    print(f"Exported to {result.folder} ({', '.join(f'{name}: {n} rows' for name, n in rows.items())}); "
-          f"approved by {approver}.", flush=True)
+    print(
+        f"Exported to {result.folder} ({', '.join(f'{name}: {n} rows' for name, n in rows.items())}); approved by {approver}.",
+        flush=True,
+    )
     return 0
 
 
@@ -77,42 +92,63 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "export", help="write analysis-ready CSV that honours consent (shows a data-sharing check first)",
+        "export",
+        help="write analysis-ready CSV that honours consent (shows a data-sharing check first)",
         description="Write contributions.csv, participants.csv, consent_log.csv, data_dictionary.csv, "
-                    "activity.csv and datapackage.json (a Frictionless Data Package) into "
-                    "DATA/exports/<study>/<study>-<UTC time>/, beside the data (or --out DIR). Without --yes only the "
-                    "data-sharing check is printed and nothing is written.")
+        "activity.csv and datapackage.json (a Frictionless Data Package) into "
+        "DATA/exports/<study>/<study>-<UTC time>/, beside the data (or --out DIR). Without --yes only the "
+        "data-sharing check is printed and nothing is written.",
+    )
     p.add_argument("study")
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help="the folder to create (default: DATA/exports/<study>/<study>-<time>/)")
+    p.add_argument(
+        "--out", metavar="DIR", default=None, help="the folder to create (default: DATA/exports/<study>/<study>-<time>/)"
+    )
     p.add_argument("--yes", action="store_true", help="confirm the data-sharing check and write the export")
-    p.add_argument("--approved-by", dest="actor", metavar="NAME", default=None,
-                   help="who approves this export (default: the global --as NAME)")
-    p.add_argument("--format", choices=["csv", "redcap"], default="csv",
-                   help="csv (default) or redcap: a REDCap data dictionary and records file")
-    p.add_argument("--audience", choices=["team", "partners"], default="team",
-                   help="partners: only what participants agreed to share with partner organisations")
+    p.add_argument(
+        "--approved-by",
+        dest="actor",
+        metavar="NAME",
+        default=None,
+        help="who approves this export (default: the global --as NAME)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["csv", "redcap"],
+        default="csv",
+        help="csv (default) or redcap: a REDCap data dictionary and records file",
+    )
+    p.add_argument(
+        "--audience",
+        choices=["team", "partners"],
+        default="team",
+        help="partners: only what participants agreed to share with partner organisations",
+    )
     p.add_argument("--include-identifying", action="store_true", help="include fields marked as identifying")
-    p.add_argument("--include-contacts", action="store_true",
-                   help="include contact details of those who agreed to be contacted")
+    p.add_argument("--include-contacts", action="store_true", help="include contact details of those who agreed to be contacted")
     p.add_argument("--drop-free-text", action="store_true", help="leave out every free-text field")
     p.add_argument("--hash-codes", action="store_true", help="hash participant codes with a salt made for this export")
     p.add_argument("--shift-dates", action="store_true", help="move each participant's dates by a secret offset")
-    p.add_argument("--review", metavar="STATES", default=None,
-                   help="review states to include, comma separated (received,accepted,needs attention,rejected)")
+    p.add_argument(
+        "--review",
+        metavar="STATES",
+        default=None,
+        help="review states to include, comma separated (received,accepted,needs attention,rejected)",
+    )
     p.add_argument("--from", dest="date_from", type=_day, metavar="YYYY-MM-DD", default=None, help="submitted on or after")
     p.add_argument("--to", dest="date_to", type=_day, metavar="YYYY-MM-DD", default=None, help="submitted on or before")
     p.add_argument("--versions", type=_versions, metavar="N,N", default=None, help="protocol versions to include")
     p.add_argument("--labels", action="store_true", help="choice labels instead of codes")
     p.add_argument("--language", default=None, help="language of the labels (default: the study's main language)")
     p.add_argument("--bom", action="store_true", help="UTF-8 with a byte-order mark (for spreadsheets)")
-    p.add_argument("--fhir", action="store_true",
-                   help="also write the consent log as a FHIR R5 Bundle of Consent resources (consent.fhir.json)")
+    p.add_argument(
+        "--fhir",
+        action="store_true",
+        help="also write the consent log as a FHIR R5 Bundle of Consent resources (consent.fhir.json)",
+    )
     p.set_defaults(run=cmd_export)
 
     p = subparsers.add_parser("report", help="write the study report (Markdown, no personal data)")
     p.add_argument("study")
     p.add_argument("--out", metavar="FILE", default=None, help="default: DATA/exports/<study>/<study>-report-<time>.md")
-    p.add_argument("--language", metavar="LANG", default=None,
-                   help="one of the study's languages (default: its main language)")
+    p.add_argument("--language", metavar="LANG", default=None, help="one of the study's languages (default: its main language)")
     p.set_defaults(run=cmd_report)

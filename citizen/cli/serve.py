@@ -32,8 +32,10 @@ def cmd_qr(args: argparse.Namespace) -> int:
         invite = find_invite(study, args.invite) if args.invite is not None else only_open_invite(study)
         status = invite_status(invite)
         if status != "open":
-            raise CliError(f"The invite '{invite.label}' is {status}: its link enrols no one. "
-                           f"Create a new one with `citizen invite create {study.id} LABEL`.")
+            raise CliError(
+                f"The invite '{invite.label}' is {status}: its link enrols no one. "
+                f"Create a new one with `citizen invite create {study.id} LABEL`."
+            )
         record = study.repo.study()
     link = join_link(url_base, invite.token)
     poster = args.png or args.svg
@@ -50,10 +52,12 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
 def cmd_invite_create(args: argparse.Namespace) -> int:
     with open_data(args) as data:
-        invite = make_invite(open_study(data, args.study), args.label, acting(args),
-                             limit=args.limit or "", expires=args.expires or "")
-    print(f"Invite '{invite.label}' created. `citizen qr {args.study} --invite \"{invite.label}\"` shows its QR code.",
-          flush=True)
+        invite = make_invite(
+            open_study(data, args.study), args.label, acting(args), limit=args.limit or "", expires=args.expires or ""
+        )
+    print(
+        f"Invite '{invite.label}' created. `citizen qr {args.study} --invite \"{invite.label}\"` shows its QR code.", flush=True
+    )
     return 0
 
 
@@ -61,12 +65,24 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
     with open_data(args, readonly=True) as data:
         rows = invite_rows(open_study(data, args.study))
     if args.json:
-        print(json.dumps([
-            {"label": r.label, "status": r.status, "uses": r.invite.uses, "limit": r.invite.limit,
-             "expires_at": r.invite.expires_at.isoformat() if r.invite.expires_at else None,
-             "created_at": r.invite.created_at.isoformat(), "token": r.invite.token}
-            for r in rows
-        ], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "label": r.label,
+                        "status": r.status,
+                        "uses": r.invite.uses,
+                        "limit": r.invite.limit,
+                        "expires_at": r.invite.expires_at.isoformat() if r.invite.expires_at else None,
+                        "created_at": r.invite.created_at.isoformat(),
+                        "token": r.invite.token,
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not rows:
         print(f"No invites yet. `citizen invite create {args.study} LABEL` makes one.")
@@ -121,13 +137,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve", help="serve the study's enrolment pages to phones on this network")
     p.add_argument("study")
-    p.add_argument("--host", default=None,
-                   help="the address to listen on (default: this laptop's address on its local network; "
-                        "0.0.0.0 serves every network, VPN and tethered ones too)")
+    p.add_argument(
+        "--host",
+        default=None,
+        help="the address to listen on (default: this laptop's address on its local network; "
+        "0.0.0.0 serves every network, VPN and tethered ones too)",
+    )
     p.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
-    p.add_argument("--new-invite", default=None, metavar="LABEL",
-                   help="first make an open invite with this label (such as 'library poster'), "
-                        "unless one is open already")
+    p.add_argument(
+        "--new-invite",
+        default=None,
+        metavar="LABEL",
+        help="first make an open invite with this label (such as 'library poster'), unless one is open already",
+    )
     p.set_defaults(run=cmd_serve)
 
     p = subparsers.add_parser("qr", help="print an invite's QR code, or save it as a PNG or SVG poster")
@@ -136,18 +158,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--png", metavar="FILE", help="save a poster as PNG (code, title, shared aim and link)")
     out.add_argument("--svg", metavar="FILE", help="save the poster as SVG instead")
-    p.add_argument("--url-base", metavar="URL", default=None,
-                   help="the address phones reach (default: this laptop's local address, port 8080)")
+    p.add_argument(
+        "--url-base",
+        metavar="URL",
+        default=None,
+        help="the address phones reach (default: this laptop's local address, port 8080)",
+    )
     p.set_defaults(run=cmd_qr)
 
     invite = subparsers.add_parser("invite", help="create, list and close a study's invite links").add_subparsers(
-        title="invite commands", metavar="COMMAND", required=True)
+        title="invite commands", metavar="COMMAND", required=True
+    )
     p = invite.add_parser("create", help="a new invite link, such as 'library poster'")
     p.add_argument("study")
     p.add_argument("label")
     p.add_argument("--limit", metavar="N", default=None, help="at most N enrolments through it")
-    p.add_argument("--expires", metavar="DATE", default=None,
-                   help="its last day, YYYY-MM-DD (or a date and time, ISO 8601), in local time")
+    p.add_argument(
+        "--expires", metavar="DATE", default=None, help="its last day, YYYY-MM-DD (or a date and time, ISO 8601), in local time"
+    )
     p.set_defaults(run=cmd_invite_create)
     p = invite.add_parser("list", help="every invite with its state, uses and expiry")
     p.add_argument("study")
@@ -159,10 +187,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_invite_close)
 
     participant = subparsers.add_parser("participant", help="a participant's private link").add_subparsers(
-        title="participant commands", metavar="COMMAND", required=True)
+        title="participant commands", metavar="COMMAND", required=True
+    )
     p = participant.add_parser("relink", help="a new private link and its QR code; the old link stops at once")
     p.add_argument("study")
     p.add_argument("code", help="the participant's code, such as K7-3MXQ")
-    p.add_argument("--url-base", metavar="URL", default=None,
-                   help="the address phones reach (default: this laptop's local address, port 8080)")
+    p.add_argument(
+        "--url-base",
+        metavar="URL",
+        default=None,
+        help="the address phones reach (default: this laptop's local address, port 8080)",
+    )
     p.set_defaults(run=cmd_participant_relink)

@@ -18,13 +18,25 @@ def cmd_study_list(args: argparse.Namespace) -> int:
     with open_data(args, readonly=True) as data:
         studies = list_studies(data)
     if args.json:
-        print(json.dumps([
-            {"id": s.id, "title": s.title, "status": s.status.value, "participants": s.participants,
-             "contributions": s.contributions, "protocol_version": s.protocol_version,
-             "last_activity": s.last_activity.isoformat() if s.last_activity else None,
-             "problem": s.problem or None}
-            for s in studies
-        ], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "title": s.title,
+                        "status": s.status.value,
+                        "participants": s.participants,
+                        "contributions": s.contributions,
+                        "protocol_version": s.protocol_version,
+                        "last_activity": s.last_activity.isoformat() if s.last_activity else None,
+                        "problem": s.problem or None,
+                    }
+                    for s in studies
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         for s in studies:
             print(s.id)
@@ -79,12 +91,16 @@ def cmd_study_export(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     """Adds `citizen study ...`; returns its sub-commands, for `study clone` (cli/sync.py)."""
     study = sub.add_parser("study", help="list, import and export studies").add_subparsers(
-        title="study commands", metavar="COMMAND", required=True)
+        title="study commands", metavar="COMMAND", required=True
+    )
     p = study.add_parser("list", help="one study id per line, or JSON")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_study_list)
-    p = study.add_parser("import", help="add a study from a protocol file (.json) or an XLSForm (.xlsx, .xls, ...); "
-                                        "a draft file becomes a draft (of its own study, if here)")
+    p = study.add_parser(
+        "import",
+        help="add a study from a protocol file (.json) or an XLSForm (.xlsx, .xls, ...); "
+        "a draft file becomes a draft (of its own study, if here)",
+    )
     p.add_argument("file")
     p.add_argument("--id", default=None, help="a different study id for the copy")
     p.add_argument("--actor", default=None, help="who is importing (for the activity log; default: --as, else coordinator)")
@@ -92,7 +108,8 @@ def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     p = study.add_parser("export", help="write a study's protocol file (.json) or its form as XLSForm (.xlsx)")
     p.add_argument("study")
     p.add_argument("file")
-    p.add_argument("--draft", action="store_true",
-                   help="write the open draft instead, marked as a draft with the version it is based on")
+    p.add_argument(
+        "--draft", action="store_true", help="write the open draft instead, marked as a draft with the version it is based on"
+    )
     p.set_defaults(run=cmd_study_export)
     return study

@@ -76,8 +76,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         direction = "pull" if args.pull_only else "push" if args.push_only else "both"
         contacts = args.include_contacts or (settings.include_contacts and url == settings.url)
         try:
-            report = asyncio.run(sync_study(data, args.study, login, direction, contacts,
-                                            acting(args, default="sync"), _Progress()))
+            report = asyncio.run(
+                sync_study(data, args.study, login, direction, contacts, acting(args, default="sync"), _Progress())
+            )
         except HubError as exc:
             raise CliError(str(exc)) from None
     for line in report.lines():
@@ -104,14 +105,21 @@ def register(subparsers: argparse._SubParsersAction, study: argparse._SubParsers
     """Adds `citizen sync` and, to the study commands, `citizen study clone`."""
     p = subparsers.add_parser("sync", help="sync a study with a CouchDB database (a hub), both ways")
     p.add_argument("study")
-    p.add_argument("url", nargs="?", default=None,
-                   help="the hub's database, e.g. https://hub.example.org/northgate-air (default: the last one)")
+    p.add_argument(
+        "url",
+        nargs="?",
+        default=None,
+        help="the hub's database, e.g. https://hub.example.org/northgate-air (default: the last one)",
+    )
     p.add_argument("--user", default=None, help=f"user name on the hub (the password: asked, or {PASSWORD_ENV})")
     way = p.add_mutually_exclusive_group()
     way.add_argument("--pull-only", action="store_true", help="only receive the hub's changes")
     way.add_argument("--push-only", action="store_true", help="only send this laptop's changes")
-    p.add_argument("--include-contacts", action="store_true",
-                   help="send and receive contact details too (they stay on this laptop otherwise)")
+    p.add_argument(
+        "--include-contacts",
+        action="store_true",
+        help="send and receive contact details too (they stay on this laptop otherwise)",
+    )
     p.add_argument("--actor", default=None, help="who is syncing (for the activity log)")
     p.set_defaults(run=cmd_sync)
     p = study.add_parser("clone", help="put a study that is on a hub onto this laptop")

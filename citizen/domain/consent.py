@@ -118,8 +118,10 @@ def role_problems(items: list[ConsentItem]) -> list[str]:
     for role in ConsentRole:
         holders = [i.id for i in items if i.role is role]
         if role is not ConsentRole.plain and len(holders) > 1:
-            problems.append(f"the items {', '.join(repr(h) for h in holders)} all have the role "
-                            f"'{ROLE_NAMES[role]}'; give it to one item only (the others can be plain)")
+            problems.append(
+                f"the items {', '.join(repr(h) for h in holders)} all have the role "
+                f"'{ROLE_NAMES[role]}'; give it to one item only (the others can be plain)"
+            )
     return problems
 
 

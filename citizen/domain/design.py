@@ -92,8 +92,10 @@ def draft_problems(draft: Draft) -> list[str]:
             if role is ConsentRole.take_part and not holders:
                 problems.append("No consent item has the role 'taking part': give it to the item about taking part.")
             elif role is not ConsentRole.plain and len(holders) > 1:
-                problems.append(f"The consent items {', '.join(repr(h) for h in holders)} all have the role "
-                                f"'{ROLE_NAMES[role]}'; give it to one item only.")
+                problems.append(
+                    f"The consent items {', '.join(repr(h) for h in holders)} all have the role "
+                    f"'{ROLE_NAMES[role]}'; give it to one item only."
+                )
     ids = [i.id for i in draft.consent_items]
     for item_id in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"The consent item '{item_id}' appears twice.")
@@ -105,15 +107,24 @@ def role_meanings(items: list[ConsentItem]) -> list[str]:
     by_role = {i.role: i for i in items if i.role is not ConsentRole.plain}
     lines = []
     quote = by_role.get(ConsentRole.quote_words)
-    lines.append(f"Free-text answers are exported only for participants who said yes to '{quote.id}'." if quote
-                 else "No item asks about quoting: free-text answers will be exported.")
+    lines.append(
+        f"Free-text answers are exported only for participants who said yes to '{quote.id}'."
+        if quote
+        else "No item asks about quoting: free-text answers will be exported."
+    )
     share = by_role.get(ConsentRole.share_partners)
-    lines.append(f"An export for partner organisations holds only those who said yes to '{share.id}'." if share
-                 else "No item asks about sharing with partner organisations: nothing can be exported for them.")
+    lines.append(
+        f"An export for partner organisations holds only those who said yes to '{share.id}'."
+        if share
+        else "No item asks about sharing with partner organisations: nothing can be exported for them."
+    )
     contact = by_role.get(ConsentRole.contact_later)
-    lines.append(f"Contacts are kept and exported only for participants who said yes to '{contact.id}'." if contact
-                 else "No item asks about contacting participants later: no contacts are ever exported, "
-                      "and the phone does not ask for one.")
+    lines.append(
+        f"Contacts are kept and exported only for participants who said yes to '{contact.id}'."
+        if contact
+        else "No item asks about contacting participants later: no contacts are ever exported, "
+        "and the phone does not ask for one."
+    )
     return lines
 
 
@@ -145,8 +156,9 @@ def missing_translations(draft: Draft, languages: list[str]) -> list[str]:
     return out
 
 
-def draft_as_version(draft: Draft, current: Optional[ProtocolVersion], approved_by: str = "draft",
-                     change_summary: str = "") -> Optional[ProtocolVersion]:
+def draft_as_version(
+    draft: Draft, current: Optional[ProtocolVersion], approved_by: str = "draft", change_summary: str = ""
+) -> Optional[ProtocolVersion]:
     """The version this draft would become if published now (None while it has problems)."""
     if draft_problems(draft):
         return None
@@ -156,9 +168,15 @@ def draft_as_version(draft: Draft, current: Optional[ProtocolVersion], approved_
         consent = ConsentDocument(version=consent_version, text=draft.consent_text, items=draft.consent_items)
         if current is not None and (consent.text != current.consent.text or consent.items != current.consent.items):
             consent = consent.model_copy(update={"version": consent_version + 1})
-        return ProtocolVersion(number=number, fields=draft.fields, consent=consent, change_summary=change_summary,
-                               approved_by=approved_by or "draft", proposal_id=draft.proposal_id,
-                               page_words=draft.page_words)
+        return ProtocolVersion(
+            number=number,
+            fields=draft.fields,
+            consent=consent,
+            change_summary=change_summary,
+            approved_by=approved_by or "draft",
+            proposal_id=draft.proposal_id,
+            page_words=draft.page_words,
+        )
     except ValidationError:
         return None
 
@@ -202,6 +220,7 @@ def locate_errors(error: ValidationError, default: str = "_") -> dict[str, str]:
 
 # -- turning what a person typed into codes ---------------------------------------------------
 
+
 def make_code(text: str, prefix: str = "item") -> str:
     """A lower-case code from a label ('Canal path' -> 'canal_path'), valid as a key or choice code."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
@@ -230,8 +249,7 @@ def parse_choices(text: str, languages: list[str]) -> list[dict[str, Any]]:
 
 
 def choices_as_text(field: FormField, languages: list[str]) -> str:
-    return "\n".join(" | ".join([c.value, *(c.label.get(lang, "") for lang in languages)]).rstrip(" |")
-                     for c in field.choices)
+    return "\n".join(" | ".join([c.value, *(c.label.get(lang, "") for lang in languages)]).rstrip(" |") for c in field.choices)
 
 
 def parse_bound(text: str) -> Optional[float]:

@@ -57,9 +57,7 @@ class Choice(Record):
     @classmethod
     def _code(cls, value: str) -> str:
         if not KEY.match(value):
-            raise ValueError(
-                "a choice code is lower-case letters, digits or '_', starting with a letter"
-            )
+            raise ValueError("a choice code is lower-case letters, digits or '_', starting with a letter")
         return value
 
     @field_validator("label")
@@ -83,9 +81,7 @@ class FormField(Record):
     @classmethod
     def _key(cls, value: str) -> str:
         if not KEY.match(value):
-            raise ValueError(
-                "a field key is lower-case letters, digits or '_', starting with a letter (at most 63)"
-            )
+            raise ValueError("a field key is lower-case letters, digits or '_', starting with a letter (at most 63)")
         return value
 
     @field_validator("label")

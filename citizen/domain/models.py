@@ -66,8 +66,10 @@ def _check_page_words(value: dict[str, dict[str, str]]) -> dict[str, dict[str, s
                 raise ValueError(f"a page text in '{lang}' is longer than {PAGE_TEXT_MAX} characters")
             if text and (placeholders(text) != placeholders(msgid) or PLACEHOLDER.sub("", text).count("%")):
                 wanted = ", ".join(sorted(placeholders(msgid))) or "none"
-                raise ValueError(f"the '{lang}' words for \"{msgid[:60]}\" must keep the same places for values "
-                                 f"as the English ({wanted}), and no other '%' sign")
+                raise ValueError(
+                    f"the '{lang}' words for \"{msgid[:60]}\" must keep the same places for values "
+                    f"as the English ({wanted}), and no other '%' sign"
+                )
             if text:
                 kept[msgid] = text
         if kept:
@@ -111,9 +113,7 @@ class Study(Record):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
-            raise ValueError(
-                "a study id is 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"
-            )
+            raise ValueError("a study id is 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
         return value
 
     @field_validator("languages")

@@ -80,8 +80,7 @@ class ProtocolFile(Record):
     @model_validator(mode="after")
     def _approved(self) -> ProtocolFile:
         if self.draft is None and not self.protocol.approved_by.strip():
-            raise ValueError("protocol.approved_by: a published protocol names who approved it "
-                             "(only a draft may leave it empty)")
+            raise ValueError("protocol.approved_by: a published protocol names who approved it (only a draft may leave it empty)")
         return self
 
     @field_validator("format")
@@ -135,8 +134,11 @@ def roles_note(items: list) -> list[str]:
     _items, notes = assign_roles(items)
     if not notes:
         return []
-    return ["The consent items had no roles, so they were given them from their ids: " + "; ".join(notes)
-            + ". Check them in the consent editor."]
+    return [
+        "The consent items had no roles, so they were given them from their ids: "
+        + "; ".join(notes)
+        + ". Check them in the consent editor."
+    ]
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -188,9 +190,16 @@ def parse_protocol_file(data: bytes, name: str) -> ProtocolFile:
     return pf
 
 
-def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDocument | ConsentPart,
-                       approved_by: str, change_summary: str = "", source: Optional[str] = None,
-                       draft: Optional[DraftMark] = None, page_words: Optional[PageWords] = None) -> dict[str, Any]:
+def protocol_file_dict(
+    study: Study,
+    fields: list[FormField],
+    consent: ConsentDocument | ConsentPart,
+    approved_by: str,
+    change_summary: str = "",
+    source: Optional[str] = None,
+    draft: Optional[DraftMark] = None,
+    page_words: Optional[PageWords] = None,
+) -> dict[str, Any]:
     """The JSON-ready protocol file of a study's protocol version (or of its draft, marked as one); the page
     words only when it has some, so an older citizen still reads a file that carries none."""
     doc: dict[str, Any] = {
@@ -206,8 +215,7 @@ def protocol_file_dict(study: Study, fields: list[FormField], consent: ConsentDo
             "languages": study.languages,
         },
         "protocol": {
-            "fields": [f.model_dump(mode="json", exclude_defaults=True) | {"key": f.key, "type": f.type.value}
-                       for f in fields],
+            "fields": [f.model_dump(mode="json", exclude_defaults=True) | {"key": f.key, "type": f.type.value} for f in fields],
             "consent": {
                 "text": consent.text,
                 "items": [i if isinstance(i, dict) else i.model_dump(mode="json") for i in consent.items],

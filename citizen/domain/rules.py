@@ -179,8 +179,11 @@ def consent_changes(old: ConsentDocument, new: ConsentDocument, language: str) -
         pick(new_items[i].text, language)
         for i in new_items
         if i in old_items
-        and (new_items[i].text != old_items[i].text or new_items[i].required != old_items[i].required
-             or new_items[i].role != old_items[i].role)
+        and (
+            new_items[i].text != old_items[i].text
+            or new_items[i].required != old_items[i].required
+            or new_items[i].role != old_items[i].role
+        )
     ]
     text_changed = old.text != new.text
     return {
@@ -198,10 +201,7 @@ def protocol_changes(old: Optional[ProtocolVersion], new: ProtocolVersion) -> di
     old_f = {f.key: f for f in old.fields}
     new_f = {f.key: f for f in new.fields}
     changed = [
-        k
-        for k in new_f
-        if k in old_f
-        and new_f[k].model_dump(exclude={"label"}) != old_f[k].model_dump(exclude={"label"})
+        k for k in new_f if k in old_f and new_f[k].model_dump(exclude={"label"}) != old_f[k].model_dump(exclude={"label"})
     ]
     consent = []
     if old.consent.version != new.consent.version:
@@ -269,8 +269,7 @@ def _text_value(f: FormField, text: str) -> Checked:
     if f.max is not None:
         limit = min(limit, int(f.max))
     if len(text) > limit:
-        return None, Said("Please keep this to %(limit)s characters or fewer (it has %(count)s).", limit=limit,
-                          count=len(text))
+        return None, Said("Please keep this to %(limit)s characters or fewer (it has %(count)s).", limit=limit, count=len(text))
     if f.min is not None and len(text) < f.min:
         return None, Said("Please write at least %(n)s characters.", n=int(f.min))
     if "\x00" in text or (not text.isascii() and _SURROGATE.search(text)):
@@ -335,9 +334,15 @@ def _time_value(f: FormField, text: str) -> Checked:
 
 # How an answer given as text is checked, by the type of its question (multiple choice apart).
 _CHECKS: dict[FieldType, Callable[[FormField, str], Checked]] = {
-    FieldType.text: _text_value, FieldType.long_text: _text_value, FieldType.place: _text_value,
-    FieldType.integer: _integer_value, FieldType.decimal: _decimal_value, FieldType.rating: _rating_value,
-    FieldType.yes_no: _yes_no_value, FieldType.single_choice: _single_choice_value, FieldType.date: _date_value,
+    FieldType.text: _text_value,
+    FieldType.long_text: _text_value,
+    FieldType.place: _text_value,
+    FieldType.integer: _integer_value,
+    FieldType.decimal: _decimal_value,
+    FieldType.rating: _rating_value,
+    FieldType.yes_no: _yes_no_value,
+    FieldType.single_choice: _single_choice_value,
+    FieldType.date: _date_value,
     FieldType.time: _time_value,
 }
 

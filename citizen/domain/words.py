@@ -123,8 +123,7 @@ def missing_page_words(lang: str, own: Mapping[str, str]) -> list[str]:
 
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
-WHERE_TO_FIX = ("translate them on the Page words screen (w in the form builder) or in the protocol file's "
-                "\"page_words\"")
+WHERE_TO_FIX = 'translate them on the Page words screen (w in the form builder) or in the protocol file\'s "page_words"'
 
 
 def placeholders(text: str) -> set[str]:
@@ -140,6 +139,8 @@ def page_word_gaps(languages: list[str], page_words: Mapping[str, Mapping[str, s
     for lang in languages:
         missing = missing_page_words(lang, page_words.get(lang, {}))
         if missing:
-            out.append(f"The phone pages' words in '{lang}': {len(missing)} of {total} have no translation "
-                       f"(no catalogue ships for '{lang}'; {WHERE_TO_FIX})")
+            out.append(
+                f"The phone pages' words in '{lang}': {len(missing)} of {total} have no translation "
+                f"(no catalogue ships for '{lang}'; {WHERE_TO_FIX})"
+            )
     return out

@@ -19,8 +19,13 @@ WITHHELD = "(not in this export)"
 PARTICIPANT_ACTIONS = {"participant enrolled", "participant withdrew", "consent changed", "consent renewed"}
 
 
-def activity_rows(events: list[AuditEvent] | list[AuditEntry], codes: dict[str, str], shifts: dict[str, timedelta],
-                  contribution_owner: dict[str, str], exported: set[str]) -> list[list[Any]]:
+def activity_rows(
+    events: list[AuditEvent] | list[AuditEntry],
+    codes: dict[str, str],
+    shifts: dict[str, timedelta],
+    contribution_owner: dict[str, str],
+    exported: set[str],
+) -> list[list[Any]]:
     """One row per audit event, oldest first.
 
     ``codes`` maps each exported participant's study code to the code the export uses (hashed or not);

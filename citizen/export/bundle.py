@@ -68,11 +68,18 @@ def export_bundle(study: Study, path: Path, progress: Optional[Callable[[int, in
     try:
         try:
             counts, digest = _write_body(study, body_path, progress)
-            header = {"format": FORMAT, "schema": SCHEMA, "study": study.id, "laptop": study.laptop,
-                      "created_at": utcnow().isoformat(), "app": __version__, "counts": counts, "sha256": digest}
+            header = {
+                "format": FORMAT,
+                "schema": SCHEMA,
+                "study": study.id,
+                "laptop": study.laptop,
+                "created_at": utcnow().isoformat(),
+                "app": __version__,
+                "counts": counts,
+                "sha256": digest,
+            }
             with open(final, "wb") as out:
-                with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed, \
-                        open(body_path, "rb") as body:
+                with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as packed, open(body_path, "rb") as body:
                     packed.write(json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
                     shutil.copyfileobj(body, packed, CHUNK)
                 out.flush()
@@ -88,8 +95,7 @@ def export_bundle(study: Study, path: Path, progress: Optional[Callable[[int, in
     return BundleInfo(path, study.id, study.laptop, counts, digest, size)
 
 
-def _write_body(study: Study, body_path: Path,
-                progress: Optional[Callable[[int, int, str], None]]) -> tuple[dict[str, int], str]:
+def _write_body(study: Study, body_path: Path, progress: Optional[Callable[[int, int, str], None]]) -> tuple[dict[str, int], str]:
     """The records, one JSON line each, into ``body_path``; their counts and the checksum of the lines."""
     sha = hashlib.sha256()
     counts: dict[str, int] = {}
@@ -135,8 +141,10 @@ def read_bundle_raw(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
         raw = gzip.decompress(packed)
     except (OSError, EOFError, zlib.error):
-        raise BundleRefused(f"{path} is damaged or is not a citizen bundle (it cannot be unpacked); "
-                            "nothing was changed. Export it again from the other laptop.") from None
+        raise BundleRefused(
+            f"{path} is damaged or is not a citizen bundle (it cannot be unpacked); "
+            "nothing was changed. Export it again from the other laptop."
+        ) from None
     head, sep, body = raw.partition(b"\n")
     try:
         header = json.loads(head)
@@ -148,11 +156,15 @@ def read_bundle_raw(path: Path) -> tuple[dict[str, Any], bytes]:
     if not isinstance(schema, int) or schema < 1:
         raise BundleRefused(f"{path} has no schema version; nothing was changed.")
     if schema > SCHEMA:
-        raise BundleRefused(f"{path} was made by a newer citizen (bundle schema {schema}; this one knows "
-                            f"{SCHEMA}). Update citizen on this laptop, then import it again. Nothing was changed.")
+        raise BundleRefused(
+            f"{path} was made by a newer citizen (bundle schema {schema}; this one knows "
+            f"{SCHEMA}). Update citizen on this laptop, then import it again. Nothing was changed."
+        )
     if not sep or hashlib.sha256(body).hexdigest() != header.get("sha256"):
-        raise BundleRefused(f"{path} is damaged or was changed after it was made (its checksum does not match); "
-                            "nothing was changed. Export it again from the other laptop.")
+        raise BundleRefused(
+            f"{path} is damaged or was changed after it was made (its checksum does not match); "
+            "nothing was changed. Export it again from the other laptop."
+        )
     return header, body
 
 
@@ -183,8 +195,9 @@ def _read_bundle(path: Path, progress: Optional[Callable[[int, int, str], None]]
     counts = header.get("counts") or {}
     for name, docs in records.items():
         if counts.get(name, 0) != len(docs):
-            raise BundleRefused(f"{path}: the header counts {counts.get(name, 0)} {name} but the file holds "
-                                f"{len(docs)}; nothing was changed.")
+            raise BundleRefused(
+                f"{path}: the header counts {counts.get(name, 0)} {name} but the file holds {len(docs)}; nothing was changed."
+            )
     study_id = header.get("study")
     if not isinstance(study_id, str) or not study_id:
         raise BundleRefused(f"{path} does not say which study it holds; nothing was changed.")

@@ -75,8 +75,7 @@ def row_maker(columns: Sequence[Any], present: set[str], quote_ok: bool, labels:
         else:
             cells.append(f"g(k{i})")
     blanked = " or ".join(f"g({k}) not in (None, '')" for k in held_back) or "False"
-    source = (f"def make(values, shift):\n    g = values.get\n"
-              f"    return [{', '.join(cells)}], bool({blanked})\n")
+    source = f"def make(values, shift):\n    g = values.get\n    return [{', '.join(cells)}], bool({blanked})\n"
     return _compile(source, "make", constants)
 
 
@@ -89,10 +88,12 @@ def safe_row_maker(numeric: Sequence[bool], safe_cell: Callable[[Any, bool], str
     """
     cells = []
     for i, is_numeric in enumerate(numeric):
-        text = "(\"'\" + x if x[:1] in FORMULA_FIRST else x)"
+        text = '("\'" + x if x[:1] in FORMULA_FIRST else x)'
         if is_numeric:
-            cells.append(f"({text} if (t := type(x := r[{i}])) is str else "
-                         f"x if t is int or t is float or x is None else safe_cell(x, True))")
+            cells.append(
+                f"({text} if (t := type(x := r[{i}])) is str else "
+                f"x if t is int or t is float or x is None else safe_cell(x, True))"
+            )
         else:
             cells.append(f"({text} if type(x := r[{i}]) is str else '' if x is None else safe_cell(x, False))")
     source = f"def safe(r):\n    return [{', '.join(cells)}]\n"

@@ -41,9 +41,15 @@ class SharingCheck:
         return out
 
 
-
-def sharing_check(title: str, options: ExportOptions, columns: list[Column], rows: list[list[Any]], people: int,
-                  exclusions: Counter, contacts_given: int) -> SharingCheck:
+def sharing_check(
+    title: str,
+    options: ExportOptions,
+    columns: list[Column],
+    rows: list[list[Any]],
+    people: int,
+    exclusions: Counter,
+    contacts_given: int,
+) -> SharingCheck:
     """Small counts, free text and identifying fields, and a summary in plain words."""
     holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
     for i, col in enumerate(columns):
@@ -63,13 +69,16 @@ def sharing_check(title: str, options: ExportOptions, columns: list[Column], row
     summary = [
         f"{len(rows)} contributions from {len({r[1] for r in rows})} participants of '{title}', "
         f"and {people} participants' consent records"
-        + (", for partner organisations" if options.audience.value == "partners" else ", for the study team") + ".",
-        "Participant codes are " + ("replaced by a hash salted for this export only." if options.hash_codes
-                                    else "the study's pseudonymous codes (no names)."),
-        "Dates are " + ("shifted per participant by a secret number of days." if options.shift_dates
-                        else "the real dates."),
-        f"{excluded} contributions are left out (consent or the filters chosen)"
-        + (":" if exclusions else "."),
+        + (", for partner organisations" if options.audience.value == "partners" else ", for the study team")
+        + ".",
+        "Participant codes are "
+        + (
+            "replaced by a hash salted for this export only."
+            if options.hash_codes
+            else "the study's pseudonymous codes (no names)."
+        ),
+        "Dates are " + ("shifted per participant by a secret number of days." if options.shift_dates else "the real dates."),
+        f"{excluded} contributions are left out (consent or the filters chosen)" + (":" if exclusions else "."),
     ]
     summary += [f"  {n}: {reason}" for reason, n in sorted(exclusions.items())]
     if options.contacts:

@@ -23,8 +23,13 @@ RESOURCE_PROFILE = "https://datapackage.org/profiles/2.0/dataresource.json"
 SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
 MISSING = [""]
 YES_NO_WORDS = ["yes", "no"]
-SIMPLE_TYPES = {FieldType.integer: "integer", FieldType.decimal: "number", FieldType.rating: "integer",
-                FieldType.date: "date", FieldType.time: "time"}
+SIMPLE_TYPES = {
+    FieldType.integer: "integer",
+    FieldType.decimal: "number",
+    FieldType.rating: "integer",
+    FieldType.date: "date",
+    FieldType.time: "time",
+}
 
 
 def _texts(labels: dict[str, str], languages: list[str]) -> dict[str, str]:
@@ -100,14 +105,20 @@ def _named_field(name: str, header_types: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-PARTICIPANT_TYPES = {"participant": "string", "enrolled_at": "datetime", "consent_version": "integer",
-                     "contributions_exported": "integer", "^consent_(?!version|language)": "yes/no"}
+PARTICIPANT_TYPES = {
+    "participant": "string",
+    "enrolled_at": "datetime",
+    "consent_version": "integer",
+    "contributions_exported": "integer",
+    "^consent_(?!version|language)": "yes/no",
+}
 CONSENT_TYPES = {"document_version": "integer", "at": "datetime", "witnessed": "yes/no", "remove_data": "yes/no"}
 ACTIVITY_TYPES = {"at": "datetime"}
 
 
-def _schema(fields: list[dict[str, Any]], primary_key: Optional[str] = None,
-            foreign: Optional[tuple[str, str, str]] = None) -> dict[str, Any]:
+def _schema(
+    fields: list[dict[str, Any]], primary_key: Optional[str] = None, foreign: Optional[tuple[str, str, str]] = None
+) -> dict[str, Any]:
     schema: dict[str, Any] = {"$schema": SCHEMA_PROFILE, "fields": fields, "missingValues": MISSING}
     if primary_key:
         schema["primaryKey"] = [primary_key]
@@ -120,20 +131,30 @@ def _schema(fields: list[dict[str, Any]], primary_key: Optional[str] = None,
 def schema_of(plan: ExportPlan, name: str, header: list[str]) -> dict[str, Any]:
     """The Table Schema of one file the export wrote, from what the plan knows of its columns."""
     if name == "contributions.csv":
-        return _schema([contribution_field(plan, c) for c in plan.columns], "contribution_id",
-                       ("participant", "participants", "participant"))
+        return _schema(
+            [contribution_field(plan, c) for c in plan.columns], "contribution_id", ("participant", "participants", "participant")
+        )
     if name == "participants.csv":
         fields = [_named_field(h, PARTICIPANT_TYPES) for h in header]
         fields[0]["constraints"] = {"required": True, "unique": True}
         return _schema(fields, "participant")
     if name == "consent_log.csv":
-        return _schema([_named_field(h, CONSENT_TYPES) for h in header], None,
-                       ("participant", "participants", "participant"))
+        return _schema([_named_field(h, CONSENT_TYPES) for h in header], None, ("participant", "participants", "participant"))
     if name == "activity.csv":
         return _schema([_named_field(h, ACTIVITY_TYPES) for h in header])
     if name == "redcap_records.csv":
-        fields = [_named_field(h, {"record_id": "string", "protocol_version": "integer", "submitted_at": "datetime",
-                                   f"{form_name(plan.study_id)}_complete": "integer"}) for h in header]
+        fields = [
+            _named_field(
+                h,
+                {
+                    "record_id": "string",
+                    "protocol_version": "integer",
+                    "submitted_at": "datetime",
+                    f"{form_name(plan.study_id)}_complete": "integer",
+                },
+            )
+            for h in header
+        ]
         fields[-1]["constraints"] = {"required": True, "enum": [0, 1, 2]}
         return _schema(fields, "record_id")
     return _schema([_named_field(h, {}) for h in header])
@@ -141,25 +162,34 @@ def schema_of(plan: ExportPlan, name: str, header: list[str]) -> dict[str, Any]:
 
 DESCRIPTIONS = {
     "contributions.csv": "One row per contribution that consent and the filters allow; a column per form field "
-                         "across versions (several choices: one 0/1 column per option).",
+    "across versions (several choices: one 0/1 column per option).",
     "participants.csv": "Everyone whose data may leave, by pseudonymous code, with their consent today.",
     "consent_log.csv": "Every consent event of those participants: granted, changed, withdrawn.",
     "data_dictionary.csv": "Every column of contributions.csv with its label and choices in each language.",
     "activity.csv": "The study's activity log: who did what, when, to which record (no answers, no contacts, "
-                    "participant codes only).",
+    "participant codes only).",
     "redcap_data_dictionary.csv": "REDCap's data dictionary (its 18 columns), to import into a REDCap project.",
     "redcap_records.csv": "The records, in REDCap's import layout (checkboxes as field___code, then the form's "
-                          "status as <form>_complete).",
+    "status as <form>_complete).",
     "redcap_notes.csv": "How citizen's names and codes became REDCap's: renamed variables, each choice's "
-                        "REDCap code, and what the form status means.",
+    "REDCap code, and what the form status means.",
 }
 
 
 def resource_of(plan: ExportPlan, name: str, header: list[str], rows: int, sha256: str, size: int) -> dict[str, Any]:
     if name.endswith(".json"):  # consent.fhir.json: a FHIR Bundle, not a table
-        return {"name": "consent-fhir", "$schema": RESOURCE_PROFILE, "path": name, "type": "json", "format": "json",
-                "mediatype": "application/fhir+json", "encoding": "utf-8", "bytes": size, "hash": f"sha256:{sha256}",
-                "description": "The consent log as an HL7 FHIR R5 Bundle: a Consent resource per consent event."}
+        return {
+            "name": "consent-fhir",
+            "$schema": RESOURCE_PROFILE,
+            "path": name,
+            "type": "json",
+            "format": "json",
+            "mediatype": "application/fhir+json",
+            "encoding": "utf-8",
+            "bytes": size,
+            "hash": f"sha256:{sha256}",
+            "description": "The consent log as an HL7 FHIR R5 Bundle: a Consent resource per consent event.",
+        }
     return {
         "name": name.removesuffix(".csv"),
         "$schema": RESOURCE_PROFILE,
@@ -172,8 +202,13 @@ def resource_of(plan: ExportPlan, name: str, header: list[str], rows: int, sha25
         "hash": f"sha256:{sha256}",
         "description": DESCRIPTIONS.get(name, ""),
         "rows": rows,
-        "dialect": {"$schema": "https://datapackage.org/profiles/2.0/tabledialect.json", "delimiter": ",",
-                    "lineTerminator": "\r\n", "quoteChar": "\"", "header": True},
+        "dialect": {
+            "$schema": "https://datapackage.org/profiles/2.0/tabledialect.json",
+            "delimiter": ",",
+            "lineTerminator": "\r\n",
+            "quoteChar": '"',
+            "header": True,
+        },
         "schema": schema_of(plan, name, header),
     }
 
@@ -196,7 +231,8 @@ def package_of(plan: ExportPlan, resources: list[dict[str, Any]], approved_by: s
         "exclusions": [{"reason": r, "count": n} for r, n in sorted(plan.exclusions.items())],
         "redactions": [{"reason": r, "count": n} for r, n in sorted(plan.redactions.items())],
         "sharing_check": plan.check.lines(),
-        "participant_codes": "hashed with a salt made for this export and not kept" if plan.options.hash_codes
+        "participant_codes": "hashed with a salt made for this export and not kept"
+        if plan.options.hash_codes
         else "pseudonymous study codes",
         "dates": "shifted per participant by a secret offset (not kept)" if plan.options.shift_dates else "as recorded",
         "resources": resources,

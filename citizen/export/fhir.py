@@ -29,10 +29,12 @@ FHIR_JSON = "consent.fhir.json"
 BASE = "urn:citizen:fhir"
 ITEM_SYSTEM = f"{BASE}:consent-item"
 ROLE_SYSTEM = f"{BASE}:consent-role"
-SCOPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research",
-                     "display": "Research"}]}
-RESEARCH = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH",
-                        "display": "healthcare research"}]}
+SCOPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research", "display": "Research"}]}
+RESEARCH = {
+    "coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH", "display": "healthcare research"}
+    ]
+}
 NAMESPACE = uuid.UUID("6f1c2b0e-4a8e-4c55-9d6a-3c1f0e2b7a10")  # stable ids: the same export, the same resources
 
 
@@ -47,9 +49,12 @@ def _item_concept(study_id: str, document: Optional[ConsentDocument], item_id: s
 
 
 def _attachment(document: Optional[ConsentDocument], version: int, language: str, sha256: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"contentType": "text/plain; charset=utf-8", "language": language,
-                           "title": f"Consent document version {version} ({language}), as shown",
-                           "extension": [{"url": f"{BASE}:consent-text-sha256", "valueString": sha256}]}
+    out: dict[str, Any] = {
+        "contentType": "text/plain; charset=utf-8",
+        "language": language,
+        "title": f"Consent document version {version} ({language}), as shown",
+        "extension": [{"url": f"{BASE}:consent-text-sha256", "valueString": sha256}],
+    }
     if document is not None:
         text = document.shown_text(language).encode("utf-8")
         if hashlib.sha256(text).hexdigest() == sha256:  # the words shown are the ones this version holds
@@ -65,8 +70,7 @@ def consent_resource(plan: ExportPlan, row: dict[str, Any], latest: bool) -> dic
     document = documents.get(version)
     language = row["language"] or plan.languages[0]
     withdrawn = row["event"] == "withdraw"
-    subject = {"type": "Patient", "identifier": {"system": f"{BASE}:participant:{plan.study_id}",
-                                                 "value": row["participant"]}}
+    subject = {"type": "Patient", "identifier": {"system": f"{BASE}:participant:{plan.study_id}", "value": row["participant"]}}
     team = {"display": f"{plan.study_title} (study team)"}
     resource: dict[str, Any] = {
         "resourceType": "Consent",
@@ -81,9 +85,11 @@ def consent_resource(plan: ExportPlan, row: dict[str, Any], latest: bool) -> dic
         "controller": [team],
         "sourceAttachment": [_attachment(document, version, language, row["text_sha256"])],
         "decision": "deny" if withdrawn else "permit",
-        "extension": [{"url": f"{BASE}:consent-event", "valueCode": row["event"]},
-                      {"url": f"{BASE}:consent-method", "valueCode": row["method"]},
-                      {"url": f"{BASE}:consent-document-version", "valueInteger": version}],
+        "extension": [
+            {"url": f"{BASE}:consent-event", "valueCode": row["event"]},
+            {"url": f"{BASE}:consent-method", "valueCode": row["method"]},
+            {"url": f"{BASE}:consent-document-version", "valueInteger": version},
+        ],
     }
     if withdrawn:
         if row["remove_data"] != "yes":  # "keep what I gave, stop here": what was given may still be used
@@ -91,11 +97,16 @@ def consent_resource(plan: ExportPlan, row: dict[str, Any], latest: bool) -> dic
     else:
         declined = row["declined"].split()
         if declined:
-            resource["provision"] = [{"code": [_item_concept(plan.study_id, document, item, language)]}
-                                     for item in declined]
+            resource["provision"] = [{"code": [_item_concept(plan.study_id, document, item, language)]} for item in declined]
     if row["witnessed"] == "yes":
-        resource["verification"] = [{"verified": True, "verificationType": {"text": "witnessed at the desk"},
-                                     "verifiedBy": team, "verificationDate": [row["at"]]}]
+        resource["verification"] = [
+            {
+                "verified": True,
+                "verificationType": {"text": "witnessed at the desk"},
+                "verifiedBy": team,
+                "verificationDate": [row["at"]],
+            }
+        ]
     return resource
 
 
@@ -112,9 +123,13 @@ def consent_bundle(plan: ExportPlan) -> dict[str, Any]:
     for i, row in enumerate(rows):
         resource = consent_resource(plan, row, last[row["participant"]] == i)
         entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
-    return {"resourceType": "Bundle", "type": "collection",
-            "identifier": {"system": f"{BASE}:export", "value": f"{plan.study_id}-consent"},
-            "timestamp": utcnow().isoformat().replace("+00:00", "Z"), "entry": entries}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "identifier": {"system": f"{BASE}:export", "value": f"{plan.study_id}-consent"},
+        "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+        "entry": entries,
+    }
 
 
 def fhir_json(plan: ExportPlan) -> str:

@@ -30,14 +30,29 @@ PARTIAL = ".partial"
 def dictionary_rows(plan: ExportPlan) -> tuple[list[str], list[list[Any]]]:
     """data_dictionary.csv: every column with its label and choices in every study language."""
     langs = plan.languages
-    header = ["column", *[f"label_{lang}" for lang in langs], "type",
-              *[f"choices_{lang}" for lang in langs], "versions", "identifying"]
+    header = [
+        "column",
+        *[f"label_{lang}" for lang in langs],
+        "type",
+        *[f"choices_{lang}" for lang in langs],
+        "versions",
+        "identifying",
+    ]
     rows = []
     for col in plan.columns:
-        choices = [" | ".join(f"{code} = {labels.get(lang) or labels.get('en', '')}" for code, labels in col.choices)
-                   for lang in langs]
-        rows.append([col.name, *[col.labels.get(lang, "") for lang in langs], col.type, *choices,
-                     " ".join(map(str, col.versions)), "yes" if col.identifying else "no"])
+        choices = [
+            " | ".join(f"{code} = {labels.get(lang) or labels.get('en', '')}" for code, labels in col.choices) for lang in langs
+        ]
+        rows.append(
+            [
+                col.name,
+                *[col.labels.get(lang, "") for lang in langs],
+                col.type,
+                *choices,
+                " ".join(map(str, col.versions)),
+                "yes" if col.identifying else "no",
+            ]
+        )
     return header, rows
 
 
@@ -102,8 +117,11 @@ def atomic_folder_write(out: Path, write_files, progress: Optional[Progress] = N
         durable.fsync_dir(parent)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ServiceError(durable.plain_os_error(exc, out).replace("nothing was saved", "no export was written")
-                           .replace("Nothing was saved", "No export was written")) from exc
+        raise ServiceError(
+            durable.plain_os_error(exc, out)
+            .replace("nothing was saved", "no export was written")
+            .replace("Nothing was saved", "No export was written")
+        ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -150,17 +168,32 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
             written += write_redcap(plan, tmp, bom, rows_with_progress)
         else:
             header = [c.name for c in plan.columns]
-            written.append(write_csv(tmp, "contributions.csv", header, rows_with_progress(plan.contributions),
-                                     _numeric(plan.columns), bom))
-            written.append(write_csv(tmp, "participants.csv", plan.participants_header, plan.participants,
-                                     [h in ("consent_version", "contributions_exported")
-                                      for h in plan.participants_header], bom))
-            written.append(write_csv(tmp, "consent_log.csv", plan.consent_header, plan.consent_log,
-                                     [h == "document_version" for h in plan.consent_header], bom))
+            written.append(
+                write_csv(tmp, "contributions.csv", header, rows_with_progress(plan.contributions), _numeric(plan.columns), bom)
+            )
+            written.append(
+                write_csv(
+                    tmp,
+                    "participants.csv",
+                    plan.participants_header,
+                    plan.participants,
+                    [h in ("consent_version", "contributions_exported") for h in plan.participants_header],
+                    bom,
+                )
+            )
+            written.append(
+                write_csv(
+                    tmp,
+                    "consent_log.csv",
+                    plan.consent_header,
+                    plan.consent_log,
+                    [h == "document_version" for h in plan.consent_header],
+                    bom,
+                )
+            )
             d_header, d_rows = dictionary_rows(plan)
             written.append(write_csv(tmp, "data_dictionary.csv", d_header, d_rows, [False] * len(d_header), bom))
-        written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER),
-                                 bom))
+        written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER), bom))
         if plan.options.fhir:
             sink = Sink(tmp / FHIR_JSON, False)
             try:

@@ -134,6 +134,8 @@ def labelled(msgid: str, page_words: PageWords) -> dict[str, str]:
 
 def base_columns(page_words: PageWords) -> list[Column]:
     return [Column(name, labelled(msgid, page_words), kind, numeric=kind == "integer") for name, msgid, kind in BASE]
+
+
 NUMERIC_FIELDS = {FieldType.integer, FieldType.decimal, FieldType.rating}
 
 
@@ -197,15 +199,35 @@ def field_columns(versions: list[ProtocolVersion], options: ExportOptions) -> tu
         if f.type is FieldType.multiple_choice:
             for c in f.choices:
                 labels = {lang: f"{f.label.get(lang, '')}: {text}" for lang, text in c.label.items() if f.label.get(lang)}
-                columns.append(Column(f"{f.key}__{c.value}", labels, "0/1 (one of several choices)",
-                                      [("1", chosen), ("0", not_chosen)], seen, identifying,
-                                      numeric=True, field=f, option=c.value))
+                columns.append(
+                    Column(
+                        f"{f.key}__{c.value}",
+                        labels,
+                        "0/1 (one of several choices)",
+                        [("1", chosen), ("0", not_chosen)],
+                        seen,
+                        identifying,
+                        numeric=True,
+                        field=f,
+                        option=c.value,
+                    )
+                )
             continue
         choices = [(c.value, dict(c.label)) for c in f.choices]
         if f.type is FieldType.yes_no:
             choices = [("1", yes), ("0", no)]
-        columns.append(Column(f.key, dict(f.label), f.type.value, choices, seen, identifying,
-                              numeric=f.type in NUMERIC_FIELDS or f.type is FieldType.yes_no, field=f))
+        columns.append(
+            Column(
+                f.key,
+                dict(f.label),
+                f.type.value,
+                choices,
+                seen,
+                identifying,
+                numeric=f.type in NUMERIC_FIELDS or f.type is FieldType.yes_no,
+                field=f,
+            )
+        )
     return columns, left_out
 
 
@@ -221,8 +243,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     contributions = contribution_rows(reading, options, columns, consent, pseudonyms, wanted_versions, progress)
     for reason, count in left_out.items():
         contributions.redactions[reason] = count
-    people = participant_rows(reading, options, consent, pseudonyms, contributions.exported_by,
-                              contributions.redactions)
+    people = participant_rows(reading, options, consent, pseudonyms, contributions.exported_by, contributions.redactions)
     exclusions = contributions.exclusions
     for reason, count in people.left_out.items():
         exclusions["participants: " + reason] += count
@@ -231,16 +252,40 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
     for col in fixed:
         col.versions = sorted(known_versions)
     all_columns = [*fixed, *columns]
-    check = sharing_check(record.title, options, all_columns, contributions.rows, len(people.rows), exclusions,
-                          people.contacts_given)
+    check = sharing_check(
+        record.title, options, all_columns, contributions.rows, len(people.rows), exclusions, people.contacts_given
+    )
     check.consent_roles = role_meanings(versions[-1].consent.items)
-    filters = {"review_states": [s.value for s in options.review_states],
-               "date_from": options.date_from.isoformat() if options.date_from else None,
-               "date_to": options.date_to.isoformat() if options.date_to else None,
-               "protocol_versions": sorted(wanted_versions), "audience": options.audience.value}
-    activity = activity_rows(reading.audit_events, people.exported_codes, people.code_shifts,
-                             {doc["id"]: pseudonyms.codes.get(doc.get("participant_id", ""), "") for doc in reading.docs},
-                             {row[0] for row in contributions.rows})
-    return ExportPlan(record.id, record.title, options, list(record.languages), versions, all_columns,
-                      contributions.rows, people.header, people.rows, people.consent_header, people.consent_log,
-                      exclusions, contributions.redactions, check, options.hash_codes, filters, activity)
+    filters = {
+        "review_states": [s.value for s in options.review_states],
+        "date_from": options.date_from.isoformat() if options.date_from else None,
+        "date_to": options.date_to.isoformat() if options.date_to else None,
+        "protocol_versions": sorted(wanted_versions),
+        "audience": options.audience.value,
+    }
+    activity = activity_rows(
+        reading.audit_events,
+        people.exported_codes,
+        people.code_shifts,
+        {doc["id"]: pseudonyms.codes.get(doc.get("participant_id", ""), "") for doc in reading.docs},
+        {row[0] for row in contributions.rows},
+    )
+    return ExportPlan(
+        record.id,
+        record.title,
+        options,
+        list(record.languages),
+        versions,
+        all_columns,
+        contributions.rows,
+        people.header,
+        people.rows,
+        people.consent_header,
+        people.consent_log,
+        exclusions,
+        contributions.redactions,
+        check,
+        options.hash_codes,
+        filters,
+        activity,
+    )

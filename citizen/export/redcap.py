@@ -20,18 +20,39 @@ from .plan import ExportPlan
 from .sink import WrittenFile, write_csv
 
 DICTIONARY_HEADER = [
-    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
-    "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
-    "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
-    "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name", "Matrix Ranking?",
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
     "Field Annotation",
 ]
-VALIDATION = {FieldType.integer: "integer", FieldType.decimal: "number", FieldType.date: "date_ymd",
-              FieldType.time: "time"}
-FIELD_TYPE = {FieldType.text: "text", FieldType.place: "text", FieldType.integer: "text", FieldType.decimal: "text",
-              FieldType.date: "text", FieldType.time: "text", FieldType.long_text: "notes",
-              FieldType.single_choice: "radio", FieldType.rating: "radio", FieldType.multiple_choice: "checkbox",
-              FieldType.yes_no: "yesno"}
+VALIDATION = {FieldType.integer: "integer", FieldType.decimal: "number", FieldType.date: "date_ymd", FieldType.time: "time"}
+FIELD_TYPE = {
+    FieldType.text: "text",
+    FieldType.place: "text",
+    FieldType.integer: "text",
+    FieldType.decimal: "text",
+    FieldType.date: "text",
+    FieldType.time: "text",
+    FieldType.long_text: "notes",
+    FieldType.single_choice: "radio",
+    FieldType.rating: "radio",
+    FieldType.multiple_choice: "checkbox",
+    FieldType.yes_no: "yesno",
+}
 
 
 MAX_NAME = 26  # REDCap's limit on a variable name
@@ -52,7 +73,7 @@ def redcap_names(fields: list[FormField]) -> dict[str, str]:
         base, n = name, 2
         while name in used:
             suffix = f"_{n}"
-            name = base[:MAX_NAME - len(suffix)].rstrip("_") + suffix
+            name = base[: MAX_NAME - len(suffix)].rstrip("_") + suffix
             n += 1
         used.add(name)
         names[f.key] = name
@@ -87,12 +108,9 @@ def dictionary(plan: ExportPlan, language: str) -> list[list[str]]:
     form = form_name(plan.study_id)
     rows = [
         ["record_id", form, "", "text", "Record ID (contribution id)", "", "", "", "", "", "", "", "", "", "", "", "", ""],
-        ["participant", form, "", "text", "Participant code (pseudonymous)", "", "", "", "", "", "", "", "", "", "",
-         "", "", ""],
-        ["submitted_at", form, "", "text", "When it was submitted (UTC)", "", "", "", "", "", "", "", "", "", "", "",
-         "", ""],
-        ["protocol_version", form, "", "text", "Protocol version", "", "", "integer", "", "", "", "", "", "", "", "",
-         "", ""],
+        ["participant", form, "", "text", "Participant code (pseudonymous)", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+        ["submitted_at", form, "", "text", "When it was submitted (UTC)", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+        ["protocol_version", form, "", "text", "Protocol version", "", "", "integer", "", "", "", "", "", "", "", "", "", ""],
         ["review_state", form, "", "text", "Review state", "", "", "", "", "", "", "", "", "", "", "", "", ""],
     ]
     fields = _fields(plan)
@@ -102,9 +120,28 @@ def dictionary(plan: ExportPlan, language: str) -> list[list[str]]:
         choices = _choices(f, language) if kind in ("radio", "checkbox") else ""
         validation = VALIDATION.get(f.type, "")
         numeric = f.type in (FieldType.integer, FieldType.decimal)
-        rows.append([names[f.key], form, "", kind, pick(f.label, language), choices, pick(f.help, language), validation,
-                     _bound(f.min) if numeric else "", _bound(f.max) if numeric else "",
-                     "y" if f.identifying else "", "", "y" if f.required else "", "", "", "", "", ""])
+        rows.append(
+            [
+                names[f.key],
+                form,
+                "",
+                kind,
+                pick(f.label, language),
+                choices,
+                pick(f.help, language),
+                validation,
+                _bound(f.min) if numeric else "",
+                _bound(f.max) if numeric else "",
+                "y" if f.identifying else "",
+                "",
+                "y" if f.required else "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
     return rows
 
 
@@ -133,13 +170,18 @@ def records(plan: ExportPlan, rows: Iterator[list[Any]]) -> tuple[list[str], lis
             makers.append(lambda row, cols=cols: [row[i] for i in cols])
             continue
         header.append(names[f.key])
-        numeric.append(f.type in (FieldType.integer, FieldType.decimal, FieldType.rating, FieldType.yes_no,
-                                  FieldType.single_choice))
+        numeric.append(
+            f.type in (FieldType.integer, FieldType.decimal, FieldType.rating, FieldType.yes_no, FieldType.single_choice)
+        )
         i = index[f.key]
         if f.type is FieldType.single_choice:
             to_code = {ours: rc for rc, ours in choice_codes(f)}
-            to_code.update({pick(c.label, plan.options.language or plan.languages[0]): rc
-                            for (rc, _), c in zip(choice_codes(f), f.choices, strict=True)})
+            to_code.update(
+                {
+                    pick(c.label, plan.options.language or plan.languages[0]): rc
+                    for (rc, _), c in zip(choice_codes(f), f.choices, strict=True)
+                }
+            )
             makers.append(lambda row, i=i, m=to_code: [None if row[i] is None else int(m.get(row[i], 0)) or row[i]])
         elif f.type is FieldType.yes_no:
             makers.append(lambda row, i=i: [None if row[i] is None else (1 if row[i] in (1, "yes") else 0)])
@@ -164,24 +206,42 @@ def notes(plan: ExportPlan, language: str) -> list[list[str]]:
     """redcap_notes.csv: the renames, each choice's REDCap code, and what the form status means."""
     fields = _fields(plan)
     names = redcap_names(fields)
-    rows = [["variable renamed", key, name, f"REDCap variable names are at most {MAX_NAME} characters"]
-            for key, name in names.items() if key != name]
+    rows = [
+        ["variable renamed", key, name, f"REDCap variable names are at most {MAX_NAME} characters"]
+        for key, name in names.items()
+        if key != name
+    ]
     for f in fields:
         if f.type in (FieldType.single_choice, FieldType.multiple_choice):
             labels = {c.value: pick(c.label, language) for c in f.choices}
-            rows += [["choice code", f"{f.key} = {ours}", f"{names[f.key]} = {rc}", labels[ours]]
-                     for rc, ours in choice_codes(f)]
+            rows += [["choice code", f"{f.key} = {ours}", f"{names[f.key]} = {rc}", labels[ours]] for rc, ours in choice_codes(f)]
     complete = f"{form_name(plan.study_id)}_complete"
-    rows += [["form status", f"review_state = {state}", f"{complete} = {value}",
-              {2: "Complete", 1: "Unverified", 0: "Incomplete"}[value]] for state, value in COMPLETE.items()]
+    rows += [
+        [
+            "form status",
+            f"review_state = {state}",
+            f"{complete} = {value}",
+            {2: "Complete", 1: "Unverified", 0: "Incomplete"}[value],
+        ]
+        for state, value in COMPLETE.items()
+    ]
     return rows
 
 
-def write_redcap(plan: ExportPlan, folder: Path, bom: bool,
-                 with_progress: Callable[[list[list[Any]]], Iterator[list[Any]]]) -> list[WrittenFile]:
+def write_redcap(
+    plan: ExportPlan, folder: Path, bom: bool, with_progress: Callable[[list[list[Any]]], Iterator[list[Any]]]
+) -> list[WrittenFile]:
     language = plan.options.language or plan.languages[0]
-    written = [write_csv(folder, "redcap_data_dictionary.csv", DICTIONARY_HEADER, dictionary(plan, language),
-                         [False] * len(DICTIONARY_HEADER), bom)]
+    written = [
+        write_csv(
+            folder,
+            "redcap_data_dictionary.csv",
+            DICTIONARY_HEADER,
+            dictionary(plan, language),
+            [False] * len(DICTIONARY_HEADER),
+            bom,
+        )
+    ]
     header, numeric, rows = records(plan, with_progress(plan.contributions))
     written.append(write_csv(folder, "redcap_records.csv", header, rows, numeric, bom))
     written.append(write_csv(folder, "redcap_notes.csv", NOTES_HEADER, notes(plan, language), [False] * 4, bom))

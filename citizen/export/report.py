@@ -23,8 +23,12 @@ from ..store.durable import atomic_write
 from .files import study_exports
 
 # The review states as participants read them on their pages (the same catalogue words).
-REVIEW_STATES = {ReviewState.received: N_("received"), ReviewState.accepted: N_("accepted"),
-                 ReviewState.needs_attention: N_("needs attention"), ReviewState.rejected: N_("not used")}
+REVIEW_STATES = {
+    ReviewState.received: N_("received"),
+    ReviewState.accepted: N_("accepted"),
+    ReviewState.needs_attention: N_("needs attention"),
+    ReviewState.rejected: N_("not used"),
+}
 
 
 def _md(text: str) -> str:
@@ -43,8 +47,7 @@ def report_words(study: Study, language: Optional[str] = None) -> tuple[str, Cal
     record = study.repo.study()
     lang = language or record.main_language
     if lang not in record.languages:
-        raise Refused(f"The study '{record.id}' is not written in '{lang}'; its languages are "
-                      f"{', '.join(record.languages)}.")
+        raise Refused(f"The study '{record.id}' is not written in '{lang}'; its languages are {', '.join(record.languages)}.")
     current = study.repo.current_protocol()
     return lang, StudyWords(lang, current.page_words.get(lang, {}) if current else {}).gettext
 
@@ -57,58 +60,102 @@ def study_report(study: Study, language: Optional[str] = None) -> str:
     versions = study.repo.protocol_versions()
     proposals = {p.id: p for p in study.repo.proposals()}
     updates = study.repo.updates()
-    lines = [f"# {_md(record.title)}", "", "*" + _("Study report written %(date)s (UTC). It holds counts and the "
-                                                   "team's own words only: no participant's code, answers or "
-                                                   "contact.") % {"date": utcnow().strftime('%Y-%m-%d')} + "*", "",
-             "## " + _("Our shared aim"), "", _md(record.aim(lang)), ""]
+    lines = [
+        f"# {_md(record.title)}",
+        "",
+        "*"
+        + _(
+            "Study report written %(date)s (UTC). It holds counts and the "
+            "team's own words only: no participant's code, answers or "
+            "contact."
+        )
+        % {"date": utcnow().strftime("%Y-%m-%d")}
+        + "*",
+        "",
+        "## " + _("Our shared aim"),
+        "",
+        _md(record.aim(lang)),
+        "",
+    ]
     summary = pick(record.summary, lang)
     if summary:
         lines += [_md(summary), ""]
-    kept = (_("%(count)s contributions are kept; %(removed)s were removed at their contributors' request.")
-            if fig.removed else _("%(count)s contributions are kept."))
-    lines += ["## " + _("Participation"), "",
-              "- " + _("%(enrolled)s people enrolled; %(active)s are taking part, %(withdrawn)s withdrew.")
-              % {"enrolled": fig.participants, "active": fig.active, "withdrawn": fig.withdrawn},
-              "- " + kept % {"count": fig.contributions, "removed": fig.removed}, *_agreements(fig, _), ""]
+    kept = (
+        _("%(count)s contributions are kept; %(removed)s were removed at their contributors' request.")
+        if fig.removed
+        else _("%(count)s contributions are kept.")
+    )
+    lines += [
+        "## " + _("Participation"),
+        "",
+        "- "
+        + _("%(enrolled)s people enrolled; %(active)s are taking part, %(withdrawn)s withdrew.")
+        % {"enrolled": fig.participants, "active": fig.active, "withdrawn": fig.withdrawn},
+        "- " + kept % {"count": fig.contributions, "removed": fig.removed},
+        *_agreements(fig, _),
+        "",
+    ]
     if fig.enrolled_by_week:
         running = 0
         rows = []
         for week in sorted(fig.enrolled_by_week):
             running += fig.enrolled_by_week[week]
             rows.append([week, str(fig.enrolled_by_week[week]), str(running)])
-        lines += ["### " + _("People enrolled over time"), "",
-                  *_table([_("Week"), _("Enrolled"), _("In all")], rows), ""]
+        lines += ["### " + _("People enrolled over time"), "", *_table([_("Week"), _("Enrolled"), _("In all")], rows), ""]
     lines += ["## " + _("Contributions"), ""]
     if fig.by_week:
-        lines += ["### " + _("By week"), "", *_table([_("Week"), _("Contributions")],
-                                                     [[w, str(fig.by_week[w])] for w in sorted(fig.by_week)]), ""]
+        lines += [
+            "### " + _("By week"),
+            "",
+            *_table([_("Week"), _("Contributions")], [[w, str(fig.by_week[w])] for w in sorted(fig.by_week)]),
+            "",
+        ]
     states = Counter(fig.by_review)
-    lines += ["### " + _("By review state"), "", *_table([_("Review state"), _("Contributions")],
-                                                         [[_(REVIEW_STATES[s]), str(states.get(s, 0))] for s in
-                                                          REVIEW_STATES]), ""]
+    lines += [
+        "### " + _("By review state"),
+        "",
+        *_table([_("Review state"), _("Contributions")], [[_(REVIEW_STATES[s]), str(states.get(s, 0))] for s in REVIEW_STATES]),
+        "",
+    ]
     lines += ["## " + _("How the protocol changed"), ""]
     for v in versions:
-        lines.append("### " + _("Version %(number)s (in force from %(date)s)")
-                     % {"number": v.number, "date": v.effective_at.strftime('%Y-%m-%d')})
+        lines.append(
+            "### "
+            + _("Version %(number)s (in force from %(date)s)") % {"number": v.number, "date": v.effective_at.strftime("%Y-%m-%d")}
+        )
         lines.append("")
         if v.change_summary:
             lines.append(_md(v.change_summary))
-        lines.append("- " + _("Approved by %(who)s; %(questions)s questions; consent document version %(consent)s.")
-                     % {"who": _md(v.approved_by), "questions": len(v.fields), "consent": v.consent.version})
+        lines.append(
+            "- "
+            + _("Approved by %(who)s; %(questions)s questions; consent document version %(consent)s.")
+            % {"who": _md(v.approved_by), "questions": len(v.fields), "consent": v.consent.version}
+        )
         p = proposals.get(v.proposal_id or "")
         if p is not None:
-            lines.append("- " + _("From the proposal \"%(title)s\": %(rationale)s")
-                         % {"title": _md(p.title), "rationale": _md(p.rationale)})
+            lines.append(
+                "- " + _('From the proposal "%(title)s": %(rationale)s') % {"title": _md(p.title), "rationale": _md(p.rationale)}
+            )
             decided = {"who": _proposer(p, _), "decider": _md(p.decided_by or "-"), "reason": _md(p.decision_reason)}
-            lines.append("- " + (_("Proposed by %(who)s; decided by %(decider)s: %(reason)s") if p.decision_reason
-                                 else _("Proposed by %(who)s; decided by %(decider)s.")) % decided)
+            lines.append(
+                "- "
+                + (
+                    _("Proposed by %(who)s; decided by %(decider)s: %(reason)s")
+                    if p.decision_reason
+                    else _("Proposed by %(who)s; decided by %(decider)s.")
+                )
+                % decided
+            )
         lines.append("")
     declined = [p for p in proposals.values() if p.status is ProposalStatus.declined]
     if declined:
         lines += ["### " + _("Proposals not taken up"), ""]
-        lines += ["- " + _("\"%(title)s\", decided by %(decider)s: %(reason)s")
-                  % {"title": _md(p.title), "decider": _md(p.decided_by or "-"), "reason": _md(p.decision_reason)}
-                  for p in declined]
+        lines += [
+            "- "
+            + _('"%(title)s", decided by %(decider)s: %(reason)s')
+            % {"title": _md(p.title), "decider": _md(p.decided_by or "-"), "reason": _md(p.decision_reason)}
+            for p in declined
+        ]
         lines.append("")
     open_ = [p for p in proposals.values() if p.status is ProposalStatus.open]
     if open_:
@@ -117,21 +164,29 @@ def study_report(study: Study, language: Optional[str] = None) -> str:
     if not updates:
         lines += [_("No updates yet."), ""]
     for u in sorted(updates, key=lambda u: u.posted_at):
-        lines += [f"### {_md(u.title_in(lang))} ({u.posted_at.strftime('%Y-%m-%d')}, {_md(u.author)})", "",
-                  _md(pick(u.body, lang)), ""]
+        lines += [
+            f"### {_md(u.title_in(lang))} ({u.posted_at.strftime('%Y-%m-%d')}, {_md(u.author)})",
+            "",
+            _md(pick(u.body, lang)),
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
 # What the people taking part agreed to, by the consent items' roles: (agreed, no such item).
 AGREEMENTS = {
-    ConsentRole.quote_words: (N_("%(agreed)s of the %(active)s taking part agreed to their own words being quoted."),
-                              N_("No consent item asks about quoting: free-text answers are exported.")),
-    ConsentRole.share_partners: (N_("%(agreed)s of the %(active)s taking part agreed to sharing with partner "
-                                    "organisations."),
-                                 N_("No consent item asks about sharing with partner organisations: nothing is "
-                                    "shared with them.")),
-    ConsentRole.contact_later: (N_("%(agreed)s of the %(active)s taking part agreed to being contacted later."),
-                                N_("No consent item asks about contacting participants later: no one is contacted.")),
+    ConsentRole.quote_words: (
+        N_("%(agreed)s of the %(active)s taking part agreed to their own words being quoted."),
+        N_("No consent item asks about quoting: free-text answers are exported."),
+    ),
+    ConsentRole.share_partners: (
+        N_("%(agreed)s of the %(active)s taking part agreed to sharing with partner organisations."),
+        N_("No consent item asks about sharing with partner organisations: nothing is shared with them."),
+    ),
+    ConsentRole.contact_later: (
+        N_("%(agreed)s of the %(active)s taking part agreed to being contacted later."),
+        N_("No consent item asks about contacting participants later: no one is contacted."),
+    ),
 }
 
 

@@ -81,10 +81,13 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
     known_versions = {v.number for v in versions}
     unknown = [v for v in options.versions if v not in known_versions]
     if unknown:
-        raise Refused(f"This study has no protocol version {', '.join(map(str, unknown))}; "
-                      f"it has {', '.join(map(str, sorted(known_versions)))}.")
-    return StudyReading(record, versions, participants, events_by, contacts, invites, docs, audit_events,
-                        options.language or record.main_language)
+        raise Refused(
+            f"This study has no protocol version {', '.join(map(str, unknown))}; "
+            f"it has {', '.join(map(str, sorted(known_versions)))}."
+        )
+    return StudyReading(
+        record, versions, participants, events_by, contacts, invites, docs, audit_events, options.language or record.main_language
+    )
 
 
 class ConsentTimeline:
@@ -130,8 +133,7 @@ class ConsentRules:
         key = (role, id(then), id(now))  # the states live in ``timelines`` for the whole export
         verdict = self._verdicts.get(key)
         if verdict is None:
-            verdict = self._verdicts[key] = (then.allows_role(role, self.documents)
-                                             and now.allows_role(role, self.documents))
+            verdict = self._verdicts[key] = then.allows_role(role, self.documents) and now.allows_role(role, self.documents)
         return verdict
 
 
@@ -148,8 +150,11 @@ class Pseudonyms:
     def __init__(self, participants: list[Participant], hash_codes: bool, shift_dates: bool):
         self.code_of = _hasher(hash_codes)
         self.codes = {p.id: p.code for p in participants}
-        self.offsets = {p.id: timedelta(days=secrets.choice([d for d in range(-SHIFT_DAYS, SHIFT_DAYS + 1) if d]))
-                        for p in participants} if shift_dates else {}
+        self.offsets = (
+            {p.id: timedelta(days=secrets.choice([d for d in range(-SHIFT_DAYS, SHIFT_DAYS + 1) if d])) for p in participants}
+            if shift_dates
+            else {}
+        )
 
     def shift(self, participant_id: str) -> timedelta:
         return self.offsets.get(participant_id, timedelta(0))
@@ -168,14 +173,22 @@ def _excluded(consent: ConsentRules, now_state: ConsentState, then: ConsentState
     if not consent.covered(then):
         return "no consent covering it was in force when it was given"
     if partners_only and not consent.allowed(ConsentRole.share_partners, then, now_state):
-        return ("the contributor did not agree to sharing with partner organisations"
-                if then.item_in_force(ConsentRole.share_partners, consent.documents) is not None
-                else "the consent document has no item for sharing with partner organisations")
+        return (
+            "the contributor did not agree to sharing with partner organisations"
+            if then.item_in_force(ConsentRole.share_partners, consent.documents) is not None
+            else "the consent document has no item for sharing with partner organisations"
+        )
     return None
 
 
-def _filtered_out(state: ReviewState, number: Any, submitted: datetime, options: ExportOptions,
-                  states: set[ReviewState], wanted_versions: set[int]) -> Optional[str]:
+def _filtered_out(
+    state: ReviewState,
+    number: Any,
+    submitted: datetime,
+    options: ExportOptions,
+    states: set[ReviewState],
+    wanted_versions: set[int],
+) -> Optional[str]:
     """Why the export's own filters leave this contribution out (None: it is wanted)."""
     if state not in states:
         return f"filtered out: review state '{state.value}' not chosen"
@@ -187,9 +200,15 @@ def _filtered_out(state: ReviewState, number: Any, submitted: datetime, options:
     return None
 
 
-def contribution_rows(reading: StudyReading, options: ExportOptions, columns: list[Column], consent: ConsentRules,
-                      pseudonyms: Pseudonyms, wanted_versions: set[int],
-                      progress: Optional[Progress] = None) -> ContributionRows:
+def contribution_rows(
+    reading: StudyReading,
+    options: ExportOptions,
+    columns: list[Column],
+    consent: ConsentRules,
+    pseudonyms: Pseudonyms,
+    wanted_versions: set[int],
+    progress: Optional[Progress] = None,
+) -> ContributionRows:
     """contributions.csv: a row per contribution that consent and the filters let leave."""
     out = ContributionRows()
     present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
@@ -221,12 +240,20 @@ def contribution_rows(reading: StudyReading, options: ExportOptions, columns: li
         shift = pseudonyms.shift(pid)
         make = makers.get((number, quote_ok))
         if make is None:
-            make = makers[(number, quote_ok)] = row_maker(columns, present_in.get(number, set()), quote_ok,
-                                                          options.labels, reading.language)
+            make = makers[(number, quote_ok)] = row_maker(
+                columns, present_in.get(number, set()), quote_ok, options.labels, reading.language
+            )
         cells, blanked = make(doc.get("values") or {}, shift)
-        out.rows.append([doc.get("id"), pseudonyms.code_of(pseudonyms.codes.get(pid, "?")),
-                         stamp if not shift and stamp.endswith("Z") else _stamp(submitted + shift), number,
-                         state.value, *cells])
+        out.rows.append(
+            [
+                doc.get("id"),
+                pseudonyms.code_of(pseudonyms.codes.get(pid, "?")),
+                stamp if not shift and stamp.endswith("Z") else _stamp(submitted + shift),
+                number,
+                state.value,
+                *cells,
+            ]
+        )
         if blanked:
             out.redactions["free-text answers blanked: the contributor did not agree to be quoted"] += 1
         out.exported_by[pid] += 1
@@ -247,8 +274,19 @@ class ParticipantRows:
     code_shifts: dict[str, timedelta] = field(default_factory=dict)
 
 
-CONSENT_LOG_HEADER = ["participant", "event", "document_version", "language", "granted", "declined", "method",
-                      "witnessed", "remove_data", "at", "text_sha256"]
+CONSENT_LOG_HEADER = [
+    "participant",
+    "event",
+    "document_version",
+    "language",
+    "granted",
+    "declined",
+    "method",
+    "witnessed",
+    "remove_data",
+    "at",
+    "text_sha256",
+]
 
 
 def _contact_cells(contact: Optional[Contact], agreed: bool, out: ParticipantRows, redactions: Counter) -> list[Any]:
@@ -260,11 +298,25 @@ def _contact_cells(contact: Optional[Contact], agreed: bool, out: ParticipantRow
     return [None, None, None]
 
 
-def participant_rows(reading: StudyReading, options: ExportOptions, consent: ConsentRules, pseudonyms: Pseudonyms,
-                     exported_by: Counter, redactions: Counter) -> ParticipantRows:
+def participant_rows(
+    reading: StudyReading,
+    options: ExportOptions,
+    consent: ConsentRules,
+    pseudonyms: Pseudonyms,
+    exported_by: Counter,
+    redactions: Counter,
+) -> ParticipantRows:
     """participants.csv and consent_log.csv: everyone whose data may leave, pseudonymous."""
-    header = ["participant", "enrolled_at", "route", "invite", "consent_version", "consent_language", "status",
-              "contributions_exported"] + [f"consent_{i}" for i in consent.items]
+    header = [
+        "participant",
+        "enrolled_at",
+        "route",
+        "invite",
+        "consent_version",
+        "consent_language",
+        "status",
+        "contributions_exported",
+    ] + [f"consent_{i}" for i in consent.items]
     if options.contacts:
         header += ["contact_name", "contact_phone", "contact_email"]
     out = ParticipantRows(header, list(CONSENT_LOG_HEADER))
@@ -280,15 +332,34 @@ def participant_rows(reading: StudyReading, options: ExportOptions, consent: Con
         shift = pseudonyms.shift(p.id)
         code = pseudonyms.code_of(p.code)
         out.exported_codes[p.code], out.code_shifts[p.code] = code, shift
-        row = [code, _stamp(p.enrolled_at + shift), p.route.value, reading.invites.get(p.invite_id or "", ""),
-               now_state.document_version, now_state.language, now_state.status,
-               exported_by.get(p.id, 0)] + [("yes" if now_state.allows(i) else "no") for i in consent.items]
+        row = [
+            code,
+            _stamp(p.enrolled_at + shift),
+            p.route.value,
+            reading.invites.get(p.invite_id or "", ""),
+            now_state.document_version,
+            now_state.language,
+            now_state.status,
+            exported_by.get(p.id, 0),
+        ] + [("yes" if now_state.allows(i) else "no") for i in consent.items]
         if options.contacts:
             agreed = now_state.allows_role(ConsentRole.contact_later, consent.documents)
             row += _contact_cells(reading.contacts.get(p.id), agreed, out, redactions)
         out.rows.append(row)
         for e in sorted(reading.events_by.get(p.id, []), key=lambda e: (e.at, e.id)):
-            out.consent_log.append([code, e.kind.value, e.document_version, e.language, " ".join(e.granted),
-                                    " ".join(e.declined), e.method.value, "yes" if e.witness else "no",
-                                    "yes" if e.remove_data else "no", _stamp(e.at + shift), e.text_sha256])
+            out.consent_log.append(
+                [
+                    code,
+                    e.kind.value,
+                    e.document_version,
+                    e.language,
+                    " ".join(e.granted),
+                    " ".join(e.declined),
+                    e.method.value,
+                    "yes" if e.witness else "no",
+                    "yes" if e.remove_data else "no",
+                    _stamp(e.at + shift),
+                    e.text_sha256,
+                ]
+            )
     return out

@@ -86,8 +86,9 @@ class WrittenFile:
     header: list[str] = field(default_factory=list)
 
 
-def write_csv(folder: Path, name: str, header: list[str], rows: Iterable[list[Any]], numeric: list[bool],
-              bom: bool) -> WrittenFile:
+def write_csv(
+    folder: Path, name: str, header: list[str], rows: Iterable[list[Any]], numeric: list[bool], bom: bool
+) -> WrittenFile:
     sink = Sink(folder / name, bom)
     try:
         writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)

@@ -267,7 +267,7 @@ class ContributionIndex:
     def page(self, rows: Sequence[int], start: int, count: int) -> list[ContributionRow]:
         """The table lines of ``rows[start:start + count]``, read from the stored documents."""
         out = []
-        for row in rows[max(0, start):start + count]:
+        for row in rows[max(0, start) : start + count]:
             doc = self._table.get(row)
             if doc is None:
                 continue
@@ -276,18 +276,26 @@ class ContributionIndex:
 
     def line(self, row: int, doc: dict[str, Any]) -> ContributionRow:
         values = doc.get("values") or {}
-        preview = next((str(values[k]) for k in self._keys_of(doc.get("protocol_version", 0))
-                        if str(values.get(k, "")).strip()), "")
+        preview = next(
+            (str(values[k]) for k in self._keys_of(doc.get("protocol_version", 0)) if str(values.get(k, "")).strip()), ""
+        )
         code = self._codes.get(doc["participant_id"])
         if code is None:
             p = self.study.repo.participant(doc["participant_id"])
             code = self._codes[doc["participant_id"]] = p.code if p else "?"
         removed = bool(doc.get("removed_at"))
         return ContributionRow(
-            id=doc["id"], row=row, code=code, submitted_at=datetime.fromisoformat(doc["submitted_at"]),
-            protocol_version=int(doc.get("protocol_version", 0)), source=doc.get("source", ""),
-            review_state="removed" if removed else doc["review_state"], feedback=len(doc.get("feedback") or []),
-            preview=" ".join(preview.split())[:200], removed=removed)
+            id=doc["id"],
+            row=row,
+            code=code,
+            submitted_at=datetime.fromisoformat(doc["submitted_at"]),
+            protocol_version=int(doc.get("protocol_version", 0)),
+            source=doc.get("source", ""),
+            review_state="removed" if removed else doc["review_state"],
+            feedback=len(doc.get("feedback") or []),
+            preview=" ".join(preview.split())[:200],
+            removed=removed,
+        )
 
     def state_of(self, row: int) -> str:
         with self._lock:
@@ -372,9 +380,18 @@ def participant_rows(study: Study) -> list[ParticipantRow]:
         consent, status = _consent_words(state, current_version)
         rows = table.rows_where("participant_id", p.id)
         count = sum(1 for r in rows if (d := table.get(r)) is not None and not d.get("removed_at"))
-        out.append(ParticipantRow(id=p.id, code=p.code, enrolled_at=p.enrolled_at, route=p.route.value,
-                                  consent_version=state.document_version, consent=consent, contributions=count,
-                                  status=status))
+        out.append(
+            ParticipantRow(
+                id=p.id,
+                code=p.code,
+                enrolled_at=p.enrolled_at,
+                route=p.route.value,
+                consent_version=state.document_version,
+                consent=consent,
+                contributions=count,
+                status=status,
+            )
+        )
     out.sort(key=lambda r: r.enrolled_at, reverse=True)
     return out
 
@@ -407,13 +424,17 @@ def participant_detail(study: Study, participant_id: str) -> ParticipantDetail:
     current = repo.current_protocol()
     consent, status = _consent_words(state, current.consent.version if current else None)
     table = study.store.table("contributions")
-    count = sum(1 for r in table.rows_where("participant_id", participant_id)
-                if (d := table.get(r)) is not None and not d.get("removed_at"))
+    count = sum(
+        1
+        for r in table.rows_where("participant_id", participant_id)
+        if (d := table.get(r)) is not None and not d.get("removed_at")
+    )
     contact = repo.contact(participant_id)
     if contact is not None and not (contact.name or contact.phone or contact.email):
         contact = None
-    return ParticipantDetail(participant=p, state=state, consent=consent, status=status, events=events,
-                             contact=contact, contributions=count)
+    return ParticipantDetail(
+        participant=p, state=state, consent=consent, status=status, events=events, contact=contact, contributions=count
+    )
 
 
 def participant_by_code(study: Study, code: str) -> Participant:

@@ -63,11 +63,20 @@ def add_contributions(study: Study, items: Sequence[NewContribution]) -> list[st
             codes[item.participant_id] = participant.code
     first = items[0]
     when = first.at or utcnow()
-    model = Contribution(participant_id=first.participant_id, protocol_version=current.number, values={},
-                         submitted_at=when, source=first.source, laptop=study.laptop)
+    model = Contribution(
+        participant_id=first.participant_id,
+        protocol_version=current.number,
+        values={},
+        submitted_at=when,
+        source=first.source,
+        laptop=study.laptop,
+    )
     template = to_doc(model)
-    audit_template = to_doc(AuditEvent(actor=first.actor.strip() or "unknown", action="contribution added",
-                                       target=model.id, at=when, laptop=study.laptop))
+    audit_template = to_doc(
+        AuditEvent(
+            actor=first.actor.strip() or "unknown", action="contribution added", target=model.id, at=when, laptop=study.laptop
+        )
+    )
     docs: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     sources = {s: s.value for s in ContributionSource}
@@ -81,11 +90,29 @@ def add_contributions(study: Study, items: Sequence[NewContribution]) -> list[st
         at = stamp(item.at or utcnow())
         cid = new_id()
         source = sources[ContributionSource(item.source)]
-        docs.append({**template, "id": cid, "participant_id": item.participant_id, "values": values,
-                     "submitted_at": at, "source": source, "reviews": [], "feedback": [], "history": []})
-        events.append({**audit_template, "id": new_id(), "actor": actor, "target": cid, "at": at,
-                       "details": {"participant": codes[item.participant_id], "source": source,
-                                   "protocol_version": current.number}})
+        docs.append(
+            {
+                **template,
+                "id": cid,
+                "participant_id": item.participant_id,
+                "values": values,
+                "submitted_at": at,
+                "source": source,
+                "reviews": [],
+                "feedback": [],
+                "history": [],
+            }
+        )
+        events.append(
+            {
+                **audit_template,
+                "id": new_id(),
+                "actor": actor,
+                "target": cid,
+                "at": at,
+                "details": {"participant": codes[item.participant_id], "source": source, "protocol_version": current.number},
+            }
+        )
     with change(study) as tx:
         for doc, event in zip(docs, events, strict=True):
             tx.insert("contributions", doc)

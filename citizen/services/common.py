@@ -90,18 +90,22 @@ def fingerprint_links(study: Study) -> int:
     """Data from before links were stored as fingerprints: replace each private link token by its
     fingerprint, once, in one change. The links keep working; a copy of the data no longer opens a page."""
     table = study.store.table("participants")
-    old = [(row, doc) for row, doc in table.rows()
-           if isinstance(doc.get("token"), str) and not doc["token"].startswith((LINK_FINGERPRINT, UNLINKED))]
+    old = [
+        (row, doc)
+        for row, doc in table.rows()
+        if isinstance(doc.get("token"), str) and not doc["token"].startswith((LINK_FINGERPRINT, UNLINKED))
+    ]
     if not old:
         return 0
     with change(study) as tx:
         for row, doc in old:
             tx.put("participants", row, fingerprinted(doc))
-        audit(tx, "citizen", "private links stored as fingerprints", study.id, {"participants": len(old)},
-              laptop=study.laptop)
+        audit(tx, "citizen", "private links stored as fingerprints", study.id, {"participants": len(old)}, laptop=study.laptop)
     study.store.forget_old_copies("participants")  # the journal and the last good copies held the links too
-    notice = (f"Study '{study.id}': the private links of {len(old)} participants are now stored as fingerprints "
-              "only. Their links still work; a copy of the data folder can no longer open their pages.")
+    notice = (
+        f"Study '{study.id}': the private links of {len(old)} participants are now stored as fingerprints "
+        "only. Their links still work; a copy of the data folder can no longer open their pages."
+    )
     study.notices.append(notice)
     if say_notice is not None:
         say_notice(notice)
@@ -117,11 +121,24 @@ def new_code(laptop: str) -> str:
     return f"{laptop}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
 
 
-def audit(tx: Transaction, actor: str, action: str, target: str = "", details: Optional[dict[str, Any]] = None,
-          at: Optional[datetime] = None, laptop: str = "") -> None:
+def audit(
+    tx: Transaction,
+    actor: str,
+    action: str,
+    target: str = "",
+    details: Optional[dict[str, Any]] = None,
+    at: Optional[datetime] = None,
+    laptop: str = "",
+) -> None:
     try:
-        event = AuditEvent(actor=(actor or "").strip() or "unknown", action=action, target=target[:200],
-                           details=details or {}, at=at or utcnow(), laptop=laptop)
+        event = AuditEvent(
+            actor=(actor or "").strip() or "unknown",
+            action=action,
+            target=target[:200],
+            details=details or {},
+            at=at or utcnow(),
+            laptop=laptop,
+        )
     except ValidationError as exc:
         from ..domain.protocol_file import explain
 

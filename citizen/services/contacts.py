@@ -45,8 +45,7 @@ def has_details(contact: Optional[Contact]) -> bool:
     return contact is not None and bool(contact.name or contact.phone or contact.email)
 
 
-def put_contact(study: Study, tx: Transaction, participant_id: str, fields: Optional[dict[str, str]],
-                at: datetime) -> None:
+def put_contact(study: Study, tx: Transaction, participant_id: str, fields: Optional[dict[str, str]], at: datetime) -> None:
     """Store their details in this change (``None``: delete them), keeping a name given at the desk."""
     table = study.store.table("contacts")
     row = table.find_row(participant_id)
@@ -57,8 +56,13 @@ def put_contact(study: Study, tx: Transaction, participant_id: str, fields: Opti
         record = Contact(participant_id=participant_id, changed_at=at)
     else:
         try:
-            record = Contact(participant_id=participant_id, name=old.name if old else "",
-                             phone=fields.get("phone", ""), email=fields.get("email", ""), changed_at=at)
+            record = Contact(
+                participant_id=participant_id,
+                name=old.name if old else "",
+                phone=fields.get("phone", ""),
+                email=fields.get("email", ""),
+                changed_at=at,
+            )
         except ValidationError as exc:
             raise Refused("; ".join(explain(exc)), {"reach": "; ".join(explain(exc))}) from None
     if row is None:
@@ -85,16 +89,14 @@ def _contactable(study: Study, participant_id: str) -> Participant:
 
 
 @serialised
-def set_contact(study: Study, participant_id: str, reach: object, actor: str,
-                at: Optional[datetime] = None) -> Contact:
+def set_contact(study: Study, participant_id: str, reach: object, actor: str, at: Optional[datetime] = None) -> Contact:
     """Keep (or change) how to reach someone who agreed to be contacted: one phone number or e-mail."""
     participant = _contactable(study, participant_id)
     fields = reach_fields(reach)
     now = at or utcnow()
     with change(study) as tx:
         put_contact(study, tx, participant_id, fields, now)
-        audit(tx, actor, "contact details changed", participant.code, {"kind": next(iter(fields))}, at=now,
-              laptop=study.laptop)
+        audit(tx, actor, "contact details changed", participant.code, {"kind": next(iter(fields))}, at=now, laptop=study.laptop)
     contact = study.repo.contact(participant_id)
     assert contact is not None
     return contact

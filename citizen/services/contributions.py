@@ -40,8 +40,14 @@ def _consent_gate(study: Study, participant_id: str) -> None:
 
 
 @serialised
-def add_contribution(study: Study, participant_id: str, raw_values: Mapping[str, Any], source: ContributionSource,
-                     actor: str, at: Optional[datetime] = None) -> Contribution:
+def add_contribution(
+    study: Study,
+    participant_id: str,
+    raw_values: Mapping[str, Any],
+    source: ContributionSource,
+    actor: str,
+    at: Optional[datetime] = None,
+) -> Contribution:
     """Validate answers against the current form and store them, if the participant's consent covers it."""
     participant = study.repo.participant(participant_id)
     if participant is None:
@@ -54,13 +60,25 @@ def add_contribution(study: Study, participant_id: str, raw_values: Mapping[str,
     values, errors = validate_values(current.fields, raw_values)
     if errors:
         raise Refused("Some answers need another look.", errors)
-    contribution = Contribution(participant_id=participant_id, protocol_version=current.number, values=values,
-                                submitted_at=at or utcnow(), source=source, laptop=study.laptop)
+    contribution = Contribution(
+        participant_id=participant_id,
+        protocol_version=current.number,
+        values=values,
+        submitted_at=at or utcnow(),
+        source=source,
+        laptop=study.laptop,
+    )
     with change(study) as tx:
         tx.insert("contributions", to_doc(contribution))
-        audit(tx, actor, "contribution added", contribution.id,
-              {"participant": participant.code, "source": source.value, "protocol_version": current.number},
-              at=contribution.submitted_at, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "contribution added",
+            contribution.id,
+            {"participant": participant.code, "source": source.value, "protocol_version": current.number},
+            at=contribution.submitted_at,
+            laptop=study.laptop,
+        )
     return contribution
 
 
@@ -71,8 +89,14 @@ def _contribution(study: Study, contribution_id: str) -> tuple[int, Contribution
 
 
 @serialised
-def correct_contribution(study: Study, participant_id: str, contribution_id: str, raw_values: Mapping[str, Any],
-                         actor: str, at: Optional[datetime] = None) -> Contribution:
+def correct_contribution(
+    study: Study,
+    participant_id: str,
+    contribution_id: str,
+    raw_values: Mapping[str, Any],
+    actor: str,
+    at: Optional[datetime] = None,
+) -> Contribution:
     """A contributor corrects their own contribution: a new revision, the old values kept in its history."""
     try:
         row, old = _contribution(study, contribution_id)
@@ -99,14 +123,20 @@ def correct_contribution(study: Study, participant_id: str, contribution_id: str
     with change(study) as tx:
         tx.put("contributions", row, to_doc(new))
         changed = sorted(k for k in set(values) | set(old.values) if values.get(k) != old.values.get(k))
-        audit(tx, actor, "contribution corrected", contribution_id, {"fields": changed, "revision": len(history) + 1},
-              at=now, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "contribution corrected",
+            contribution_id,
+            {"fields": changed, "revision": len(history) + 1},
+            at=now,
+            laptop=study.laptop,
+        )
     return new
 
 
 @serialised
-def review_contributions(study: Study, contribution_ids: Iterable[str], state: ReviewState, note: str,
-                         actor: str) -> int:
+def review_contributions(study: Study, contribution_ids: Iterable[str], state: ReviewState, note: str, actor: str) -> int:
     """Set the review state of one or more contributions, with a note, as one change; returns how many."""
     ids = list(dict.fromkeys(contribution_ids))
     if not ids:
@@ -130,8 +160,14 @@ def review_contributions(study: Study, contribution_ids: Iterable[str], state: R
             doc = {**old, "review_state": state.value, "reviews": [*old.get("reviews", []), note_doc]}
             tx.put("contributions", row, doc)
             updated.append(doc)
-        audit(tx, actor, "contributions reviewed", ids[0] if len(ids) == 1 else f"{len(ids)} contributions",
-              {"state": state.value, "note": note, "count": len(ids)}, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "contributions reviewed",
+            ids[0] if len(ids) == 1 else f"{len(ids)} contributions",
+            {"state": state.value, "note": note, "count": len(ids)},
+            laptop=study.laptop,
+        )
     return len(updated)
 
 
@@ -153,8 +189,14 @@ def give_feedback(study: Study, contribution_id: str, text: str, actor: str) -> 
 
 
 @serialised
-def post_update(study: Study, title: str, body: dict[str, str], actor: str, at: Optional[datetime] = None,
-                titles: Optional[dict[str, str]] = None) -> Update:
+def post_update(
+    study: Study,
+    title: str,
+    body: dict[str, str],
+    actor: str,
+    at: Optional[datetime] = None,
+    titles: Optional[dict[str, str]] = None,
+) -> Update:
     """A 'what we learned' message every participant sees on their page (``titles``: the title in other languages)."""
     try:
         update = Update(title=title, body=body, author=actor, posted_at=at or utcnow(), title_text=titles or {})

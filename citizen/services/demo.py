@@ -44,8 +44,16 @@ REMOVER = 2  # the participant who withdraws and asks for their walks to be remo
 REMOVED_WALKS = 3
 BULK = 1000  # contributions stored per change while the demo is made
 
-SPOTS = ["Station Road crossing", "Bus station", "Mill Lane school gate", "Canal bridge", "Market square",
-         "Allotments", "Ring road underpass", ""]
+SPOTS = [
+    "Station Road crossing",
+    "Bus station",
+    "Mill Lane school gate",
+    "Canal bridge",
+    "Market square",
+    "Allotments",
+    "Ring road underpass",
+    "",
+]
 
 
 def studies_folder() -> Path:
@@ -89,8 +97,14 @@ def _answerer(f: FormField, rng: random.Random) -> Callable[[datetime], Any]:
     return lambda day: ""  # identifying short text: most people leave their street out
 
 
-def create_demo(data: DataFolder, participants: int = 60, contributions: int = 300, seed: Optional[int] = None,
-                study_id: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Study:
+def create_demo(
+    data: DataFolder,
+    participants: int = 60,
+    contributions: int = 300,
+    seed: Optional[int] = None,
+    study_id: Optional[str] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> Study:
     """Create the demo study with a history of enrolments, walks, reviews, proposals and updates."""
     # Bulk generation makes no reference cycles; the cycle collector would only rescan the
     # growing study again and again, so it rests until the demo is made.
@@ -103,8 +117,14 @@ def create_demo(data: DataFolder, participants: int = 60, contributions: int = 3
             gc.enable()
 
 
-def _create_demo(data: DataFolder, participants: int, contributions: int, seed: Optional[int],
-                 study_id: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Study:
+def _create_demo(
+    data: DataFolder,
+    participants: int,
+    contributions: int,
+    seed: Optional[int],
+    study_id: Optional[str],
+    progress: Optional[Callable[[int, int], None]],
+) -> Study:
     rng = random.Random(seed)
     pf = load_protocol_file(studies_folder() / DEMO_FILE)
     now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -130,14 +150,29 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
             timeline.append((enrol_times[i] + timedelta(minutes=rng.randint(30, span)), 1, i))
         timeline.append((v2_at, -1, 0))
         timeline.sort()
-        proposal = propose_change(study, "Ask whether people used their inhaler",
-                                  "Several of us with asthma said the inhaler tells more than the rating does.",
-                                  "Li Wei", at=start + timedelta(days=10))
+        proposal = propose_change(
+            study,
+            "Ask whether people used their inhaler",
+            "Several of us with asthma said the inhaler tells more than the rating does.",
+            "Li Wei",
+            at=start + timedelta(days=10),
+        )
         add_proposal_note(study, proposal.id, "Agreed at the residents' meeting; keep it a yes/no question.", "Tom Hale")
-        declined = propose_change(study, "Record people's exact home address",
-                                  "It would make maps more precise.", "Tom Hale", at=start + timedelta(days=12))
-        decide_proposal(study, declined.id, False, "Too identifying for too little gain; the street question is enough.",
-                        COORDINATOR, at=start + timedelta(days=14))
+        declined = propose_change(
+            study,
+            "Record people's exact home address",
+            "It would make maps more precise.",
+            "Tom Hale",
+            at=start + timedelta(days=12),
+        )
+        decide_proposal(
+            study,
+            declined.id,
+            False,
+            "Too identifying for too little gain; the street question is enough.",
+            COORDINATOR,
+            at=start + timedelta(days=14),
+        )
         people: dict[int, str] = {}
         made: list[tuple[str, datetime]] = []
         current = study.repo.current_protocol()
@@ -158,21 +193,33 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
                 assert current is not None
                 form = [(f.key, _answerer(f, rng)) for f in current.fields]
             elif kind == 0:
-                answers = {"take_part": True, "share_partners": rng.random() < 0.85,
-                           "quote_words": rng.random() < 0.6, "contact_later": rng.random() < 0.5}
+                answers = {
+                    "take_part": True,
+                    "share_partners": rng.random() < 0.85,
+                    "quote_words": rng.random() < 0.6,
+                    "contact_later": rng.random() < 0.5,
+                }
                 if rng.random() < 0.75:
-                    p = enrol_participant(study, answers, ConsentMethod.phone, "volunteer (phone)",
-                                          invite_token=poster.token, at=when)
+                    p = enrol_participant(
+                        study, answers, ConsentMethod.phone, "volunteer (phone)", invite_token=poster.token, at=when
+                    )
                 else:
-                    p = enrol_participant(study, answers, ConsentMethod.desk, rng.choice(WITNESSES),
-                                          witness=rng.choice(WITNESSES), at=when)
+                    p = enrol_participant(
+                        study, answers, ConsentMethod.desk, rng.choice(WITNESSES), witness=rng.choice(WITNESSES), at=when
+                    )
                 people[i] = p.id
             else:
                 values = {key: answer(when) for key, answer in form}
                 source = ContributionSource.phone if rng.random() < 0.8 else ContributionSource.desk
-                pending.append(NewContribution(
-                    people[i], values, source,
-                    "volunteer (phone)" if source is ContributionSource.phone else COORDINATOR, when))
+                pending.append(
+                    NewContribution(
+                        people[i],
+                        values,
+                        source,
+                        "volunteer (phone)" if source is ContributionSource.phone else COORDINATOR,
+                        when,
+                    )
+                )
                 if len(pending) >= BULK:
                     add_pending()
             if progress and step % 1000 == 0:
@@ -184,21 +231,43 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
         accepted_set = set(accepted)
         flagged = [cid for cid in older if cid not in accepted_set and rng.random() < 0.5]
         for chunk in range(0, len(accepted), 5000):
-            review_contributions(study, accepted[chunk:chunk + 5000], ReviewState.accepted, "Looks complete.", COORDINATOR)
+            review_contributions(study, accepted[chunk : chunk + 5000], ReviewState.accepted, "Looks complete.", COORDINATOR)
         if flagged:
-            review_contributions(study, flagged, ReviewState.needs_attention,
-                                 "The minutes walked look unusual; please check.", COORDINATOR)
+            review_contributions(
+                study, flagged, ReviewState.needs_attention, "The minutes walked look unusual; please check.", COORDINATOR
+            )
         for cid in accepted[: max(1, min(40, len(accepted) // 10))]:
-            give_feedback(study, cid, "Thank you. Your walk helped us mark the Station Road crossing as a hotspot "
-                                      "on the map we will take to the council.", COORDINATOR)
-        post_update(study, "First map of hotspots", {"en": "Thanks to 100 walks we now see that the air is worst at "
-                    "the Station Road crossing on weekday mornings. We will bring this to the council meeting."},
-                    COORDINATOR, at=start + timedelta(days=30))
-        post_update(study, "A new question about inhalers", {"en": "You asked us to add a question about inhalers. "
-                    "It is now on the form. Thank you for the idea."}, COORDINATOR, at=v2_at + timedelta(hours=2))
-        propose_change(study, "Add evening walks to the route list",
-                       "Many of us walk after work, when the ring road is busiest.", "participant at the desk",
-                       at=now - timedelta(days=3))
+            give_feedback(
+                study,
+                cid,
+                "Thank you. Your walk helped us mark the Station Road crossing as a hotspot "
+                "on the map we will take to the council.",
+                COORDINATOR,
+            )
+        post_update(
+            study,
+            "First map of hotspots",
+            {
+                "en": "Thanks to 100 walks we now see that the air is worst at "
+                "the Station Road crossing on weekday mornings. We will bring this to the council meeting."
+            },
+            COORDINATOR,
+            at=start + timedelta(days=30),
+        )
+        post_update(
+            study,
+            "A new question about inhalers",
+            {"en": "You asked us to add a question about inhalers. It is now on the form. Thank you for the idea."},
+            COORDINATOR,
+            at=v2_at + timedelta(hours=2),
+        )
+        propose_change(
+            study,
+            "Add evening walks to the route list",
+            "Many of us walk after work, when the ring road is busiest.",
+            "participant at the desk",
+            at=now - timedelta(days=3),
+        )
         # Two people withdraw: one keeps what they gave, one asks for it to be removed.
         if len(people) >= 4:
             withdraw(study, people[1], False, ConsentMethod.phone, "participant", at=now - timedelta(days=2))
@@ -208,18 +277,36 @@ def _create_demo(data: DataFolder, participants: int, contributions: int, seed: 
 
 
 def _publish_v2(study: Study, proposal_id: str, at: datetime) -> None:
-    decide_proposal(study, proposal_id, True, "Everyone at the meeting agreed; it helps people with asthma.",
-                    COORDINATOR, at=at - timedelta(hours=1))
+    decide_proposal(
+        study,
+        proposal_id,
+        True,
+        "Everyone at the meeting agreed; it helps people with asthma.",
+        COORDINATOR,
+        at=at - timedelta(hours=1),
+    )
     v1 = study.repo.current_protocol()
     assert v1 is not None
-    inhaler = FormField(key="inhaler_used", type=FieldType.yes_no,
-                        label={"en": "Did you need your inhaler during or after the walk?",
-                               "zh": "步行期间或之后，你需要用吸入器吗？",
-                               "ar": "هل احتجت إلى بخاخ الربو أثناء المشي أو بعده؟"})
+    inhaler = FormField(
+        key="inhaler_used",
+        type=FieldType.yes_no,
+        label={
+            "en": "Did you need your inhaler during or after the walk?",
+            "zh": "步行期间或之后，你需要用吸入器吗？",
+            "ar": "هل احتجت إلى بخاخ الربو أثناء المشي أو بعده؟",
+        },
+    )
     fields = [*v1.fields[:7], inhaler, *v1.fields[7:]]
-    publish_protocol_version(study, fields, v1.consent.text, [i.model_dump() for i in v1.consent.items],
-                             "Added a question about inhalers, proposed by Li Wei.", COORDINATOR,
-                             proposal_id=proposal_id, at=at)
+    publish_protocol_version(
+        study,
+        fields,
+        v1.consent.text,
+        [i.model_dump() for i in v1.consent.items],
+        "Added a question about inhalers, proposed by Li Wei.",
+        COORDINATOR,
+        proposal_id=proposal_id,
+        at=at,
+    )
 
 
 def _free_id(data: DataFolder, base: str) -> str:

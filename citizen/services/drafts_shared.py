@@ -38,8 +38,10 @@ class DraftImport:
         where = f"a new study '{self.study.id}'" if self.new_study else f"the study '{self.study.id}'"
         line = f"The draft is now the open draft of {where}; nothing was published."
         if not self.new_study and self.based_on != self.current:
-            line += (f" It was based on version {self.based_on or 'none'}; the study is now at version "
-                     f"{self.current or 'none'}: check what changed since before publishing it.")
+            line += (
+                f" It was based on version {self.based_on or 'none'}; the study is now at version "
+                f"{self.current or 'none'}: check what changed since before publishing it."
+            )
         return line
 
 
@@ -52,9 +54,16 @@ def export_draft_protocol(study: Study, path: Path) -> Draft:
         raise ServiceError("The open draft has no question yet, so there is no form to share.")
     record = study.repo.study()
     consent = ConsentPart(text=draft.consent_text, items=[to_doc(i) for i in draft.consent_items])
-    doc = protocol_file_dict(record, draft.fields, consent, approved_by="",
-                             change_summary="", source=f"{record.title} (citizen study '{record.id}', draft)",
-                             draft=DraftMark(based_on=draft.based_on), page_words=draft.page_words)
+    doc = protocol_file_dict(
+        record,
+        draft.fields,
+        consent,
+        approved_by="",
+        change_summary="",
+        source=f"{record.title} (citizen study '{record.id}', draft)",
+        draft=DraftMark(based_on=draft.based_on),
+        page_words=draft.page_words,
+    )
     payload = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     try:
         atomic_write(path, payload)
@@ -71,8 +80,7 @@ def _consent_items(pf: ProtocolFile) -> list[ConsentItem]:
         raise Refused(msg, {"path": msg}) from None
 
 
-def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str,
-                      study_id: Optional[str] = None) -> DraftImport:
+def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str, study_id: Optional[str] = None) -> DraftImport:
     """A draft file: into its own study (same id) as the open draft, or a new study whose first draft it is."""
     assert pf.draft is not None
     based_on = pf.draft.based_on
@@ -82,8 +90,7 @@ def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str,
         return _into_study(study, pf, items, name, actor, based_on)
     record = pf.to_study(source=f"draft imported from {name}")
     try:
-        record = StudyRecord.model_validate(record.model_dump() | {"id": study_id or record.id,
-                                                                   "status": StudyStatus.draft})
+        record = StudyRecord.model_validate(record.model_dump() | {"id": study_id or record.id, "status": StudyStatus.draft})
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
     if data.has_study(record.id):
@@ -93,14 +100,18 @@ def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str,
     except StoreError as exc:
         raise ServiceError(str(exc)) from None
     study = Study(store, data.laptop_id)
-    draft = Draft(created_by=actor or "unknown", fields=pf.protocol.fields, consent_text=pf.protocol.consent.text,
-                  consent_items=items, page_words=pf.protocol.page_words)
+    draft = Draft(
+        created_by=actor or "unknown",
+        fields=pf.protocol.fields,
+        consent_text=pf.protocol.consent.text,
+        consent_items=items,
+        page_words=pf.protocol.page_words,
+    )
     try:
         with change(study) as tx:
             tx.insert("study", to_doc(record))
             tx.insert("drafts", to_doc(draft))
-            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source},
-                  laptop=data.laptop_id)
+            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source}, laptop=data.laptop_id)
             audit(tx, actor, "draft imported", name, {"based_on_in_file": based_on}, laptop=data.laptop_id)
     except StoreError:
         data.discard_study_folder(record.id)
@@ -108,19 +119,29 @@ def import_draft_file(data: DataFolder, pf: ProtocolFile, name: str, actor: str,
     return DraftImport(study, draft, True, based_on, None)
 
 
-def _into_study(study: Study, pf: ProtocolFile, items: list[ConsentItem], name: str, actor: str,
-                based_on: Optional[int]) -> DraftImport:
+def _into_study(
+    study: Study, pf: ProtocolFile, items: list[ConsentItem], name: str, actor: str, based_on: Optional[int]
+) -> DraftImport:
     if open_draft(study) is not None:
-        msg = (f"The study '{study.id}' already has an open draft: publish or discard it before taking in "
-               f"the draft from {name}.")
+        msg = f"The study '{study.id}' already has an open draft: publish or discard it before taking in the draft from {name}."
         raise Refused(msg, {"path": msg})
     current = study.repo.current_protocol()
-    draft = Draft(created_by=actor or "unknown", based_on=current.number if current else None,
-                  fields=pf.protocol.fields, consent_text=pf.protocol.consent.text, consent_items=items,
-                  page_words=pf.protocol.page_words)
+    draft = Draft(
+        created_by=actor or "unknown",
+        based_on=current.number if current else None,
+        fields=pf.protocol.fields,
+        consent_text=pf.protocol.consent.text,
+        consent_items=items,
+        page_words=pf.protocol.page_words,
+    )
     with change(study) as tx:
         tx.insert("drafts", to_doc(draft))
-        audit(tx, actor, "draft imported", name,
-              {"based_on_in_file": based_on, "current_version": current.number if current else None},
-              laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "draft imported",
+            name,
+            {"based_on_in_file": based_on, "current_version": current.number if current else None},
+            laptop=study.laptop,
+        )
     return DraftImport(study, draft, False, based_on, current.number if current else None)

@@ -13,6 +13,4 @@ def record_export(study: Study, folder: str, summary: dict[str, Any], actor: str
     if not (actor or "").strip():
         raise Refused("An export needs the name of the person who approved it.")
     with change(study) as tx:
-        audit(tx, actor, "data exported", folder[-200:], dict(summary, approved_by=actor.strip()),
-              laptop=study.laptop)
-
+        audit(tx, actor, "data exported", folder[-200:], dict(summary, approved_by=actor.strip()), laptop=study.laptop)

@@ -84,8 +84,10 @@ def parse_expiry(text: str, now: Optional[datetime] = None) -> Optional[datetime
             if when.tzinfo is None:
                 when = when.astimezone()  # a time as typed on this laptop
     except ValueError:
-        message = (f"'{text[:40]}' is not a date: write the last day as year-month-day, like 2026-12-31 "
-                   "(or a date and time, like 2026-12-31T18:00).")
+        message = (
+            f"'{text[:40]}' is not a date: write the last day as year-month-day, like 2026-12-31 "
+            "(or a date and time, like 2026-12-31T18:00)."
+        )
         raise Refused(message, {"expires": message}) from None
     when = when.astimezone(now.tzinfo)
     if when <= now:
@@ -134,7 +136,8 @@ def only_open_invite(study: Study) -> Invite:
     if len(rows) == 1:
         return rows[0].invite
     if not rows:
-        raise NotFound(f"Study '{study.id}' has no open invite. Create one with "
-                       f"`citizen invite create {study.id} \"library poster\"`.")
+        raise NotFound(
+            f"Study '{study.id}' has no open invite. Create one with `citizen invite create {study.id} \"library poster\"`."
+        )
     labels = ", ".join(f"'{r.label}'" for r in rows)
     raise Refused(f"Study '{study.id}' has {len(rows)} open invites ({labels}); choose one with --invite LABEL.")

@@ -63,8 +63,11 @@ def save_page_word(study: Study, draft_id: str, language: str, msgid: str, text:
     text = " ".join(text.split())
     if text and placeholders(text) != placeholders(msgid):
         wanted = ", ".join(sorted(placeholders(msgid)))
-        msg = (f"Keep {wanted} exactly as written: the page puts a value there." if wanted
-               else "This text has no value to fill in: remove the %(...)s part.")
+        msg = (
+            f"Keep {wanted} exactly as written: the page puts a value there."
+            if wanted
+            else "This text has no value to fill in: remove the %(...)s part."
+        )
         raise Refused(msg, {"text": msg})
     words = {lang: dict(texts) for lang, texts in draft.page_words.items()}
     mine = words.setdefault(language, {})
@@ -77,5 +80,6 @@ def save_page_word(study: Study, draft_id: str, language: str, msgid: str, text:
     except ValidationError as exc:
         msg = " ".join(locate_errors(exc).values())
         raise Refused(msg, {"text": msg}) from None
-    return _save(study, row, updated, actor, "page words translated" if text else "page words cleared",
-                 f"{language}: {msgid[:60]}")
+    return _save(
+        study, row, updated, actor, "page words translated" if text else "page words cleared", f"{language}: {msgid[:60]}"
+    )

@@ -60,8 +60,9 @@ def _refusal(errors: dict[str, str]) -> str:
 
 
 @serialised
-def create_invite(study: Study, label: str, actor: str, limit: Optional[int] = None,
-                  expires_at: Optional[datetime] = None) -> Invite:
+def create_invite(
+    study: Study, label: str, actor: str, limit: Optional[int] = None, expires_at: Optional[datetime] = None
+) -> Invite:
     try:
         invite = Invite(token=new_token(), label=label, limit=limit, expires_at=expires_at)
     except ValidationError as exc:
@@ -70,8 +71,9 @@ def create_invite(study: Study, label: str, actor: str, limit: Optional[int] = N
         raise Refused(f"An open invite is already called '{invite.label}'; choose another label.")
     with change(study) as tx:
         tx.insert("invites", to_doc(invite))
-        audit(tx, actor, "invite created", invite.label, {"limit": limit, "expires_at": str(expires_at or "")},
-              laptop=study.laptop)
+        audit(
+            tx, actor, "invite created", invite.label, {"limit": limit, "expires_at": str(expires_at or "")}, laptop=study.laptop
+        )
     return invite
 
 
@@ -102,10 +104,18 @@ def _unique_code(study: Study) -> str:
 
 
 @serialised
-def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], method: ConsentMethod, actor: str,
-                      language: str = "en", invite_token: Optional[str] = None, witness: str = "",
-                      contact: Optional[dict[str, str]] = None, at: Optional[datetime] = None,
-                      reach: object = None) -> Participant:
+def enrol_participant(
+    study: Study,
+    answers: Mapping[str, Optional[bool]],
+    method: ConsentMethod,
+    actor: str,
+    language: str = "en",
+    invite_token: Optional[str] = None,
+    witness: str = "",
+    contact: Optional[dict[str, str]] = None,
+    at: Optional[datetime] = None,
+    reach: object = None,
+) -> Participant:
     """Enrol a volunteer with their consent decisions; refused unless every required item is granted.
 
     ``contact`` is what the desk typed (name, phone, email); ``reach`` is the phone page's one box,
@@ -135,21 +145,42 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
     if errors:
         raise Refused(_refusal(errors), errors)
     contact = fields if fields is not None else contact
-    route = {ConsentMethod.phone: ParticipantRoute.phone, ConsentMethod.desk: ParticipantRoute.desk,
-             ConsentMethod.paper: ParticipantRoute.paper}[method]
+    route = {
+        ConsentMethod.phone: ParticipantRoute.phone,
+        ConsentMethod.desk: ParticipantRoute.desk,
+        ConsentMethod.paper: ParticipantRoute.paper,
+    }[method]
     try:
         link = new_token()
-        participant = Participant(code=_unique_code(study), token=link, link=link, route=route,
-                                  invite_id=invite.id if invite else None, enrolled_at=now, laptop=study.laptop)
-        event = ConsentEvent(participant_id=participant.id, kind=ConsentKind.enrol,
-                             document_version=current.consent.version,
-                             text_sha256=current.consent.text_sha256(language), language=language,
-                             granted=decision.granted, declined=decision.declined, method=method,
-                             witness=witness, at=now, laptop=study.laptop)
+        participant = Participant(
+            code=_unique_code(study),
+            token=link,
+            link=link,
+            route=route,
+            invite_id=invite.id if invite else None,
+            enrolled_at=now,
+            laptop=study.laptop,
+        )
+        event = ConsentEvent(
+            participant_id=participant.id,
+            kind=ConsentKind.enrol,
+            document_version=current.consent.version,
+            text_sha256=current.consent.text_sha256(language),
+            language=language,
+            granted=decision.granted,
+            declined=decision.declined,
+            method=method,
+            witness=witness,
+            at=now,
+            laptop=study.laptop,
+        )
         if contact is not None and not isinstance(contact, Mapping):
             raise Refused("The contact details could not be read; please enter them again.")
-        contact_record = (Contact.model_validate({**contact, "participant_id": participant.id, "changed_at": now})
-                          if contact and any(contact.values()) else None)
+        contact_record = (
+            Contact.model_validate({**contact, "participant_id": participant.id, "changed_at": now})
+            if contact and any(contact.values())
+            else None
+        )
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
     with change(study) as tx:
@@ -159,9 +190,21 @@ def enrol_participant(study: Study, answers: Mapping[str, Optional[bool]], metho
             tx.insert("contacts", to_doc(contact_record))
         if invite is not None:
             tx.put("invites", row_of(study, "invites", invite.id), to_doc(invite.model_copy(update={"uses": invite.uses + 1})))
-        audit(tx, actor, "participant enrolled", participant.code,
-              {"route": route.value, "consent_version": current.consent.version, "declined": decision.declined,
-               "invite": invite.label if invite else "", "witness": witness}, at=now, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "participant enrolled",
+            participant.code,
+            {
+                "route": route.value,
+                "consent_version": current.consent.version,
+                "declined": decision.declined,
+                "invite": invite.label if invite else "",
+                "witness": witness,
+            },
+            at=now,
+            laptop=study.laptop,
+        )
     return participant
 
 
@@ -182,9 +225,17 @@ def relink_participant(study: Study, participant_id: str, actor: str) -> Partici
 
 
 @serialised
-def change_consent(study: Study, participant_id: str, answers: Mapping[str, Optional[bool]], method: ConsentMethod,
-                   actor: str, language: str = "en", witness: str = "", at: Optional[datetime] = None,
-                   reach: object = None) -> ConsentEvent:
+def change_consent(
+    study: Study,
+    participant_id: str,
+    answers: Mapping[str, Optional[bool]],
+    method: ConsentMethod,
+    actor: str,
+    language: str = "en",
+    witness: str = "",
+    at: Optional[datetime] = None,
+    reach: object = None,
+) -> ConsentEvent:
     """Record new consent choices (a change of optional items, or re-consent to a new version).
 
     Not (or no longer) agreeing to be contacted deletes their contact details in the same change;
@@ -206,10 +257,19 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
         raise Refused(_refusal(errors), errors)
     kind = ConsentKind.reconsent if state.document_version != current.consent.version else ConsentKind.change
     try:
-        event = ConsentEvent(participant_id=participant_id, kind=kind, document_version=current.consent.version,
-                             text_sha256=current.consent.text_sha256(language), language=language,
-                             granted=decision.granted, declined=decision.declined, method=method, witness=witness,
-                             at=at or utcnow(), laptop=study.laptop)
+        event = ConsentEvent(
+            participant_id=participant_id,
+            kind=kind,
+            document_version=current.consent.version,
+            text_sha256=current.consent.text_sha256(language),
+            language=language,
+            granted=decision.granted,
+            declined=decision.declined,
+            method=method,
+            witness=witness,
+            at=at or utcnow(),
+            laptop=study.laptop,
+        )
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc))) from None
     with change(study) as tx:
@@ -218,9 +278,20 @@ def change_consent(study: Study, participant_id: str, answers: Mapping[str, Opti
             put_contact(study, tx, participant_id, None, event.at)  # no longer to be contacted: details deleted
         elif fields is not None:
             put_contact(study, tx, participant_id, fields, event.at)
-        audit(tx, actor, "consent " + ("renewed" if kind is ConsentKind.reconsent else "changed"), participant.code,
-              {"consent_version": current.consent.version, "granted": decision.granted,
-               "declined": decision.declined, "method": method.value}, at=event.at, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "consent " + ("renewed" if kind is ConsentKind.reconsent else "changed"),
+            participant.code,
+            {
+                "consent_version": current.consent.version,
+                "granted": decision.granted,
+                "declined": decision.declined,
+                "method": method.value,
+            },
+            at=event.at,
+            laptop=study.laptop,
+        )
     return event
 
 
@@ -243,15 +314,22 @@ def remove_proposal_words(study: Study, tx: Any, participant_id: str) -> int:
         removed += 1
         for line in trail.rows_where("target", doc.get("title")):
             entry = trail.get(line)
-            if entry is not None and entry.get("action") in PROPOSAL_ACTIONS and entry.get("at", "") >= doc.get(
-                    "created_at", ""):
+            if entry is not None and entry.get("action") in PROPOSAL_ACTIONS and entry.get("at", "") >= doc.get("created_at", ""):
                 tx.put("audit", line, dict(entry, target=REMOVED_WORDS))
     return removed
 
 
 @serialised
-def withdraw(study: Study, participant_id: str, remove_data: bool, method: ConsentMethod, actor: str,
-             witness: str = "", at: Optional[datetime] = None, language: Optional[str] = None) -> ConsentEvent:
+def withdraw(
+    study: Study,
+    participant_id: str,
+    remove_data: bool,
+    method: ConsentMethod,
+    actor: str,
+    witness: str = "",
+    at: Optional[datetime] = None,
+    language: Optional[str] = None,
+) -> ConsentEvent:
     """Withdraw a participant; with ``remove_data`` their contributions become tombstones.
 
     Their contact details are deleted either way (leaving withdraws the consent to be contacted);
@@ -268,11 +346,20 @@ def withdraw(study: Study, participant_id: str, remove_data: bool, method: Conse
     now = at or utcnow()
     current = _current(study)
     shown = language if language and language in current.consent.text else state.language
-    event = ConsentEvent(participant_id=participant_id, kind=ConsentKind.withdraw,
-                         document_version=state.document_version or current.consent.version,
-                         text_sha256=current.consent.text_sha256(shown), language=shown,
-                         granted=[], declined=sorted(state.granted | state.declined), method=method,
-                         witness=witness, remove_data=remove_data, at=now, laptop=study.laptop)
+    event = ConsentEvent(
+        participant_id=participant_id,
+        kind=ConsentKind.withdraw,
+        document_version=state.document_version or current.consent.version,
+        text_sha256=current.consent.text_sha256(shown),
+        language=shown,
+        granted=[],
+        declined=sorted(state.granted | state.declined),
+        method=method,
+        witness=witness,
+        remove_data=remove_data,
+        at=now,
+        laptop=study.laptop,
+    )
     table = study.store.table("contributions")
     removed = 0
     with change(study) as tx:
@@ -290,8 +377,18 @@ def withdraw(study: Study, participant_id: str, remove_data: bool, method: Conse
         contact_row = study.store.table("contacts").find_row(participant_id)
         if contact_row is not None:
             tx.put("contacts", contact_row, {"participant_id": participant_id, "name": "", "phone": "", "email": ""})
-        audit(tx, actor, "participant withdrew", participant.code,
-              {"remove_data": remove_data, "contributions_removed": removed, "method": method.value,
-               **({"proposals_removed": proposals} if remove_data else {})},
-              at=now, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "participant withdrew",
+            participant.code,
+            {
+                "remove_data": remove_data,
+                "contributions_removed": removed,
+                "method": method.value,
+                **({"proposals_removed": proposals} if remove_data else {}),
+            },
+            at=now,
+            laptop=study.laptop,
+        )
     return event

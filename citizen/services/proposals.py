@@ -14,20 +14,34 @@ from .common import Refused, Study, audit, change, row_of, serialised, volunteer
 
 
 @serialised
-def propose_change(study: Study, title: str, rationale: str, proposed_by: str,
-                   participant_id: Optional[str] = None, at: Optional[datetime] = None,
-                   from_phone: bool = False) -> Proposal:
+def propose_change(
+    study: Study,
+    title: str,
+    rationale: str,
+    proposed_by: str,
+    participant_id: Optional[str] = None,
+    at: Optional[datetime] = None,
+    from_phone: bool = False,
+) -> Proposal:
     if from_phone:
         volunteers_gate(study)
     try:
-        proposal = Proposal(title=title, rationale=rationale, proposed_by=proposed_by,
-                            participant_id=participant_id, created_at=at or utcnow())
+        proposal = Proposal(
+            title=title, rationale=rationale, proposed_by=proposed_by, participant_id=participant_id, created_at=at or utcnow()
+        )
     except ValidationError as exc:
         raise Refused("; ".join(explain(exc)), locate_errors(exc)) from None
     with change(study) as tx:
         tx.insert("proposals", to_doc(proposal))
-        audit(tx, proposed_by, "change proposed", proposal.title, {"by_participant": participant_id is not None},
-              at=proposal.created_at, laptop=study.laptop)
+        audit(
+            tx,
+            proposed_by,
+            "change proposed",
+            proposal.title,
+            {"by_participant": participant_id is not None},
+            at=proposal.created_at,
+            laptop=study.laptop,
+        )
     return proposal
 
 
@@ -51,8 +65,9 @@ def add_proposal_note(study: Study, proposal_id: str, text: str, by: str) -> Pro
 
 
 @serialised
-def decide_proposal(study: Study, proposal_id: str, accepted: bool, reason: str, decided_by: str,
-                    at: Optional[datetime] = None) -> Proposal:
+def decide_proposal(
+    study: Study, proposal_id: str, accepted: bool, reason: str, decided_by: str, at: Optional[datetime] = None
+) -> Proposal:
     row, old = _proposal(study, proposal_id)
     if old.status is not ProposalStatus.open:
         raise Refused(f"This proposal was already {old.status.value} by {old.decided_by}.")
@@ -61,14 +76,19 @@ def decide_proposal(study: Study, proposal_id: str, accepted: bool, reason: str,
         raise Refused(msg, {"reason": msg})
     if not decided_by.strip():
         raise Refused("Please say who decided.", {"decided_by": "Please say who decided."})
-    new = old.model_copy(update={
-        "status": ProposalStatus.accepted if accepted else ProposalStatus.declined,
-        "decision_reason": reason.strip(), "decided_by": decided_by.strip(), "decided_at": at or utcnow(),
-    })
+    new = old.model_copy(
+        update={
+            "status": ProposalStatus.accepted if accepted else ProposalStatus.declined,
+            "decision_reason": reason.strip(),
+            "decided_by": decided_by.strip(),
+            "decided_at": at or utcnow(),
+        }
+    )
     with change(study) as tx:
         tx.put("proposals", row, to_doc(Proposal.model_validate(to_doc(new))))
-        audit(tx, decided_by, "proposal " + new.status.value, old.title, {"reason": reason}, at=new.decided_at,
-              laptop=study.laptop)
+        audit(
+            tx, decided_by, "proposal " + new.status.value, old.title, {"reason": reason}, at=new.decided_at, laptop=study.laptop
+        )
     return new
 
 

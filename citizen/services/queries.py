@@ -86,8 +86,10 @@ def summarise(study: Study) -> StudySummary:
 def damage_message(exc: Exception, where: Path) -> str:
     """A plain sentence for a study that cannot be read (a damaged file, or a record of the wrong shape)."""
     if isinstance(exc, ValidationError):
-        return (f"{where}: a stored record does not have the shape citizen expects. "
-                "`citizen check` shows which file; `citizen check --restore` puts back its last good copy.")
+        return (
+            f"{where}: a stored record does not have the shape citizen expects. "
+            "`citizen check` shows which file; `citizen check --restore` puts back its last good copy."
+        )
     return str(exc)
 
 
@@ -99,9 +101,20 @@ def list_studies(data: DataFolder) -> list[StudySummary]:
             out.append(summarise(Study(data.study(study_id), data.laptop_id)))
         except (StoreError, ValidationError) as exc:
             problem = damage_message(exc, data.studies_folder / study_id)
-            out.append(StudySummary(id=study_id, title="(cannot be opened)", status=StudyStatus.closed,
-                                    shared_aim="", participants=0, contributions=0, last_activity=None,
-                                    protocol_version=None, consent_version=None, problem=problem))
+            out.append(
+                StudySummary(
+                    id=study_id,
+                    title="(cannot be opened)",
+                    status=StudyStatus.closed,
+                    shared_aim="",
+                    participants=0,
+                    contributions=0,
+                    last_activity=None,
+                    protocol_version=None,
+                    consent_version=None,
+                    problem=problem,
+                )
+            )
     return out
 
 
@@ -223,9 +236,15 @@ def can_restore(damage: StoreDamaged) -> bool:
 
 # The record each table holds; ``check`` validates every stored record against it.
 TABLE_MODELS: dict[str, type[BaseModel]] = {
-    "study": models.Study, "protocol_versions": models.ProtocolVersion, "invites": models.Invite,
-    "participants": models.Participant, "contacts": models.Contact, "consent_events": models.ConsentEvent,
-    "contributions": models.Contribution, "proposals": models.Proposal, "updates": models.Update,
+    "study": models.Study,
+    "protocol_versions": models.ProtocolVersion,
+    "invites": models.Invite,
+    "participants": models.Participant,
+    "contacts": models.Contact,
+    "consent_events": models.ConsentEvent,
+    "contributions": models.Contribution,
+    "proposals": models.Proposal,
+    "updates": models.Update,
     "audit": models.AuditEvent,
 }
 
@@ -240,8 +259,9 @@ def check_records(path: Path, table: str, rows: dict) -> None:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "the record"
-            raise StoreDamaged(path, f"record {key} is not a valid {table} record ({where}: {first['msg']})",
-                               path.with_name(path.name + ".bak")) from None
+            raise StoreDamaged(
+                path, f"record {key} is not a valid {table} record ({where}: {first['msg']})", path.with_name(path.name + ".bak")
+            ) from None
 
 
 def restore_last_good(damage: StoreDamaged) -> Path:
@@ -258,8 +278,9 @@ def restore_last_good(damage: StoreDamaged) -> Path:
         try:
             check_records(damage.backup, table, load_segment(damage.backup, table)[table])
         except StoreDamaged as exc:
-            raise StoreError(f"The last good copy of {damage.path} is damaged too ({exc.reason}); "
-                             "it was left as it is.") from None
+            raise StoreError(
+                f"The last good copy of {damage.path} is damaged too ({exc.reason}); it was left as it is."
+            ) from None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     kept = damage.path.with_name(damage.path.name + f".damaged-{stamp}")
     if damage.path.exists():

@@ -49,8 +49,14 @@ def load_protocol_file(path: Path) -> ProtocolFile:
     return parse_protocol_file(data, str(path))
 
 
-def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optional[str] = None,
-                 source: str = "", at: Optional[datetime] = None) -> Study:
+def create_study(
+    data: DataFolder,
+    pf: ProtocolFile,
+    actor: str,
+    study_id: Optional[str] = None,
+    source: str = "",
+    at: Optional[datetime] = None,
+) -> Study:
     """Add a study from a protocol file, with its first protocol version already published."""
     record = pf.to_study(source=source)
     if study_id:
@@ -66,8 +72,10 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
         )
     gaps = page_word_gaps(record.languages, pf.protocol.page_words)
     if gaps:
-        raise Refused(f"The study '{record.id}' cannot be added: its phone pages cannot speak every one of its "
-                      "languages. " + "; ".join(gaps) + ".")
+        raise Refused(
+            f"The study '{record.id}' cannot be added: its phone pages cannot speak every one of its "
+            "languages. " + "; ".join(gaps) + "."
+        )
     store = data.new_study_folder(record.id)
     study = Study(store, data.laptop_id)
     study.notices = pf.role_notes()
@@ -84,10 +92,24 @@ def create_study(data: DataFolder, pf: ProtocolFile, actor: str, study_id: Optio
         with change(study) as tx:
             tx.insert("study", to_doc(record))
             tx.insert("protocol_versions", to_doc(version))
-            audit(tx, actor, "study created", record.id, {"title": record.title, "source": record.source}
-                  | ({"notices": study.notices} if study.notices else {}), at=at, laptop=data.laptop_id)
-            audit(tx, actor, "protocol published", "version 1",
-                  {"approved_by": version.approved_by, "consent_version": 1}, at=at, laptop=data.laptop_id)
+            audit(
+                tx,
+                actor,
+                "study created",
+                record.id,
+                {"title": record.title, "source": record.source} | ({"notices": study.notices} if study.notices else {}),
+                at=at,
+                laptop=data.laptop_id,
+            )
+            audit(
+                tx,
+                actor,
+                "protocol published",
+                "version 1",
+                {"approved_by": version.approved_by, "consent_version": 1},
+                at=at,
+                laptop=data.laptop_id,
+            )
     except (StoreError, ValidationError):
         data.discard_study_folder(record.id)
         raise
@@ -118,9 +140,15 @@ def export_protocol(study: Study, path: Path, draft: bool = False) -> None:
     if current is None:
         raise ServiceError("This study has no published protocol yet.")
     record = study.repo.study()
-    doc = protocol_file_dict(record, current.fields, current.consent, current.approved_by,
-                             current.change_summary, source=f"{record.title} (citizen study '{record.id}')",
-                             page_words=current.page_words)
+    doc = protocol_file_dict(
+        record,
+        current.fields,
+        current.consent,
+        current.approved_by,
+        current.change_summary,
+        source=f"{record.title} (citizen study '{record.id}')",
+        page_words=current.page_words,
+    )
     payload = json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     try:
         atomic_write(path, payload)
@@ -129,11 +157,18 @@ def export_protocol(study: Study, path: Path, draft: bool = False) -> None:
 
 
 @serialised
-def publish_protocol_version(study: Study, fields: list[FormField], consent_text: dict[str, str],
-                             consent_items: list[dict], change_summary: str, approved_by: str,
-                             proposal_id: Optional[str] = None, at: Optional[datetime] = None,
-                             also: Optional[Callable[[Transaction, ProtocolVersion], None]] = None,
-                             page_words: Optional[PageWords] = None) -> ProtocolVersion:
+def publish_protocol_version(
+    study: Study,
+    fields: list[FormField],
+    consent_text: dict[str, str],
+    consent_items: list[dict],
+    change_summary: str,
+    approved_by: str,
+    proposal_id: Optional[str] = None,
+    at: Optional[datetime] = None,
+    also: Optional[Callable[[Transaction, ProtocolVersion], None]] = None,
+    page_words: Optional[PageWords] = None,
+) -> ProtocolVersion:
     """Publish a new, immutable protocol version; the consent version moves on only if it changed.
 
     ``also`` writes more in the same change (the draft it came from is marked published with it).
@@ -141,13 +176,21 @@ def publish_protocol_version(study: Study, fields: list[FormField], consent_text
     current = study.repo.current_protocol()
     number = 1 if current is None else current.number + 1
     try:
-        candidate = ConsentDocument(version=1 if current is None else current.consent.version,
-                                    text=consent_text, items=consent_items)
+        candidate = ConsentDocument(
+            version=1 if current is None else current.consent.version, text=consent_text, items=consent_items
+        )
         if current is not None and (candidate.text != current.consent.text or candidate.items != current.consent.items):
             candidate = candidate.model_copy(update={"version": current.consent.version + 1})
-        version = ProtocolVersion(number=number, fields=fields, consent=candidate, change_summary=change_summary,
-                                  proposal_id=proposal_id, approved_by=approved_by, effective_at=at or utcnow(),
-                                  page_words=current.page_words if page_words is None and current else page_words or {})
+        version = ProtocolVersion(
+            number=number,
+            fields=fields,
+            consent=candidate,
+            change_summary=change_summary,
+            proposal_id=proposal_id,
+            approved_by=approved_by,
+            effective_at=at or utcnow(),
+            page_words=current.page_words if page_words is None and current else page_words or {},
+        )
     except ValidationError as exc:
         raise Refused("This protocol cannot be published: " + "; ".join(explain(exc))) from None
     if current is not None and not change_summary.strip():
@@ -155,14 +198,23 @@ def publish_protocol_version(study: Study, fields: list[FormField], consent_text
     diff = protocol_changes(current, version)
     with change(study) as tx:
         tx.insert("protocol_versions", to_doc(version))
-        audit(tx, approved_by, "protocol published", f"version {number}",
-              {"consent_version": version.consent.version, "changes": diff, "proposal": proposal_id},
-              at=at, laptop=study.laptop)
+        audit(
+            tx,
+            approved_by,
+            "protocol published",
+            f"version {number}",
+            {"consent_version": version.consent.version, "changes": diff, "proposal": proposal_id},
+            at=at,
+            laptop=study.laptop,
+        )
         if proposal_id:
             proposal = study.repo.proposal(proposal_id)
             if proposal is not None:
-                tx.put("proposals", row_of(study, "proposals", proposal_id),
-                       to_doc(proposal.model_copy(update={"protocol_version": number})))
+                tx.put(
+                    "proposals",
+                    row_of(study, "proposals", proposal_id),
+                    to_doc(proposal.model_copy(update={"protocol_version": number})),
+                )
         if also is not None:
             also(tx, version)
     return version
@@ -174,6 +226,7 @@ def set_study_status(study: Study, status: StudyStatus, actor: str) -> StudyReco
     updated = record.model_copy(update={"status": status})
     with change(study) as tx:
         tx.put("study", 1, to_doc(updated))
-        audit(tx, actor, "study status changed", record.id, {"from": record.status.value, "to": status.value},
-              laptop=study.laptop)
+        audit(
+            tx, actor, "study status changed", record.id, {"from": record.status.value, "to": status.value}, laptop=study.laptop
+        )
     return updated

@@ -17,7 +17,8 @@ from .. import __version__
 def write_crash_log(data: Path, exc: BaseException) -> Path:
     """Append the traceback to the data folder's log (or the temp folder when that fails)."""
     text = f"--- {datetime.now(timezone.utc).isoformat()} citizen {__version__}\n" + "".join(
-        traceback.format_exception(type(exc), exc, exc.__traceback__))
+        traceback.format_exception(type(exc), exc, exc.__traceback__)
+    )
     for folder in (data / "logs", Path(tempfile.gettempdir())):
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

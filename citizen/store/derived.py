@@ -73,10 +73,16 @@ class SegmentCache:
                 self.damaged.append(path)  # only a cache: everything in it is derived again
                 logging.getLogger("citizen").warning(
                     "%s could not be read; it is only an index of the records beside it and is made again "
-                    "from them (no data is affected)", path)
+                    "from them (no data is affected)",
+                    path,
+                )
             else:
-                if (isinstance(data, dict) and data.get("citizen-cache") == CACHE_SCHEMA
-                        and data.get("kind") == self.kind and isinstance(data.get("segments"), dict)):
+                if (
+                    isinstance(data, dict)
+                    and data.get("citizen-cache") == CACHE_SCHEMA
+                    and data.get("kind") == self.kind
+                    and isinstance(data.get("segments"), dict)
+                ):
                     entries = data["segments"]
             self._groups[group] = entries
         return entries
@@ -178,8 +184,9 @@ class SegmentSummaries(SegmentCache):
     """Counts per segment, so figures never read every record."""
 
     def __init__(self, table: SegmentedTable, summarise: Callable[..., Any]):
-        super().__init__(table, "summary", lambda rows: dict(summarise(rows.values())),
-                         f"{table.name}/{getattr(summarise, 'version', 1)}")
+        super().__init__(
+            table, "summary", lambda rows: dict(summarise(rows.values())), f"{table.name}/{getattr(summarise, 'version', 1)}"
+        )
 
     def totals(self, save: bool = True) -> dict[str, int]:
         """The counts of the whole table, summed over its segments."""

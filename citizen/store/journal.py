@@ -19,8 +19,10 @@ from . import durable
 from .durable import StoreDamaged, StoreWriteError, plain_os_error
 
 SCHEMA = 1
-RESTORE_HINT = ("`citizen check --restore` keeps the changes it can read, sets the damaged file aside, "
-                "and the study opens from its last saved state.")
+RESTORE_HINT = (
+    "`citizen check --restore` keeps the changes it can read, sets the damaged file aside, "
+    "and the study opens from its last saved state."
+)
 HEADER = {"citizen-journal": SCHEMA}
 
 Op = tuple[str, int, dict[str, Any]]  # (table, row, document)
@@ -68,7 +70,7 @@ def read_journal(path: Path) -> tuple[list[list[Op]], int]:
             break
         ops = _decode(line)
         if ops is None:
-            if last or all(not rest for rest in body_lines[i + 1:]):
+            if last or all(not rest for rest in body_lines[i + 1 :]):
                 break  # torn tail: never acknowledged
             raise StoreDamaged(path, f"change {i + 1} is corrupt and later changes follow it", hint=RESTORE_HINT)
         if last:
@@ -104,8 +106,7 @@ def _decode(line: bytes) -> list[Op] | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     if not isinstance(ops, list) or not all(
-        isinstance(op, list) and len(op) == 3 and isinstance(op[0], str) and isinstance(op[1], int)
-        and isinstance(op[2], dict)
+        isinstance(op, list) and len(op) == 3 and isinstance(op[0], str) and isinstance(op[1], int) and isinstance(op[2], dict)
         for op in ops
     ):
         return None

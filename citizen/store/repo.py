@@ -206,8 +206,16 @@ class StudyRepo:
         contributions has over 100,000 of them, and a model each took longer than the export.
         Read a segment at a time (nothing kept loaded).
         """
-        return [AuditEntry(datetime.fromisoformat(d["at"]), d.get("actor", ""), d.get("action", ""),
-                           d.get("target", ""), d.get("details") or {}) for _, d in self._t("audit").stream()]
+        return [
+            AuditEntry(
+                datetime.fromisoformat(d["at"]),
+                d.get("actor", ""),
+                d.get("action", ""),
+                d.get("target", ""),
+                d.get("details") or {},
+            )
+            for _, d in self._t("audit").stream()
+        ]
 
     def last_activity(self) -> Optional[datetime]:
         """When the study last changed (the time of its newest audit event)."""

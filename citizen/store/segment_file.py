@@ -13,7 +13,6 @@ SCHEMA = 1
 META = "_meta"
 
 
-
 def _from_schema_0(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 0 (the first pre-release files) kept records under TinyDB's ``_default`` table."""
     meta = data[META]["1"]
@@ -53,9 +52,7 @@ def load_segment(path: Path, table: str) -> dict[str, Any]:
         raise StoreDamaged(path, "its schema version is missing", backup)
     schema = meta["schema"]
     if schema > SCHEMA:
-        raise StoreDamaged(
-            path, f"it was written by a newer citizen (schema {schema}; this one knows {SCHEMA}); update citizen"
-        )
+        raise StoreDamaged(path, f"it was written by a newer citizen (schema {schema}; this one knows {SCHEMA}); update citizen")
     while schema < SCHEMA:
         migrate = MIGRATIONS.get(schema)
         if migrate is None:

@@ -94,9 +94,16 @@ class SegmentStorage(Storage):
 class SegmentedTable:
     """One table of a study: a run of segment files, loaded on demand."""
 
-    def __init__(self, folder: Path, name: str, size: int, unique: str = "id",
-                 summariser: Optional[Callable[..., Any]] = None, lock: Optional[AbstractContextManager[Any]] = None,
-                 indexed: Iterable[str] = ()):
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        size: int,
+        unique: str = "id",
+        summariser: Optional[Callable[..., Any]] = None,
+        lock: Optional[AbstractContextManager[Any]] = None,
+        indexed: Iterable[str] = (),
+    ):
         self.folder = folder
         self.readonly = False
         self.lock = lock if lock is not None else threading.RLock()

@@ -122,8 +122,9 @@ class StudyStore:
         self.readonly = readonly
         self.lock = StudyLock()
         self.tables = {
-            name: SegmentedTable(folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock,
-                                 indexed=INDEXED.get(name, ()))
+            name: SegmentedTable(
+                folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock, indexed=INDEXED.get(name, ())
+            )
             for name, (size, unique) in TABLES.items()
         }
         for table in self.tables.values():
@@ -298,8 +299,7 @@ def read_laptop_id(path: Path) -> str:
     except OSError as exc:
         raise StoreDamaged(path, f"it cannot be read ({exc.strerror})", laptop_backup(path)) from None
     except (ValueError, RecursionError):
-        raise StoreDamaged(path, "it is not complete JSON; it should hold this laptop's id",
-                           laptop_backup(path)) from None
+        raise StoreDamaged(path, "it is not complete JSON; it should hold this laptop's id", laptop_backup(path)) from None
     if not isinstance(data, dict):
         raise StoreDamaged(path, "it does not have the shape of a laptop file", laptop_backup(path))
     schema = data.get("schema", 1)  # the first files carried no version: they are schema 1
@@ -365,9 +365,7 @@ class DataFolder:
                 "or use that window (only one copy may write a data folder at a time)."
             ) from None
         except OSError as exc:
-            raise StoreError(
-                f"Cannot use the data folder {self.path}: {exc.strerror}. Check that it is writable."
-            ) from None
+            raise StoreError(f"Cannot use the data folder {self.path}: {exc.strerror}. Check that it is writable.") from None
         self._lock = lock
 
     def _laptop_id(self) -> str:
@@ -375,8 +373,7 @@ class DataFolder:
         if not path.exists():
             value = "".join(secrets.choice(LAPTOP_ALPHABET) for _ in range(2))
             if not self.readonly:
-                atomic_write(path, json.dumps({"laptop": value, "schema": LAPTOP_SCHEMA}).encode(),
-                             backup=laptop_backup(path))
+                atomic_write(path, json.dumps({"laptop": value, "schema": LAPTOP_SCHEMA}).encode(), backup=laptop_backup(path))
             return value
         return read_laptop_id(path)
 

@@ -45,12 +45,16 @@ def split_url(text: str) -> tuple[URL, str, str]:
     except (ValueError, TypeError):
         raise HubError(f"'{text[:80]}' is not a web address.") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise HubError(f"'{display(url)}' is not an http:// or https:// address of a database "
-                       "(for example https://hub.example.org/northgate-air).")
+        raise HubError(
+            f"'{display(url)}' is not an http:// or https:// address of a database "
+            "(for example https://hub.example.org/northgate-air)."
+        )
     db = url.path.strip("/")
     if not db or "/" in db:
-        raise HubError(f"'{display(url)}' does not name one database: end it with the database's name, "
-                       "for example https://hub.example.org/northgate-air.")
+        raise HubError(
+            f"'{display(url)}' does not name one database: end it with the database's name, "
+            "for example https://hub.example.org/northgate-air."
+        )
     user, password = url.user or "", url.password or ""
     bare = url.with_user(None).with_password(None).with_query(None).with_fragment(None)
     return bare.with_path("/" + db), user, password
@@ -74,8 +78,10 @@ def is_loopback(host: str) -> bool:
 
 def warnings_for(url: URL) -> list[str]:
     if url.scheme == "http" and not is_loopback(url.host or ""):
-        return [f"Warning: {display(url)} is plain http: the password and the study's records cross the network "
-                "unencrypted, readable by anyone on the way. Use https:// for a hub on another machine."]
+        return [
+            f"Warning: {display(url)} is plain http: the password and the study's records cross the network "
+            "unencrypted, readable by anyone on the way. Use https:// for a hub on another machine."
+        ]
     return []
 
 
@@ -86,8 +92,15 @@ def password_from_env() -> str:
 class Hub:
     """One CouchDB (or PouchDB Server, or Cloudant) database."""
 
-    def __init__(self, url: URL, user: str = "", password: str = "", max_in_flight: int = MAX_IN_FLIGHT,
-                 retries: int = RETRIES, retry_delay: float = RETRY_DELAY):
+    def __init__(
+        self,
+        url: URL,
+        user: str = "",
+        password: str = "",
+        max_in_flight: int = MAX_IN_FLIGHT,
+        retries: int = RETRIES,
+        retry_delay: float = RETRY_DELAY,
+    ):
         self.url = url
         self.shown = display(url)
         # Basic authentication (over https, as the warning for plain http says); never logged.
@@ -114,8 +127,16 @@ class Hub:
         url = URL(base + ("/" + path if path else ""), encoded=True)
         return url.with_query(params) if params else url
 
-    async def request(self, method: str, path: str, what: str, *, params: Optional[dict[str, str]] = None,
-                      body: Any = None, missing_ok: bool = False) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: Optional[dict[str, str]] = None,
+        body: Any = None,
+        missing_ok: bool = False,
+    ) -> Any:
         """The JSON answer, or None for a 404 when ``missing_ok``; HubError in plain words otherwise."""
         assert self._session is not None
         data = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -125,14 +146,17 @@ class Hub:
             last = attempt == self.retries
             try:
                 async with self._slots:
-                    async with self._session.request(method, self._address(path, params), data=data,
-                                                     headers=headers, allow_redirects=False) as resp:
+                    async with self._session.request(
+                        method, self._address(path, params), data=data, headers=headers, allow_redirects=False
+                    ) as resp:
                         raw = await resp.read()
                         status, reason = resp.status, resp.reason or ""
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 if last:
-                    raise HubError(f"Cannot reach the hub at {self.shown} while {what} ({_why(exc)}). "
-                                   "Nothing acknowledged was lost; sync again when the hub can be reached.") from None
+                    raise HubError(
+                        f"Cannot reach the hub at {self.shown} while {what} ({_why(exc)}). "
+                        "Nothing acknowledged was lost; sync again when the hub can be reached."
+                    ) from None
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
@@ -145,33 +169,44 @@ class Hub:
 
     def _answer(self, status: int, reason: str, raw: bytes, what: str, missing_ok: bool) -> Any:
         if status == 401:
-            raise HubAuthError(f"The hub at {self.shown} refused the user name or password (401 {reason}). "
-                               f"Check them; the password comes from the prompt or {PASSWORD_ENV}.")
+            raise HubAuthError(
+                f"The hub at {self.shown} refused the user name or password (401 {reason}). "
+                f"Check them; the password comes from the prompt or {PASSWORD_ENV}."
+            )
         if status == 403:
-            raise HubAuthError(f"The hub at {self.shown} does not let this user do this (403, while {what}): "
-                               "ask the hub's administrator to make the user a member of the database.")
+            raise HubAuthError(
+                f"The hub at {self.shown} does not let this user do this (403, while {what}): "
+                "ask the hub's administrator to make the user a member of the database."
+            )
         if status == 404 and missing_ok:
             return None
         if status == 404:
             raise HubMissing(f"The hub has no database at {self.shown} (404 while {what}).")
         if status >= 500:
-            raise HubError(f"The hub at {self.shown} failed while {what} ({status} {reason}). Nothing acknowledged "
-                           "was lost; sync again later, it goes on from the last checkpoint.")
+            raise HubError(
+                f"The hub at {self.shown} failed while {what} ({status} {reason}). Nothing acknowledged "
+                "was lost; sync again later, it goes on from the last checkpoint."
+            )
         if 300 <= status < 400:
-            raise HubError(f"The hub at {self.shown} sent this laptop elsewhere ({status} {reason}) while {what}; "
-                           "give the address it names (the password is never sent on to another address).")
+            raise HubError(
+                f"The hub at {self.shown} sent this laptop elsewhere ({status} {reason}) while {what}; "
+                "give the address it names (the password is never sent on to another address)."
+            )
         if status >= 400:
-            raise HubError(f"The hub at {self.shown} refused a request while {what} ({status} {reason}: "
-                           f"{_detail(raw)}).")
+            raise HubError(f"The hub at {self.shown} refused a request while {what} ({status} {reason}: {_detail(raw)}).")
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise HubError(f"The hub at {self.shown} gave an answer that is not JSON while {what}: is the address "
-                           "that of a CouchDB database? Nothing was changed by it.") from None
+            raise HubError(
+                f"The hub at {self.shown} gave an answer that is not JSON while {what}: is the address "
+                "that of a CouchDB database? Nothing was changed by it."
+            ) from None
 
     def malformed(self, what: str, detail: str) -> HubError:
-        return HubError(f"The hub at {self.shown} gave an answer that is not what CouchDB sends while {what} "
-                        f"({detail}). Nothing was changed by it; sync again, or check the hub.")
+        return HubError(
+            f"The hub at {self.shown} gave an answer that is not what CouchDB sends while {what} "
+            f"({detail}). Nothing was changed by it; sync again, or check the hub."
+        )
 
     # -- the endpoints ----------------------------------------------------------------------------------
     async def info(self) -> Optional[dict]:
@@ -201,8 +236,12 @@ class Hub:
         return answer
 
     async def range_docs(self, prefix: str) -> list[dict]:
-        answer = await self.request("GET", "_all_docs", f"reading the {prefix} documents", params={
-            "startkey": json.dumps(prefix + ":"), "endkey": json.dumps(prefix + ":\ufff0"), "include_docs": "true"})
+        answer = await self.request(
+            "GET",
+            "_all_docs",
+            f"reading the {prefix} documents",
+            params={"startkey": json.dumps(prefix + ":"), "endkey": json.dumps(prefix + ":\ufff0"), "include_docs": "true"},
+        )
         rows = answer.get("rows") if isinstance(answer, dict) else None
         if not isinstance(rows, list):
             raise self.malformed("listing documents", "no rows")
@@ -216,8 +255,12 @@ class Hub:
             raise self.malformed(what, "no results or no last_seq")
         rows = []
         for row in answer["results"]:
-            if not (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("changes"), list)
-                    and all(isinstance(c, dict) and isinstance(c.get("rev"), str) for c in row["changes"])):
+            if not (
+                isinstance(row, dict)
+                and isinstance(row.get("id"), str)
+                and isinstance(row.get("changes"), list)
+                and all(isinstance(c, dict) and isinstance(c.get("rev"), str) for c in row["changes"])
+            ):
                 raise self.malformed(what, "a row without an id or revisions")
             rows.append(row)
         return rows, answer["last_seq"]
@@ -243,8 +286,10 @@ class Hub:
         failed = [a for a in answer if isinstance(a, dict) and a.get("error")]
         if failed:
             first = failed[0]
-            raise HubError(f"The hub at {self.shown} refused {len(failed)} document(s) ({first.get('id')}: "
-                           f"{first.get('error')}, {str(first.get('reason'))[:120]}). Nothing else was lost.")
+            raise HubError(
+                f"The hub at {self.shown} refused {len(failed)} document(s) ({first.get('id')}: "
+                f"{first.get('error')}, {str(first.get('reason'))[:120]}). Nothing else was lost."
+            )
 
     async def fetch(self, wanted: dict[str, list[str]]) -> list[dict]:
         """The documents at these revisions (with their history), by _bulk_get or else open_revs."""
@@ -279,8 +324,9 @@ class Hub:
 
     async def _open_revs(self, doc_id: str, revs: list[str]) -> list[dict]:
         what = f"fetching {doc_id[:60]}"
-        answer = await self.request("GET", quote(doc_id, safe=""), what, params={
-            "open_revs": json.dumps(revs), "revs": "true", "latest": "true"})
+        answer = await self.request(
+            "GET", quote(doc_id, safe=""), what, params={"open_revs": json.dumps(revs), "revs": "true", "latest": "true"}
+        )
         if not isinstance(answer, list):
             raise self.malformed(what, "open_revs did not give a list")
         return self._docs(answer, what)

@@ -43,9 +43,18 @@ TYPES: dict[str, str] = {
     "audit": "audit",
 }
 TABLES = {t: table for table, t in TYPES.items()}
-KEYS = {"study": "id", "protocol_versions": "number", "invites": "id", "participants": "id",
-        "contacts": "participant_id", "consent_events": "id", "contributions": "id", "proposals": "id",
-        "updates": "id", "audit": "id"}
+KEYS = {
+    "study": "id",
+    "protocol_versions": "number",
+    "invites": "id",
+    "participants": "id",
+    "contacts": "participant_id",
+    "consent_events": "id",
+    "contributions": "id",
+    "proposals": "id",
+    "updates": "id",
+    "audit": "id",
+}
 # What never leaves the laptop inside a record that does: the participant's private link token
 # (raw on this laptop; whoever holds it can act as the participant).
 WITHHELD = {"participants": ("token",)}
@@ -117,8 +126,7 @@ def typed_numbers(table: str, record: dict[str, Any]) -> dict[str, Any]:
     as 300); every other record as it is (a contribution's decimals need its form: see replicate)."""
     if table != "protocol_versions":
         return record
-    fields = [dict(f, **{b: float(f[b]) for b in ("min", "max") if isinstance(f.get(b), int)})
-              for f in record.get("fields", [])]
+    fields = [dict(f, **{b: float(f[b]) for b in ("min", "max") if isinstance(f.get(b), int)}) for f in record.get("fields", [])]
     return dict(record, fields=fields)
 
 

@@ -75,8 +75,16 @@ def common_since(local: Optional[dict], remote: Optional[dict]) -> Any:
 
 
 class Replicator:
-    def __init__(self, data: DataFolder, study_id: str, hub: Hub, actor: str = "sync",
-                 include_contacts: bool = False, progress: Progress = None, batch: int = BATCH):
+    def __init__(
+        self,
+        data: DataFolder,
+        study_id: str,
+        hub: Hub,
+        actor: str = "sync",
+        include_contacts: bool = False,
+        progress: Progress = None,
+        batch: int = BATCH,
+    ):
         self.data = data
         self.study: Study = open_study(data, study_id)
         self.hub = hub
@@ -129,8 +137,10 @@ class Replicator:
         if doc is not None and not doc.get("_deleted"):
             there = doc.get("id")
             if there != self.study.id and there != known:
-                raise HubError(f"The database at {self.hub.shown} holds the study '{str(there)[:63]}', not "
-                               f"'{self.study.id}'; nothing was changed. Use one database per study.")
+                raise HubError(
+                    f"The database at {self.hub.shown} holds the study '{str(there)[:63]}', not "
+                    f"'{self.study.id}'; nothing was changed. Use one database per study."
+                )
             self.hub_study = str(there)
         elif known:
             self.hub_study = known
@@ -189,7 +199,7 @@ class Replicator:
             if missing:
                 wanted[ident] = missing
         items = list(wanted.items())
-        chunks = [dict(items[i:i + FETCH]) for i in range(0, len(items), FETCH)]
+        chunks = [dict(items[i : i + FETCH]) for i in range(0, len(items), FETCH)]
         fetched = await asyncio.gather(*(self.hub.fetch(c) for c in chunks))
         by_id: dict[str, dict[str, dict]] = {}
         for docs in fetched:
@@ -271,8 +281,11 @@ class Replicator:
         if table == "contributions":
             decimals = self._decimal_keys(record["protocol_version"])
             if decimals:
-                record = dict(record, values=_floats(record["values"], decimals),
-                              history=[dict(h, values=_floats(h["values"], decimals)) for h in record["history"]])
+                record = dict(
+                    record,
+                    values=_floats(record["values"], decimals),
+                    history=[dict(h, values=_floats(h["values"], decimals)) for h in record["history"]],
+                )
         return record
 
     def _decimal_keys(self, number: int) -> frozenset[str]:
@@ -293,7 +306,6 @@ class Replicator:
             return dict(record, token=local["token"] if local else UNLINKED + new_token())
         return record
 
-
     def _settle_protocols(self, records: dict[str, list[dict]]) -> None:
         """New protocol versions are joined in order; one that arrived before its predecessor waits."""
         versions = sorted(records.get("protocol_versions", []), key=lambda d: d["number"])
@@ -306,17 +318,23 @@ class Replicator:
                 keep.append(doc)
                 have = max(have, doc["number"])
             else:
-                raise HubError(f"The hub holds protocol version {doc['number']} but not version {have + 1}; "
-                               "nothing more was received. Sync the laptop that published it, then sync again.")
+                raise HubError(
+                    f"The hub holds protocol version {doc['number']} but not version {have + 1}; "
+                    "nothing more was received. Sync the laptop that published it, then sync again."
+                )
         records["protocol_versions"] = keep
 
     async def _checkpoint(self, rep: str, session: str, start: Any, seq: Any, remote: Optional[dict]) -> None:
-        entry = {"session_id": session, "start_last_seq": start, "recorded_seq": seq, "end_last_seq": seq,
-                 "end_time": utcnow().isoformat()}
+        entry = {
+            "session_id": session,
+            "start_last_seq": start,
+            "recorded_seq": seq,
+            "end_last_seq": seq,
+            "end_time": utcnow().isoformat(),
+        }
         local = self.state.checkpoints.get(rep) or {}
-        history = [entry] + [h for h in local.get("history", []) if h.get("session_id") != session][:HISTORY - 1]
-        doc = {"session_id": session, "source_last_seq": seq, "replication_id_version": f"citizen {SCHEMA}",
-               "history": history}
+        history = [entry] + [h for h in local.get("history", []) if h.get("session_id") != session][: HISTORY - 1]
+        doc = {"session_id": session, "source_last_seq": seq, "replication_id_version": f"citizen {SCHEMA}", "history": history}
         await self.hub.put_local(rep, doc)  # the hub's side first: a local one alone is never trusted
         self.state.checkpoints[rep] = doc
         self.state.checkpoints["hub_study"] = self.hub_study
@@ -413,8 +431,7 @@ def _take(iterator: Iterator, n: int) -> list:
 
 
 def _floats(values: dict, keys: frozenset[str]) -> dict:
-    return {k: float(v) if k in keys and isinstance(v, int) and not isinstance(v, bool) else v
-            for k, v in values.items()}
+    return {k: float(v) if k in keys and isinstance(v, int) and not isinstance(v, bool) else v for k, v in values.items()}
 
 
 def _records(study: Study, name: str) -> Iterator[dict]:

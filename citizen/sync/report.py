@@ -19,8 +19,10 @@ class SyncReport:
     finished_at: str = ""
 
     def lines(self) -> list[str]:
-        out = [f"Synced '{self.study_id}' with {self.hub} in {self.seconds:.1f} s: {self.pushed} documents sent, "
-               f"{self.pulled} received, {self.conflicts} conflicts resolved."]
+        out = [
+            f"Synced '{self.study_id}' with {self.hub} in {self.seconds:.1f} s: {self.pushed} documents sent, "
+            f"{self.pulled} received, {self.conflicts} conflicts resolved."
+        ]
         if self.conflicts:
             out.append("Each conflict was resolved by the bundle merge rules; the value that lost is in the activity log.")
         if self.skipped:

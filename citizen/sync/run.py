@@ -31,9 +31,16 @@ class HubLogin:
         return Hub(address, self.user or user, self.password or password, **(self.hub_options or {}))
 
 
-async def sync_study(data: DataFolder, study_id: str, login: HubLogin, direction: str = "both",
-                     include_contacts: bool = False, actor: str = "sync", progress: Progress = None,
-                     batch: int = BATCH) -> SyncReport:
+async def sync_study(
+    data: DataFolder,
+    study_id: str,
+    login: HubLogin,
+    direction: str = "both",
+    include_contacts: bool = False,
+    actor: str = "sync",
+    progress: Progress = None,
+    batch: int = BATCH,
+) -> SyncReport:
     """One replication of the study with the hub (``both``, ``pull`` or ``push``)."""
     if direction not in ("both", "pull", "push"):
         raise ValueError(direction)
@@ -45,8 +52,14 @@ async def sync_study(data: DataFolder, study_id: str, login: HubLogin, direction
         return report
 
 
-async def clone_study(data: DataFolder, login: HubLogin, study_id: Optional[str] = None, actor: str = "sync",
-                      progress: Progress = None, batch: int = BATCH) -> SyncReport:
+async def clone_study(
+    data: DataFolder,
+    login: HubLogin,
+    study_id: Optional[str] = None,
+    actor: str = "sync",
+    progress: Progress = None,
+    batch: int = BATCH,
+) -> SyncReport:
     """Put a study that is only on the hub onto this laptop, then receive all of it."""
     async with login.hub() as hub:
         if await hub.info() is None:
@@ -62,8 +75,10 @@ async def clone_study(data: DataFolder, login: HubLogin, study_id: Optional[str]
         hub_id = str(record.get("id"))
         local_id = study_id or hub_id
         if data.has_study(local_id):
-            raise HubError(f"A study '{local_id}' is already on this laptop: `citizen sync {local_id} {hub.shown}` "
-                           "brings it up to date, or choose another id with --id.")
+            raise HubError(
+                f"A study '{local_id}' is already on this laptop: `citizen sync {local_id} {hub.shown}` "
+                "brings it up to date, or choose another id with --id."
+            )
         records: dict[str, list[dict]] = {name: [] for name in BUNDLE_TABLES}
         records["study"] = [dict(record, id=local_id)]
         records["protocol_versions"] = sorted(versions, key=lambda d: d.get("number", 0))

@@ -55,14 +55,24 @@ class Settings:
         raw = _read_json(data_path / "sync" / study_id / "settings.json")
         if not isinstance(raw, dict):
             return cls()
-        return cls(url=str(raw.get("url") or ""), user=str(raw.get("user") or ""),
-                   include_contacts=bool(raw.get("include_contacts")),
-                   every_minutes=int(raw.get("every_minutes") or 0))
+        return cls(
+            url=str(raw.get("url") or ""),
+            user=str(raw.get("user") or ""),
+            include_contacts=bool(raw.get("include_contacts")),
+            every_minutes=int(raw.get("every_minutes") or 0),
+        )
 
     def save(self, data_path: Path, study_id: str) -> None:
-        _write_json(data_path / "sync" / study_id / "settings.json",
-                    {"schema": STATE_SCHEMA, "url": self.url, "user": self.user,
-                     "include_contacts": self.include_contacts, "every_minutes": self.every_minutes})
+        _write_json(
+            data_path / "sync" / study_id / "settings.json",
+            {
+                "schema": STATE_SCHEMA,
+                "url": self.url,
+                "user": self.user,
+                "include_contacts": self.include_contacts,
+                "every_minutes": self.every_minutes,
+            },
+        )
 
 
 @dataclass
@@ -129,8 +139,9 @@ class HubState:
                 pass
 
     def save(self, url: str) -> None:
-        _write_json(self.folder / "state.json", {"schema": STATE_SCHEMA, "url": url,
-                                                  "checkpoints": self.checkpoints, "last": self.last})
+        _write_json(
+            self.folder / "state.json", {"schema": STATE_SCHEMA, "url": url, "checkpoints": self.checkpoints, "last": self.last}
+        )
 
     def compact(self) -> None:
         """Fold the log into revs.json (at the end of a sync)."""

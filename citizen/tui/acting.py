@@ -22,12 +22,17 @@ def ask_name(app: Any, then: Callable[[str], None] | None = None) -> None:
         if name and then is not None:
             then(name)
 
-    app.push_screen(FormDialog(
-        "Who is making these changes?",
-        [Entry("name", "Your name", value=app.actor if app.actor_named else "", placeholder="e.g. Amina Yusuf")],
-        set_name, save_label="Continue",
-        intro="The activity log records who did each step. You are asked once per session.",
-        dialog_id="actor-dialog"), done)
+    app.push_screen(
+        FormDialog(
+            "Who is making these changes?",
+            [Entry("name", "Your name", value=app.actor if app.actor_named else "", placeholder="e.g. Amina Yusuf")],
+            set_name,
+            save_label="Continue",
+            intro="The activity log records who did each step. You are asked once per session.",
+            dialog_id="actor-dialog",
+        ),
+        done,
+    )
 
 
 def as_actor(app: Any, then: Callable[[str], None]) -> None:

@@ -65,12 +65,10 @@ class CitizenApp(App[int]):
         # the person gets one plain line once the terminal is restored; the app stops with code 1.
         from textual.worker import WorkerFailed
 
-
         if not self.crash_message:
             cause = error.error if isinstance(error, WorkerFailed) and isinstance(error.error, Exception) else error
             log = write_crash_log(self.data.path, cause)
-            self.crash_message = (f"citizen: something went wrong ({type(cause).__name__}: {cause}). "
-                                  f"Details: {log}")
+            self.crash_message = f"citizen: something went wrong ({type(cause).__name__}: {cause}). Details: {log}"
         super()._handle_exception(error)
 
     def _fatal_error(self) -> None:
@@ -107,8 +105,11 @@ class CitizenApp(App[int]):
             if node is self and binding.action == "quit":
                 continue
             seen.add(binding.description)
-            yield SystemCommand(binding.description, f"key: {binding.key_display or key}",
-                                lambda n=node, a=binding.action: self.call_later(n.run_action, a))
+            yield SystemCommand(
+                binding.description,
+                f"key: {binding.key_display or key}",
+                lambda n=node, a=binding.action: self.call_later(n.run_action, a),
+            )
 
     def on_mount(self) -> None:
         self.push_screen(StudiesScreen())

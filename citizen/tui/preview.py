@@ -68,6 +68,5 @@ def consent_preview(text: dict[str, str], items: list[ConsentItem], language: st
     for item in items:
         out.append("( ) Yes  ( ) No   ")
         out.append(pick(item.text, language))
-        out.append("  required to take part\n" if item.required else "  optional\n",
-                   style="bold" if item.required else "dim")
+        out.append("  required to take part\n" if item.required else "  optional\n", style="bold" if item.required else "dim")
     return out

@@ -65,8 +65,7 @@ class BackgroundSync:
         if entry.running or entry.login is None:
             return False
         entry.running = True
-        self.app.run_worker(lambda: self._run(study_id, entry), thread=True, group=f"sync-{study_id}",
-                            exit_on_error=False)
+        self.app.run_worker(lambda: self._run(study_id, entry), thread=True, group=f"sync-{study_id}", exit_on_error=False)
         return True
 
     def _run(self, study_id: str, entry: StudySync) -> None:
@@ -79,8 +78,9 @@ class BackgroundSync:
         report: Optional[SyncReport] = None
         error = ""
         try:
-            report = asyncio.run(sync_study(self.app.data, study_id, entry.login, "both", entry.include_contacts,
-                                            self.app.actor, progress))
+            report = asyncio.run(
+                sync_study(self.app.data, study_id, entry.login, "both", entry.include_contacts, self.app.actor, progress)
+            )
             settings = Settings.load(self.app.data.path, study_id)
             settings.every_minutes = entry.every_minutes
             settings.save(self.app.data.path, study_id)

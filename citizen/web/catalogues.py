@@ -32,8 +32,7 @@ def extract() -> dict[str, list[tuple[str, int]]]:
     sources += [(p, "jinja2.ext:babel_extract") for p in sorted((HERE / "templates").glob("*.html"))]
     for path, method in sources:
         options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"} if method != "python" else {}
-        for lineno, message, _comments, _context in extract_from_file(method, str(path), keywords=KEYWORDS,
-                                                                      options=options):
+        for lineno, message, _comments, _context in extract_from_file(method, str(path), keywords=KEYWORDS, options=options):
             ids = message if isinstance(message, tuple) else (message,)
             for msgid in ids:
                 if msgid:

@@ -14,8 +14,12 @@ from ..domain.models import ConsentDocument, FieldType, FormField, pick
 from ..domain.rules import LONG_TEXT_MAX, PLACE_MAX, TEXT_MAX
 
 INPUT_TYPES = {
-    FieldType.text: ("text", None), FieldType.place: ("text", None), FieldType.integer: ("text", "numeric"),
-    FieldType.decimal: ("text", "decimal"), FieldType.date: ("date", None), FieldType.time: ("time", None),
+    FieldType.text: ("text", None),
+    FieldType.place: ("text", None),
+    FieldType.integer: ("text", "numeric"),
+    FieldType.decimal: ("text", "decimal"),
+    FieldType.date: ("date", None),
+    FieldType.time: ("time", None),
 }
 GROUPED = {FieldType.single_choice, FieldType.multiple_choice, FieldType.yes_no, FieldType.rating}
 
@@ -57,14 +61,26 @@ def _shown(f: FormField, value: Any) -> Any:
     return str(value)
 
 
-def field_views(fields: list[FormField], language: str, gettext, values: Optional[Mapping[str, Any]] = None,
-                errors: Optional[Mapping[str, str]] = None) -> list[FieldView]:
+def field_views(
+    fields: list[FormField],
+    language: str,
+    gettext,
+    values: Optional[Mapping[str, Any]] = None,
+    errors: Optional[Mapping[str, str]] = None,
+) -> list[FieldView]:
     values = values or {}
     errors = errors or {}
     views = []
     for f in fields:
-        view = FieldView(key=f.key, kind="input", label=f.text(language), help=pick(f.help, language),
-                         required=f.required, value=_shown(f, values.get(f.key)), error=errors.get(f.key, ""))
+        view = FieldView(
+            key=f.key,
+            kind="input",
+            label=f.text(language),
+            help=pick(f.help, language),
+            required=f.required,
+            value=_shown(f, values.get(f.key)),
+            error=errors.get(f.key, ""),
+        )
         if f.type is FieldType.long_text:
             view.kind = "textarea"
             view.maxlength = min(LONG_TEXT_MAX, int(f.max)) if f.max is not None else None
@@ -110,8 +126,13 @@ class ConsentItemView:
     error: str = ""
 
 
-def consent_views(document: ConsentDocument, language: str, answers: Optional[Mapping[str, Optional[bool]]] = None,
-                  errors: Optional[Mapping[str, str]] = None, only_optional: bool = False) -> list[ConsentItemView]:
+def consent_views(
+    document: ConsentDocument,
+    language: str,
+    answers: Optional[Mapping[str, Optional[bool]]] = None,
+    errors: Optional[Mapping[str, str]] = None,
+    only_optional: bool = False,
+) -> list[ConsentItemView]:
     answers = answers or {}
     errors = errors or {}
     views = []
@@ -119,9 +140,15 @@ def consent_views(document: ConsentDocument, language: str, answers: Optional[Ma
         if only_optional and item.required:
             continue
         answer = answers.get(item.id)
-        views.append(ConsentItemView(id=item.id, text=pick(item.text, language), required=item.required,
-                                     answer=None if answer is None else ("yes" if answer else "no"),
-                                     error=errors.get(item.id, "")))
+        views.append(
+            ConsentItemView(
+                id=item.id,
+                text=pick(item.text, language),
+                required=item.required,
+                answer=None if answer is None else ("yes" if answer else "no"),
+                error=errors.get(item.id, ""),
+            )
+        )
     return views
 
 

@@ -92,8 +92,9 @@ def _match(tag: str, languages: Sequence[str]) -> Optional[str]:
     return None
 
 
-def choose_language(languages: Sequence[str], query: Optional[str], cookies: Mapping[str, str],
-                    accept_language: str) -> tuple[str, bool]:
+def choose_language(
+    languages: Sequence[str], query: Optional[str], cookies: Mapping[str, str], accept_language: str
+) -> tuple[str, bool]:
     """The page's language: ?lang=, then the cookie, then Accept-Language, then the study's main language.
 
     Returns the language and whether it was asked for in the query (so it is remembered in a cookie).
@@ -111,11 +112,36 @@ def choose_language(languages: Sequence[str], query: Optional[str], cookies: Map
 
 # The name of each language in itself, for the language switch (any other code is shown as is).
 NATIVE_NAMES = {
-    "en": "English", "zh": "中文", "ar": "العربية", "fr": "Français", "es": "Español", "pt": "Português",
-    "de": "Deutsch", "it": "Italiano", "nl": "Nederlands", "pl": "Polski", "ro": "Română", "ru": "Русский",
-    "uk": "Українська", "tr": "Türkçe", "fa": "فارسی", "ur": "اردو", "he": "עברית", "hi": "हिन्दी",
-    "bn": "বাংলা", "pa": "ਪੰਜਾਬੀ", "so": "Soomaali", "sw": "Kiswahili", "am": "አማርኛ", "ti": "ትግርኛ",
-    "vi": "Tiếng Việt", "ja": "日本語", "ko": "한국어", "ta": "தமிழ்", "gu": "ગુજરાતી", "yue": "粵語",
+    "en": "English",
+    "zh": "中文",
+    "ar": "العربية",
+    "fr": "Français",
+    "es": "Español",
+    "pt": "Português",
+    "de": "Deutsch",
+    "it": "Italiano",
+    "nl": "Nederlands",
+    "pl": "Polski",
+    "ro": "Română",
+    "ru": "Русский",
+    "uk": "Українська",
+    "tr": "Türkçe",
+    "fa": "فارسی",
+    "ur": "اردو",
+    "he": "עברית",
+    "hi": "हिन्दी",
+    "bn": "বাংলা",
+    "pa": "ਪੰਜਾਬੀ",
+    "so": "Soomaali",
+    "sw": "Kiswahili",
+    "am": "አማርኛ",
+    "ti": "ትግርኛ",
+    "vi": "Tiếng Việt",
+    "ja": "日本語",
+    "ko": "한국어",
+    "ta": "தமிழ்",
+    "gu": "ગુજરાતી",
+    "yue": "粵語",
 }
 
 

@@ -35,8 +35,9 @@ class JoinPages:
     async def _open_invite(self, request: web.Request, token: str):
         record, current, invite = await self._read(self._join_data, token)
         if invite is None:
-            return None, await self.plain(request, 404, N_("This invitation link is not known. "
-                                                          "Please ask the study team for a new one."))
+            return None, await self.plain(
+                request, 404, N_("This invitation link is not known. Please ask the study team for a new one.")
+            )
         kind = refusal_kind(invite, utcnow())
         if kind:
             return None, await self.plain(request, 410, INVITE_REFUSALS[kind])
@@ -54,15 +55,35 @@ class JoinPages:
         record, current = found
         return await self._render_join(request, token, record, current)
 
-    async def _render_join(self, request: web.Request, token: str, record: StudyRecord, current: ProtocolVersion,
-                           status: int = 200, answers: Any = None, errors: Any = None, reach: str = "") -> web.Response:
+    async def _render_join(
+        self,
+        request: web.Request,
+        token: str,
+        record: StudyRecord,
+        current: ProtocolVersion,
+        status: int = 200,
+        answers: Any = None,
+        errors: Any = None,
+        reach: str = "",
+    ) -> web.Response:
         lang, _ = self._language(request, record)
         items = consent_views(current.consent, lang, answers, errors)
         box = reach_pages.reach_view(current, await self._texts(lang), value=reach, error=(errors or {}).get("reach", ""))
-        return await self.render(request, "join.html", status, record=record, page=f"/j/{token}",
-                                 bound_to="j:" + token, action=f"/j/{token}", consent_text=pick(current.consent.text, lang),
-                                 items=items, reach=box, errors=errors or {}, summary=pick(record.summary, lang),
-                                 aim=record.aim(lang))
+        return await self.render(
+            request,
+            "join.html",
+            status,
+            record=record,
+            page=f"/j/{token}",
+            bound_to="j:" + token,
+            action=f"/j/{token}",
+            consent_text=pick(current.consent.text, lang),
+            items=items,
+            reach=box,
+            errors=errors or {},
+            summary=pick(record.summary, lang),
+            aim=record.aim(lang),
+        )
 
     async def join(self, request: web.Request) -> web.Response:
         token = request.match_info["invite"]
@@ -77,8 +98,9 @@ class JoinPages:
         answers = posted_answers(current.consent, form)
         reach = reach_pages.posted_reach(form)
         try:
-            participant = await self._call(enrol_participant, answers, ConsentMethod.phone, "phone",
-                                           language=lang, invite_token=token, reach=reach)
+            participant = await self._call(
+                enrol_participant, answers, ConsentMethod.phone, "phone", language=lang, invite_token=token, reach=reach
+            )
         except NotFound:
             return await self.plain(request, 404)
         except NotOpen as exc:
@@ -88,8 +110,15 @@ class JoinPages:
                 return await self.plain(request, 410, str(exc))
             return await self._render_join(request, token, record, current, 422, answers, exc.errors, reach or "")
         link = self.private_url(participant.link)  # shown this once: only its fingerprint is kept
-        return await self.render(request, "receipt.html", record=record, page=f"/p/{participant.link}",
-                                 participant=participant, link=link, qr=qr_svg(link))
+        return await self.render(
+            request,
+            "receipt.html",
+            record=record,
+            page=f"/p/{participant.link}",
+            participant=participant,
+            link=link,
+            qr=qr_svg(link),
+        )
 
     async def _not_open(self, request: web.Request, exc: NotOpen) -> web.Response:
         """The study was paused or closed: the services refused what a phone asked (issue 18)."""

@@ -29,8 +29,7 @@ def _counts(server: EnrolmentServer, participant: Participant) -> tuple[int, int
     mine = repo.contributions_of(participant.id)
     proposals = sum(1 for p in repo.proposals() if p.participant_id == participant.id)
     left = [e.at for e in repo.consent_events(participant.id) if e.kind is ConsentKind.withdraw]
-    return (sum(1 for c in mine if not c.removed), sum(1 for c in mine if c.removed), proposals,
-            min(left, default=None))
+    return (sum(1 for c in mine if not c.removed), sum(1 for c in mine if c.removed), proposals, min(left, default=None))
 
 
 async def leave_page(server: EnrolmentServer, request: web.Request) -> web.Response:
@@ -42,32 +41,55 @@ async def leave_page(server: EnrolmentServer, request: web.Request) -> web.Respo
         return to_page(request)
     choice = request.query.get("remove")
     if choice not in CHOICES:
-        return await server._render_participant(request, data, 422, section="withdraw",
-                                                errors={"remove": NO_CHOICE})
+        return await server._render_participant(request, data, 422, section="withdraw", errors={"remove": NO_CHOICE})
     return await render_confirmation(server, request, data, choice)
 
 
-async def render_confirmation(server: EnrolmentServer, request: web.Request, data: dict[str, Any], choice: str,
-                              status: int = 200) -> web.Response:
+async def render_confirmation(
+    server: EnrolmentServer, request: web.Request, data: dict[str, Any], choice: str, status: int = 200
+) -> web.Response:
     participant: Participant = data["participant"]
     kept, _, proposals, _ = await server._read(_counts, server, participant)
     token = data["link"]
-    return await server.render(request, "leave.html", status, record=data["record"], page=f"/p/{token}/leave?remove={choice}",
-                               bound_to="p:" + token, token=token, participant=participant, choice=choice, count=kept,
-                               proposals=proposals)
+    return await server.render(
+        request,
+        "leave.html",
+        status,
+        record=data["record"],
+        page=f"/p/{token}/leave?remove={choice}",
+        bound_to="p:" + token,
+        token=token,
+        participant=participant,
+        choice=choice,
+        count=kept,
+        proposals=proposals,
+    )
 
 
-async def render_left(server: EnrolmentServer, request: web.Request, data: dict[str, Any], notice: str = "",
-                      problem: str = "", status: int = 200) -> web.Response:
+async def render_left(
+    server: EnrolmentServer, request: web.Request, data: dict[str, Any], notice: str = "", problem: str = "", status: int = 200
+) -> web.Response:
     """The private link of someone who has left: what was done, and what the study keeps."""
     participant: Participant = data["participant"]
     lang, _ = server._language(request, data["record"])
     kept, removed, proposals, left_at = await server._read(_counts, server, participant)
     updates = [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]]
-    return await server.render(request, "left.html", status, record=data["record"], page=f"/p/{data['link']}",
-                               participant=participant, removed=data["state"].remove_data, kept=kept,
-                               deleted=removed, proposals=proposals, left_at=left_at, notice=notice, problem=problem,
-                               updates=updates)
+    return await server.render(
+        request,
+        "left.html",
+        status,
+        record=data["record"],
+        page=f"/p/{data['link']}",
+        participant=participant,
+        removed=data["state"].remove_data,
+        kept=kept,
+        deleted=removed,
+        proposals=proposals,
+        left_at=left_at,
+        notice=notice,
+        problem=problem,
+        updates=updates,
+    )
 
 
 async def confirm(server: EnrolmentServer, request: web.Request) -> web.Response:
@@ -86,8 +108,7 @@ async def confirm(server: EnrolmentServer, request: web.Request) -> web.Response
     lang = server._posted_language(form, request, data["record"])
     participant: Participant = data["participant"]
     try:
-        await server._call(withdraw, participant.id, choice == "remove", ConsentMethod.phone, participant.code,
-                           language=lang)
+        await server._call(withdraw, participant.id, choice == "remove", ConsentMethod.phone, participant.code, language=lang)
     except NotFound:
         return await server.plain(request, 404)
     except Refused as exc:

@@ -47,8 +47,10 @@ REVIEW_STATES = {
 PLAIN = {
     400: (N_("This request could not be read"), N_("Please go back and try again.")),
     408: (N_("This request could not be read"), N_("Please go back and try again.")),  # sent too slowly
-    403: (N_("This form cannot be sent"), N_("The form was already sent, or it came from another site. "
-                                            "Please go back, reload the page and try again.")),
+    403: (
+        N_("This form cannot be sent"),
+        N_("The form was already sent, or it came from another site. Please go back, reload the page and try again."),
+    ),
     404: (N_("Page not found"), N_("This link is not known. Please check it, or ask the study team for a new one.")),
     405: (N_("This page cannot do that"), N_("Please use the buttons on the page.")),
     409: (N_("This study is not taking anything new"), N_("Please ask the study team.")),
@@ -57,8 +59,7 @@ PLAIN = {
     413: (N_("Too much was sent"), N_("Please shorten your answers and send them again.")),
     415: (N_("This request could not be read"), N_("Please use the form on the page.")),
     429: (N_("Too many requests"), N_("Please wait a minute, then try again.")),
-    500: (N_("Something went wrong"), N_("Your last step may not have been saved. Please try again, "
-                                         "or tell the study team.")),
+    500: (N_("Something went wrong"), N_("Your last step may not have been saved. Please try again, or tell the study team.")),
     503: (N_("Not open yet"), N_("This study cannot take part over the phone right now. Please ask the study team.")),
 }
 INVITE_REFUSALS = {
@@ -85,5 +86,5 @@ def qr_svg(link: str) -> Markup:
     """The link as an inline SVG QR code (made here from our own link only)."""
     image = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4)
     svg = image.to_string(encoding="unicode")
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     return Markup(svg)

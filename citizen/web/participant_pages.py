@@ -40,13 +40,22 @@ class ParticipantPages:
         repo = self.study.repo
         state = repo.consent_state(participant.id)
         current = repo.current_protocol()
-        contributions = sorted((c for c in repo.contributions_of(participant.id) if not c.removed),
-                               key=lambda c: c.submitted_at, reverse=True)
+        contributions = sorted(
+            (c for c in repo.contributions_of(participant.id) if not c.removed), key=lambda c: c.submitted_at, reverse=True
+        )
         versions = {v.number: v for v in repo.protocol_versions()}
-        return {"record": self._record(), "participant": participant, "link": token, "state": state, "current": current,
-                "contact": repo.contact(participant.id),
-                "contributions": contributions, "versions": versions, "updates": repo.updates(),
-                "signed": self._consent_document(state.document_version)}
+        return {
+            "record": self._record(),
+            "participant": participant,
+            "link": token,
+            "state": state,
+            "current": current,
+            "contact": repo.contact(participant.id),
+            "contributions": contributions,
+            "versions": versions,
+            "updates": repo.updates(),
+            "signed": self._consent_document(state.document_version),
+        }
 
     async def _load(self, request: web.Request) -> tuple[Optional[dict[str, Any]], Optional[web.Response]]:
         data = await self._read(self._participant_data, request.match_info["token"])
@@ -62,9 +71,20 @@ class ParticipantPages:
         done = DONE.get(key, "") if (key == "withdrawn") == data["state"].withdrawn else ""
         return await self._render_participant(request, data, notice=done)
 
-    async def _render_participant(self, request: web.Request, data: dict[str, Any], status: int = 200, *,
-                                  notice: str = "", problem: str = "", section: str = "", values: Any = None,
-                                  errors: Any = None, answers: Any = None, reach: Optional[str] = None) -> web.Response:
+    async def _render_participant(
+        self,
+        request: web.Request,
+        data: dict[str, Any],
+        status: int = 200,
+        *,
+        notice: str = "",
+        problem: str = "",
+        section: str = "",
+        values: Any = None,
+        errors: Any = None,
+        answers: Any = None,
+        reach: Optional[str] = None,
+    ) -> web.Response:
         if data["state"].withdrawn:  # their page says what was done, and offers nothing more
             return await leaving.render_left(self, request, data, notice=notice, problem=problem, status=status)
         record: StudyRecord = data["record"]
@@ -78,37 +98,55 @@ class ParticipantPages:
         reconsent = current is not None and state.needs_reconsent(current.consent)
         can_contribute = current is not None and state.covers(current.consent)
         context: dict[str, Any] = {
-            "participant": participant, "state": state, "reconsent": reconsent,
-            "can_contribute": can_contribute, "notice": notice, "problem": problem, "section": section,
-            "errors": errors, "token": token, "proposal": values if section == "propose" else {},
+            "participant": participant,
+            "state": state,
+            "reconsent": reconsent,
+            "can_contribute": can_contribute,
+            "notice": notice,
+            "problem": problem,
+            "section": section,
+            "errors": errors,
+            "token": token,
+            "proposal": values if section == "propose" else {},
             "updates": [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]],
         }
         everything = data["contributions"]
         start = self._offset(request, len(everything))
-        shown = everything[start:start + SHOWN_CONTRIBUTIONS]
+        shown = everything[start : start + SHOWN_CONTRIBUTIONS]
         context["earlier"] = len(everything) - start - len(shown)
         context["older"] = start + SHOWN_CONTRIBUTIONS if context["earlier"] else None
         context["newer"] = max(0, start - SHOWN_CONTRIBUTIONS) if start else None
         context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
         typed = reach if reach is not None else reach_pages.current_reach(data["contact"])
-        context["reach"] = reach_pages.reach_view(current, gettext, value=typed,
-                                                  error=errors.get("reach", "") if section == "consent" else "")
+        context["reach"] = reach_pages.reach_view(
+            current, gettext, value=typed, error=errors.get("reach", "") if section == "consent" else ""
+        )
         context["reach_section"] = reach_pages.reach_section(data)
         if current is not None and can_contribute:
-            context["fields"] = field_views(current.fields, lang, gettext, values if section == "contribute" else None,
-                                            errors if section == "contribute" else None)
+            context["fields"] = field_views(
+                current.fields,
+                lang,
+                gettext,
+                values if section == "contribute" else None,
+                errors if section == "contribute" else None,
+            )
             context["optional"] = consent_views(
-                current.consent, lang,
+                current.consent,
+                lang,
                 answers if section == "consent" else {i: i in state.granted for i in current.consent.item_ids},
-                errors if section == "consent" else None, only_optional=True)
+                errors if section == "consent" else None,
+                only_optional=True,
+            )
         if current is not None and reconsent:
-            context["items"] = consent_views(current.consent, lang, answers if section == "consent" else None,
-                                             errors if section == "consent" else None)
+            context["items"] = consent_views(
+                current.consent, lang, answers if section == "consent" else None, errors if section == "consent" else None
+            )
             context["consent_text"] = pick(current.consent.text, lang)
             signed = data["signed"]
             context["changes"] = consent_changes(signed, current.consent, lang) if signed is not None else {}
-        return await self.render(request, "participant.html", status, record=record, page=f"/p/{token}",
-                                 bound_to="p:" + token, **context)
+        return await self.render(
+            request, "participant.html", status, record=record, page=f"/p/{token}", bound_to="p:" + token, **context
+        )
 
     @staticmethod
     def _offset(request: web.Request, count: int) -> int:
@@ -120,13 +158,19 @@ class ParticipantPages:
     def _contribution_view(self, c: Any, versions: dict[int, ProtocolVersion], lang: str, gettext) -> dict[str, Any]:
         version = versions.get(c.protocol_version)
         fields: dict[str, FormField] = {f.key: f for f in version.fields} if version else {}
-        answers = [(fields[k].text(lang) if k in fields else k, display_value(fields.get(k), v, lang, gettext))
-                   for k, v in c.values.items()]
-        answers = [(label, value if len(value) <= ANSWER_SHOWN else value[:ANSWER_SHOWN] + "…")
-                   for label, value in answers]
-        return {"id": c.id, "at": c.submitted_at, "answers": answers, "revised": c.revised,
-                "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
-                "feedback": [f.text for f in c.feedback]}
+        answers = [
+            (fields[k].text(lang) if k in fields else k, display_value(fields.get(k), v, lang, gettext))
+            for k, v in c.values.items()
+        ]
+        answers = [(label, value if len(value) <= ANSWER_SHOWN else value[:ANSWER_SHOWN] + "…") for label, value in answers]
+        return {
+            "id": c.id,
+            "at": c.submitted_at,
+            "answers": answers,
+            "revised": c.revised,
+            "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
+            "feedback": [f.text for f in c.feedback],
+        }
 
     async def _checked_post(self, request: web.Request) -> tuple[Any, Optional[dict[str, Any]], Optional[web.Response]]:
         """Read a participant's post: their page must exist and the form token must be theirs and fresh."""
@@ -160,9 +204,15 @@ class ParticipantPages:
         except NotOpen as exc:
             return await self._not_open(request, exc)
         except Refused as exc:
-            return await self._render_participant(request, data, 422, section="contribute" if exc.errors else "",
-                                                  values=values,
-                                                  errors=exc.errors, problem="" if exc.errors else str(exc))
+            return await self._render_participant(
+                request,
+                data,
+                422,
+                section="contribute" if exc.errors else "",
+                values=values,
+                errors=exc.errors,
+                problem="" if exc.errors else str(exc),
+            )
         return await self._after(request, "contributed")
 
     # -- correcting one contribution --------------------------------------------------------
@@ -183,16 +233,33 @@ class ParticipantPages:
             return await self.plain(request, 404)
         return await self._render_correct(request, data, contribution, contribution.values)
 
-    async def _render_correct(self, request: web.Request, data: dict[str, Any], contribution: Any, values: Any,
-                              status: int = 200, errors: Any = None, problem: str = "") -> web.Response:
+    async def _render_correct(
+        self,
+        request: web.Request,
+        data: dict[str, Any],
+        contribution: Any,
+        values: Any,
+        status: int = 200,
+        errors: Any = None,
+        problem: str = "",
+    ) -> web.Response:
         record = data["record"]
         lang, _ = self._language(request, record)
         version = data["versions"][contribution.protocol_version]
         token = data["link"]
-        return await self.render(request, "correct.html", status, record=record, page=f"/p/{token}/c/{contribution.id}",
-                                 bound_to="p:" + token, token=token, contribution=contribution, problem=problem,
-                                 errors=errors or {},
-                                 fields=field_views(version.fields, lang, await self._texts(lang), values, errors))
+        return await self.render(
+            request,
+            "correct.html",
+            status,
+            record=record,
+            page=f"/p/{token}/c/{contribution.id}",
+            bound_to="p:" + token,
+            token=token,
+            contribution=contribution,
+            problem=problem,
+            errors=errors or {},
+            fields=field_views(version.fields, lang, await self._texts(lang), values, errors),
+        )
 
     async def correct(self, request: web.Request) -> web.Response:
         form, data, refusal = await self._checked_post(request)
@@ -211,8 +278,9 @@ class ParticipantPages:
         except NotOpen as exc:
             return await self._not_open(request, exc)
         except Refused as exc:
-            return await self._render_correct(request, data, contribution, values, 422, exc.errors,
-                                              "" if exc.errors else str(exc))
+            return await self._render_correct(
+                request, data, contribution, values, 422, exc.errors, "" if exc.errors else str(exc)
+            )
         return await self._after(request, "corrected")
 
     # -- consent, withdrawal, proposals --------------------------------------------------------
@@ -233,15 +301,23 @@ class ParticipantPages:
         participant: Participant = data["participant"]
         reach = reach_pages.posted_reach(form)
         try:
-            await self._call(change_consent, participant.id, answers, ConsentMethod.phone, participant.code,
-                             language=lang, reach=reach)
+            await self._call(
+                change_consent, participant.id, answers, ConsentMethod.phone, participant.code, language=lang, reach=reach
+            )
         except NotFound:
             return await self.plain(request, 404)
         except Refused as exc:
             # A refused way to reach them is said beside its box, in the page's language.
-            return await self._render_participant(request, data, 422, section="consent", answers=answers,
-                                                  errors=exc.errors, reach=reach,
-                                                  problem=str(exc) if set(exc.errors) - {"reach"} else "")
+            return await self._render_participant(
+                request,
+                data,
+                422,
+                section="consent",
+                answers=answers,
+                errors=exc.errors,
+                reach=reach,
+                problem=str(exc) if set(exc.errors) - {"reach"} else "",
+            )
         return await self._after(request, "consent")
 
     async def propose(self, request: web.Request) -> web.Response:
@@ -255,12 +331,17 @@ class ParticipantPages:
         rationale = form.get("rationale") if isinstance(form.get("rationale"), str) else ""
         values = {"title": title, "rationale": rationale}
         try:
-            await self._call(propose_change, title, rationale, f"participant {participant.code}",
-                             participant_id=participant.id, from_phone=True)
+            await self._call(
+                propose_change,
+                title,
+                rationale,
+                f"participant {participant.code}",
+                participant_id=participant.id,
+                from_phone=True,
+            )
         except NotOpen as exc:
             return await self._not_open(request, exc)
         except Refused as exc:
             errors = {k: v for k, v in exc.errors.items() if k in values} or {"rationale": str(exc)}
-            return await self._render_participant(request, data, 422, section="propose", values=values,
-                                                  errors=errors)
+            return await self._render_participant(request, data, 422, section="propose", values=values, errors=errors)
         return await self._after(request, "proposed")

@@ -49,8 +49,9 @@ def current_reach(contact: Optional[Contact]) -> str:
     return shown_reach(contact.phone, contact.email) if contact is not None and has_details(contact) else ""
 
 
-def reach_view(current: Optional[ProtocolVersion], gettext, label: str = ASKED, value: str = "",
-               error: str = "") -> Optional[ReachView]:
+def reach_view(
+    current: Optional[ProtocolVersion], gettext, label: str = ASKED, value: str = "", error: str = ""
+) -> Optional[ReachView]:
     """The box for the current consent document, or None when it has no contact item."""
     item = contact_item(current.consent if current is not None else None)
     if item is None:
@@ -84,15 +85,24 @@ async def contact_page(server: EnrolmentServer, request: web.Request) -> web.Res
     return await render_contact(server, request, data, current_reach(data["contact"]))
 
 
-async def render_contact(server: EnrolmentServer, request: web.Request, data: dict[str, Any], value: str,
-                         error: str = "", status: int = 200) -> web.Response:
+async def render_contact(
+    server: EnrolmentServer, request: web.Request, data: dict[str, Any], value: str, error: str = "", status: int = 200
+) -> web.Response:
     participant: Participant = data["participant"]
     gettext = await server._texts(server._language(request, data["record"])[0])
     token = data["link"]
-    return await server.render(request, "contact.html", status, record=data["record"], page=f"/p/{token}/contact",
-                               bound_to="p:" + token, token=token, participant=participant,
-                               shown=current_reach(data["contact"]),
-                               reach=reach_view(data["current"], gettext, OWN, value, error))
+    return await server.render(
+        request,
+        "contact.html",
+        status,
+        record=data["record"],
+        page=f"/p/{token}/contact",
+        bound_to="p:" + token,
+        token=token,
+        participant=participant,
+        shown=current_reach(data["contact"]),
+        reach=reach_view(data["current"], gettext, OWN, value, error),
+    )
 
 
 async def contact(server: EnrolmentServer, request: web.Request) -> web.Response:

@@ -17,8 +17,7 @@ from typing import Optional
 MAX_BODY = 16 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -188,7 +187,7 @@ def local_host(host: Optional[str]) -> bool:
         return False
     name = host.strip()
     if name.startswith("["):  # [IPv6]:port
-        name = name[1:name.find("]")] if "]" in name else ""
+        name = name[1 : name.find("]")] if "]" in name else ""
     elif name.count(":") == 1:
         name = name.rsplit(":", 1)[0]
     try:

@@ -52,8 +52,16 @@ from .wire import SERVER, ConnectionLimits, Connections
 class EnrolmentServer(JoinPages, ParticipantPages):
     """The phone pages of one study, served on the local network."""
 
-    def __init__(self, study: Study, host: Optional[str] = None, port: int = 8080, *, log_dir: Optional[Path] = None,
-                 limits: Optional[RateLimits] = None, connections: Optional[ConnectionLimits] = None):
+    def __init__(
+        self,
+        study: Study,
+        host: Optional[str] = None,
+        port: int = 8080,
+        *,
+        log_dir: Optional[Path] = None,
+        limits: Optional[RateLimits] = None,
+        connections: Optional[ConnectionLimits] = None,
+    ):
         self.study = study
         self.host = host or address.local_address()  # every interface (VPN, tethering) only when asked: 0.0.0.0
         self.port = port
@@ -86,7 +94,8 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         assert runner.server is not None
         try:  # each connection is a GuardedHandler (see wire.py): clocks, a cap, plain error pages
             self._listener = await asyncio.get_running_loop().create_server(
-                self.connections.factory(runner.server, access_log=None), self.host, self.port, backlog=256)
+                self.connections.factory(runner.server, access_log=None), self.host, self.port, backlog=256
+            )
         except (OSError, socket.gaierror) as exc:
             await runner.cleanup()
             raise ServiceError(self._bind_problem(exc)) from None
@@ -139,12 +148,16 @@ class EnrolmentServer(JoinPages, ParticipantPages):
     def _bind_problem(self, exc: Exception) -> str:
         code = getattr(exc, "errno", None)
         if code == errno.EADDRINUSE:
-            return (f"Port {self.port} is already in use on this laptop (is citizen already serving?). "
-                    f"Choose another port, for example {self.port + 1 if self.port else 8081}.")
+            return (
+                f"Port {self.port} is already in use on this laptop (is citizen already serving?). "
+                f"Choose another port, for example {self.port + 1 if self.port else 8081}."
+            )
         if code == errno.EACCES:
             return f"Port {self.port} needs administrator rights; choose a port above 1023, such as 8080."
-        return (f"'{self.host}' is not an address of this laptop. Use 0.0.0.0 to serve on every network, "
-                "or one of this laptop's own addresses.")
+        return (
+            f"'{self.host}' is not an address of this laptop. Use 0.0.0.0 to serve on every network, "
+            "or one of this laptop's own addresses."
+        )
 
     def _start_log(self) -> None:
         try:  # for the laptop's user alone: it may name a route and an error, never a link or an answer
@@ -219,8 +232,9 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         if request.method not in ("GET", "HEAD", "POST"):
             return 405
         headers = request.headers
-        if cross_site(request.method, headers.get("Sec-Fetch-Site"), headers.get("Sec-Fetch-Mode"),
-                      headers.get("Sec-Fetch-Dest")):
+        if cross_site(
+            request.method, headers.get("Sec-Fetch-Site"), headers.get("Sec-Fetch-Mode"), headers.get("Sec-Fetch-Dest")
+        ):
             return 403
         wait = self._allowances.wait(request.remote or "?", request.method, self._page_key(request))
         if wait:
@@ -317,9 +331,13 @@ class EnrolmentServer(JoinPages, ParticipantPages):
 
     @staticmethod
     def _make_env(words: StudyWords) -> Environment:
-        env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(
-            default=True, default_for_string=True), extensions=["jinja2.ext.i18n"], trim_blocks=True,
-            lstrip_blocks=True)
+        env = Environment(
+            loader=FileSystemLoader(str(HERE / "templates")),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
         env.globals["words"] = words
         env.filters["said"] = said_filter(words)
@@ -329,18 +347,35 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         languages = record.languages if record is not None else ["en"]
         if request.get(POSTED_LANG) in languages:  # a form answers in the language it was shown in
             return request[POSTED_LANG], True
-        return choose_language(languages, request.query.get("lang"), request.cookies,
-                               request.headers.get("Accept-Language", ""))
+        return choose_language(languages, request.query.get("lang"), request.cookies, request.headers.get("Accept-Language", ""))
 
-    async def render(self, request: web.Request, template: str, status: int = 200, *, record: Optional[StudyRecord],
-                     page: str = "", bound_to: str = "", **context: Any) -> web.Response:
+    async def render(
+        self,
+        request: web.Request,
+        template: str,
+        status: int = 200,
+        *,
+        record: Optional[StudyRecord],
+        page: str = "",
+        bound_to: str = "",
+        **context: Any,
+    ) -> web.Response:
         lang, asked = self._language(request, record)
         languages = record.languages if record is not None else []
         joint = "&" if "?" in page else "?"
         switch = [(code, native_name(code), f"{page}{joint}lang={code}") for code in languages] if len(languages) > 1 else []
-        html = (await self._env(lang)).get_template(template).render(
-            lang=lang, dir=direction(lang), study=record, switch=switch, page=page,
-            csrf=(lambda: self.tokens.issue(bound_to)), **context,
+        html = (
+            (await self._env(lang))
+            .get_template(template)
+            .render(
+                lang=lang,
+                dir=direction(lang),
+                study=record,
+                switch=switch,
+                page=page,
+                csrf=(lambda: self.tokens.issue(bound_to)),
+                **context,
+            )
         )
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
         if asked:
@@ -358,20 +393,19 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         title, text = PLAIN.get(status, PLAIN[400])
         gettext = await self._texts(self._language(request, record)[0])
         # Translated here, not in the template: a message may come from the services as it is.
-        return await self.render(request, "plain.html", status, record=record, heading=gettext(title),
-                                 message=message or text)
+        return await self.render(request, "plain.html", status, record=record, heading=gettext(title), message=message or text)
 
     def _error_html(self, status: int) -> str:
         """The plain page for a connection whose request could not be read at all (in English, no study name)."""
         title, text = PLAIN.get(status, PLAIN[400])
         env = self._envs.get(("en", -1)) or self._envs.setdefault(("en", -1), self._make_env(StudyWords("en", {})))
         return env.get_template("plain.html").render(
-            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", heading=title, message=text)
+            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", heading=title, message=text
+        )
 
     # -- static and home ---------------------------------------------------------------------
     async def css(self, request: web.Request) -> web.Response:
-        response = web.Response(body=(HERE / "static" / "citizen.css").read_bytes(), content_type="text/css",
-                                charset="utf-8")
+        response = web.Response(body=(HERE / "static" / "citizen.css").read_bytes(), content_type="text/css", charset="utf-8")
         response.headers["Cache-Control"] = "max-age=3600"
         return response
 

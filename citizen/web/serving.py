@@ -26,16 +26,23 @@ def print_invites(server: EnrolmentServer, invites: Sequence[Invite], say: Calla
 
 
 EVERY_NETWORK = {"0.0.0.0", "::", "[::]"}
-EVERY_NETWORK_WARNING = ("Serving on every network of this laptop (--host 0.0.0.0), VPN and phone-tethered ones "
-                         "too: anyone on any of them can reach the join pages.")
-NO_NETWORK = ("This laptop is on no local network, so only this laptop can open the pages. Join the network the "
-              "phones use (a Wi-Fi the team controls), then serve again.")
-NO_INVITE = ("This study has no open invite, so no one can join yet. Make one with "
-             "`citizen serve {study} --new-invite \"library poster\"`, or on the Enrolment screen of the terminal app.")
+EVERY_NETWORK_WARNING = (
+    "Serving on every network of this laptop (--host 0.0.0.0), VPN and phone-tethered ones "
+    "too: anyone on any of them can reach the join pages."
+)
+NO_NETWORK = (
+    "This laptop is on no local network, so only this laptop can open the pages. Join the network the "
+    "phones use (a Wi-Fi the team controls), then serve again."
+)
+NO_INVITE = (
+    "This study has no open invite, so no one can join yet. Make one with "
+    '`citizen serve {study} --new-invite "library poster"`, or on the Enrolment screen of the terminal app.'
+)
 
 
-async def serve(study, host: str | None, port: int, say: Callable[[str], None] = print,
-                stop: asyncio.Event | None = None) -> None:
+async def serve(
+    study, host: str | None, port: int, say: Callable[[str], None] = print, stop: asyncio.Event | None = None
+) -> None:
     """Serve until Ctrl-C (or ``stop`` is set), then close every connection."""
     server = EnrolmentServer(study, host, port)
     await server.start()

@@ -91,11 +91,22 @@ class GuardedHandler(RequestHandler):
         if connections.open >= connections.limits.max_connections:
             self._manager = None  # never handed to aiohttp: nothing of it to undo when it closes
             body = connections.error_page(503).encode()
-            head = "".join(f"{k}: {v}\r\n" for k, v in {**HEADERS, "Server": SERVER, "Cache-Control": "no-store",
-                                                            "Retry-After": "5", "Connection": "close"}.items())
-            transport.write(b"HTTP/1.1 503 Service Unavailable\r\n" + head.encode() +  # type: ignore[attr-defined]
-                            f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                            + body)
+            head = "".join(
+                f"{k}: {v}\r\n"
+                for k, v in {
+                    **HEADERS,
+                    "Server": SERVER,
+                    "Cache-Control": "no-store",
+                    "Retry-After": "5",
+                    "Connection": "close",
+                }.items()
+            )
+            transport.write(
+                b"HTTP/1.1 503 Service Unavailable\r\n"
+                + head.encode()  # type: ignore[attr-defined]
+                + f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
             transport.close()
             connections.note("turned away", "a connection was turned away: too many are open")
             return
@@ -126,15 +137,17 @@ class GuardedHandler(RequestHandler):
         self._connections.note("timed out", "a connection was too slow sending its request and was closed")
         self.force_close()
 
-    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: Optional[BaseException] = None,
-                     message: Optional[str] = None) -> web.StreamResponse:
+    def handle_error(
+        self, request: web.BaseRequest, status: int = 500, exc: Optional[BaseException] = None, message: Optional[str] = None
+    ) -> web.StreamResponse:
         """A request aiohttp could not read: the plain page, headed like every other, and one log line."""
         self.stop_clock()
         status = status if status in (400, 413, 431) else 400 if status < 500 else 500
         log.warning("a request could not be read (%d, %s)", status, type(exc).__name__ if exc else "no detail")
         if request.writer.output_size > 0:
             raise ConnectionError("the answer had begun; the connection is closed")
-        response = web.Response(status=status, text=self._connections.error_page(status), content_type="text/html",
-                                charset="utf-8")
+        response = web.Response(
+            status=status, text=self._connections.error_page(status), content_type="text/html", charset="utf-8"
+        )
         response.force_close()
         return headed(response)

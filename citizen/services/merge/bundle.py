@@ -31,18 +31,36 @@ from ...domain.models import Study as StudyRecord
 from ...store.store import TABLES
 from ..common import Refused, Study
 
-BUNDLE_TABLES = ("study", "protocol_versions", "invites", "participants", "contacts", "consent_events",
-                 "contributions", "proposals", "updates", "audit")
+BUNDLE_TABLES = (
+    "study",
+    "protocol_versions",
+    "invites",
+    "participants",
+    "contacts",
+    "consent_events",
+    "contributions",
+    "proposals",
+    "updates",
+    "audit",
+)
 MODELS: dict[str, Any] = {
-    "study": StudyRecord, "protocol_versions": ProtocolVersion, "invites": Invite, "participants": Participant,
-    "contacts": Contact, "consent_events": ConsentEvent, "contributions": Contribution, "proposals": Proposal,
-    "updates": Update, "audit": AuditEvent,
+    "study": StudyRecord,
+    "protocol_versions": ProtocolVersion,
+    "invites": Invite,
+    "participants": Participant,
+    "contacts": Contact,
+    "consent_events": ConsentEvent,
+    "contributions": Contribution,
+    "proposals": Proposal,
+    "updates": Update,
+    "audit": AuditEvent,
 }
 # Audit events written by merges themselves: local history of how copies came together, left out
 # of the canonical form (they differ with the order of merges, the study content does not).
 # Syncs with a hub (citizen.sync) keep their own bookkeeping the same way.
-MERGE_ACTIONS = frozenset({"bundle merged", "merge conflict", "study created from bundle",
-                           "study synced", "study cloned from hub"})
+MERGE_ACTIONS = frozenset(
+    {"bundle merged", "merge conflict", "study created from bundle", "study synced", "study cloned from hub"}
+)
 MERGE_ACTOR = "merge"
 CHUNK = 5000  # documents per journal line when a new study is built in its own folder
 
@@ -102,7 +120,8 @@ class Bundle:
 def bundle_records(study: Study) -> dict[str, Iterator[dict[str, Any]]]:
     """Every record a bundle carries, table by table, as the store keeps them (links as fingerprints only)."""
     records: dict[str, Iterator[dict[str, Any]]] = {
-        name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES}
+        name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES
+    }
     records["participants"] = (fingerprinted(doc) for _, doc in study.store.table("participants").stream())
     return records
 
@@ -114,8 +133,7 @@ def canonical_form(study: Study) -> dict[str, list[dict[str, Any]]]:
     """
     form: dict[str, list[dict[str, Any]]] = {}
     for name in BUNDLE_TABLES:
-        docs = [d for d in study.store.table(name)
-                if not (name == "audit" and d.get("action") in MERGE_ACTIONS)]
+        docs = [d for d in study.store.table(name) if not (name == "audit" and d.get("action") in MERGE_ACTIONS)]
         form[name] = sorted(docs, key=partial(_key_text, key_of(name)))
     return form
 
@@ -136,13 +154,17 @@ def check_bundle(bundle: Bundle) -> Bundle:
                 model.model_validate(doc)
                 docs.append(doc)  # kept as written: the copy on every laptop stays byte for byte the same
             except (ValidationError, TypeError, ValueError) as exc:
-                raise BundleRefused(f"The bundle holds a record that is not valid ({name} {i + 1}: "
-                                    f"{str(exc).splitlines()[0]}); nothing was changed.") from None
+                raise BundleRefused(
+                    f"The bundle holds a record that is not valid ({name} {i + 1}: "
+                    f"{str(exc).splitlines()[0]}); nothing was changed."
+                ) from None
         clean[name] = docs
     unknown = set(bundle.records) - set(BUNDLE_TABLES)
     if unknown:
-        raise BundleRefused(f"The bundle holds tables this citizen does not know ({', '.join(sorted(unknown))}); "
-                            "update citizen. Nothing was changed.")
+        raise BundleRefused(
+            f"The bundle holds tables this citizen does not know ({', '.join(sorted(unknown))}); "
+            "update citizen. Nothing was changed."
+        )
     if len(clean["study"]) != 1 or clean["study"][0]["id"] != bundle.study_id:
         raise BundleRefused("The bundle's study record is missing or does not match its header; nothing was changed.")
     numbers = sorted(d["number"] for d in clean["protocol_versions"])

@@ -42,6 +42,7 @@ def _immutable(table: str) -> Callable[[dict, dict], tuple[dict, list[Conflict]]
         ka, kb = canonical(a), canonical(b)
         win, lose = (a, b) if ka >= kb else (b, a)
         return win, [Conflict(table, str(a.get(key_of(table))), "record", win, lose, "copies differ; a fixed order decides")]
+
     return join
 
 
@@ -92,12 +93,19 @@ def join_contact(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
     win, lose = (a, b) if _contact_rank(a) >= _contact_rank(b) else (b, a)
     if _contact_rank(win)[:3] != _contact_rank(lose)[:3]:
         return win, []
-    return win, [Conflict("contacts", a["participant_id"], "contact", "(kept)", "(other details)",
-                          "contact details differ; a fixed order decides")]
+    return win, [
+        Conflict(
+            "contacts",
+            a["participant_id"],
+            "contact",
+            "(kept)",
+            "(other details)",
+            "contact details differ; a fixed order decides",
+        )
+    ]
 
 
-def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetime]] = None
-                       ) -> tuple[dict, list[Conflict]]:
+def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetime]] = None) -> tuple[dict, list[Conflict]]:
     if a == b:
         return a, []
     cid = a["id"]
@@ -115,8 +123,16 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
         kb = (len(b["history"]), canonical(b["values"]))
         win, lose = (a, b) if ka >= kb else (b, a)
     if a["values"] != b["values"] and not any(h["values"] == lose["values"] for h in win["history"]):
-        conflicts.append(Conflict("contributions", cid, "values", win["values"], lose["values"],
-                                  "corrected on two laptops; the one with more corrections, then a fixed order, stays"))
+        conflicts.append(
+            Conflict(
+                "contributions",
+                cid,
+                "values",
+                win["values"],
+                lose["values"],
+                "corrected on two laptops; the one with more corrections, then a fixed order, stays",
+            )
+        )
     reviews = _union_sorted(a["reviews"], b["reviews"])
     feedback = _union_sorted(a["feedback"], b["feedback"])
     sa, sb = a["review_state"], b["review_state"]
@@ -129,8 +145,16 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
         ca = {canonical(r) for r in a["reviews"]}
         cb = {canonical(r) for r in b["reviews"]}
         if (ca - cb) and (cb - ca):  # both laptops reviewed it: a real conflict
-            conflicts.append(Conflict("contributions", cid, "review_state", state, sb if state == sa else sa,
-                                      "reviewed on two laptops; the latest review note decides"))
+            conflicts.append(
+                Conflict(
+                    "contributions",
+                    cid,
+                    "review_state",
+                    state,
+                    sb if state == sa else sa,
+                    "reviewed on two laptops; the latest review note decides",
+                )
+            )
     doc = dict(win, reviews=reviews, feedback=feedback, review_state=state)
     return doc, conflicts
 
@@ -148,8 +172,16 @@ def _join_proposal(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
         decision = {f: first[f] for f in decision_fields}
         if len(decided) == 2 and a["status"] != "open" and [a[f] for f in decision_fields] != [b[f] for f in decision_fields]:
             other = b if first is a else a
-            conflicts.append(Conflict("proposals", a["id"], "decision", decision, {f: other[f] for f in decision_fields},
-                                      "decided on two laptops; the first decision stands"))
+            conflicts.append(
+                Conflict(
+                    "proposals",
+                    a["id"],
+                    "decision",
+                    decision,
+                    {f: other[f] for f in decision_fields},
+                    "decided on two laptops; the first decision stands",
+                )
+            )
     else:
         decision = {f: base[f] for f in decision_fields}
     versions = [v for v in (a.get("protocol_version"), b.get("protocol_version")) if v is not None]

@@ -32,8 +32,13 @@ def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, pro
     if into is not None and into != bundle.study_id:
         raise BundleRefused(f"This bundle holds the study '{bundle.study_id}', not '{into}'; nothing was changed.")
     if not data.has_study(bundle.study_id):
-        report = MergeReport(bundle.study_id, bundle.laptop, bundle.created_at, creates_study=True,
-                             new={t: bundle.count(t) for t in BUNDLE_TABLES if t != "study"})
+        report = MergeReport(
+            bundle.study_id,
+            bundle.laptop,
+            bundle.created_at,
+            creates_study=True,
+            new={t: bundle.count(t) for t in BUNDLE_TABLES if t != "study"},
+        )
         plan = MergePlan(report, [(t, d) for t in BUNDLE_TABLES for d in bundle.records[t]], [])
     else:
         study = open_study(data, bundle.study_id)
@@ -58,8 +63,10 @@ def _check_same_study(study: Study, bundle: Bundle, local_study: Optional[dict],
         raise ServiceError(f"The study '{study.id}' on this laptop has no study record; run `citizen check`.")
     fixed_differs = [f for f in STUDY_FIXED if local_study.get(f) != incoming_study.get(f)]
     if fixed_differs:
-        raise BundleRefused(f"The bundle's study '{bundle.study_id}' is a different study with the same id "
-                            f"(its {', '.join(fixed_differs)} differ); nothing was changed.")
+        raise BundleRefused(
+            f"The bundle's study '{bundle.study_id}' is a different study with the same id "
+            f"(its {', '.join(fixed_differs)} differ); nothing was changed."
+        )
     return local_study
 
 
@@ -73,8 +80,10 @@ def _plan_protocol(store: StudyStore, incoming: list[dict], report: MergeReport,
         local = pv_table.get(row)
         assert local is not None
         if _protocol_content(local) != _protocol_content(doc):
-            raise BundleRefused(f"Protocol version {doc['number']} in the bundle is not the same as version "
-                                f"{doc['number']} on this laptop; these copies cannot be merged. Nothing was changed.")
+            raise BundleRefused(
+                f"Protocol version {doc['number']} in the bundle is not the same as version "
+                f"{doc['number']} on this laptop; these copies cannot be merged. Nothing was changed."
+            )
         if as_time(doc["effective_at"]) < as_time(local["effective_at"]):
             puts.append(("protocol_versions", row, dict(local, effective_at=doc["effective_at"])))
             report.updated["protocol_versions"] = report.updated.get("protocol_versions", 0) + 1
@@ -85,8 +94,14 @@ def _plan_protocol(store: StudyStore, incoming: list[dict], report: MergeReport,
             report.new["protocol_versions"] = report.new.get("protocol_versions", 0) + 1
 
 
-def _plan_table(store: StudyStore, name: str, incoming: list[dict], join: Callable[[dict, dict], tuple[dict, list]],
-                report: MergeReport, puts: list) -> dict[str, dict]:
+def _plan_table(
+    store: StudyStore,
+    name: str,
+    incoming: list[dict],
+    join: Callable[[dict, dict], tuple[dict, list]],
+    report: MergeReport,
+    puts: list,
+) -> dict[str, dict]:
     """Join each incoming record with this laptop's copy; returns the records this laptop does not have yet."""
     table = store.table(name)
     key = key_of(name)
@@ -112,8 +127,15 @@ def _plan_table(store: StudyStore, name: str, incoming: list[dict], join: Callab
     return fresh
 
 
-def _joined_study(store: StudyStore, study: Study, local_study: dict, incoming_study: dict, new_audit: dict[str, dict],
-                  incoming_audit: list[dict], report: MergeReport) -> dict:
+def _joined_study(
+    store: StudyStore,
+    study: Study,
+    local_study: dict,
+    incoming_study: dict,
+    new_audit: dict[str, dict],
+    incoming_audit: list[dict],
+    report: MergeReport,
+) -> dict:
     """The study record joined: the first creation kept; when the copies' status differs, the latest change decides."""
     joined_study = dict(local_study)
     created = min((local_study, incoming_study), key=lambda d: (as_time(d["created_at"]), d.get("source", "")))
@@ -133,8 +155,9 @@ def _joined_study(store: StudyStore, study: Study, local_study: dict, incoming_s
     incoming_ids = {d["id"] for d in incoming_audit if d.get("action") == "study status changed"}
     if (local_ids - incoming_ids) and (incoming_ids - local_ids):  # changed on both laptops
         lost = incoming_study["status"] if status == local_study["status"] else local_study["status"]
-        report.conflicts.append(Conflict("study", study.id, "status", status, lost,
-                                         "changed on two laptops; the latest change decides"))
+        report.conflicts.append(
+            Conflict("study", study.id, "status", status, lost, "changed on two laptops; the latest change decides")
+        )
     return joined_study
 
 
@@ -223,13 +246,18 @@ def _settle_code_clashes(store: StudyStore, fresh: dict[str, dict], puts: list, 
                 puts.append(("participants", row, changed))
                 report.updated["participants"] = report.updated.get("participants", 0) + 1
             report.code_clashes.append(
-                f"{code} was given on two laptops; participant {doc['id'][:8]} (enrolled later) now has {new_code}.")
-            report.conflicts.append(Conflict("participants", doc["id"], "code", new_code, code,
-                                             "two people had one code; the first enrolled keeps it"))
+                f"{code} was given on two laptops; participant {doc['id'][:8]} (enrolled later) now has {new_code}."
+            )
+            report.conflicts.append(
+                Conflict(
+                    "participants", doc["id"], "code", new_code, code, "two people had one code; the first enrolled keeps it"
+                )
+            )
 
 
-def _plan_invites(store: StudyStore, incoming: list[dict], fresh_participants: dict[str, dict],
-                  inserts: list, puts: list, report: MergeReport) -> None:
+def _plan_invites(
+    store: StudyStore, incoming: list[dict], fresh_participants: dict[str, dict], inserts: list, puts: list, report: MergeReport
+) -> None:
     table = store.table("invites")
     participants = store.table("participants")
     new_uses: dict[str, int] = {}
@@ -247,8 +275,11 @@ def _plan_invites(store: StudyStore, incoming: list[dict], fresh_participants: d
             continue
         local = table.get(row)
         assert local is not None
-        joined = dict(max((local, doc), key=canonical), uses=max(local["uses"], doc["uses"], enrolled),
-                      closed=bool(local["closed"] or doc["closed"]))
+        joined = dict(
+            max((local, doc), key=canonical),
+            uses=max(local["uses"], doc["uses"], enrolled),
+            closed=bool(local["closed"] or doc["closed"]),
+        )
         if joined != local:
             puts.append(("invites", row, joined))
             report.updated["invites"] = report.updated.get("invites", 0) + 1

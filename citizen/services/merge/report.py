@@ -29,9 +29,16 @@ def _short(value: Any) -> str:
 
 
 TABLE_WORDS = {
-    "protocol_versions": "protocol versions", "invites": "invites", "participants": "participants",
-    "contacts": "contact details", "consent_events": "consent events", "contributions": "contributions",
-    "proposals": "proposals", "updates": "updates", "audit": "activity log entries", "study": "study record",
+    "protocol_versions": "protocol versions",
+    "invites": "invites",
+    "participants": "participants",
+    "contacts": "contact details",
+    "consent_events": "consent events",
+    "contributions": "contributions",
+    "proposals": "proposals",
+    "updates": "updates",
+    "audit": "activity log entries",
+    "study": "study record",
 }
 
 
@@ -58,8 +65,7 @@ class MergeReport:
 
     def lines(self, limit: int = 20) -> list[str]:
         """The report in plain words, for the command line and the terminal app."""
-        head = (f"Bundle of study '{self.study_id}' from laptop {self.from_laptop or '?'}, "
-                f"made {self.bundle_created_at}.")
+        head = f"Bundle of study '{self.study_id}' from laptop {self.from_laptop or '?'}, made {self.bundle_created_at}."
         out = [head]
         if self.creates_study:
             out.append(f"The study '{self.study_id}' is not on this laptop yet: it will be created from the bundle.")
@@ -77,8 +83,10 @@ class MergeReport:
         if ups:
             out.append("Updated: " + ", ".join(ups) + ".")
         if self.conflicts:
-            out.append(f"Conflicts ({len(self.conflicts)}), each resolved the same way on every laptop; "
-                       "the value that loses is kept in the activity log:")
+            out.append(
+                f"Conflicts ({len(self.conflicts)}), each resolved the same way on every laptop; "
+                "the value that loses is kept in the activity log:"
+            )
             out += ["  " + c.describe() for c in self.conflicts[:limit]]
             if len(self.conflicts) > limit:
                 out.append(f"  ... and {len(self.conflicts) - limit} more.")

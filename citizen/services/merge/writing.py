@@ -21,29 +21,55 @@ from .report import MergePlan, MergeReport, state_token
 # -- writing ----------------------------------------------------------------------------------------
 def conflict_events(report: MergeReport, laptop: str) -> list[dict]:
     now = utcnow()
-    return [to_doc(AuditEvent(actor=MERGE_ACTOR, action="merge conflict", target=f"{c.table} {c.record}"[:200],
-                              details={"table": c.table, "record": c.record, "field": c.field,
-                                       "kept": c.kept, "lost": c.lost, "rule": c.rule},
-                              at=now, laptop=laptop))
-            for c in report.conflicts]
+    return [
+        to_doc(
+            AuditEvent(
+                actor=MERGE_ACTOR,
+                action="merge conflict",
+                target=f"{c.table} {c.record}"[:200],
+                details={"table": c.table, "record": c.record, "field": c.field, "kept": c.kept, "lost": c.lost, "rule": c.rule},
+                at=now,
+                laptop=laptop,
+            )
+        )
+        for c in report.conflicts
+    ]
 
 
 def _merge_audit(report: MergeReport, actor: str, laptop: str, created_action: str = "study created from bundle") -> list[dict]:
     now = utcnow()
     events = conflict_events(report, laptop)
     action = created_action if report.creates_study else "bundle merged"
-    events.append(to_doc(AuditEvent(actor=actor or "unknown", action=action, target=report.study_id,
-                                    details={"from_laptop": report.from_laptop, "bundle_made": report.bundle_created_at,
-                                             "new": {k: v for k, v in report.new.items() if v},
-                                             "updated": {k: v for k, v in report.updated.items() if v},
-                                             "conflicts": len(report.conflicts)},
-                                    at=now, laptop=laptop)))
+    events.append(
+        to_doc(
+            AuditEvent(
+                actor=actor or "unknown",
+                action=action,
+                target=report.study_id,
+                details={
+                    "from_laptop": report.from_laptop,
+                    "bundle_made": report.bundle_created_at,
+                    "new": {k: v for k, v in report.new.items() if v},
+                    "updated": {k: v for k, v in report.updated.items() if v},
+                    "conflicts": len(report.conflicts),
+                },
+                at=now,
+                laptop=laptop,
+            )
+        )
+    )
     return events
 
 
-def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[str] = None,
-                 progress: Progress = None, plan: Optional[MergePlan] = None,
-                 created_action: str = "study created from bundle") -> MergeReport:
+def merge_bundle(
+    data: DataFolder,
+    bundle: Bundle,
+    actor: str,
+    into: Optional[str] = None,
+    progress: Progress = None,
+    plan: Optional[MergePlan] = None,
+    created_action: str = "study created from bundle",
+) -> MergeReport:
     """Merge a (checked) bundle into this data folder as ONE durable change, and say what it did.
 
     ``plan`` is the one whose report the person confirmed: it is used as it is when the study has
@@ -60,8 +86,7 @@ def merge_bundle(data: DataFolder, bundle: Bundle, actor: str, into: Optional[st
         return _merge_existing(data, bundle, actor, progress, plan)
 
 
-def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Progress,
-                    plan: Optional[MergePlan]) -> MergeReport:
+def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Progress, plan: Optional[MergePlan]) -> MergeReport:
     study = open_study(data, bundle.study_id)
     with study.store.lock:
         if plan is None or plan.bundle is not bundle or plan.token != state_token(study.store):
@@ -87,8 +112,9 @@ def _merge_existing(data: DataFolder, bundle: Bundle, actor: str, progress: Prog
 INCOMING_PREFIX = ".incoming-"
 
 
-def _create_from_bundle(data: DataFolder, bundle: Bundle, actor: str, progress: Progress,
-                        created_action: str = "study created from bundle") -> MergeReport:
+def _create_from_bundle(
+    data: DataFolder, bundle: Bundle, actor: str, progress: Progress, created_action: str = "study created from bundle"
+) -> MergeReport:
     """A study this laptop does not have yet: built in a hidden folder, then renamed into place.
 
     The rename is the one moment the study appears, whole; a crash before it leaves only the
@@ -110,7 +136,7 @@ def _create_from_bundle(data: DataFolder, bundle: Bundle, actor: str, progress: 
         ops += [("audit", d) for d in _merge_audit(plan.report, actor, data.laptop_id, created_action)]
         with store.batch():
             for start in range(0, len(ops), CHUNK):
-                store.commit(_rows(store, ops[start:start + CHUNK]))
+                store.commit(_rows(store, ops[start : start + CHUNK]))
                 if progress:
                     progress(min(start + CHUNK, len(ops)), len(ops), "writing")
         store.close()  # writes every segment and empties the journal

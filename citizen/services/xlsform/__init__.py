@@ -40,13 +40,20 @@ def _add_fields(study: Study, draft: Draft, report: XLSFormReport, actor: str, s
     updated = draft.model_copy(update={"fields": fields, "updated_at": utcnow()})
     with change(study) as tx:
         tx.put("drafts", row_of(study, "drafts", draft.id), to_doc(updated))
-        audit(tx, actor, "XLSForm imported", source,
-              {"questions": len(report.fields), "not_carried_over": report.not_carried_over}, laptop=study.laptop)
+        audit(
+            tx,
+            actor,
+            "XLSForm imported",
+            source,
+            {"questions": len(report.fields), "not_carried_over": report.not_carried_over},
+            laptop=study.laptop,
+        )
     return updated
 
 
-def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
-                   shared_aim: str = "") -> tuple[Study, XLSFormReport]:
+def import_xlsform(
+    data: DataFolder, path: Path, actor: str, study_id: str = "", shared_aim: str = ""
+) -> tuple[Study, XLSFormReport]:
     """A new study whose draft holds the workbook's questions; consent is written before publishing.
 
     A draft workbook citizen wrote for a study in this data folder becomes that study's open draft
@@ -57,9 +64,15 @@ def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
         return _draft_into_study(open_study(data, report.form_id), report, actor, path.name), report
     source = f"imported from the XLSForm {path.name}" + (f" (form id {report.form_id})" if report.form_id else "")
     aim = shared_aim.strip() or f"To be agreed with the community (started from the XLSForm {path.name})."
-    study = new_study(data, report.title[:200] or path.stem, aim, actor, languages=report.languages,
-                      study_id=study_id or make_code(report.form_id or report.title or path.stem, "study")
-                      .replace("_", "-")[:63], source=source)
+    study = new_study(
+        data,
+        report.title[:200] or path.stem,
+        aim,
+        actor,
+        languages=report.languages,
+        study_id=study_id or make_code(report.form_id or report.title or path.stem, "study").replace("_", "-")[:63],
+        source=source,
+    )
     draft = start_draft(study, actor)
     _add_fields(study, draft, report, actor, path.name)
     return study, report
@@ -67,8 +80,7 @@ def import_xlsform(data: DataFolder, path: Path, actor: str, study_id: str = "",
 
 def _draft_into_study(study: Study, report: XLSFormReport, actor: str, source: str) -> Study:
     if open_draft(study) is not None:
-        msg = (f"The study '{study.id}' already has an open draft: publish or discard it before taking in "
-               f"the draft from {source}.")
+        msg = f"The study '{study.id}' already has an open draft: publish or discard it before taking in the draft from {source}."
         raise Refused(msg, {"path": msg})
     draft = start_draft(study, actor)
     _add_fields(study, draft.model_copy(update={"fields": []}), report, actor, source)
@@ -92,22 +104,42 @@ def export_xlsform(study: Study, path: Path, version: Optional[int] = None, draf
             raise ServiceError("This study has no open draft to export.")
         if not current.fields:
             raise ServiceError("The open draft has no question yet, so there is no form to export.")
-        report = XLSFormReport(title=record.title, form_id=record.id, languages=record.languages,
-                               fields=current.fields, draft=True, draft_of=current.based_on)
+        report = XLSFormReport(
+            title=record.title,
+            form_id=record.id,
+            languages=record.languages,
+            fields=current.fields,
+            draft=True,
+            draft_of=current.based_on,
+        )
         write_xlsform(path, report, version=f"draft-{current.based_on or 0}", draft_of=current.based_on, draft=True)
-        report.note("The consent document is not part of an XLSForm; share the protocol file (.json) for it",
-                    "the draft's consent document")
+        report.note(
+            "The consent document is not part of an XLSForm; share the protocol file (.json) for it",
+            "the draft's consent document",
+        )
         return report
     protocol = study.repo.protocol_version(version) if version else study.repo.current_protocol()
     if protocol is None:
-        raise ServiceError("This study has no published protocol to export." if version is None
-                           else f"There is no protocol version {version}.")
+        raise ServiceError(
+            "This study has no published protocol to export." if version is None else f"There is no protocol version {version}."
+        )
     report = XLSFormReport(title=record.title, form_id=record.id, languages=record.languages, fields=protocol.fields)
     write_xlsform(path, report, version=str(protocol.number))
-    report.note("The consent document is not part of an XLSForm; share the protocol file (.json) for it",
-                f"consent version {protocol.consent.version}")
+    report.note(
+        "The consent document is not part of an XLSForm; share the protocol file (.json) for it",
+        f"consent version {protocol.consent.version}",
+    )
     return report
 
 
-__all__ = ["LANGUAGE_NAMES", "XLSFormReport", "export_xlsform", "import_xlsform", "import_xlsform_into_draft",
-           "is_xlsform", "language_code", "read_xlsform", "write_xlsform"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "XLSFormReport",
+    "export_xlsform",
+    "import_xlsform",
+    "import_xlsform_into_draft",
+    "is_xlsform",
+    "language_code",
+    "read_xlsform",
+    "write_xlsform",
+]

@@ -25,11 +25,12 @@ from .report import XLSFormReport, language_code
 
 OLE = bytes.fromhex("d0cf11e0a1b11ae1")  # how every .xls workbook begins
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".md")
-GROUPS = {"group": "Groups (their questions are kept, in order, without the grouping)",
-          "repeat": "Repeats (their questions are asked once, not repeated)",
-          "loop": "Loops over a list (their questions are asked once, not for each item)"}
-OTHER_COLUMNS = {"default": "default answers", "choice_filter": "choice filters (cascading choices)",
-                 "trigger": "triggers"}
+GROUPS = {
+    "group": "Groups (their questions are kept, in order, without the grouping)",
+    "repeat": "Repeats (their questions are asked once, not repeated)",
+    "loop": "Loops over a list (their questions are asked once, not for each item)",
+}
+OTHER_COLUMNS = {"default": "default answers", "choice_filter": "choice filters (cascading choices)", "trigger": "triggers"}
 TRUE = {"yes", "true", "true()", "1", "y"}
 FALSE = {"no", "false", "false()", "0", "n"}
 
@@ -200,8 +201,9 @@ class _Reader:
             report.note("Notes left out (they show text and ask nothing)", what)
             return
         if not tag:
-            report.note("Calculations left out" if bind.get("calculate") or kind == "calculate" else
-                        "Hidden values left out", what)
+            report.note(
+                "Calculations left out" if bind.get("calculate") or kind == "calculate" else "Hidden values left out", what
+            )
             return
         if tag == "upload" or btype in ("binary", "barcode"):
             report.note("Photo, sound, video, file and barcode questions left out", what)
@@ -229,8 +231,9 @@ class _Reader:
             out.append({"value": code, "label": _texts(choice.get("label"), self.langs, self.default) or {self.default: raw}})
         return out
 
-    def _type(self, node: dict[str, Any], kind: str, tag: str, btype: str,
-              what: str) -> tuple[Optional[FieldType], dict[str, Any]]:
+    def _type(
+        self, node: dict[str, Any], kind: str, tag: str, btype: str, what: str
+    ) -> tuple[Optional[FieldType], dict[str, Any]]:
         report, extra = self.report, dict[str, Any]()
         appearance = str(node.get("control", {}).get("appearance", ""))
         if tag in ("select1", "select") and kind != "rank":
@@ -255,9 +258,16 @@ class _Reader:
             if kind == "select one external":
                 report.note("Choice questions whose list is kept outside the workbook, left out", what)
                 return None, extra
-            simple = {"int": FieldType.integer, "decimal": FieldType.decimal, "date": FieldType.date,
-                      "time": FieldType.time, "dateTime": FieldType.date, "geopoint": FieldType.place,
-                      "geotrace": FieldType.place, "geoshape": FieldType.place}
+            simple = {
+                "int": FieldType.integer,
+                "decimal": FieldType.decimal,
+                "date": FieldType.date,
+                "time": FieldType.time,
+                "dateTime": FieldType.date,
+                "geopoint": FieldType.place,
+                "geotrace": FieldType.place,
+                "geoshape": FieldType.place,
+            }
             if btype == "string":
                 return (FieldType.long_text if "multiline" in appearance else FieldType.text), extra
             if btype == "dateTime":
@@ -269,8 +279,9 @@ class _Reader:
         report.note(f"Questions of a type citizen does not have ({kind}), left out", what)
         return None, extra
 
-    def add(self, node: dict[str, Any], ftype: FieldType, extra: dict[str, Any], bind: dict[str, Any],
-            name: str, what: str) -> None:
+    def add(
+        self, node: dict[str, Any], ftype: FieldType, extra: dict[str, Any], bind: dict[str, Any], name: str, what: str
+    ) -> None:
         report = self.report
         key = name.strip().lower()
         if not KEY.match(key):
@@ -310,9 +321,17 @@ class _Reader:
                 report.note(f"{kind_name.capitalize()} not carried over", what)
         identifying = str(node.get("citizen_identifying", "")).strip().lower() in TRUE
         try:
-            report.fields.append(FormField(
-                key=key, type=ftype, label=label, help=_texts(node.get("hint"), self.langs, self.default),
-                required=required, identifying=identifying, **extra))
+            report.fields.append(
+                FormField(
+                    key=key,
+                    type=ftype,
+                    label=label,
+                    help=_texts(node.get("hint"), self.langs, self.default),
+                    required=required,
+                    identifying=identifying,
+                    **extra,
+                )
+            )
         except ValidationError as exc:
             report.note("Questions that could not be used", f"{what} ({'; '.join(explain(exc))})")
 

@@ -9,10 +9,30 @@ from typing import Optional
 from ...domain.models import LANG, FormField
 
 LANGUAGE_NAMES = {
-    "en": "English", "fr": "French", "es": "Spanish", "pt": "Portuguese", "ar": "Arabic", "sw": "Swahili",
-    "hi": "Hindi", "ur": "Urdu", "bn": "Bengali", "zh": "Chinese", "de": "German", "it": "Italian",
-    "pl": "Polish", "ro": "Romanian", "so": "Somali", "am": "Amharic", "ha": "Hausa", "yo": "Yoruba",
-    "tr": "Turkish", "fa": "Persian", "ru": "Russian", "uk": "Ukrainian", "pa": "Punjabi", "ne": "Nepali",
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "ar": "Arabic",
+    "sw": "Swahili",
+    "hi": "Hindi",
+    "ur": "Urdu",
+    "bn": "Bengali",
+    "zh": "Chinese",
+    "de": "German",
+    "it": "Italian",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "so": "Somali",
+    "am": "Amharic",
+    "ha": "Hausa",
+    "yo": "Yoruba",
+    "tr": "Turkish",
+    "fa": "Persian",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "pa": "Punjabi",
+    "ne": "Nepali",
 }
 NAME_TO_CODE = {name.casefold(): code for code, name in LANGUAGE_NAMES.items()}
 

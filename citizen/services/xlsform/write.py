@@ -21,9 +21,14 @@ from .report import XLSFormReport, language_header
 SMART_QUOTES = ("\u2018", "\u2019", "\u201c", "\u201d")
 YES_NO = [("yes", "Yes"), ("no", "No")]
 XLSFORM_TYPES = {
-    FieldType.text: "text", FieldType.long_text: "text", FieldType.integer: "integer",
-    FieldType.decimal: "decimal", FieldType.date: "date", FieldType.time: "time",
-    FieldType.place: "geopoint", FieldType.rating: "range",
+    FieldType.text: "text",
+    FieldType.long_text: "text",
+    FieldType.integer: "integer",
+    FieldType.decimal: "decimal",
+    FieldType.date: "date",
+    FieldType.time: "time",
+    FieldType.place: "geopoint",
+    FieldType.rating: "range",
 }
 
 
@@ -45,8 +50,9 @@ def _constraint(f: FormField) -> str:
     return " and ".join(parts)
 
 
-def write_xlsform(path: Path, report: XLSFormReport, version: str, draft_of: Optional[int] = None,
-                  draft: bool = False) -> XLSFormReport:
+def write_xlsform(
+    path: Path, report: XLSFormReport, version: str, draft_of: Optional[int] = None, draft: bool = False
+) -> XLSFormReport:
     """Write report.fields as a workbook (survey, choices, settings); a draft says so in its settings."""
     from openpyxl import Workbook
 
@@ -56,9 +62,19 @@ def write_xlsform(path: Path, report: XLSFormReport, version: str, draft_of: Opt
     book = Workbook()
     survey = book.active
     survey.title = "survey"
-    survey.append(["type", "name", *(_column("label", lang) for lang in langs),
-                   *((_column("hint", lang) for lang in langs) if uses_hint else ()),
-                   "required", "constraint", "appearance", "parameters", "citizen_identifying"])
+    survey.append(
+        [
+            "type",
+            "name",
+            *(_column("label", lang) for lang in langs),
+            *((_column("hint", lang) for lang in langs) if uses_hint else ()),
+            "required",
+            "constraint",
+            "appearance",
+            "parameters",
+            "citizen_identifying",
+        ]
+    )
     choices = book.create_sheet("choices")
     choices.append(["list_name", "name", *(_column("label", lang) for lang in langs)])
     need_yes_no = False
@@ -80,9 +96,19 @@ def write_xlsform(path: Path, report: XLSFormReport, version: str, draft_of: Opt
             for c in f.choices:
                 choices.append([f.key, c.value, *(c.label.get(lang, "") for lang in langs)])
         hints = [f.help.get(lang, "") for lang in langs] if uses_hint else []
-        survey.append([xtype, f.key, *(f.label.get(lang, "") for lang in langs), *hints,
-                       "yes" if f.required else "", _constraint(f), appearance, parameters,
-                       "yes" if f.identifying else ""])
+        survey.append(
+            [
+                xtype,
+                f.key,
+                *(f.label.get(lang, "") for lang in langs),
+                *hints,
+                "yes" if f.required else "",
+                _constraint(f),
+                appearance,
+                parameters,
+                "yes" if f.identifying else "",
+            ]
+        )
     if need_yes_no:
         for value, label in YES_NO:
             choices.append(["yes_no", value, *(label for _ in langs)])

@@ -62,14 +62,19 @@ class EnrolDialog(DeskDialog[Optional[Participant]]):
         if self.protocol is None:
             self.show_errors("This study has no published protocol yet, so no one can enrol.")
             return
-        answers = {item.id: answer_of(self.query_one(f"#item-{item.id}", RadioSet))
-                   for item in self.protocol.consent.items}
+        answers = {item.id: answer_of(self.query_one(f"#item-{item.id}", RadioSet)) for item in self.protocol.consent.items}
         method = ConsentMethod(self.query_one("#method", Select).value)
         contact = {key: self.query_one(f"#contact-{key}", Input).value.strip() for key in ("name", "phone", "email")}
         try:
-            participant = enrol_participant(self.study, answers, method, self.actor, language=self.language,
-                                            witness=self.query_one("#witness", Input).value.strip(),
-                                            contact=contact if any(contact.values()) else None)
+            participant = enrol_participant(
+                self.study,
+                answers,
+                method,
+                self.actor,
+                language=self.language,
+                witness=self.query_one("#witness", Input).value.strip(),
+                contact=contact if any(contact.values()) else None,
+            )
         except Refused as exc:
             self.show_errors(str(exc), exc.errors)
             return
@@ -96,8 +101,12 @@ class WithdrawDialog(DeskDialog[Optional[str]]):
         yield Label("What should happen to what they gave?")
         yield RadioSet("Remove what I gave", "Keep what I gave, stop here", id="remove", compact=True)
         yield self.error_slot("remove")
-        yield Static("Either way their contact details are deleted and their consent log is kept, as the record "
-                     "of what they decided. This cannot be undone.", id="withdraw-effects", classes="hint")
+        yield Static(
+            "Either way their contact details are deleted and their consent log is kept, as the record "
+            "of what they decided. This cannot be undone.",
+            id="withdraw-effects",
+            classes="hint",
+        )
         yield Label("How was it asked?")
         yield Select(METHODS, value=ConsentMethod.desk.value, allow_blank=False, id="method", compact=True)
         yield Label("Witness (the team member who heard it)")
@@ -106,13 +115,18 @@ class WithdrawDialog(DeskDialog[Optional[str]]):
     def action_save(self) -> None:
         choice = self.query_one("#remove", RadioSet).pressed_index
         if choice not in (0, 1):
-            self.show_errors("Please choose whether what they gave is removed or kept.",
-                             {"remove": "Please choose one."})
+            self.show_errors("Please choose whether what they gave is removed or kept.", {"remove": "Please choose one."})
             return
         method = ConsentMethod(self.query_one("#method", Select).value)
         try:
-            withdraw(self.study, self.participant.id, choice == 0, method, self.actor,
-                     witness=self.query_one("#witness", Input).value.strip())
+            withdraw(
+                self.study,
+                self.participant.id,
+                choice == 0,
+                method,
+                self.actor,
+                witness=self.query_one("#witness", Input).value.strip(),
+            )
         except ServiceError as exc:
             self.show_errors(str(exc), getattr(exc, "errors", None))
             return

@@ -29,11 +29,11 @@ def field_widget(f: FormField, language: str) -> Widget:
     if f.type is FieldType.long_text:
         return TextArea(id=wid, classes="long-answer", soft_wrap=True, compact=True)
     if f.type is FieldType.single_choice:
-        return Select([(pick(c.label, language), c.value) for c in f.choices], id=wid, prompt="choose one",
-                      compact=True)
+        return Select([(pick(c.label, language), c.value) for c in f.choices], id=wid, prompt="choose one", compact=True)
     if f.type is FieldType.multiple_choice:
-        return SelectionList[str](*[(pick(c.label, language), c.value) for c in f.choices], id=wid,
-                                  classes="choices", compact=True)
+        return SelectionList[str](
+            *[(pick(c.label, language), c.value) for c in f.choices], id=wid, classes="choices", compact=True
+        )
     if f.type is FieldType.yes_no:
         return Select([("Yes", "yes"), ("No", "no")], id=wid, prompt="yes or no", compact=True)
     if f.type is FieldType.rating:
@@ -104,8 +104,7 @@ class ContributionDialog(DeskDialog[Optional[Contribution]]):
             self.show_errors("Check the participant code.", {"participant": str(exc)})
             return
         try:
-            contribution = add_contribution(self.study, participant.id, self.values(), ContributionSource.desk,
-                                            self.actor)
+            contribution = add_contribution(self.study, participant.id, self.values(), ContributionSource.desk, self.actor)
         except Refused as exc:
             self.show_errors(str(exc), exc.errors)
             return

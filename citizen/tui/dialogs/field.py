@@ -27,26 +27,55 @@ def field_entries(field: Optional[FormField], languages: list[str]) -> list[Entr
     many = len(languages) > 1
     entries = []
     for lang in languages:
-        entries.append(Entry(f"label_{lang}", f"Question ({lang})" if many else "Question (what the volunteer reads)",
-                             value=field.label.get(lang, "") if field else "", error_name="label"))
+        entries.append(
+            Entry(
+                f"label_{lang}",
+                f"Question ({lang})" if many else "Question (what the volunteer reads)",
+                value=field.label.get(lang, "") if field else "",
+                error_name="label",
+            )
+        )
     entries += [
-        Entry("type", "Type of answer", kind="select", value=field.type.value if field else FieldType.text.value,
-              options=TYPE_OPTIONS),
-        Entry("key", "Key (a short code for the data; left empty, it is made from the question)",
-              value=field.key if field else "", placeholder="e.g. walk_date"),
+        Entry(
+            "type",
+            "Type of answer",
+            kind="select",
+            value=field.type.value if field else FieldType.text.value,
+            options=TYPE_OPTIONS,
+        ),
+        Entry(
+            "key",
+            "Key (a short code for the data; left empty, it is made from the question)",
+            value=field.key if field else "",
+            placeholder="e.g. walk_date",
+        ),
         Entry("required", "An answer is required", kind="check", value=field.required if field else False),
     ]
     for lang in languages:
-        entries.append(Entry(f"help_{lang}", f"Help ({lang})" if many else "Help (optional)",
-                             value=field.help.get(lang, "") if field else "", error_name="help"))
+        entries.append(
+            Entry(
+                f"help_{lang}",
+                f"Help ({lang})" if many else "Help (optional)",
+                value=field.help.get(lang, "") if field else "",
+                error_name="help",
+            )
+        )
     entries += [
-        Entry("choices", "Choices (one choice fields only)", kind="text",
-              value=choices_as_text(field, languages) if field else "",
-              hint="One per line: a label, or 'code | label'" + (" | label in the next language" if many else "")),
+        Entry(
+            "choices",
+            "Choices (one choice fields only)",
+            kind="text",
+            value=choices_as_text(field, languages) if field else "",
+            hint="One per line: a label, or 'code | label'" + (" | label in the next language" if many else ""),
+        ),
         Entry("min", "Lowest value (or shortest text)", value=_bound(field.min) if field else "", placeholder="none"),
         Entry("max", "Highest value (or longest text)", value=_bound(field.max) if field else "", placeholder="none"),
-        Entry("identifying", "This answer could identify a person (kept out of default exports)", kind="check",
-              value=field.identifying if field else False),
+        Entry(
+            "identifying",
+            "This answer could identify a person (kept out of default exports)",
+            kind="check",
+            value=field.identifying if field else False,
+        ),
     ]
     return entries
 

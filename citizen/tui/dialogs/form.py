@@ -47,8 +47,15 @@ class FormDialog(ModalScreen[Any]):
     ]
     AUTO_FOCUS = None
 
-    def __init__(self, title: str, entries: list[Entry], submit: Callable[[dict[str, Any]], Any],
-                 save_label: str = "Save", intro: str = "", dialog_id: str = "form-dialog"):
+    def __init__(
+        self,
+        title: str,
+        entries: list[Entry],
+        submit: Callable[[dict[str, Any]], Any],
+        save_label: str = "Save",
+        intro: str = "",
+        dialog_id: str = "form-dialog",
+    ):
         super().__init__(id=dialog_id)
         self.title_text = title
         self.entries = entries
@@ -69,15 +76,21 @@ class FormDialog(ModalScreen[Any]):
                     else:
                         yield Label(e.label, classes="entry-label")
                         if e.kind == "text":
-                            area = TextArea(str(e.value or ""), id=f"f-{e.name}", classes="entry-text",
-                                            soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+                            area = TextArea(
+                                str(e.value or ""),
+                                id=f"f-{e.name}",
+                                classes="entry-text",
+                                soft_wrap=True,
+                                show_line_numbers=False,
+                                tab_behavior="focus",
+                            )
                             yield area
                         elif e.kind == "select":
-                            yield Select([(label, value) for value, label in e.options], value=e.value,
-                                         allow_blank=False, id=f"f-{e.name}")
+                            yield Select(
+                                [(label, value) for value, label in e.options], value=e.value, allow_blank=False, id=f"f-{e.name}"
+                            )
                         else:
-                            yield Input(str(e.value if e.value is not None else ""), placeholder=e.placeholder,
-                                        id=f"f-{e.name}")
+                            yield Input(str(e.value if e.value is not None else ""), placeholder=e.placeholder, id=f"f-{e.name}")
                     if e.hint:
                         yield Static(plain(e.hint), classes="hint")
                     if e.error_key not in shown_errors:

@@ -34,9 +34,12 @@ class RelinkDialog(DeskDialog[Optional[str]]):
         return f"New private link for {self.participant.code}"
 
     def body(self) -> ComposeResult:
-        yield Static("Their current link stops working at once (a lost or shared phone, a photographed code). "
-                     "They open the new one from the code shown next, or from the link typed in.",
-                     id="relink-effects", classes="hint")
+        yield Static(
+            "Their current link stops working at once (a lost or shared phone, a photographed code). "
+            "They open the new one from the code shown next, or from the link typed in.",
+            id="relink-effects",
+            classes="hint",
+        )
         yield Static("", id="relink-code")
 
     def action_save(self) -> None:

@@ -25,9 +25,18 @@ def share_protocol_dialog(study: Study) -> FormDialog:
 
     return FormDialog(
         "Share the protocol",
-        [Entry("path", "Write to (.json for a protocol file, .xlsx for an XLSForm)", value=f"{record.id}.json"),
-         Entry("draft", "The open draft, for review (marked as a draft, not a published version)", kind="check",
-               error_name="path")],
-        write, save_label="Export", dialog_id="export-dialog",
+        [
+            Entry("path", "Write to (.json for a protocol file, .xlsx for an XLSForm)", value=f"{record.id}.json"),
+            Entry(
+                "draft",
+                "The open draft, for review (marked as a draft, not a published version)",
+                kind="check",
+                error_name="path",
+            ),
+        ],
+        write,
+        save_label="Export",
+        dialog_id="export-dialog",
         intro="A draft file imported into this study becomes its open draft again; into a new study, that "
-              "study's first draft. Nothing is published by importing it.")
+        "study's first draft. Nothing is published by importing it.",
+    )

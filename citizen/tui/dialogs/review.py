@@ -47,8 +47,7 @@ class ReviewDialog(DeskDialog[Optional[ReviewState]]):
             return
         state = STATES[index]
         try:
-            review_contributions(self.study, self.ids, state, self.query_one("#note", TextArea).text.strip(),
-                                 self.actor)
+            review_contributions(self.study, self.ids, state, self.query_one("#note", TextArea).text.strip(), self.actor)
         except ServiceError as exc:
             self.show_errors(str(exc), getattr(exc, "errors", None))
             return

@@ -54,8 +54,11 @@ class ActivityScreen(StudyPage):
         table = self.query_one("#activity-table", DataTable)
         table.clear()
         for e in events[:2000]:
-            details = ", ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-                                for k, v in e.details.items() if v not in (None, "", [], {}))
+            details = ", ".join(
+                f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+                for k, v in e.details.items()
+                if v not in (None, "", [], {})
+            )
             table.add_row(local_time(e.at), plain(e.actor), e.action, plain(e.target), plain(details[:120]))
         shown = "" if len(events) <= 2000 else " (the newest 2000 shown)"
         self.query_one("#activity-count", Static).update(f"{len(events)} steps, newest first{shown}.")

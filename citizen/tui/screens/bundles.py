@@ -35,8 +35,11 @@ class BundlesScreen(StudyScreenBase):
         yield Header()
         with VerticalScroll():
             yield Static("Bundles: one study on several laptops", classes="title")
-            yield Static("Export this laptop's copy to a file (a USB stick, a shared folder), or merge a bundle "
-                         "from another laptop: nothing is written until you confirm the report.", classes="hint")
+            yield Static(
+                "Export this laptop's copy to a file (a USB stick, a shared folder), or merge a bundle "
+                "from another laptop: nothing is written until you confirm the report.",
+                classes="hint",
+            )
             yield Static("Export to file", classes="title")
             with Horizontal(classes="bundle-row"):
                 yield Input(id="export-path", placeholder="where to write the bundle")
@@ -100,8 +103,10 @@ class BundlesScreen(StudyScreenBase):
         except (ServiceError, StoreError) as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return
-        text = (f"Exported {info.counts.get('participants', 0)} participants and "
-                f"{info.counts.get('contributions', 0)} contributions to {info.path}.")
+        text = (
+            f"Exported {info.counts.get('participants', 0)} participants and "
+            f"{info.counts.get('contributions', 0)} contributions to {info.path}."
+        )
         self.app.call_from_thread(self._finished, text, False)
 
     def _finished(self, text: str, problem: bool) -> None:
@@ -170,8 +175,7 @@ class BundlesScreen(StudyScreenBase):
     @work(thread=True, exclusive=True, group="bundle")
     def merge_worker(self, bundle: Bundle, plan: Optional[MergePlan]) -> None:
         try:
-            report = merge_bundle(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress,
-                                  plan=plan)
+            report = merge_bundle(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress, plan=plan)
         except (ServiceError, StoreError) as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return

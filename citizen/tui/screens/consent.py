@@ -17,9 +17,13 @@ from ..preview import consent_preview
 from ..text import plain
 from .base import StudyPage
 
-ROLE_SHORT = {ConsentRole.take_part: "taking part", ConsentRole.share_partners: "partners",
-              ConsentRole.quote_words: "quoting", ConsentRole.contact_later: "contact later",
-              ConsentRole.plain: "plain"}
+ROLE_SHORT = {
+    ConsentRole.take_part: "taking part",
+    ConsentRole.share_partners: "partners",
+    ConsentRole.quote_words: "quoting",
+    ConsentRole.contact_later: "contact later",
+    ConsentRole.plain: "plain",
+}
 
 
 class ConsentEditorScreen(StudyPage):
@@ -65,8 +69,10 @@ class ConsentEditorScreen(StudyPage):
         lang = self.language
         many = len(record.languages) > 1
         self.query_one("#consent-text-label", Label).update(
-            f"Consent text in plain words, in {lang} (Ctrl+S saves; Ctrl+L changes language)" if many
-            else "Consent text in plain words (Ctrl+S saves)")
+            f"Consent text in plain words, in {lang} (Ctrl+S saves; Ctrl+L changes language)"
+            if many
+            else "Consent text in plain words (Ctrl+S saves)"
+        )
         self.draft = design.open_draft(self.study)
         if self.draft is None:
             self.app.pop_screen()
@@ -81,7 +87,8 @@ class ConsentEditorScreen(StudyPage):
             table.add_row(item.id, plain(words), ROLE_SHORT[item.role], "required" if item.required else "optional")
         self.query_one("#consent-meaning", Static).update(plain("\n".join(role_meanings(self.draft.consent_items))))
         self.query_one("#consent-preview", Static).update(
-            consent_preview(self.draft.consent_text, self.draft.consent_items, lang))
+            consent_preview(self.draft.consent_text, self.draft.consent_items, lang)
+        )
 
     def _unsaved(self) -> bool:
         typed = self.query_one("#consent-text", TextArea).text
@@ -103,8 +110,10 @@ class ConsentEditorScreen(StudyPage):
         if not self._unsaved():
             self.app.pop_screen()
             return
-        self.app.push_screen(ConfirmDialog("The consent text has changes that are not saved. Leave without them?",
-                                           "Leave"), lambda yes: self.app.pop_screen() if yes else None)
+        self.app.push_screen(
+            ConfirmDialog("The consent text has changes that are not saved. Leave without them?", "Leave"),
+            lambda yes: self.app.pop_screen() if yes else None,
+        )
 
     def action_save_text(self) -> None:
         if self.draft is None:
@@ -134,26 +143,46 @@ class ConsentEditorScreen(StudyPage):
         lang = self.language
         item: ConsentItem | None = draft.consent_items[index] if index is not None else None
         # The first item of a consent document is nearly always the one about taking part.
-        default_role = ConsentRole.plain if any(i.role is ConsentRole.take_part for i in draft.consent_items) \
-            else ConsentRole.take_part
+        default_role = (
+            ConsentRole.plain if any(i.role is ConsentRole.take_part for i in draft.consent_items) else ConsentRole.take_part
+        )
 
         def open_dialog(actor: str) -> None:
             def save(values: dict[str, Any]):
                 return design.save_consent_item(self.study, draft.id, values, actor, index=index, language=lang)
 
-            self.app.push_screen(FormDialog(
-                "Change the consent item" if item else "Add a consent item",
-                [Entry("text", f"What the volunteer agrees to ({lang})", kind="text",
-                       value=item.text.get(lang, "") if item else ""),
-                 Entry("id", "Id (a short code; left empty, it is made from the words)", value=item.id if item else "",
-                       placeholder="e.g. take_part"),
-                 Entry("role", "What a yes lets the team do (the rules read this, not the id)", kind="select",
-                       value=(item.role if item else default_role).value,
-                       options=[(r.value, ROLE_NAMES[r]) for r in ConsentRole],
-                       hint="Taking part is always required. Without a quoting item, free-text answers will be "
-                            "exported; without a contact item, no contacts are ever exported."),
-                 Entry("required", "Required to take part", kind="check", value=item.required if item else False)],
-                save, dialog_id="consent-item-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    "Change the consent item" if item else "Add a consent item",
+                    [
+                        Entry(
+                            "text",
+                            f"What the volunteer agrees to ({lang})",
+                            kind="text",
+                            value=item.text.get(lang, "") if item else "",
+                        ),
+                        Entry(
+                            "id",
+                            "Id (a short code; left empty, it is made from the words)",
+                            value=item.id if item else "",
+                            placeholder="e.g. take_part",
+                        ),
+                        Entry(
+                            "role",
+                            "What a yes lets the team do (the rules read this, not the id)",
+                            kind="select",
+                            value=(item.role if item else default_role).value,
+                            options=[(r.value, ROLE_NAMES[r]) for r in ConsentRole],
+                            hint="Taking part is always required. Without a quoting item, free-text answers will be "
+                            "exported; without a contact item, no contacts are ever exported.",
+                        ),
+                        Entry("required", "Required to take part", kind="check", value=item.required if item else False),
+                    ],
+                    save,
+                    dialog_id="consent-item-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 
@@ -177,7 +206,9 @@ class ConsentEditorScreen(StudyPage):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.act(lambda actor: design.remove_consent_item(self.study, draft.id, index, actor),
-                         f"Consent item '{item.id}' removed.")
+                self.act(
+                    lambda actor: design.remove_consent_item(self.study, draft.id, index, actor),
+                    f"Consent item '{item.id}' removed.",
+                )
 
         self.app.push_screen(ConfirmDialog(f"Remove the consent item '{item.id}'?", "Remove"), answered)

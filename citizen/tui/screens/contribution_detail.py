@@ -53,8 +53,8 @@ class ContributionDetailScreen(StudyScreenBase):
         self.code = p.code if p else "?"
         self.sub_title = f"Contribution from {self.code}"
         self.query_one("#contribution-title", Static).update(
-            plain(f"From {self.code}, {local_time(c.submitted_at)} ({c.source.value}, form version "
-                  f"{c.protocol_version})"))
+            plain(f"From {self.code}, {local_time(c.submitted_at)} ({c.source.value}, form version {c.protocol_version})")
+        )
         lines = [f"Review: {c.review_state.value}" + ("    REMOVED at the contributor's request" if c.removed else "")]
         if c.revised:
             lines.append(f"Corrected by the contributor ({len(c.history)} earlier version(s) kept).")
@@ -68,8 +68,7 @@ class ContributionDetailScreen(StudyScreenBase):
             lines.append(f"  {answer}")
         if c.reviews:
             lines += ["", "Reviews:"]
-            lines += [f"  {local_time(r.at)} {r.state.value} by {r.by}" + (f": {r.note}" if r.note else "")
-                      for r in c.reviews]
+            lines += [f"  {local_time(r.at)} {r.state.value} by {r.by}" + (f": {r.note}" if r.note else "") for r in c.reviews]
         if c.feedback:
             lines += ["", "Feedback to the contributor:"]
             lines += [f"  {local_time(f.at)} {f.by}: {f.text}" for f in c.feedback]
@@ -77,8 +76,7 @@ class ContributionDetailScreen(StudyScreenBase):
 
     def _review(self, state: ReviewState) -> None:
         try:
-            review_contributions(self.study, [self.contribution_id], state, "",
-                                 getattr(self.app, "actor", "coordinator"))
+            review_contributions(self.study, [self.contribution_id], state, "", getattr(self.app, "actor", "coordinator"))
         except ServiceError as exc:
             self.notify(str(exc), severity="error", title="Not reviewed")
 

@@ -67,8 +67,7 @@ class ContributionsScreen(StudyScreenBase):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filter-bar"):
-            yield Select([(s, s) for s in [*REVIEW_STATES, "removed"]], id="filter-state", prompt="any review",
-                         compact=True)
+            yield Select([(s, s) for s in [*REVIEW_STATES, "removed"]], id="filter-state", prompt="any review", compact=True)
             yield Input(id="filter-participant", placeholder="participant code", compact=True)
             yield Select([], id="filter-version", prompt="any version", compact=True)
         with Horizontal(classes="filter-bar"):
@@ -103,7 +102,6 @@ class ContributionsScreen(StudyScreenBase):
         # Paint the first page first; the filter index is built after, in a worker.
         self.call_after_refresh(self.run_query, self.initial)
 
-
     # -- querying --------------------------------------------------------------------------
     def current_filter(self) -> ContributionFilter:
         state = self.query_one("#filter-state", Select).value
@@ -114,7 +112,10 @@ class ContributionsScreen(StudyScreenBase):
             review_state=None if state is Select.NULL else str(state),
             participant=self.query_one("#filter-participant", Input).value,
             protocol_version=None if version is Select.NULL else int(version),
-            since=since, until=until, text=self.query_one("#filter-text", Input).value)
+            since=since,
+            until=until,
+            text=self.query_one("#filter-text", Input).value,
+        )
 
     @on(Select.Changed, "#filter-state")
     @on(Select.Changed, "#filter-version")
@@ -159,19 +160,24 @@ class ContributionsScreen(StudyScreenBase):
         if not only_status:
             table.clear()
             for line in self.lines:
-                table.add_row(Text("*" if line.id in self.marked else " "), Text(local_time(line.submitted_at)),
-                              plain(line.code), Text(str(line.protocol_version)), Text(line.source),
-                              Text(line.review_state), Text(str(line.feedback) if line.feedback else ""),
-                              plain(line.preview), key=line.id)
+                table.add_row(
+                    Text("*" if line.id in self.marked else " "),
+                    Text(local_time(line.submitted_at)),
+                    plain(line.code),
+                    Text(str(line.protocol_version)),
+                    Text(line.source),
+                    Text(line.review_state),
+                    Text(str(line.feedback) if line.feedback else ""),
+                    plain(line.preview),
+                    key=line.id,
+                )
         if cursor is not None and self.lines:
             table.move_cursor(row=max(0, min(cursor, len(self.lines) - 1)))
         total = len(self.selection)
         if self.waiting and not self.index.built:
-            where = f"Newest {len(self.lines)} of {self.index.total():,} contributions; " \
-                    "preparing filters..."
+            where = f"Newest {len(self.lines)} of {self.index.total():,} contributions; preparing filters..."
         elif total == 0:
-            where = "No contribution matches this filter." if not self.selection.filter.is_empty else \
-                "No contributions yet."
+            where = "No contribution matches this filter." if not self.selection.filter.is_empty else "No contributions yet."
         else:
             end = self.start + len(self.lines)
             where = f"{self.start + 1:,}-{end:,} of {total:,}"

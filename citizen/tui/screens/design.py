@@ -24,8 +24,12 @@ from .base import StudyPage
 
 def describe_changes(diff: dict[str, list[str]]) -> str:
     parts = []
-    for key, what in (("added", "Fields added"), ("removed", "Fields removed"), ("relabelled", "Fields relabelled"),
-                      ("changed", "Fields changed (type, choices, bounds or settings)")):
+    for key, what in (
+        ("added", "Fields added"),
+        ("removed", "Fields removed"),
+        ("relabelled", "Fields relabelled"),
+        ("changed", "Fields changed (type, choices, bounds or settings)"),
+    ):
         if diff.get(key):
             parts.append(f"{what}: {', '.join(diff[key])}")
     if diff.get("consent"):
@@ -89,16 +93,19 @@ class DesignScreen(StudyPage):
             status.update(f"No draft is open. Press s to start a draft {start}.")
             problems.update("")
             problems.display = False
-            self.query_one("#form-preview", Static).update(
-                form_preview(current.fields, self.language) if current else plain(""))
+            self.query_one("#form-preview", Static).update(form_preview(current.fields, self.language) if current else plain(""))
             return
         d = self.draft
         origin = f"based on version {d.based_on}" if d.based_on else "a new protocol"
         if d.proposal_id:
             proposal = self.study.repo.proposal(d.proposal_id)
-            origin += f", from the proposal \"{proposal.title if proposal else d.proposal_id}\""
-        status.update(plain(f"Draft ({origin}) started by {d.created_by}. {len(d.fields)} fields, "
-                            f"{len(d.consent_items)} consent items. Language: {self.language}."))
+            origin += f', from the proposal "{proposal.title if proposal else d.proposal_id}"'
+        status.update(
+            plain(
+                f"Draft ({origin}) started by {d.created_by}. {len(d.fields)} fields, "
+                f"{len(d.consent_items)} consent items. Language: {self.language}."
+            )
+        )
         missing = missing_translations(d, record.languages)
         lines = draft_problems(d) + (["Translations missing: " + "; ".join(missing) + "."] if missing else [])
         lines += [gap + "." for gap in page_word_gaps(record.languages, d.page_words)]
@@ -159,11 +166,13 @@ class DesignScreen(StudyPage):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.act(lambda actor: design.remove_draft_field(self.study, draft.id, index, actor),
-                         f"Field '{field.key}' removed.")
+                self.act(
+                    lambda actor: design.remove_draft_field(self.study, draft.id, index, actor), f"Field '{field.key}' removed."
+                )
 
-        self.app.push_screen(ConfirmDialog(f"Remove the field \"{pick(field.label, self.language)}\" from the draft?",
-                                           "Remove"), answered)
+        self.app.push_screen(
+            ConfirmDialog(f'Remove the field "{pick(field.label, self.language)}" from the draft?', "Remove"), answered
+        )
 
     def action_move(self, delta: int) -> None:
         draft, index = self._need_draft(), self._selected()
@@ -205,19 +214,23 @@ class DesignScreen(StudyPage):
             return
         current = self.study.repo.current_protocol()
         languages = self.study.repo.study().languages
-        problems = draft_problems(draft) + [
-            f"Translation missing: {m}." for m in missing_translations(draft, languages)]
+        problems = draft_problems(draft) + [f"Translation missing: {m}." for m in missing_translations(draft, languages)]
         problems += [gap + "." for gap in page_word_gaps(languages, draft.page_words)]
         candidate = draft_as_version(draft, current)
         number = 1 if current is None else current.number + 1
         if problems:
             intro = "Not ready yet:\n" + "\n".join(f"- {p}" for p in problems)
         else:
-            intro = describe_changes(protocol_changes(current, candidate)) if current else (
-                f"The first version: {len(draft.fields)} fields, {len(draft.consent_items)} consent items.")
+            intro = (
+                describe_changes(protocol_changes(current, candidate))
+                if current
+                else (f"The first version: {len(draft.fields)} fields, {len(draft.consent_items)} consent items.")
+            )
             if current and candidate and candidate.consent.version != current.consent.version:
-                intro += (f"\nThe consent document becomes version {candidate.consent.version}: participants "
-                          "on the older one will be asked to re-consent.")
+                intro += (
+                    f"\nThe consent document becomes version {candidate.consent.version}: participants "
+                    "on the older one will be asked to re-consent."
+                )
             intro += "\n" + "\n".join(role_meanings(draft.consent_items))
 
         def open_dialog(actor: str) -> None:
@@ -229,12 +242,25 @@ class DesignScreen(StudyPage):
                     self.notify(f"Version {version.number} published.")
                 self.refresh_view()
 
-            self.app.push_screen(FormDialog(
-                f"Publish version {number}",
-                [Entry("change_summary", "What changed, in a sentence" if current else "Summary (optional)",
-                       kind="text", value=""),
-                 Entry("approved_by", "Approved by", value=actor)],
-                publish, save_label="Publish", intro=intro, dialog_id="publish-dialog"), done)
+            self.app.push_screen(
+                FormDialog(
+                    f"Publish version {number}",
+                    [
+                        Entry(
+                            "change_summary",
+                            "What changed, in a sentence" if current else "Summary (optional)",
+                            kind="text",
+                            value="",
+                        ),
+                        Entry("approved_by", "Approved by", value=actor),
+                    ],
+                    publish,
+                    save_label="Publish",
+                    intro=intro,
+                    dialog_id="publish-dialog",
+                ),
+                done,
+            )
 
         self.with_actor(open_dialog)
 
@@ -254,12 +280,17 @@ class DesignScreen(StudyPage):
                     self.notify(plain(report.summary()), timeout=12)
                 self.refresh_view()
 
-            self.app.push_screen(FormDialog(
-                "Add the questions of an XLSForm to this draft",
-                [Entry("path", "XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/form.xlsx")],
-                load, save_label="Import", dialog_id="xlsform-dialog",
-                intro="Its questions are added after the draft's fields; what cannot be carried over is listed."),
-                done)
+            self.app.push_screen(
+                FormDialog(
+                    "Add the questions of an XLSForm to this draft",
+                    [Entry("path", "XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/form.xlsx")],
+                    load,
+                    save_label="Import",
+                    dialog_id="xlsform-dialog",
+                    intro="Its questions are added after the draft's fields; what cannot be carried over is listed.",
+                ),
+                done,
+            )
 
         self.with_actor(open_dialog)
 
@@ -272,5 +303,4 @@ class DesignScreen(StudyPage):
             if yes:
                 self.act(lambda actor: design.discard_draft(self.study, draft.id, actor), "Draft discarded.")
 
-        self.app.push_screen(ConfirmDialog("Discard this draft? Published versions are not touched.", "Discard"),
-                             answered)
+        self.app.push_screen(ConfirmDialog("Discard this draft? Published versions are not touched.", "Discard"), answered)

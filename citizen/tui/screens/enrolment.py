@@ -170,12 +170,20 @@ class EnrolmentScreen(StudyPage):
             def submit(values: dict[str, Any]) -> Invite:
                 return make_invite(self.study, values["label"], actor, values["limit"], values["expires"])
 
-            self.app.push_screen(FormDialog(
-                "New invite link", [
-                    Entry("label", "Label (where the QR code will be)", placeholder="library poster"),
-                    Entry("limit", "Limit: at most this many people (empty: no limit)", placeholder="e.g. 50"),
-                    Entry("expires", "Last day (year-month-day; empty: never expires)", placeholder="2026-12-31"),
-                ], submit, save_label="Create invite", dialog_id="invite-dialog"), self._created)
+            self.app.push_screen(
+                FormDialog(
+                    "New invite link",
+                    [
+                        Entry("label", "Label (where the QR code will be)", placeholder="library poster"),
+                        Entry("limit", "Limit: at most this many people (empty: no limit)", placeholder="e.g. 50"),
+                        Entry("expires", "Last day (year-month-day; empty: never expires)", placeholder="2026-12-31"),
+                    ],
+                    submit,
+                    save_label="Create invite",
+                    dialog_id="invite-dialog",
+                ),
+                self._created,
+            )
 
         self.with_actor(ask)
 
@@ -196,12 +204,17 @@ class EnrolmentScreen(StudyPage):
 
         def confirmed(yes: Optional[bool]) -> None:
             if yes:
-                self.act(lambda actor: close_invite(self.study, invite.id, actor),
-                         f"Invite '{invite.label}' closed: its link enrols no one now.")
+                self.act(
+                    lambda actor: close_invite(self.study, invite.id, actor),
+                    f"Invite '{invite.label}' closed: its link enrols no one now.",
+                )
 
-        self.app.push_screen(ConfirmDialog(
-            f"Close the invite '{invite.label}'? Its link and QR code will stop enrolling people.",
-            yes="Close invite"), confirmed)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Close the invite '{invite.label}'? Its link and QR code will stop enrolling people.", yes="Close invite"
+            ),
+            confirmed,
+        )
 
     # -- the code ---------------------------------------------------------------------------------
     def address_base(self) -> str:
@@ -218,8 +231,13 @@ class EnrolmentScreen(StudyPage):
         row = next((r for r in self.rows if invite is not None and r.invite.id == invite.id), None)
         if row is None or not row.is_open:
             self.shown_link = ""
-            code.update(plain("No open invite highlighted.\nPress n to create one." if row is None else
-                              f"The invite '{row.label}' is {row.status}:\nit has no QR code."))
+            code.update(
+                plain(
+                    "No open invite highlighted.\nPress n to create one."
+                    if row is None
+                    else f"The invite '{row.label}' is {row.status}:\nit has no QR code."
+                )
+            )
             caption.update("")
             return
         link = join_link(self.address_base(), row.invite.token)
@@ -243,11 +261,19 @@ class EnrolmentScreen(StudyPage):
             except qr.QrError as exc:
                 raise Refused(str(exc), {"path": str(exc)}) from None
 
-        self.app.push_screen(FormDialog(
-            "Save a poster of this invite", [
-                Entry("path", "File (.png or .svg): the code, the study's title, shared aim and link", value=suggested),
-            ], submit, save_label="Save poster", intro=f"Link: {link}", dialog_id="poster-dialog"),
-            lambda path: self.notify(f"Poster saved to {path}.") if isinstance(path, Path) else None)
+        self.app.push_screen(
+            FormDialog(
+                "Save a poster of this invite",
+                [
+                    Entry("path", "File (.png or .svg): the code, the study's title, shared aim and link", value=suggested),
+                ],
+                submit,
+                save_label="Save poster",
+                intro=f"Link: {link}",
+                dialog_id="poster-dialog",
+            ),
+            lambda path: self.notify(f"Poster saved to {path}.") if isinstance(path, Path) else None,
+        )
 
     # -- serving ----------------------------------------------------------------------------------
     def show_status(self, problem: str = "") -> None:
@@ -256,11 +282,14 @@ class EnrolmentScreen(StudyPage):
         if problem:
             status.update(plain(problem))
         elif self.server is not None:
-            status.update(plain(f"Serving at {self.server.base_url}. Phones on this laptop's network scan the "
-                                f"code (or type the link). s stops; leaving this screen stops it too."))
+            status.update(
+                plain(
+                    f"Serving at {self.server.base_url}. Phones on this laptop's network scan the "
+                    f"code (or type the link). s stops; leaving this screen stops it too."
+                )
+            )
         else:
-            status.update(plain(f"Not serving. s (or Enter in Host/Port) starts; phones will reach "
-                                f"{self.address_base()}."))
+            status.update(plain(f"Not serving. s (or Enter in Host/Port) starts; phones will reach {self.address_base()}."))
 
     @on(Input.Changed, "#serve-host, #serve-port")
     def _address_typed(self) -> None:
@@ -284,8 +313,10 @@ class EnrolmentScreen(StudyPage):
         host = self.query_one("#serve-host", Input).value.strip()
         port_text = self.query_one("#serve-port", Input).value.strip()
         if not host:
-            self.show_status(f"Type the address to serve on: {local_address()} is this laptop on its local network; "
-                             "0.0.0.0 serves every network, VPN and tethered ones too.")
+            self.show_status(
+                f"Type the address to serve on: {local_address()} is this laptop on its local network; "
+                "0.0.0.0 serves every network, VPN and tethered ones too."
+            )
             return
         if not port_text.isdigit() or int(port_text) > 65535:
             self.show_status("The port must be a number from 0 to 65535, such as 8080.")
@@ -316,6 +347,7 @@ class EnrolmentScreen(StudyPage):
                 await self._stop_server()
                 self.dismiss()
 
-        self.app.push_screen(ConfirmDialog(
-            "Stop serving and go back? Phones will no longer reach the enrolment pages.",
-            yes="Stop and go back"), answered)
+        self.app.push_screen(
+            ConfirmDialog("Stop serving and go back? Phones will no longer reach the enrolment pages.", yes="Stop and go back"),
+            answered,
+        )

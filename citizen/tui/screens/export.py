@@ -59,13 +59,22 @@ class ExportScreen(StudyScreenBase):
         with VerticalScroll(id="export-body"):
             yield Static("Choose what and how; Ctrl+T checks what would leave; Ctrl+S confirms.", classes="hint")
             with Horizontal(classes="export-row"):
-                yield Select([("CSV files", "csv"), ("REDCap dictionary + records", "redcap")], value="csv",
-                             allow_blank=False, id="export-format", compact=True)
-                yield Select([("for the study team", "team"), ("for partner organisations", "partners")],
-                             value="team", allow_blank=False, id="export-audience", compact=True)
+                yield Select(
+                    [("CSV files", "csv"), ("REDCap dictionary + records", "redcap")],
+                    value="csv",
+                    allow_blank=False,
+                    id="export-format",
+                    compact=True,
+                )
+                yield Select(
+                    [("for the study team", "team"), ("for partner organisations", "partners")],
+                    value="team",
+                    allow_blank=False,
+                    id="export-audience",
+                    compact=True,
+                )
             yield SelectionList[str](*[(label, value, False) for label, value in OPTIONS], id="export-options")
-            yield SelectionList[str](*[(f"Review state: {s.value}", s.value, True) for s in ReviewState],
-                                     id="export-review")
+            yield SelectionList[str](*[(f"Review state: {s.value}", s.value, True) for s in ReviewState], id="export-review")
             with Horizontal(classes="export-row"):
                 yield Input(id="export-from", placeholder="from YYYY-MM-DD", compact=True)
                 yield Input(id="export-to", placeholder="to YYYY-MM-DD", compact=True)
@@ -204,8 +213,11 @@ class ExportScreen(StudyScreenBase):
             self.app.call_from_thread(self._finished, str(exc), True)
             return
         rows = result.manifest["rows"]
-        text = (f"Written to {result.folder}: " + ", ".join(f"{name} ({n} rows)" for name, n in rows.items())
-                + f", datapackage.json. Approved by {approved_by}.")
+        text = (
+            f"Written to {result.folder}: "
+            + ", ".join(f"{name} ({n} rows)" for name, n in rows.items())
+            + f", datapackage.json. Approved by {approved_by}."
+        )
         self.app.call_from_thread(self._exported, plan, result, approved_by, text)
 
     def _exported(self, plan: ExportPlan, result: ExportResult, approved_by: str, text: str) -> None:

@@ -106,8 +106,13 @@ class StudyOverviewScreen(StudyScreenBase):
         from .study_details import StudyDetailsScreen
         from .versions import VersionsScreen
 
-        screens = {"details": StudyDetailsScreen, "design": DesignScreen, "versions": VersionsScreen,
-                   "proposals": ProposalsScreen, "activity": ActivityScreen}
+        screens = {
+            "details": StudyDetailsScreen,
+            "design": DesignScreen,
+            "versions": VersionsScreen,
+            "proposals": ProposalsScreen,
+            "activity": ActivityScreen,
+        }
         self.app.push_screen(screens[name](self.study_id))
 
     def action_export_data(self) -> None:
@@ -116,13 +121,18 @@ class StudyOverviewScreen(StudyScreenBase):
         self.app.push_screen(ExportScreen(self.study_id))
 
     def action_export_protocol(self) -> None:
-        self.app.push_screen(share_protocol_dialog(self.study),
-                             lambda path: self.notify(f"Protocol written to {path}.") if path else None)
+        self.app.push_screen(
+            share_protocol_dialog(self.study), lambda path: self.notify(f"Protocol written to {path}.") if path else None
+        )
 
     def cannot_show(self, exc: Exception) -> None:
         """A damaged file met while the study is open: say so plainly and go back to the studies."""
-        self.app.notify(plain(damage_message(exc, self.app.data.studies_folder / self.study_id)),
-                        title="This study cannot be shown", severity="error", timeout=20)
+        self.app.notify(
+            plain(damage_message(exc, self.app.data.studies_folder / self.study_id)),
+            title="This study cannot be shown",
+            severity="error",
+            timeout=20,
+        )
         if self.is_attached and self in self.app.screen_stack:
             self.dismiss()
 
@@ -180,7 +190,8 @@ class StudyOverviewScreen(StudyScreenBase):
         self.query_one("#participants-spark", Sparkline).data = weekly(fig.enrolled_by_week)
         self.query_one("#figures-status", Static).update(
             f"Review backlog: {fig.by_review.get('received', 0)} waiting, "
-            f"{fig.by_review.get('needs attention', 0)} needing attention.")
+            f"{fig.by_review.get('needs attention', 0)} needing attention."
+        )
 
     def action_participants(self) -> None:
         self.app.push_screen(ParticipantsScreen(self.study_id))

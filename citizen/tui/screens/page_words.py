@@ -71,12 +71,16 @@ class PageWordsScreen(StudyPage):
         gaps = sum(1 for w in every if w.missing)
         own = sum(1 for w in every if w.own)
         if has_catalogue(lang):
-            state = (f"A catalogue ships for '{lang}': the pages are complete. The study's own words replace "
-                     f"the catalogue's where given ({own} of {len(every)}).")
+            state = (
+                f"A catalogue ships for '{lang}': the pages are complete. The study's own words replace "
+                f"the catalogue's where given ({own} of {len(every)})."
+            )
         else:
-            state = (f"No catalogue ships for '{lang}': the study carries the translation. "
-                     + (f"{gaps} of {len(every)} texts are missing; publishing waits for them." if gaps
-                        else f"All {len(every)} texts are translated."))
+            state = f"No catalogue ships for '{lang}': the study carries the translation. " + (
+                f"{gaps} of {len(every)} texts are missing; publishing waits for them."
+                if gaps
+                else f"All {len(every)} texts are translated."
+            )
         more = "; Ctrl+L changes language" if len(langs) > 1 else ""
         toggle = "m shows every text" if self.only_missing else "m shows the missing only"
         summary.update(plain(f"Language: {lang}. {state} (e translates; {toggle}{more}.)"))
@@ -120,10 +124,16 @@ class PageWordsScreen(StudyPage):
             def save(values: dict[str, Any]):
                 return words.save_page_word(self.study, draft.id, lang, word.msgid, values["text"], actor)
 
-            self.app.push_screen(FormDialog(
-                f"The page text in {lang}", [Entry("text", f"In {lang} (left empty: {empty})", kind="text",
-                                                   value=word.own)],
-                save, intro=intro, dialog_id="page-word-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    f"The page text in {lang}",
+                    [Entry("text", f"In {lang} (left empty: {empty})", kind="text", value=word.own)],
+                    save,
+                    intro=intro,
+                    dialog_id="page-word-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 

@@ -57,8 +57,7 @@ class ParticipantsScreen(StudyScreenBase):
         yield Static("Participants", classes="title")
         with Horizontal(classes="filter-bar"):
             yield Input(id="participant-search", placeholder="search by code", compact=True)
-            yield Select([(s, s) for s in PARTICIPANT_STATUSES], id="participant-status", prompt="any status",
-                         compact=True)
+            yield Select([(s, s) for s in PARTICIPANT_STATUSES], id="participant-status", prompt="any status", compact=True)
         yield DataTable(id="participants-table", cursor_type="row", zebra_stripes=True)
         yield Static("Loading...", id="participants-count", classes="hint")
         yield Footer(compact=True)
@@ -93,15 +92,16 @@ class ParticipantsScreen(StudyScreenBase):
         keep = self.current()
         table.clear()
         for r in self.shown:
-            table.add_row(plain(r.code), local_time(r.enrolled_at)[:10], r.route, consent_label(r),
-                          str(r.contributions), r.status, key=r.id)
+            table.add_row(
+                plain(r.code), local_time(r.enrolled_at)[:10], r.route, consent_label(r), str(r.contributions), r.status, key=r.id
+            )
         if keep is not None:
             for i, r in enumerate(self.shown):
                 if r.id == keep.id:
                     table.move_cursor(row=i)
         self.query_one("#participants-count", Static).update(
-            f"{len(self.shown)} of {len(self.rows)} participants. "
-            "Enter: details and consent history.")
+            f"{len(self.shown)} of {len(self.rows)} participants. Enter: details and consent history."
+        )
 
     @on(Input.Submitted, "#participant-search")
     def _to_table(self) -> None:
@@ -120,8 +120,7 @@ class ParticipantsScreen(StudyScreenBase):
     def action_enrol(self) -> None:
         def done(participant: Optional[Participant]) -> None:
             if participant is not None:
-                self.notify(f"Enrolled {participant.code}. Give them this code for their paper forms.",
-                            title="Enrolled")
+                self.notify(f"Enrolled {participant.code}. Give them this code for their paper forms.", title="Enrolled")
                 self.load()
 
         self.app.push_screen(EnrolDialog(self.study), done)
@@ -218,8 +217,15 @@ class ParticipantDetailScreen(StudyScreenBase):
         table.clear()
         for e in d.events:
             kind = e.kind.value + (" (remove data)" if e.remove_data else "")
-            table.add_row(local_time(e.at), kind, str(e.document_version), e.method.value, plain(e.witness or "-"),
-                          plain(", ".join(e.granted) or "-"), plain(", ".join(e.declined) or "-"))
+            table.add_row(
+                local_time(e.at),
+                kind,
+                str(e.document_version),
+                e.method.value,
+                plain(e.witness or "-"),
+                plain(", ".join(e.granted) or "-"),
+                plain(", ".join(e.declined) or "-"),
+            )
 
     def action_paper_form(self) -> None:
         if self.detail is not None:

@@ -48,8 +48,14 @@ class ProposalsScreen(StudyPage):
         row = table.cursor_coordinate.row
         table.clear()
         for p in self.proposals:
-            table.add_row(plain(p.title), plain(p.proposed_by), p.status.value, plain(p.decided_by or "-"),
-                          str(p.protocol_version or "-"), key=p.id)
+            table.add_row(
+                plain(p.title),
+                plain(p.proposed_by),
+                p.status.value,
+                plain(p.decided_by or "-"),
+                str(p.protocol_version or "-"),
+                key=p.id,
+            )
         if self.proposals:
             table.move_cursor(row=min(row, len(self.proposals) - 1))
             self.show(self.selected())
@@ -88,17 +94,29 @@ class ProposalsScreen(StudyPage):
     def action_propose(self) -> None:
         def open_dialog(actor: str) -> None:
             def save(values: dict[str, Any]):
-                return propose(self.study, values["title"], values["rationale"], values["proposed_by"],
-                               values["participant_code"])
+                return propose(
+                    self.study, values["title"], values["rationale"], values["proposed_by"], values["participant_code"]
+                )
 
-            self.app.push_screen(FormDialog(
-                "Propose a change",
-                [Entry("title", "The change, in a few words"),
-                 Entry("rationale", "Why (the rationale)", kind="text"),
-                 Entry("proposed_by", "Proposed by (a team member, or the participant it came from)", value=actor),
-                 Entry("participant_code", "The participant's code, if a participant proposed it (optional)",
-                       placeholder="e.g. K7-MXQP")],
-                save, save_label="Propose", dialog_id="propose-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    "Propose a change",
+                    [
+                        Entry("title", "The change, in a few words"),
+                        Entry("rationale", "Why (the rationale)", kind="text"),
+                        Entry("proposed_by", "Proposed by (a team member, or the participant it came from)", value=actor),
+                        Entry(
+                            "participant_code",
+                            "The participant's code, if a participant proposed it (optional)",
+                            placeholder="e.g. K7-MXQP",
+                        ),
+                    ],
+                    save,
+                    save_label="Propose",
+                    dialog_id="propose-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 
@@ -108,10 +126,16 @@ class ProposalsScreen(StudyPage):
             return
 
         def open_dialog(actor: str) -> None:
-            self.app.push_screen(FormDialog(
-                f"A note on: {p.title}", [Entry("text", "Note", kind="text")],
-                lambda values: add_proposal_note(self.study, p.id, values["text"], actor),
-                save_label="Add note", dialog_id="note-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    f"A note on: {p.title}",
+                    [Entry("text", "Note", kind="text")],
+                    lambda values: add_proposal_note(self.study, p.id, values["text"], actor),
+                    save_label="Add note",
+                    dialog_id="note-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 
@@ -127,12 +151,19 @@ class ProposalsScreen(StudyPage):
             def save(values: dict[str, Any]):
                 return decide_proposal(self.study, p.id, accepted, values["reason"], values["decided_by"])
 
-            self.app.push_screen(FormDialog(
-                ("Accept: " if accepted else "Decline: ") + p.title,
-                [Entry("reason", "The reason (the community will read it)", kind="text"),
-                 Entry("decided_by", "Decided by", value=actor)],
-                save, save_label="Accept" if accepted else "Decline", dialog_id="decide-dialog"),
-                lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    ("Accept: " if accepted else "Decline: ") + p.title,
+                    [
+                        Entry("reason", "The reason (the community will read it)", kind="text"),
+                        Entry("decided_by", "Decided by", value=actor),
+                    ],
+                    save,
+                    save_label="Accept" if accepted else "Decline",
+                    dialog_id="decide-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 

@@ -56,12 +56,15 @@ class StudiesScreen(Screen):
             self.summaries[s.id] = s
             if s.problem:
                 problems.append(s.problem)
-            table.add_row(plain(s.title), s.status.value, str(s.participants), str(s.contributions),
-                          local_time(s.last_activity), key=s.id)
+            table.add_row(
+                plain(s.title), s.status.value, str(s.participants), str(s.contributions), local_time(s.last_activity), key=s.id
+            )
         self.query_one("#studies-problem", Static).update(plain("\n".join(problems)))
-        hint = ("No studies yet. Press n to design a new one, i to add one from a file, or run "
-                "`citizen demo` for the demo study." if not self.summaries else
-                "Enter opens the highlighted study.")
+        hint = (
+            "No studies yet. Press n to design a new one, i to add one from a file, or run `citizen demo` for the demo study."
+            if not self.summaries
+            else "Enter opens the highlighted study."
+        )
         self.query_one("#studies-empty", Static).update(hint)
 
     def action_open_study(self) -> None:
@@ -101,14 +104,20 @@ def new_study(app: Any) -> None:
 
 def import_study(app: Any) -> None:
     def open_dialog(actor: str) -> None:
-        app.push_screen(FormDialog(
-            "Add a study from a file",
-            [Entry("path", "Protocol file (.json) or XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/file"),
-             Entry("id", "Study id for the copy (optional)")],
-            lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]),
-            save_label="Import", dialog_id="import-dialog",
-            intro="The copy records the file it came from. An XLSForm's questions arrive as a draft: "
-                  "write the consent document, then publish."),
-            lambda study: _opened(app, study))
+        app.push_screen(
+            FormDialog(
+                "Add a study from a file",
+                [
+                    Entry("path", "Protocol file (.json) or XLSForm (.xlsx, .xls, .xlsm)", placeholder="/path/to/file"),
+                    Entry("id", "Study id for the copy (optional)"),
+                ],
+                lambda v: open_study_file(app.data, Path(v["path"]).expanduser(), actor, v["id"]),
+                save_label="Import",
+                dialog_id="import-dialog",
+                intro="The copy records the file it came from. An XLSForm's questions arrive as a draft: "
+                "write the consent document, then publish.",
+            ),
+            lambda study: _opened(app, study),
+        )
 
     as_actor(app, open_dialog)

@@ -22,11 +22,19 @@ def study_entries(record: Any = None) -> list[Entry]:
     lang = record.main_language if record else "en"
     return [
         Entry("title", "Title", value=record.title if record else "", placeholder="e.g. Safe Crossings"),
-        Entry("shared_aim", "Shared aim (the one sentence the community agreed on)", kind="text",
-              value=record.shared_aim if record else ""),
+        Entry(
+            "shared_aim",
+            "Shared aim (the one sentence the community agreed on)",
+            kind="text",
+            value=record.shared_aim if record else "",
+        ),
         Entry("summary", "Plain-language summary", kind="text", value=record.summary.get(lang, "") if record else ""),
-        Entry("languages", "Languages (codes, first is the main one)",
-              value=", ".join(record.languages) if record else "en", placeholder="en, fr"),
+        Entry(
+            "languages",
+            "Languages (codes, first is the main one)",
+            value=", ".join(record.languages) if record else "en",
+            placeholder="en, fr",
+        ),
         *translation_entries(record),
     ]
 
@@ -34,9 +42,8 @@ def study_entries(record: Any = None) -> list[Entry]:
 def translation_entries(record: Any) -> list[Entry]:
     """The shared aim and summary in each further language of the study."""
     entries: list[Entry] = []
-    for lang in (record.languages[1:] if record else []):
-        entries.append(Entry(f"aim_{lang}", f"Shared aim in {lang}", kind="text",
-                             value=record.shared_aim_text.get(lang, "")))
+    for lang in record.languages[1:] if record else []:
+        entries.append(Entry(f"aim_{lang}", f"Shared aim in {lang}", kind="text", value=record.shared_aim_text.get(lang, "")))
         entries.append(Entry(f"summary_{lang}", f"Summary in {lang}", kind="text", value=record.summary.get(lang, "")))
     return entries
 
@@ -95,10 +102,15 @@ class StudyDetailsScreen(StudyPage):
         record = self.study.repo.study()
 
         def open_dialog(actor: str) -> None:
-            self.app.push_screen(FormDialog(
-                "The study's details", study_entries(record),
-                lambda v: save_details(self.study, actor, record, v),
-                dialog_id="details-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    "The study's details",
+                    study_entries(record),
+                    lambda v: save_details(self.study, actor, record, v),
+                    dialog_id="details-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 
@@ -106,14 +118,25 @@ class StudyDetailsScreen(StudyPage):
         record = self.study.repo.study()
 
         def open_dialog(actor: str) -> None:
-            self.app.push_screen(FormDialog(
-                "Change the study's status",
-                [Entry("status", "Status", kind="select", value=record.status.value,
-                       options=[(s.value, s.value) for s in StudyStatus])],
-                lambda v: design.change_status(self.study, v["status"], actor),
-                intro="draft: being designed; recruiting: enrolling volunteers; active: collecting; "
-                      "paused: nothing new accepted for now; closed: finished.",
-                dialog_id="status-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    "Change the study's status",
+                    [
+                        Entry(
+                            "status",
+                            "Status",
+                            kind="select",
+                            value=record.status.value,
+                            options=[(s.value, s.value) for s in StudyStatus],
+                        )
+                    ],
+                    lambda v: design.change_status(self.study, v["status"], actor),
+                    intro="draft: being designed; recruiting: enrolling volunteers; active: collecting; "
+                    "paused: nothing new accepted for now; closed: finished.",
+                    dialog_id="status-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 
@@ -122,15 +145,25 @@ class StudyDetailsScreen(StudyPage):
         member = team[index] if index is not None else None
 
         def open_dialog(actor: str) -> None:
-            self.app.push_screen(FormDialog(
-                "Change the team member" if member else "Add a team member",
-                [Entry("name", "Name", value=member.name if member else ""),
-                 Entry("role", "Role", kind="select", value=member.role.value if member else Role.co_researcher.value,
-                       options=ROLE_OPTIONS),
-                 Entry("organisation", "Organisation (optional)", value=member.organisation if member else "")],
-                lambda v: design.save_team_member(self.study, actor, v["name"], v["role"], v["organisation"],
-                                                  index=index),
-                dialog_id="member-dialog"), lambda _r: self.refresh_view())
+            self.app.push_screen(
+                FormDialog(
+                    "Change the team member" if member else "Add a team member",
+                    [
+                        Entry("name", "Name", value=member.name if member else ""),
+                        Entry(
+                            "role",
+                            "Role",
+                            kind="select",
+                            value=member.role.value if member else Role.co_researcher.value,
+                            options=ROLE_OPTIONS,
+                        ),
+                        Entry("organisation", "Organisation (optional)", value=member.organisation if member else ""),
+                    ],
+                    lambda v: design.save_team_member(self.study, actor, v["name"], v["role"], v["organisation"], index=index),
+                    dialog_id="member-dialog",
+                ),
+                lambda _r: self.refresh_view(),
+            )
 
         self.with_actor(open_dialog)
 
@@ -163,14 +196,31 @@ class StudyDetailsScreen(StudyPage):
 
 def new_study_dialog(app: Any, actor: str) -> FormDialog:
     """The dialog that starts a study from nothing; its answer is the new study's id."""
-    entries = [Entry("id", "Study id (short, for folders and commands; left empty, made from the title)",
-                     placeholder="e.g. safe-crossings"), *study_entries()]
+    entries = [
+        Entry(
+            "id", "Study id (short, for folders and commands; left empty, made from the title)", placeholder="e.g. safe-crossings"
+        ),
+        *study_entries(),
+    ]
 
     def create(v: dict[str, Any]) -> str:
-        study = design.new_study(app.data, v["title"], v["shared_aim"], actor, summary=v["summary"],
-                                 languages=v["languages"], study_id=v["id"],
-                                 team=[{"name": actor, "role": "coordinator"}])
+        study = design.new_study(
+            app.data,
+            v["title"],
+            v["shared_aim"],
+            actor,
+            summary=v["summary"],
+            languages=v["languages"],
+            study_id=v["id"],
+            team=[{"name": actor, "role": "coordinator"}],
+        )
         return study.id
 
-    return FormDialog("A new study", entries, create, save_label="Create", dialog_id="new-study-dialog",
-                      intro="You are added to the team as its coordinator; change the team later (e on the study).")
+    return FormDialog(
+        "A new study",
+        entries,
+        create,
+        save_label="Create",
+        dialog_id="new-study-dialog",
+        intro="You are added to the team as its coordinator; change the team later (e on the study).",
+    )

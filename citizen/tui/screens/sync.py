@@ -25,8 +25,7 @@ CONFLICTS_SHOWN = 5
 class SyncScreen(StudyScreenBase):
     """The hub, the last sync and its summary, conflicts resolved, sync now, sync every N minutes."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study"),
-                Binding("ctrl+s", "sync_now", "Sync now")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study"), Binding("ctrl+s", "sync_now", "Sync now")]
 
     def __init__(self, study_id: str):
         super().__init__(study_id)
@@ -36,8 +35,11 @@ class SyncScreen(StudyScreenBase):
         yield Header()
         with VerticalScroll():
             yield Static("Sync with a hub", classes="title")
-            yield Static("Send this laptop's changes to the study's CouchDB database and receive everyone "
-                         "else's. The password stays in memory while the app is open.", classes="hint")
+            yield Static(
+                "Send this laptop's changes to the study's CouchDB database and receive everyone "
+                "else's. The password stays in memory while the app is open.",
+                classes="hint",
+            )
             with Horizontal(classes="bundle-row"):
                 yield Input(id="hub-url", placeholder="https://hub.example.org/DATABASE")
             with Horizontal(classes="bundle-row"):
@@ -106,8 +108,10 @@ class SyncScreen(StudyScreenBase):
         lines = [f"{len(events)} in all (syncs and bundles); the latest:"]
         for doc in reversed(latest):
             d = doc.get("details", {})
-            lines.append(f"  {doc['at'][:16].replace('T', ' ')}  {d.get('table', '')} {str(d.get('record', ''))[:8]}: "
-                         f"{d.get('field', '')} kept {str(d.get('kept'))[:30]}, lost {str(d.get('lost'))[:30]}")
+            lines.append(
+                f"  {doc['at'][:16].replace('T', ' ')}  {d.get('table', '')} {str(d.get('record', ''))[:8]}: "
+                f"{d.get('field', '')} kept {str(d.get('kept'))[:30]}, lost {str(d.get('lost'))[:30]}"
+            )
         self.query_one("#sync-conflicts", Static).update(plain("\n".join(lines)))
 
     def _progress(self, done: int, total: int, what: str) -> None:
@@ -142,8 +146,9 @@ class SyncScreen(StudyScreenBase):
         password = self.query_one("#hub-password", Input).value or os.environ.get(PASSWORD_ENV, "")
         every_text = self.query_one("#sync-every", Input).value.strip() or "0"
         if not url:
-            self._status("Type the address of the study's database on the hub, e.g. "
-                         "https://hub.example.org/northgate-air.", problem=True)
+            self._status(
+                "Type the address of the study's database on the hub, e.g. https://hub.example.org/northgate-air.", problem=True
+            )
             return
         try:
             split_url(url)

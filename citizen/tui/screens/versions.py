@@ -25,8 +25,7 @@ class VersionsScreen(StudyPage):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#versions-table", DataTable).add_columns("Version", "In force from", "Approved by", "Consent",
-                                                                 "Fields")
+        self.query_one("#versions-table", DataTable).add_columns("Version", "In force from", "Approved by", "Consent", "Fields")
         self.query_one("#version-detail-box").border_title = "What changed"
         super().on_mount()
 
@@ -36,8 +35,14 @@ class VersionsScreen(StudyPage):
         table = self.query_one("#versions-table", DataTable)
         table.clear()
         for v in reversed(self.versions):
-            table.add_row(str(v.number), local_time(v.effective_at), Text(v.approved_by), f"v{v.consent.version}",
-                          str(len(v.fields)), key=str(v.number))
+            table.add_row(
+                str(v.number),
+                local_time(v.effective_at),
+                Text(v.approved_by),
+                f"v{v.consent.version}",
+                str(len(v.fields)),
+                key=str(v.number),
+            )
         if not self.versions:
             self.query_one("#version-detail", Static).update("No version has been published yet.")
         else:
@@ -54,8 +59,11 @@ class VersionsScreen(StudyPage):
             proposal = self.study.repo.proposal(v.proposal_id)
             out.append(f"From the proposal: {proposal.title if proposal else v.proposal_id}\n")
         out.append(f"Summary: {v.change_summary or '-'}\n\n")
-        out.append(describe_changes(protocol_changes(previous, v)) if previous else
-                   "The first version: " + ", ".join(f.key for f in v.fields))
+        out.append(
+            describe_changes(protocol_changes(previous, v))
+            if previous
+            else "The first version: " + ", ".join(f.key for f in v.fields)
+        )
         self.query_one("#version-detail", Static).update(out)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
