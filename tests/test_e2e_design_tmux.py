@@ -48,7 +48,7 @@ def test_build_publish_propose_and_publish_version_two(tmp_path, run_env):
         t.step("s", then="Draft (a new protocol)")
         t.step("a", then="Add a field")
         t.type("Which crossing?")
-        t.step("C-s", then="1 fields")
+        t.step("C-s", then="1 field,")
         t.step("a", then="Add a field")
         t.type("Who was with you?")
         t.keys("Tab", "Enter", "Down", "Down", "Down", "Down", "Enter")  # type: one choice

@@ -58,7 +58,8 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
         await pilot.click("#read")
         await settle(app, pilot)
         report = text(screen, "#bundle-report")
-        assert "from laptop DE" in report and "New: 2 participants" in report and "1 contributions" in report
+        assert "from laptop DE" in report and "New: 2 participants" in report and "1 contribution" in report
+        assert "1 contributions" not in report
         assert app.study(STUDY).repo.participant_count() == 0
         assert not screen.query_one("#merge", Button).disabled
 
@@ -75,7 +76,7 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export")
         await settle(app, pilot)
-        assert "Exported 2 participants and 1 contributions" in text(screen, "#bundle-status")
+        assert "Exported 2 participants and 1 contribution to" in text(screen, "#bundle-status")
         assert read_bundle(out).count("participants") == 2
 
         await pilot.press("escape")

@@ -212,7 +212,7 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         await pilot.press("escape", "p")
         await pilot.pause()
         intro = " ".join(str(s.render()) for s in app.screen.query(".hint").results(Static))
-        assert "1 fields, 2 consent items" in intro
+        assert "1 field, 2 consent items" in intro and "1 fields" not in intro
         await fill(pilot, approved_by="")
         assert "who approved" in shown(app.screen, "#err-approved_by")
         await fill(pilot, approved_by="Community panel")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..domain.plural import count
 from ..export.bundle import export_bundle, read_bundle
 from ..services import open_study
 from ..services.merge import merge_bundle, plan_merge
@@ -17,7 +18,8 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
         info = export_bundle(open_study(data, args.study), Path(args.file))
     print(
         f"Study '{info.study_id}' from laptop {info.laptop} written to {info.path} "
-        f"({info.counts.get('participants', 0)} participants, {info.counts.get('contributions', 0)} contributions, "
+        f"({count(info.counts.get('participants', 0), 'participant')}, "
+        f"{count(info.counts.get('contributions', 0), 'contribution')}, "
         f"sha256 {info.sha256[:16]}...).",
         flush=True,
     )

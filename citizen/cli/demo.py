@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
+from ..domain.plural import count
 from ..services.demo import create_demo
 from .common import CliError, Exit, data_path, open_data, say
 
@@ -30,7 +31,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         say(
             f"Demo study '{study.id}' created in {data.path} "
-            f"({args.participants} participants, {study.repo.contribution_count()} contributions)."
+            f"({count(args.participants, 'participant')}, {count(study.repo.contribution_count(), 'contribution')})."
         )
         study_id = study.id
     if args.no_open:

@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from ..domain.plural import count
 from ..export.plan import ExportOptions, make_options, prepare_export
 from ..export.report import write_report
 from ..export.run import export_data
@@ -76,10 +77,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(line)
         result = export_data(study, plan, approver, out)
     rows = result.manifest["rows"]
-    print(
-        f"Exported to {result.folder} ({', '.join(f'{name}: {n} rows' for name, n in rows.items())}); approved by {approver}.",
-        flush=True,
-    )
+    counts = ", ".join(f"{name}: {count(n, 'row')}" for name, n in rows.items())
+    print(f"Exported to {result.folder} ({counts}); approved by {approver}.", flush=True)
     return 0
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..domain.models import CHOICE_TYPES, FREE_TEXT_TYPES, FieldType
+from ..domain.plural import count, plural
 
 if TYPE_CHECKING:
     from .plan import Column, ExportOptions
@@ -35,7 +36,7 @@ class SharingCheck:
             out += [f"  {line}" for line in self.consent_roles]
         if self.small_counts:
             out.append(f"Answers held by fewer than {SMALL_COUNT} participants (small counts can identify someone):")
-            out += [f"  {col} = {cat}: {n} participant{'s' if n != 1 else ''}" for col, cat, n in self.small_counts]
+            out += [f"  {col} = {cat}: {count(n, 'participant')}" for col, cat, n in self.small_counts]
         else:
             out.append(f"No answer category is held by fewer than {SMALL_COUNT} participants.")
         return out
@@ -67,8 +68,8 @@ def sharing_check(
     identifying = [c.name for c in columns if c.identifying]
     excluded = sum(n for reason, n in exclusions.items() if not reason.startswith("participants:"))
     summary = [
-        f"{len(rows)} contributions from {len({r[1] for r in rows})} participants of '{title}', "
-        f"and {people} participants' consent records"
+        f"{count(len(rows), 'contribution')} from {count(len({r[1] for r in rows}), 'participant')} of '{title}', "
+        f"and the consent records of {count(people, 'participant')}"
         + (", for partner organisations" if options.audience.value == "partners" else ", for the study team")
         + ".",
         "Participant codes are "
@@ -78,9 +79,10 @@ def sharing_check(
             else "the study's pseudonymous codes (no names)."
         ),
         "Dates are " + ("shifted per participant by a secret number of days." if options.shift_dates else "the real dates."),
-        f"{excluded} contributions are left out (consent or the filters chosen)" + (":" if exclusions else "."),
+        f"{count(excluded, 'contribution')} {plural(excluded, 'is')} left out (consent or the filters chosen)"
+        + (":" if exclusions else "."),
     ]
     summary += [f"  {n}: {reason}" for reason, n in sorted(exclusions.items())]
     if options.contacts:
-        summary.append(f"Contact details of {contacts_given} participants who agreed to be contacted are included.")
+        summary.append(f"Contact details of {count(contacts_given, 'participant')} who agreed to be contacted are included.")
     return SharingCheck(summary, small, free, identifying, options.contacts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ...domain.plural import count, plural
 from ...store import StudyStore
 from .bundle import Bundle, canonical
 
@@ -28,17 +29,17 @@ def _short(value: Any) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-TABLE_WORDS = {
-    "protocol_versions": "protocol versions",
-    "invites": "invites",
-    "participants": "participants",
-    "contacts": "contact details",
-    "consent_events": "consent events",
-    "contributions": "contributions",
-    "proposals": "proposals",
-    "updates": "updates",
-    "audit": "activity log entries",
-    "study": "study record",
+TABLE_WORDS = {  # each table's records, one and many
+    "protocol_versions": ("protocol version", "protocol versions"),
+    "invites": ("invite", "invites"),
+    "participants": ("participant", "participants"),
+    "contacts": ("contact record", "contact records"),
+    "consent_events": ("consent event", "consent events"),
+    "contributions": ("contribution", "contributions"),
+    "proposals": ("proposal", "proposals"),
+    "updates": ("update", "updates"),
+    "audit": ("activity log entry", "activity log entries"),
+    "study": ("study record", "study records"),
 }
 
 
@@ -74,12 +75,15 @@ class MergeReport:
             out.append("Nothing new: this laptop already holds everything in the bundle.")
             return out
         if self.only_bookkeeping:
-            out.append(f"Only {self.changes} activity log entries of other merges are new; they will be copied.")
+            out.append(
+                f"Only {count(self.changes, 'activity log entry')} of other merges "
+                f"{plural(self.changes, 'is', 'are')} new; they will be copied."
+            )
             return out
-        news = [f"{n} {TABLE_WORDS[t]}" for t, n in self.new.items() if n]
+        news = [count(n, *TABLE_WORDS[t]) for t, n in self.new.items() if n]
         if news:
             out.append("New: " + ", ".join(news) + ".")
-        ups = [f"{n} {TABLE_WORDS[t]}" for t, n in self.updated.items() if n]
+        ups = [count(n, *TABLE_WORDS[t]) for t, n in self.updated.items() if n]
         if ups:
             out.append("Updated: " + ", ".join(ups) + ".")
         if self.conflicts:

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
 
+from ...domain.plural import count
 from ...export.bundle import default_name, export_bundle, read_bundle
 from ...export.files import study_exports
 from ...services.common import ServiceError
@@ -104,8 +105,8 @@ class BundlesScreen(StudyScreenBase):
             self.app.call_from_thread(self._finished, str(exc), True)
             return
         text = (
-            f"Exported {info.counts.get('participants', 0)} participants and "
-            f"{info.counts.get('contributions', 0)} contributions to {info.path}."
+            f"Exported {count(info.counts.get('participants', 0), 'participant')} and "
+            f"{count(info.counts.get('contributions', 0), 'contribution')} to {info.path}."
         )
         self.app.call_from_thread(self._finished, text, False)
 

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from ...domain.models import ReviewState
+from ...domain.plural import count
 from ...services import NotFound, ServiceError, review_contributions
 from ...services.browse import (
     contribution_answers,
@@ -57,7 +58,7 @@ class ContributionDetailScreen(StudyScreenBase):
         )
         lines = [f"Review: {c.review_state.value}" + ("    REMOVED at the contributor's request" if c.removed else "")]
         if c.revised:
-            lines.append(f"Corrected by the contributor ({len(c.history)} earlier version(s) kept).")
+            lines.append(f"Corrected by the contributor ({count(len(c.history), 'earlier version')} kept).")
         lines.append("")
         try:
             answers = contribution_answers(self.study, c.id)

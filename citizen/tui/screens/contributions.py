@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ...domain.models import ReviewState
+from ...domain.plural import count
 from ...services import ServiceError, review_contributions
 from ...services.browse import (
     REVIEW_STATES,
@@ -282,7 +283,7 @@ class ContributionsScreen(StudyScreenBase):
         cursor = table.cursor_row
         self.refresh_page()
         if was_marked:
-            self.notify(f"{len(ids)} contributions: {state.value}.")
+            self.notify(f"{count(len(ids), 'contribution')}: {state.value}.")
         elif cursor < table.row_count - 1:
             table.move_cursor(row=cursor + 1)
         else:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ...domain.design import Draft, draft_as_version, draft_problems, missing_translations, role_meanings
 from ...domain.models import FIELD_TYPE_NAMES, pick
+from ...domain.plural import count
 from ...domain.rules import protocol_changes
 from ...domain.words import page_word_gaps
 from ...services import design
@@ -102,8 +103,8 @@ class DesignScreen(StudyPage):
             origin += f', from the proposal "{proposal.title if proposal else d.proposal_id}"'
         status.update(
             plain(
-                f"Draft ({origin}) started by {d.created_by}. {len(d.fields)} fields, "
-                f"{len(d.consent_items)} consent items. Language: {self.language}."
+                f"Draft ({origin}) started by {d.created_by}. {count(len(d.fields), 'field')}, "
+                f"{count(len(d.consent_items), 'consent item')}. Language: {self.language}."
             )
         )
         missing = missing_translations(d, record.languages)
@@ -224,7 +225,9 @@ class DesignScreen(StudyPage):
             intro = (
                 describe_changes(protocol_changes(current, candidate))
                 if current
-                else (f"The first version: {len(draft.fields)} fields, {len(draft.consent_items)} consent items.")
+                else (
+                    f"The first version: {count(len(draft.fields), 'field')}, {count(len(draft.consent_items), 'consent item')}."
+                )
             )
             if current and candidate and candidate.consent.version != current.consent.version:
                 intro += (

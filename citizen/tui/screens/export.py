@@ -17,6 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Select, SelectionList, Static
 
 from ...domain.models import ReviewState
+from ...domain.plural import count
 from ...export.files import ExportResult, default_folder
 from ...export.plan import ExportPlan, make_options, prepare_export
 from ...export.report import default_report_path, write_report
@@ -215,7 +216,7 @@ class ExportScreen(StudyScreenBase):
         rows = result.manifest["rows"]
         text = (
             f"Written to {result.folder}: "
-            + ", ".join(f"{name} ({n} rows)" for name, n in rows.items())
+            + ", ".join(f"{name} ({count(n, 'row')})" for name, n in rows.items())
             + f", datapackage.json. Approved by {approved_by}."
         )
         self.app.call_from_thread(self._exported, plan, result, approved_by, text)

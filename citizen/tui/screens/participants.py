@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ...domain.models import Contribution, Participant
+from ...domain.plural import count
 from ...services import NotFound
 from ...services.browse import (
     PARTICIPANT_STATUSES,
@@ -100,7 +101,7 @@ class ParticipantsScreen(StudyScreenBase):
                 if r.id == keep.id:
                     table.move_cursor(row=i)
         self.query_one("#participants-count", Static).update(
-            f"{len(self.shown)} of {len(self.rows)} participants. Enter: details and consent history."
+            f"{len(self.shown):,} of {count(len(self.rows), 'participant')}. Enter: details and consent history."
         )
 
     @on(Input.Submitted, "#participant-search")
