@@ -47,6 +47,7 @@ class CitizenApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f2", "your_name", "Your name"),
         Binding("f3", "toggle_contrast", "High contrast"),
+        Binding("question_mark", "keys", "Keys"),
     ]
 
     def __init__(self, data: DataFolder, study_id: Optional[str] = None, actor: Optional[str] = None):
@@ -89,6 +90,13 @@ class CitizenApp(App[int]):
     def action_toggle_contrast(self) -> None:
         """White on black with yellow highlights, for bright rooms and low vision."""
         self.theme = self._normal_theme if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
+    def action_keys(self) -> None:
+        """Every key of the screen in view (`?`), whatever the footer has room for."""
+        from .keys import KeysScreen
+
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen(self.screen))
 
     def action_your_name(self) -> None:
         from .acting import ask_name
