@@ -99,3 +99,19 @@ def contribute(private_link: str) -> str:
     status, where, page = post(urllib.parse.urljoin(private_link, form.action), values)
     assert status == 200 and "done=contributed" in where, (status, where, page[:800])
     return page
+
+
+def correct(private_link: str, contribution_id: str) -> str:
+    """Open the correction page of one of the participant's contributions and send it with the first
+    number changed (every other answer as it was)."""
+    page_link = f"{private_link}/c/{contribution_id}"
+    status, _, page = get(page_link)
+    assert status == 200, status
+    form = next(f for f in forms_of(page) if f.action.endswith(f"/c/{contribution_id}"))
+    values = dict(form.fields)
+    values.update({name: choices[0] for name, choices in form.radios.items()})  # as contribute() chose
+    number = next(name for name in values if form.types.get(name) == "numeric")
+    values[number] = str(int(values[number] or 0) + 15)
+    status, where, page = post(urllib.parse.urljoin(private_link, form.action), values)
+    assert status == 200 and "done=corrected" in where, (status, where, page[:800])
+    return page

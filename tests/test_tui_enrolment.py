@@ -185,6 +185,12 @@ async def test_serving_and_arrivals_over_http_appear_live(demo_data_path):
         await asyncio.to_thread(phone.contribute, private)
         await until(pilot, lambda: arrivals.row_count == 2, "the contribution to appear")
         assert cells(arrivals)[1][1:] == [code, "contributed (phone)"]
+        # A correction from the phone names its participant like every other arrival.
+        participant = app.study(STUDY).repo.participant_by("code", code)
+        [sent] = app.study(STUDY).repo.contributions_of(participant.id)
+        await asyncio.to_thread(phone.correct, private, sent.id)
+        await until(pilot, lambda: arrivals.row_count == 3, "the correction to appear")
+        assert cells(arrivals)[2][1:] == [code, "corrected a contribution"]
 
         # Stop serving: the address no longer answers.
         await pilot.press("s")

@@ -123,12 +123,13 @@ def correct_contribution(
     with change(study) as tx:
         tx.put("contributions", row, to_doc(new))
         changed = sorted(k for k in set(values) | set(old.values) if values.get(k) != old.values.get(k))
+        who = study.repo.participant(participant_id)
         audit(
             tx,
             actor,
             "contribution corrected",
             contribution_id,
-            {"fields": changed, "revision": len(history) + 1},
+            {"participant": who.code if who else "", "fields": changed, "revision": len(history) + 1},
             at=now,
             laptop=study.laptop,
         )

@@ -47,6 +47,8 @@ def arrivals_in(ops: list[Any]) -> list[tuple[str, str, str]]:
         details = doc.get("details") or {}
         action = doc["action"]
         who = details.get("participant") if action.startswith("contribution") else doc.get("target", "")
+        if action == "contribution corrected" and not who:
+            who = doc.get("actor")  # corrections recorded before they named the participant: made from their page
         what = WATCHED[action]
         if action == "participant enrolled":
             route = details.get("route", "")
