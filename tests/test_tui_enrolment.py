@@ -7,6 +7,8 @@ import socket
 
 from textual.widgets import DataTable, Input, Static
 
+from citizen.domain.models import StudyStatus
+from citizen.services.studies import set_study_status
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import ConfirmDialog, FormDialog
 from citizen.tui.screens.enrolment import EnrolmentScreen
@@ -222,3 +224,51 @@ async def test_leaving_while_serving_asks_and_stops(demo_data_path):
         await pilot.press("y")
         await settle(app, pilot)
         assert isinstance(app.screen, StudyOverviewScreen) and not server.running
+
+
+async def serve_a_draft(app, pilot) -> EnrolmentScreen:
+    """Mark the study a draft, open Enrolment and start serving on this laptop only."""
+    set_study_status(app.study(STUDY), StudyStatus.draft, "Amina Yusuf")
+    screen = await open_enrolment(app, pilot)
+    screen.query_one("#serve-host", Input).value = "127.0.0.1"
+    screen.query_one("#serve-port", Input).value = "0"
+    await pilot.press("s")
+    await settle(app, pilot)
+    return screen
+
+
+async def test_serving_a_draft_study_offers_to_mark_it_recruiting(demo_data_path):
+    app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await serve_a_draft(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog) and "still a draft" in app.screen.question
+        assert screen.server is not None and screen.server.running  # serving either way
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert app.study(STUDY).repo.study().status == StudyStatus.recruiting
+        [changed] = [e for e in app.study(STUDY).repo.audit() if e.action == "study status changed"][-1:]
+        assert changed.actor == "Amina Yusuf" and changed.details == {"from": "draft", "to": "recruiting"}
+        # Serving again, the study no longer a draft: nothing is asked.
+        await pilot.press("s")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert app.screen is screen and screen.server is not None
+        await pilot.press("s")
+        await settle(app, pilot)
+    app.data.close()
+
+
+async def test_a_draft_stays_a_draft_when_the_offer_is_declined(demo_data_path):
+    app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await serve_a_draft(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is screen and screen.server is not None and screen.server.running
+        assert app.study(STUDY).repo.study().status == StudyStatus.draft
+        await pilot.press("s")
+        await settle(app, pilot)
+    app.data.close()

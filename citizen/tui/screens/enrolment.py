@@ -19,10 +19,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from ... import qr
-from ...domain.models import Invite
+from ...domain.models import Invite, StudyStatus
 from ...services import Refused, ServiceError, close_invite
 from ...services.invites import InviteRow, invite_rows, make_invite
+from ...services.studies import set_study_status
+from ...store import StoreError
 from ...web.address import base_url, join_link, local_address
+from ..acting import as_actor
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
 from .base import StudyPage
@@ -333,6 +336,28 @@ class EnrolmentScreen(StudyPage):
         self.show_status()
         self.show_code()
         self.query_one("#invites-table", DataTable).focus()  # the screen's keys work again, from the table
+        if self.study.repo.study().status == StudyStatus.draft:
+            self.offer_recruiting()
+
+    def offer_recruiting(self) -> None:
+        """Phones can join now, yet the study still says draft: offer to say it is recruiting."""
+
+        def mark(name: str) -> None:
+            try:
+                set_study_status(self.study, StudyStatus.recruiting, name)
+            except (ServiceError, StoreError) as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(f"'{self.study.repo.study().title}' is now marked recruiting.")
+
+        def answered(yes: Optional[bool]) -> None:
+            if yes:
+                as_actor(self.app, mark)
+
+        self.app.push_screen(
+            ConfirmDialog("This study is still a draft, yet phones can join it now. Mark it recruiting?", yes="Mark recruiting"),
+            answered,
+        )
 
     async def _stop_server(self) -> None:
         server, self.server = self.server, None
