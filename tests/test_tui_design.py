@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Checkbox, DataTable, Input, Select, Static, TextArea
+from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static, TextArea
 
 from citizen.domain.models import FieldType
 from citizen.services import decide_proposal, propose_change, queries
@@ -105,6 +105,8 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         assert isinstance(app.screen, DesignScreen)
         await pilot.press("a")
         await pilot.pause()
+        labels = [str(label.render()) for label in app.screen.query(".entry-label").results(Label)]
+        assert "Choices (one choice and several choices fields only)" in labels  # both types take choices
         await fill(pilot, label_en="Which route?", type=FieldType.single_choice.value)
         assert "no choices" in shown(app.screen, "#err-choices")
         await fill(pilot, choices="Canal path\nhigh | High Street")
@@ -196,11 +198,20 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         screen.query_one("#items-table", DataTable).focus()
         await pilot.press("a")
         await pilot.pause()
+        tick = app.screen.query_one("#f-required", Checkbox)
+        assert tick.value and "▐X▌" in str(tick.render())  # the first item, about taking part
+        tick.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert not tick.value and "▐ ▌" in str(tick.render()) and "X" not in str(tick.render())  # seen, not coloured
+        await pilot.press("space")
+        await pilot.pause()
         await fill(pilot, text="")
         assert "needs a text" in shown(app.screen, "#err-text")
-        await fill(pilot, text="I take part.", id="take_part", required=True)
+        await fill(pilot, text="I take part.", id="take_part")
         await pilot.press("a")
         await pilot.pause()
+        assert not app.screen.query_one("#f-required", Checkbox).value  # a further item is optional at first
         await fill(pilot, text="You may quote me.", id="take_part")
         assert "already used" in shown(app.screen, "#err-id")
         await fill(pilot, id="")

@@ -9,7 +9,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from ...domain.design import choices_as_text
-from ...domain.models import FIELD_TYPE_NAMES, FieldType, FormField
+from ...domain.models import CHOICE_TYPES, FIELD_TYPE_NAMES, FieldType, FormField
 from ...services import ServiceError
 from ...services.design import check_field
 from ..preview import form_preview
@@ -17,6 +17,7 @@ from ..text import plain
 from .form import Entry, FormDialog
 
 TYPE_OPTIONS = [(t.value, f"{FIELD_TYPE_NAMES[t]} ({t.value})") for t in FieldType]
+CHOICES_FOR = " and ".join(FIELD_TYPE_NAMES[t] for t in FieldType if t in CHOICE_TYPES)  # every type with choices
 
 
 def _bound(value: Optional[float]) -> str:
@@ -63,7 +64,7 @@ def field_entries(field: Optional[FormField], languages: list[str]) -> list[Entr
     entries += [
         Entry(
             "choices",
-            "Choices (one choice fields only)",
+            f"Choices ({CHOICES_FOR} fields only)",
             kind="text",
             value=choices_as_text(field, languages) if field else "",
             hint="One per line: a label, or 'code | label'" + (" | label in the next language" if many else ""),

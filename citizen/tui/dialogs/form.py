@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 
 from ...services import Refused, ServiceError
 from ..text import plain
+from ..widgets.tick_box import TickBox
 
 
 @dataclass
@@ -72,7 +73,7 @@ class FormDialog(ModalScreen[Any]):
                 shown_errors: set[str] = set()
                 for e in self.entries:
                     if e.kind == "check":
-                        yield Checkbox(e.label, value=bool(e.value), id=f"f-{e.name}")
+                        yield TickBox(e.label, value=bool(e.value), id=f"f-{e.name}")
                     else:
                         yield Label(e.label, classes="entry-label")
                         if e.kind == "text":

@@ -176,7 +176,12 @@ class ConsentEditorScreen(StudyPage):
                             hint="Taking part is always required. Without a quoting item, free-text answers will be "
                             "exported; without a contact item, no contacts are ever exported.",
                         ),
-                        Entry("required", "Required to take part", kind="check", value=item.required if item else False),
+                        Entry(
+                            "required",
+                            "Required to take part",
+                            kind="check",
+                            value=item.required if item else default_role is ConsentRole.take_part,
+                        ),
                     ],
                     save,
                     dialog_id="consent-item-dialog",

@@ -17,6 +17,7 @@ from ...sync.run import HubLogin
 from ...sync.state import Settings, last_summary
 from ..syncing import Listener, background_sync
 from ..text import plain
+from ..widgets.tick_box import TickBox
 from .base import StudyScreenBase
 
 CONFLICTS_SHOWN = 5
@@ -46,7 +47,7 @@ class SyncScreen(StudyScreenBase):
                 yield Input(id="hub-user", placeholder="user name on the hub")
                 yield Input(id="hub-password", placeholder=f"password (or {PASSWORD_ENV})", password=True)
             with Horizontal(classes="bundle-row"):
-                yield Checkbox("Send contact details too", id="include-contacts")
+                yield TickBox("Send contact details too", id="include-contacts")
                 yield Input(id="sync-every", placeholder="every N minutes (0: only now)", type="integer")
             yield Static("", id="sync-warning", classes="problem")
             yield Button("Sync now", id="sync-now", variant="primary")
