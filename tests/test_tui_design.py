@@ -220,6 +220,19 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         assert [(i.id, i.required) for i in draft.consent_items] == [("take_part", True), ("you_may_quote_me", False)]
         preview = shown(screen, "#consent-preview")
         assert "required to take part" in preview and "You may quote me." in preview
+        table = screen.query_one("#items-table", DataTable)
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == 1
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0
+        await pilot.press("end", "e")  # change the last item: typing goes after its words
+        await pilot.pause()
+        await pilot.press("space", "O", "K", "ctrl+s")
+        await pilot.pause()
+        assert d.open_draft(study).consent_items[1].text["en"] == "You may quote me. OK"
         await pilot.press("escape", "p")
         await pilot.pause()
         intro = " ".join(str(s.render()) for s in app.screen.query(".hint").results(Static))

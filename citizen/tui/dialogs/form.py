@@ -105,6 +105,8 @@ class FormDialog(ModalScreen[Any]):
     def on_mount(self) -> None:
         # Focus now, not later: keys typed the moment the dialog shows must land in its first entry.
         self.query_one(".dialog-body").can_focus = False
+        for area in self.query(TextArea):  # typing goes after the existing text, not in front of it
+            area.move_cursor(area.document.end)
         if self.entries:
             self.set_focus(self.query_one(f"#f-{self.entries[0].name}"))
 

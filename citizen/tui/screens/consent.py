@@ -15,6 +15,7 @@ from ...services import Refused, ServiceError, design
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..preview import consent_preview
 from ..text import plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 ROLE_SHORT = {
@@ -50,7 +51,7 @@ class ConsentEditorScreen(StudyPage):
                 yield TextArea("", id="consent-text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
                 yield Static("", id="err-consent-text", classes="error")
                 yield Label("Items (Tab here; a add, e change, x remove)")
-                yield DataTable(id="items-table", cursor_type="row")
+                yield RowTable(id="items-table")
                 yield Static("", id="consent-meaning", classes="hint")
             with VerticalScroll(id="consent-preview-box"):
                 yield Static("", id="consent-preview")
