@@ -93,7 +93,7 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         await pilot.pause()
         await pilot.press(*"Age")  # typed into the question
         await pilot.pause()
-        assert "1. Age (optional)" in shown(app.screen, "#field-preview")  # previewed while typed
+        assert "1. Age\n" in shown(app.screen, "#field-preview")  # previewed while typed, as the page: no "(optional)"
         app.screen.query_one("#f-type", Select).value = FieldType.single_choice.value
         await pilot.pause()
         assert "no choices" in shown(app.screen, "#field-preview")
@@ -121,8 +121,9 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         assert [f.key for f in draft.fields] == ["age", "which_route", "anything_else"]
         assert draft.fields[2].identifying and draft.fields[0].required
         preview = shown(screen, "#form-preview")
-        assert "1. Age *" in preview and "whole number from 30 to 99" in preview
-        assert "( ) Canal path" in preview and "( ) High Street" in preview and "3. Anything else? (optional)" in preview
+        assert "1. Age (required)" in preview and "whole number from 30 to 99" in preview
+        assert "( ) Canal path" in preview and "( ) High Street" in preview and "3. Anything else?\n" in preview
+        assert preview.endswith("[ Send ]")
         table = screen.query_one("#fields-table", DataTable)
         assert "(identifying)" in rows(table)[2][1]
         # reorder: the route question first
@@ -454,7 +455,9 @@ async def test_xlsform_into_the_draft_language_switch_discard_and_name_change(da
         export_xlsform(import_protocol(data, demo_file, "Amina Yusuf"), tmp_path / "walks.xlsx")
         study = d.new_study(data, "Two tongues", "Ask in two languages.", "Amina Yusuf", languages="en, fr")
         draft = d.start_draft(study, "Amina Yusuf")
-        d.save_draft_field(study, draft.id, {"label": {"en": "Where?", "fr": "Où ?"}, "type": "place"}, "Amina Yusuf")
+        d.save_draft_field(
+            study, draft.id, {"label": {"en": "Where?", "fr": "Où ?"}, "type": "place", "required": True}, "Amina Yusuf"
+        )
     app = make_app(data_path, study_id="two-tongues", actor="Amina Yusuf")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -464,7 +467,8 @@ async def test_xlsform_into_the_draft_language_switch_discard_and_name_change(da
         assert "1. Where?" in shown(screen, "#form-preview")
         await pilot.press("l")
         await pilot.pause()
-        assert "1. Où ?" in shown(screen, "#form-preview")
+        assert "1. Où ? (obligatoire)" in shown(screen, "#form-preview")
+        assert shown(screen, "#form-preview").endswith("[ Envoyer ]")  # the page's own words in French too
         await pilot.press("a")  # a label per language in the field dialog
         await pilot.pause()
         assert app.screen.query_one("#f-label_fr", Input).value == ""

@@ -94,7 +94,9 @@ class DesignScreen(StudyPage):
             status.update(f"No draft is open. Press s to start a draft {start}.")
             problems.update("")
             problems.display = False
-            self.query_one("#form-preview", Static).update(form_preview(current.fields, self.language) if current else plain(""))
+            self.query_one("#form-preview", Static).update(
+                form_preview(current.fields, self.language, current.page_words) if current else plain("")
+            )
             return
         d = self.draft
         origin = f"based on version {d.based_on}" if d.based_on else "a new protocol"
@@ -117,7 +119,7 @@ class DesignScreen(StudyPage):
             table.add_row(str(n), plain(pick(f.label, self.language) + flags), FIELD_TYPE_NAMES[f.type], f.key)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
-        self.query_one("#form-preview", Static).update(form_preview(d.fields, self.language))
+        self.query_one("#form-preview", Static).update(form_preview(d.fields, self.language, d.page_words))
 
     def _need_draft(self) -> Draft | None:
         if self.draft is None:
