@@ -62,9 +62,9 @@ class StudyOverviewScreen(StudyScreenBase):
             yield Static("", id="study-title", classes="title")
             yield Static("", id="study-aim", classes="aim")
             yield Static("", id="overview-facts")
-            yield Static("Contributions per week", classes="hint")
+            yield Static("Contributions per week", id="contributions-spark-label", classes="hint")
             yield Sparkline([0.0], id="contributions-spark")
-            yield Static("Participants enrolled per week", classes="hint")
+            yield Static("Participants enrolled per week", id="participants-spark-label", classes="hint")
             yield Sparkline([0.0], id="participants-spark")
             yield Static("Counting...", id="figures-status", classes="hint")
             yield DataTable(id="figures-table", cursor_type="none", show_header=False)
@@ -186,12 +186,20 @@ class StudyOverviewScreen(StudyScreenBase):
         ]
         for what, count in rows:
             table.add_row(what, str(count))
-        self.query_one("#contributions-spark", Sparkline).data = weekly(fig.by_week)
-        self.query_one("#participants-spark", Sparkline).data = weekly(fig.enrolled_by_week)
+        self._chart("contributions-spark", "Contributions per week", fig.by_week)
+        self._chart("participants-spark", "Participants enrolled per week", fig.enrolled_by_week)
         self.query_one("#figures-status", Static).update(
             f"Review backlog: {fig.by_review.get('received', 0)} waiting, "
             f"{fig.by_review.get('needs attention', 0)} needing attention."
         )
+
+    def _chart(self, name: str, title: str, counter: dict[str, int]) -> None:
+        """A chart of the weeks, or "none yet" (a chart of nothing but zeros would draw solid blocks)."""
+        data = weekly(counter)
+        spark = self.query_one(f"#{name}", Sparkline)
+        spark.data = data
+        spark.display = any(data)
+        self.query_one(f"#{name}-label", Static).update(title if any(data) else f"{title}: none yet")
 
     def action_participants(self) -> None:
         self.app.push_screen(ParticipantsScreen(self.study_id))
