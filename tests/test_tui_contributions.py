@@ -170,6 +170,8 @@ async def test_review_with_a_note_and_feedback_to_the_contributor(demo_data_path
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, FeedbackDialog)
+        box = dialog.query_one("#feedback", TextArea)  # outlined, so it is seen on the dialog's background
+        assert box.has_focus and box.styles.border_top[0] == "round" and box.content_size.height >= 4
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert study.repo.contribution(target).feedback == []
