@@ -88,12 +88,13 @@ async def test_pages_follow_the_cursor_and_end_goes_to_the_last_row(demo_data_pa
         screen = await open_contributions(app, pilot)
         table = screen.query_one("#contributions-table", DataTable)
         total = len(screen.selection)
-        assert table.row_count == 50 and f"1-50 of {total}" in text_of(screen, "#contributions-status")
+        assert table.row_count == 50 and f"1-50 of {total} (PgDn, End: more)" in text_of(screen, "#contributions-status")
         first_page = [str(k.value) for k in table.rows]
         await pilot.press("end")
         await pilot.pause()
         last = total - (total - 1) % 50
-        assert f"{last}-{total} of {total}" in text_of(screen, "#contributions-status")
+        assert f"{last}-{total} of {total} (PgUp, Home: earlier)" in text_of(screen, "#contributions-status")
+        assert "more" not in text_of(screen, "#contributions-status")  # nothing more after the last page
         assert table.cursor_row == table.row_count - 1
         await pilot.press("home")
         await pilot.pause()
@@ -102,6 +103,7 @@ async def test_pages_follow_the_cursor_and_end_goes_to_the_last_row(demo_data_pa
         await pilot.press("down")
         await pilot.pause()
         assert "51-100" in text_of(screen, "#contributions-status") and table.cursor_row == 0
+        assert "(PgUp, Home: earlier; PgDn, End: more)" in text_of(screen, "#contributions-status")
         await pilot.press("up")
         await pilot.pause()
         assert "1-50" in text_of(screen, "#contributions-status") and table.cursor_row == 49

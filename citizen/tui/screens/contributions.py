@@ -176,14 +176,16 @@ class ContributionsScreen(StudyScreenBase):
             table.move_cursor(row=max(0, min(cursor, len(self.lines) - 1)))
         total = len(self.selection)
         if self.waiting and not self.index.built:
-            where = f"Newest {len(self.lines)} of {self.index.total():,} contributions; preparing filters..."
+            # Not "of N" yet: the stored total still counts removed contributions, which the list never shows.
+            where = f"The newest {count(len(self.lines), 'contribution')}; counting and preparing filters..."
         elif total == 0:
             where = "No contribution matches this filter." if not self.selection.filter.is_empty else "No contributions yet."
         else:
             end = self.start + len(self.lines)
             where = f"{self.start + 1:,}-{end:,} of {total:,}"
-            if total > PAGE:
-                where += " (PgDn, End: more)"
+            keys = (["PgUp, Home: earlier"] if self.start > 0 else []) + (["PgDn, End: more"] if end < total else [])
+            if keys:
+                where += f" ({'; '.join(keys)})"
             if not self.selection.filter.is_empty:
                 where += " (filtered; ctrl+r clears)"
         marked = f"    {len(self.marked)} marked" if self.marked else ""
