@@ -272,3 +272,25 @@ async def test_a_draft_stays_a_draft_when_the_offer_is_declined(demo_data_path):
         await pilot.press("s")
         await settle(app, pilot)
     app.data.close()
+
+
+async def test_the_address_served_on_is_kept_and_the_focused_box_stands_out(demo_data_path):
+    app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_enrolment(app, pilot)
+        host, port = screen.query_one("#serve-host", Input), screen.query_one("#serve-port", Input)
+        host.focus()
+        await pilot.pause()
+        assert host.styles.background != port.styles.background and host.styles.text_style.bold
+        host.value, port.value = "127.0.0.1", "0"
+        await pilot.press("enter")  # Enter in the Host box serves
+        await settle(app, pilot)
+        assert screen.server is not None
+        await pilot.press("s")  # stop, then leave and come back
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        screen = await open_enrolment(app, pilot)
+        assert screen.query_one("#serve-host", Input).value == "127.0.0.1"
+        assert screen.query_one("#serve-port", Input).value == "0"
+    app.data.close()

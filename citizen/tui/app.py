@@ -60,6 +60,7 @@ class CitizenApp(App[int]):
         self.register_theme(HIGH_CONTRAST)
         self._normal_theme = self.theme
         self.crash_message = ""
+        self.served_on: Optional[tuple[str, str]] = None  # host and port the Enrolment screen served on last
 
     def _handle_exception(self, error: Exception) -> None:
         # An unexpected failure (a worker, a handler): the details go to the data folder's log and

@@ -94,9 +94,11 @@ class EnrolmentScreen(StudyPage):
                 yield Static("Serve the phone pages", classes="title")
                 with Horizontal(id="serve-row"):
                     yield Label("Host")
-                    yield Input(local_address(), id="serve-host", compact=True)
+                    # The address served on last in this session, else this laptop's on its network.
+                    host, port = self.app.served_on or (local_address(), "8080")
+                    yield Input(host, id="serve-host", compact=True)
                     yield Label("Port")
-                    yield Input("8080", id="serve-port", compact=True, restrict=r"[0-9]*", max_length=5)
+                    yield Input(port, id="serve-port", compact=True, restrict=r"[0-9]*", max_length=5)
                 yield Static("", id="serve-status")
                 yield Static("Invites (n new, x close)", classes="title")
                 yield DataTable(id="invites-table", cursor_type="row", zebra_stripes=True)
@@ -333,6 +335,7 @@ class EnrolmentScreen(StudyPage):
             self.show_status(str(exc))
             return
         self.server = server
+        self.app.served_on = (host, port_text)  # kept for the next time the screen opens
         self.show_status()
         self.show_code()
         self.query_one("#invites-table", DataTable).focus()  # the screen's keys work again, from the table
