@@ -11,7 +11,9 @@ from citizen.services.queries import activity
 from citizen.store import DataFolder
 
 from .conftest import citizen_command
-from .test_e2e_tmux import Terminal, pytestmark  # noqa: F401  (same markers: slow, needs tmux)
+from .support.terminal import IN_TMUX, Terminal
+
+pytestmark = IN_TMUX
 
 
 class Typist(Terminal):

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import time
 
-import pytest
-
 from .conftest import citizen_command
-from .test_e2e_tmux import Terminal
+from .support.terminal import IN_TMUX, Terminal
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+pytestmark = IN_TMUX
 
 
 def test_desk_enrolment_paper_form_review_and_feedback(demo_data_path, run_env):

@@ -4,7 +4,6 @@ contributes over HTTP, and both arrivals show on the screen without a restart.""
 from __future__ import annotations
 
 import shlex
-import shutil
 import socket
 
 import pytest
@@ -14,9 +13,9 @@ from citizen.store import DataFolder
 
 from . import phone
 from .conftest import citizen_command
-from .test_e2e_tmux import Terminal
+from .support.terminal import IN_TMUX, Terminal
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+pytestmark = IN_TMUX
 STUDY = "air-quality-walk"
 
 

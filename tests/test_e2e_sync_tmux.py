@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import shlex
-import shutil
-
-import pytest
 
 from .conftest import citizen_command
 from .hub import all_docs
-from .test_e2e_tmux import Terminal
+from .support.terminal import IN_TMUX, Terminal
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+pytestmark = IN_TMUX
 
 
 def test_sync_screen_in_a_real_terminal(demo_data_path, run_env, hub_db):

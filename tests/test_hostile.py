@@ -227,8 +227,12 @@ def test_mutated_protocol_files_import_cleanly_or_are_refused(hostile_study, mut
     assert study.store.folder.resolve().parent == data.studies_folder.resolve()
 
 
-def test_after_the_mutated_files_every_stored_record_is_valid(hostile_study, capsys):
-    folder, data, _ = hostile_study
+def test_after_the_mutated_files_every_stored_record_is_valid(capsys):
+    # Its own study and its own run of the mutations: nothing depends on which tests ran before.
+    folder, data, study = new_study()
+    tried = TRIED["protocol files"]
+    test_mutated_protocol_files_import_cleanly_or_are_refused((folder, data, study))
+    assert TRIED["protocol files"] > tried, "no mutated file was tried"
     data.close()
     validate_everything(folder)
     report(capsys, "protocol files")
@@ -335,8 +339,13 @@ def test_hostile_consent_submissions_enrol_validly_or_are_refused(
     assert state.enrolled and "take_part" in state.granted
 
 
-def test_after_the_hostile_submissions_every_stored_record_is_valid(form_study, capsys):
-    folder, data, _ = form_study
+def test_after_the_hostile_submissions_every_stored_record_is_valid(capsys):
+    # Its own study and its own run of the submissions: nothing depends on which tests ran before.
+    folder, data, study = new_study()
+    tried = TRIED["form values"], TRIED["consent submissions"]
+    test_hostile_answers_are_stored_valid_or_refused((folder, data, study))
+    test_hostile_consent_submissions_enrol_validly_or_are_refused((folder, data, study))
+    assert TRIED["form values"] > tried[0] and TRIED["consent submissions"] > tried[1], "nothing hostile was tried"
     data.close()
     validate_everything(folder)
     report(capsys, "form values")
