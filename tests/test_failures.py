@@ -17,7 +17,7 @@ from citizen.store import DataFolder
 from citizen.tui.app import make_app
 
 from .conftest import citizen_command
-from .test_e2e_tmux import Terminal
+from .support.terminal import Terminal
 
 STUDY = "air-quality-walk"
 
