@@ -135,3 +135,37 @@ async def test_french_refusals_read_as_french(data, tmp_path):
     assert status == 422
     assert "Saisissez 120 ou moins." in page and "Choisissez une note de 1 à 5." in page
     assert "Vérifiez vos réponses" in page and "Please enter" not in page
+
+
+@pytest.mark.parametrize("state", ["closed", "expired", "used up"])
+async def test_an_invite_that_enrols_no_one_says_why_in_the_studys_language(data, tmp_path, state):
+    from datetime import timedelta
+
+    from citizen.domain.models import InviteState, utcnow
+    from citizen.services import InviteNotOpen, close_invite
+    from citizen.web.messages import INVITE_REFUSALS
+
+    study = study_in(data, tmp_path, "fr")
+    invite = create_invite(
+        study,
+        "affiche",
+        "Amina Yusuf",
+        limit=1 if state == "used up" else None,
+        expires_at=utcnow() - timedelta(minutes=1) if state == "expired" else None,
+    )
+    async with served(study) as server, phone("fr") as p:
+        if state == "closed":
+            close_invite(study, invite.id, "Amina Yusuf")
+        elif state == "used up":
+            await enrol(p, server, invite.token, {"take_part": "yes", "quote_words": "yes"})
+        status, page = await fetch(p, server.join_url(invite.token))
+    kept = study.repo.invite_by_token(invite.token)
+    assert kept.state() is InviteState(state)
+    french = catalogue("fr")[INVITE_REFUSALS[InviteState(state)]]
+    assert status == 410 and french in page and "This invitation" not in page
+    with pytest.raises(InviteNotOpen) as refused:  # the desk is told the same state, in the team's words
+        from citizen.domain.models import ConsentMethod
+        from citizen.services import enrol_participant
+
+        enrol_participant(study, {"take_part": True}, ConsentMethod.phone, "phone", invite_token=invite.token)
+    assert refused.value.state is InviteState(state)

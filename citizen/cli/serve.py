@@ -11,9 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import qr
+from ..domain.models import InviteState
 from ..services import close_invite, create_invite, open_study, relink_participant
 from ..services.browse import participant_by_code
-from ..services.invites import find_invite, invite_rows, invite_status, make_invite, only_open_invite
+from ..services.invites import STATE_WORDS, find_invite, invite_rows, make_invite, only_open_invite
 from ..web.address import default_url_base, join_link, private_link
 from .common import CliError, Exit, acting, open_data
 
@@ -30,10 +31,10 @@ def cmd_qr(args: argparse.Namespace) -> int:
     with open_data(args, readonly=True) as data:
         study = open_study(data, args.study)
         invite = find_invite(study, args.invite) if args.invite is not None else only_open_invite(study)
-        status = invite_status(invite)
-        if status != "open":
+        state = invite.state()
+        if state is not InviteState.open:
             raise CliError(
-                f"The invite '{invite.label}' is {status}: its link enrols no one. "
+                f"The invite '{invite.label}' is {STATE_WORDS[state]}: its link enrols no one. "
                 f"Create a new one with `citizen invite create {study.id} LABEL`."
             )
         record = study.repo.study()
@@ -70,7 +71,7 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
                 [
                     {
                         "label": r.label,
-                        "status": r.status,
+                        "status": r.state_word,
                         "uses": r.invite.uses,
                         "limit": r.invite.limit,
                         "expires_at": r.invite.expires_at.isoformat() if r.invite.expires_at else None,
@@ -88,7 +89,7 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
         print(f"No invites yet. `citizen invite create {args.study} LABEL` makes one.")
     for r in rows:
         expires = r.invite.expires_at.astimezone().strftime("%Y-%m-%d %H:%M") if r.invite.expires_at else "never"
-        print(f"{r.label}\t{r.status}\tused {r.uses}\texpires {expires}")
+        print(f"{r.label}\t{r.state_word}\tused {r.uses}\texpires {expires}")
     return 0
 
 

@@ -7,7 +7,6 @@ required item); rules that span records live in ``rules.py``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from enum import Enum
@@ -46,6 +45,14 @@ from .form import (  # noqa: F401 (re-exported: the form's parts are imported fr
     FieldType,
     FormField,
     _unique_keys,
+)
+from .links import (  # noqa: F401 (re-exported: links and invites are imported from here)
+    LINK_FINGERPRINT,
+    UNLINKED,
+    Invite,
+    InviteState,
+    fingerprinted,
+    link_fingerprint,
 )
 from .words import PLACEHOLDER, placeholders
 
@@ -237,29 +244,6 @@ class ParticipantRoute(str, Enum):
     paper = "paper"
 
 
-LINK_FINGERPRINT = "sha256:"
-UNLINKED = "unlinked-"  # a participant received from a hub: no one holds a link to them here
-
-
-def link_fingerprint(token: str) -> str:
-    """What is stored of a private link's token: its SHA-256, so a copy of the data cannot open a page.
-
-    The token carries 144 random bits, so no salt is needed. Already a fingerprint (or a
-    placeholder no one holds): kept as it is, so older data and bundles read the same.
-    """
-    if token.startswith((LINK_FINGERPRINT, UNLINKED)):
-        return token
-    return LINK_FINGERPRINT + hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def fingerprinted(doc: dict[str, Any]) -> dict[str, Any]:
-    """A participant's stored record with its link token as a fingerprint (records from older versions)."""
-    token = doc.get("token")
-    if isinstance(token, str) and not token.startswith((LINK_FINGERPRINT, UNLINKED)):
-        return dict(doc, token=link_fingerprint(token))
-    return doc
-
-
 class Participant(Record):
     id: str = Field(default_factory=new_id)
     code: str = Field(pattern=r"^[A-Z0-9]{2}-[A-Z0-9]{4}$")
@@ -296,27 +280,6 @@ class Contact(Record):
     @classmethod
     def _when(cls, value: Optional[datetime]) -> Optional[datetime]:
         return _utc(value) if value is not None else None
-
-
-class Invite(Record):
-    id: str = Field(default_factory=new_id)
-    token: str = Field(min_length=22)
-    label: str = Field(min_length=1, max_length=120)
-    limit: Optional[int] = Field(default=None, ge=1)
-    expires_at: Optional[datetime] = None
-    uses: int = Field(default=0, ge=0)
-    closed: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
-
-    def refusal(self, now: datetime) -> Optional[str]:
-        """Why this invite cannot enrol anyone now, or None when it can."""
-        if self.closed:
-            return "This invitation has been closed by the study team."
-        if self.expires_at is not None and now >= self.expires_at:
-            return "This invitation has expired."
-        if self.limit is not None and self.uses >= self.limit:
-            return "This invitation has been used as many times as the team allowed."
-        return None
 
 
 class ReviewState(str, Enum):

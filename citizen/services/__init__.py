@@ -9,6 +9,7 @@ from .contributions import (
     review_contributions,
 )
 from .participation import (
+    InviteNotOpen,
     change_consent,
     close_invite,
     create_invite,
@@ -27,6 +28,7 @@ from .studies import (
 )
 
 __all__ = [
+    "InviteNotOpen",
     "NotFound",
     "NotOpen",
     "Refused",

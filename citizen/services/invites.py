@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Optional
 
-from ..domain.models import Invite, utcnow
+from ..domain.models import Invite, InviteState, utcnow
 from .common import NotFound, Refused, Study
 from .participation import create_invite
 
@@ -19,7 +19,7 @@ class InviteRow:
     """One invite as a list shows it."""
 
     invite: Invite
-    status: str  # "open", "closed", "expired" or "used up"
+    status: InviteState
 
     @property
     def label(self) -> str:
@@ -32,23 +32,27 @@ class InviteRow:
 
     @property
     def is_open(self) -> bool:
-        return self.status == "open"
+        return self.status is InviteState.open
+
+    @property
+    def state_word(self) -> str:
+        """The state as the desk's screens and the command line say it."""
+        return STATE_WORDS[self.status]
 
 
-def invite_status(invite: Invite, now: Optional[datetime] = None) -> str:
-    """The invite's state in a word: open, or why it enrols no one (the rule is ``Invite.refusal``)."""
-    now = now or utcnow()
-    if invite.refusal(now) is None:
-        return "open"
-    if invite.closed:
-        return "closed"
-    return "expired" if invite.expires_at is not None and now >= invite.expires_at else "used up"
+# An invite's state in a word, for the team (the phone pages say why in the page's language).
+STATE_WORDS = {
+    InviteState.open: "open",
+    InviteState.closed: "closed",
+    InviteState.expired: "expired",
+    InviteState.used_up: "used up",
+}
 
 
 def invite_rows(study: Study, now: Optional[datetime] = None) -> list[InviteRow]:
     """Every invite of the study, open ones first, then newest first."""
     now = now or utcnow()
-    rows = [InviteRow(i, invite_status(i, now)) for i in study.repo.invites()]
+    rows = [InviteRow(i, i.state(now)) for i in study.repo.invites()]
     rows.sort(key=lambda r: r.invite.created_at, reverse=True)
     rows.sort(key=lambda r: not r.is_open)
     return rows

@@ -14,6 +14,7 @@ from ..domain.models import (
     ConsentMethod,
     Contact,
     Invite,
+    InviteState,
     Participant,
     ParticipantRoute,
     ProtocolVersion,
@@ -51,6 +52,23 @@ def _reach(reach: object, item: Optional[str], granted: list[str], errors: dict[
     if problem is not None:
         errors["reach"] = REACH_PROBLEMS[problem]
     return fields or None
+
+
+# Why an invite enrols no one, as the desk and the command line say it (the phone pages say it in
+# the page's language, from the same state).
+INVITE_REFUSALS = {
+    InviteState.closed: "This invitation has been closed by the study team.",
+    InviteState.expired: "This invitation has expired.",
+    InviteState.used_up: "This invitation has been used as many times as the team allowed.",
+}
+
+
+class InviteNotOpen(Refused):
+    """The invite is closed, expired or used up (``state`` says which)."""
+
+    def __init__(self, state: InviteState):
+        self.state = state
+        super().__init__(INVITE_REFUSALS[state])
 
 
 def _refusal(errors: dict[str, str]) -> str:
@@ -129,9 +147,9 @@ def enrol_participant(
         invite = study.repo.invite_by_token(invite_token)
         if invite is None:
             raise NotFound("This invitation link is not known. Please ask the study team for a new one.")
-        reason = invite.refusal(now)
-        if reason:
-            raise Refused(reason)
+        state = invite.state(now)
+        if state is not InviteState.open:
+            raise InviteNotOpen(state)
         volunteers_gate(study)  # joining through an invite is a volunteer's phone
     if language not in current.consent.text:
         language = next(iter(current.consent.text))

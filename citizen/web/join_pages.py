@@ -9,12 +9,14 @@ from aiohttp import web
 from ..domain.models import (
     ConsentMethod,
     Invite,
+    InviteState,
     ProtocolVersion,
     pick,
     utcnow,
 )
 from ..domain.models import Study as StudyRecord
 from ..services import (
+    InviteNotOpen,
     NotFound,
     NotOpen,
     Refused,
@@ -23,7 +25,7 @@ from ..services import (
 from . import reach_pages
 from .forms import consent_views, posted_answers
 from .i18n import N_
-from .messages import INVITE_REFUSALS, POSTED_LANG, STUDY_REFUSALS, qr_svg, refusal_kind
+from .messages import INVITE_REFUSALS, POSTED_LANG, STUDY_REFUSALS, qr_svg
 
 
 class JoinPages:
@@ -38,9 +40,9 @@ class JoinPages:
             return None, await self.plain(
                 request, 404, N_("This invitation link is not known. Please ask the study team for a new one.")
             )
-        kind = refusal_kind(invite, utcnow())
-        if kind:
-            return None, await self.plain(request, 410, INVITE_REFUSALS[kind])
+        state = invite.state(utcnow())
+        if state is not InviteState.open:
+            return None, await self.plain(request, 410, INVITE_REFUSALS[state])
         if current is None:
             return None, await self.plain(request, 503)
         if not record.open_to_volunteers:
@@ -105,6 +107,8 @@ class JoinPages:
             return await self.plain(request, 404)
         except NotOpen as exc:
             return await self._not_open(request, exc)
+        except InviteNotOpen as exc:  # closed, expired or used up while the form was being filled
+            return await self.plain(request, 410, INVITE_REFUSALS[exc.state])
         except Refused as exc:
             if not exc.errors:
                 return await self.plain(request, 410, str(exc))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 import qrcode
 import qrcode.image.svg
@@ -13,7 +12,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from ..domain.models import (
-    Invite,
+    InviteState,
     ReviewState,
 )
 from .i18n import N_
@@ -62,10 +61,11 @@ PLAIN = {
     500: (N_("Something went wrong"), N_("Your last step may not have been saved. Please try again, or tell the study team.")),
     503: (N_("Not open yet"), N_("This study cannot take part over the phone right now. Please ask the study team.")),
 }
+# Why an invite enrols no one (Invite.state), as a phone is told it.
 INVITE_REFUSALS = {
-    "closed": N_("This invitation has been closed by the study team."),
-    "expired": N_("This invitation has expired."),
-    "used": N_("This invitation has been used as many times as the team allowed."),
+    InviteState.closed: N_("This invitation has been closed by the study team."),
+    InviteState.expired: N_("This invitation has expired."),
+    InviteState.used_up: N_("This invitation has been used as many times as the team allowed."),
 }
 
 # What a phone is told when the study is not open to volunteers (StudyRecord.open_to_volunteers).
@@ -73,13 +73,6 @@ STUDY_REFUSALS = {
     "paused": N_("This study is paused: it is not taking anything new for now. Please try again later."),
     "closed": N_("This study has finished and no longer takes anything new. Thank you for your interest."),
 }
-
-
-def refusal_kind(invite: Invite, now: datetime) -> Optional[str]:
-    reason = invite.refusal(now)
-    if reason is None:
-        return None
-    return "closed" if invite.closed else "expired" if "expired" in reason else "used"
 
 
 def qr_svg(link: str) -> Markup:

@@ -8,13 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import qr
-from ..domain.models import Invite, utcnow
+from ..domain.models import Invite, InviteState, utcnow
 from .server import EnrolmentServer
 
 
 def open_invites(invites: Sequence[Invite]) -> list[Invite]:
     now = utcnow()
-    return [i for i in invites if i.refusal(now) is None]
+    return [i for i in invites if i.state(now) is InviteState.open]
 
 
 def print_invites(server: EnrolmentServer, invites: Sequence[Invite], say: Callable[[str], None] = print) -> None:

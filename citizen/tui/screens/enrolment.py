@@ -153,7 +153,7 @@ class EnrolmentScreen(StudyPage):
         table.clear()
         for row in self.rows:
             expires = local_time(row.invite.expires_at) if row.invite.expires_at else "never"
-            table.add_row(plain(row.label), row.uses, expires, row.status, key=row.invite.id)
+            table.add_row(plain(row.label), row.uses, expires, row.state_word, key=row.invite.id)
         if chosen is not None:
             for index, row in enumerate(self.rows):
                 if row.invite.id == chosen.id:
@@ -242,7 +242,7 @@ class EnrolmentScreen(StudyPage):
                 plain(
                     "No open invite highlighted.\nPress n to create one."
                     if row is None
-                    else f"The invite '{row.label}' is {row.status}:\nit has no QR code."
+                    else f"The invite '{row.label}' is {row.state_word}:\nit has no QR code."
                 )
             )
             caption.update("")
