@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from citizen.services.demo import create_demo  # noqa: E402
 from citizen.store import DataFolder  # noqa: E402
-from tests.hub import PouchServer  # noqa: E402
+from tests.support.hub import PouchServer  # noqa: E402
 
 STUDY = "air-quality-walk"
 BATCH = 500

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from citizen.services.demo import DEMO_FILE, studies_folder
 from citizen.store import DataFolder
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support.commands import ROOT
 
 
 @pytest.fixture
@@ -61,12 +60,6 @@ def demo_data_path(demo_template: Path, tmp_path: Path) -> Path:
     return path
 
 
-def citizen_command() -> list[str]:
-    """How a test starts the real command: the installed script, else this Python with -m."""
-    script = Path(sys.executable).parent / "citizen"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "citizen"]
-
-
 @pytest.fixture
 def run_env() -> dict[str, str]:
     env = dict(os.environ)
@@ -78,7 +71,7 @@ def run_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory):
     """One PouchDB Server for the sync tests (each test uses a database of its own)."""
-    from .hub import PouchServer, hub_missing
+    from .support.hub import PouchServer, hub_missing
 
     if reason := hub_missing():
         pytest.skip(reason)
@@ -91,16 +84,6 @@ def hub_server(tmp_path_factory):
 def hub_db(hub_server) -> str:
     """The address of a new, empty database on the hub."""
     return hub_server.new_db()
-
-
-def use_small_segments(monkeypatch, size: int) -> None:
-    """Segments of ``size`` records in the growing tables, so a few hundred records span many files."""
-    from citizen.store import store as store_module
-
-    tables = dict(store_module.TABLES)
-    for name in ("contributions", "audit", "consent_events", "participants"):
-        tables[name] = (size, tables[name][1])
-    monkeypatch.setattr(store_module, "TABLES", tables)
 
 
 def pytest_sessionfinish(session, exitstatus):

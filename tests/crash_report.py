@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .harness import run_trials
+from .support.harness import run_trials
 
 
 def main(argv: list[str] | None = None) -> int:

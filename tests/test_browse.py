@@ -18,8 +18,9 @@ from citizen.services.browse import (
     participant_rows,
 )
 
+from .support.factories import SHORT_WALK as WALK
+
 YES = {"take_part": True, "share_partners": True, "quote_words": False, "contact_later": False}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4"}
 
 
 def walk(study, pid, at, **values):

@@ -10,25 +10,16 @@ import pytest
 
 from citizen.domain.models import AuditEvent, ConsentMethod, Contribution, ContributionSource, to_doc
 from citizen.domain.plural import count
-from citizen.services import NotFound, Refused, add_contribution, enrol_participant, open_study, withdraw
+from citizen.services import NotFound, Refused, add_contribution, open_study, withdraw
 from citizen.services.bulk import NewContribution, add_contributions
 from citizen.services.queries import list_studies
 from citizen.store import DataFolder
 
-YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {
-    "walk_date": "2026-05-01",
-    "route": "canal_path",
-    "walk_minutes": "30",
-    "breathing": "4",
-    "symptoms": "cough,wheeze",
-    "notes": "Fine day.",
-}
+from .support import factories
+from .support.factories import enrol
+
+WALK = {**factories.WALK, "symptoms": "cough,wheeze"}  # several choices as one typed line
 AT = datetime(2026, 5, 1, 8, 15, 30, 123456, tzinfo=timezone.utc)
-
-
-def enrol(study):
-    return enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer")
 
 
 def stored(study, table):

@@ -32,8 +32,9 @@ from citizen.services.merge import (
     reassigned_code,
 )
 
-from .bundle_helpers import STUDY, WALK, YES_ALL, laptop_folder, snapshot, study_of
-from .conftest import ROOT
+from .support.bundles import STUDY, WALK, YES_ALL, laptop_folder, snapshot, study_of
+from .support.commands import ROOT
+from .support.factories import enrol
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:
@@ -50,10 +51,6 @@ def two_laptops(tmp_path, demo_file):
     yield a, b
     a.close()
     b.close()
-
-
-def enrol(study):
-    return enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer")
 
 
 def test_a_bundle_file_round_trips_with_header_and_checksum(two_laptops, tmp_path):

@@ -12,8 +12,8 @@ import pytest
 from citizen.cli import main
 from citizen.services.merge import canonical_digest
 
-from .bundle_helpers import STUDY, laptop_folder, random_activity, study_of
-from .conftest import citizen_command
+from .support.bundles import STUDY, laptop_folder, random_activity, study_of
+from .support.commands import citizen_command
 
 
 def citizen(env, data: Path, *args: str, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from citizen.services.demo import create_demo
 from citizen.services.merge import canonical_form
 from citizen.store import DataFolder
 
-from .conftest import use_small_segments
+from .support.commands import use_small_segments
 
 
 @pytest.fixture

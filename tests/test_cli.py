@@ -10,7 +10,7 @@ import pytest
 
 from citizen.cli import main
 
-from .conftest import citizen_command
+from .support.commands import citizen_command
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

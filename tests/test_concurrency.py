@@ -23,7 +23,7 @@ from citizen.services import (
 from citizen.services.queries import check_data_folder, figures
 from citizen.store import DataFolder
 
-from .harness import ANSWERS, contribution_values
+from .support.harness import ANSWERS, contribution_values
 
 PHONES = 50
 EACH = 6

@@ -17,7 +17,7 @@ from citizen.cli import main
 from citizen.domain.models import ConsentRole
 from citizen.services import create_invite, open_study
 from citizen.store import DataFolder
-from tests.web_helpers import WALK, enrol, path_of, phone, send, served
+from tests.support.web import WALK, enrol, path_of, phone, send, served
 
 SECRET = "SECRET WORDS my name is Jo"
 RENAMED = {"take_part": "join_in", "share_partners": "council_sees", "quote_words": "print_my_words", "contact_later": "ring_me"}
@@ -153,7 +153,7 @@ async def test_an_old_study_opens_reads_roles_from_its_ids_and_says_so(data_path
 
 def test_a_bundle_from_before_roles_merges_and_the_report_says_how_it_was_read(data_path, demo_file, tmp_path):
     from citizen.services.merge import merge_bundle, plan_merge
-    from tests.bundle_helpers import laptop_folder, snapshot
+    from tests.support.bundles import laptop_folder, snapshot
 
     with laptop_folder(tmp_path / "old-laptop", "AC") as old:
         bundle = snapshot(old_study(old, demo_file))

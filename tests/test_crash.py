@@ -2,7 +2,7 @@
 
 Each trial runs a writer process making up to 1,000 acknowledged writes through the services
 (enrolments, consent changes, contributions) and kills it at a random point of its run; the data
-folder is then reopened and checked record by record (tests/harness.py). CI runs 50 trials;
+folder is then reopened and checked record by record (tests/support/harness.py). CI runs 50 trials;
 ``CITIZEN_CRASH_TRIALS=500`` runs more, ``python -m tests.crash_report`` prints the same totals.
 """
 
@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from .harness import Acks, TrialResult, check, run_trial, run_trials
+from .support.harness import Acks, TrialResult, check, run_trial, run_trials
 
 pytestmark = pytest.mark.slow
 

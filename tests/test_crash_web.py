@@ -26,12 +26,12 @@ import pytest
 from citizen.services import create_invite, import_protocol, open_study
 from citizen.store import DataFolder
 
-from .web_helpers import WALK, enrol, path_of, send
+from .support.factories import STUDY
+from .support.web import WALK, enrol, path_of, send
 
 pytestmark = pytest.mark.slow
 
 TRIALS = int(os.environ.get("CITIZEN_WEB_CRASH_TRIALS", "6"))
-STUDY = "air-quality-walk"
 DEMO = Path(__file__).resolve().parents[1] / "studies" / "air-quality-walk.json"
 
 

@@ -20,7 +20,8 @@ from citizen.tui.app import make_app, run_app
 from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.studies import StudiesScreen
 
-STUDY = "air-quality-walk"
+from .support.factories import STUDY
+
 TARGETS = {
     "segment": f"studies/{STUDY}/contributions/000000.json",
     "journal": f"studies/{STUDY}/journal.jsonl",
@@ -130,7 +131,7 @@ def test_the_journal_keeps_its_readable_changes_when_restored(demo_data_path, ca
     from citizen.domain.models import ConsentMethod
     from citizen.services import enrol_participant, open_study
 
-    from .harness import ANSWERS
+    from .support.harness import ANSWERS
 
     with DataFolder(demo_data_path) as data:
         study = open_study(data, STUDY)

@@ -12,16 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from frictionless import validate
 
 from citizen.domain.models import ConsentMethod, ContributionSource
-from citizen.export.plan import make_options, prepare_export
-from citizen.export.run import export_data
 from citizen.services import add_contribution, enrol_participant, open_study, withdraw
 from citizen.store import DataFolder
 
-from .test_export import ALL, STUDY, T0, WALK
-from .test_xlsform import every_kind_study
+from .support.exports import WALK, export, problems
+from .support.factories import STUDY, T0, YES_ALL
+from .support.studies import every_kind_study
 
 OPTION_SETS = {
     "default": {},
@@ -34,17 +32,6 @@ OPTION_SETS = {
     "redcap": {"format": "redcap"},
     "redcap-partners": {"format": "redcap", "audience": "partners", "hash_codes": True},
 }
-
-
-def export(study, out: Path, **options):
-    return export_data(study, prepare_export(study, make_options(**options)), "Amina Yusuf", out)
-
-
-def problems(folder: Path) -> list[str]:
-    report = validate(str(folder / "datapackage.json"))
-    return [f"{task.name}: {e.type}: {e.message}" for task in report.tasks for e in task.errors] + [
-        e.message for e in report.errors
-    ]
 
 
 def read(path: Path) -> list[dict[str, str]]:
@@ -160,10 +147,10 @@ def test_every_kind_of_answer_has_its_type(data, tmp_path):
 
 def test_activity_leaves_with_codes_only(study, tmp_path):
     kept = enrol_participant(
-        study, ALL, ConsentMethod.phone, "volunteer", at=T0, contact={"name": "Rosa Diaz", "phone": "07700 900123"}
+        study, YES_ALL, ConsentMethod.phone, "volunteer", at=T0, contact={"name": "Rosa Diaz", "phone": "07700 900123"}
     )
-    gone = enrol_participant(study, ALL, ConsentMethod.phone, "volunteer", at=T0)
-    private = enrol_participant(study, {**ALL, "share_partners": False}, ConsentMethod.phone, "volunteer", at=T0)
+    gone = enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer", at=T0)
+    private = enrol_participant(study, {**YES_ALL, "share_partners": False}, ConsentMethod.phone, "volunteer", at=T0)
     walk = add_contribution(
         study,
         kept.id,

@@ -13,34 +13,8 @@ from citizen.services import design as d
 from citizen.services.proposals import propose
 from citizen.services.study_files import open_study_file
 
-from .conftest import citizen_command
-
-
-def built_study(data, actor="Amina Yusuf"):
-    """A study made from nothing with three fields and two consent items, published as version 1."""
-    study = d.new_study(
-        data,
-        "Safe Crossings",
-        "Find the crossings that feel unsafe to us.",
-        actor,
-        summary="We note crossings on our walks.",
-        languages="en",
-        team=[{"name": actor, "role": "coordinator"}],
-    )
-    draft = d.start_draft(study, actor)
-    d.save_draft_field(study, draft.id, {"label": {"en": "Which crossing?"}, "type": "place", "required": True}, actor)
-    d.save_draft_field(study, draft.id, {"label": {"en": "How safe did it feel?"}, "type": "rating"}, actor)
-    d.save_draft_field(
-        study,
-        draft.id,
-        {"label": {"en": "Who was with you?"}, "type": "multiple_choice", "choices": "Alone\nchild | A child\nA friend"},
-        actor,
-    )
-    d.save_consent_text(study, draft.id, "Taking part means noting crossings you use.", actor)
-    d.save_consent_item(study, draft.id, {"id": "take_part", "text": "I take part.", "required": True}, actor)
-    d.save_consent_item(study, draft.id, {"text": "You may quote my words."}, actor)
-    d.publish_draft(study, draft.id, "", actor)
-    return study
+from .support.commands import citizen_command
+from .support.studies import built_study
 
 
 def test_a_study_from_nothing_is_published_and_every_step_is_attributed(data):

@@ -16,7 +16,7 @@ from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import FormDialog
 from citizen.tui.screens.overview import StudyOverviewScreen
 
-from .conftest import citizen_command
+from .support.commands import citizen_command
 
 
 def propose_a_question(study, actor="Amina Yusuf"):

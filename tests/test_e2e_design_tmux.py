@@ -10,7 +10,7 @@ from citizen.services.common import open_study
 from citizen.services.queries import activity
 from citizen.store import DataFolder
 
-from .conftest import citizen_command
+from .support.commands import citizen_command
 from .support.terminal import IN_TMUX, Terminal
 
 pytestmark = IN_TMUX

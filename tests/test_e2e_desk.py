@@ -6,7 +6,7 @@ import re
 import shlex
 import time
 
-from .conftest import citizen_command
+from .support.commands import citizen_command
 from .support.terminal import IN_TMUX, Terminal
 
 pytestmark = IN_TMUX

@@ -11,12 +11,12 @@ import pytest
 from citizen.services import open_study
 from citizen.store import DataFolder
 
-from . import phone
-from .conftest import citizen_command
+from .support import phone
+from .support.commands import citizen_command
+from .support.factories import STUDY
 from .support.terminal import IN_TMUX, Terminal
 
 pytestmark = IN_TMUX
-STUDY = "air-quality-walk"
 
 
 def free_port() -> int:

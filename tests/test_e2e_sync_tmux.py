@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from .conftest import citizen_command
-from .hub import all_docs
+from .support.commands import citizen_command
+from .support.hub import all_docs
 from .support.terminal import IN_TMUX, Terminal
 
 pytestmark = IN_TMUX

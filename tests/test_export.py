@@ -7,7 +7,7 @@ import errno
 import hashlib
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -16,36 +16,24 @@ import pytest
 from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
 from citizen.export import sink as export_sink
 from citizen.export.files import clear_leftovers
-from citizen.export.plan import make_options, prepare_export
+from citizen.export.plan import make_options
 from citizen.export.redcap import DICTIONARY_HEADER
 from citizen.export.report import study_report, write_report
-from citizen.export.run import export_data
 from citizen.export.sink import safe_cell
 from citizen.services import (
     Refused,
     ServiceError,
     add_contribution,
     change_consent,
-    enrol_participant,
     open_study,
     review_contributions,
     withdraw,
 )
 from citizen.store import DataFolder, durable
 
-ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {
-    "walk_date": "2026-05-01",
-    "route": "canal_path",
-    "walk_minutes": "30",
-    "breathing": "4",
-    "symptoms": ["cough", "wheeze"],
-    "notes": "Fine day.",
-    "worst_spot": "Canal bridge",
-    "home_street": "Elm Row",
-}
-T0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
-STUDY = "air-quality-walk"
+from .support import factories
+from .support.exports import WALK, export, plan_of, read
+from .support.factories import STUDY, T0, YES_ALL
 
 ADVERSARIAL = [
     'She said "stop", then left',
@@ -66,24 +54,12 @@ ADVERSARIAL = [
 
 
 def enrol(study, answers=None, at=T0, contact=None):
-    return enrol_participant(study, answers or ALL, ConsentMethod.phone, "volunteer", at=at, contact=contact)
+    """Every enrolment here happens at T0 unless a test says otherwise, so the exported dates are known."""
+    return factories.enrol(study, answers, at=at, contact=contact)
 
 
 def give(study, who, at, **values):
     return add_contribution(study, who.id, {**WALK, **values}, ContributionSource.phone, "volunteer", at=at)
-
-
-def plan_of(study, **options):
-    return prepare_export(study, make_options(**options))
-
-
-def export(study, out: Path, **options):
-    return export_data(study, plan_of(study, **options), "Amina Yusuf", out)
-
-
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def expected(text: str) -> str:
@@ -203,14 +179,16 @@ def test_withdrawal_with_removal_leaves_nothing_and_is_counted(study, tmp_path):
 
 
 def test_declined_quotes_blank_free_text_and_a_later_decline_still_applies(study, tmp_path):
-    quiet = enrol(study, {**ALL, "quote_words": False})
+    quiet = enrol(study, {**YES_ALL, "quote_words": False})
     later = enrol(study)
-    joined = enrol(study, {**ALL, "quote_words": False})
+    joined = enrol(study, {**YES_ALL, "quote_words": False})
     a = give(study, quiet, T0 + timedelta(hours=1), notes="my words")
     b = give(study, later, T0 + timedelta(hours=2), notes="said before")
     c = give(study, joined, T0 + timedelta(hours=3), notes="said while declining")
-    change_consent(study, later.id, {**ALL, "quote_words": False}, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
-    change_consent(study, joined.id, ALL, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
+    change_consent(
+        study, later.id, {**YES_ALL, "quote_words": False}, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1)
+    )
+    change_consent(study, joined.id, YES_ALL, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
     d = give(study, joined, T0 + timedelta(days=2), notes="said after agreeing")
     rows = by_id(read(export(study, tmp_path / "out").folder / "contributions.csv"))
     assert rows[a.id]["notes"] == rows[a.id]["worst_spot"] == ""
@@ -222,7 +200,7 @@ def test_declined_quotes_blank_free_text_and_a_later_decline_still_applies(study
 
 def test_partners_see_only_what_participants_agreed_to_share(study, tmp_path):
     sharer = enrol(study)
-    private = enrol(study, {**ALL, "share_partners": False})
+    private = enrol(study, {**YES_ALL, "share_partners": False})
     kept = enrol(study)
     s = give(study, sharer, T0 + timedelta(hours=1))
     give(study, private, T0 + timedelta(hours=2))
@@ -241,7 +219,9 @@ def test_partners_see_only_what_participants_agreed_to_share(study, tmp_path):
 def test_contacts_only_when_asked_for_and_agreed(study, tmp_path):
     yes = enrol(study, contact={"name": "Rosa Diaz", "phone": "07700 900123"})
     no = enrol(study, contact={"name": "Sam Lee", "email": "sam@example.org"})
-    change_consent(study, no.id, {**ALL, "contact_later": False}, ConsentMethod.phone, "volunteer", at=T0 + timedelta(hours=1))
+    change_consent(
+        study, no.id, {**YES_ALL, "contact_later": False}, ConsentMethod.phone, "volunteer", at=T0 + timedelta(hours=1)
+    )
     assert study.repo.contact(no.id).email == ""  # declining it later deleted it
     default = export(study, tmp_path / "plain")
     for name in ("participants.csv", "contributions.csv", "consent_log.csv", "activity.csv", "datapackage.json"):

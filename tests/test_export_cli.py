@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 from citizen.cli import main
-from tests.conftest import citizen_command
+from tests.support.commands import citizen_command
 
-STUDY = "air-quality-walk"
+from .support.factories import STUDY
 
 
 def test_without_yes_the_check_is_printed_and_nothing_is_written(demo_data_path, tmp_path, monkeypatch, capsys):

@@ -16,10 +16,9 @@ from citizen.cli import main
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 
-from .conftest import citizen_command
+from .support.commands import citizen_command
+from .support.factories import STUDY
 from .support.terminal import Terminal
-
-STUDY = "air-quality-walk"
 
 
 def boom(*args, **kwargs):

@@ -13,20 +13,17 @@ import errno
 import pytest
 
 from citizen.cli import main
-from citizen.domain.models import ConsentMethod, ContributionSource
-from citizen.services import add_contribution, enrol_participant, open_study
+from citizen.domain.models import ContributionSource
+from citizen.services import add_contribution, open_study
 from citizen.services.queries import check_data_folder
 from citizen.store import DataFolder, StoreWriteError, durable
 from citizen.store import store as store_module
 from citizen.store.journal import Journal
 
-from .harness import ANSWERS, contribution_values
+from .support.factories import enrol
+from .support.harness import ANSWERS, contribution_values
 
 STEPS = ["write_all", "fsync", "replace", "fsync_dir"]
-
-
-def enrol(study):
-    return enrol_participant(study, ANSWERS, ConsentMethod.phone, "volunteer")
 
 
 def contribute(study, pid, i):
@@ -80,7 +77,7 @@ def no_temps(data_path):
 
 @pytest.mark.parametrize("step, error", [("write_all", errno.ENOSPC), ("fsync", errno.ENOSPC), ("fsync", errno.EIO)])
 def test_a_failed_journal_append_is_never_acknowledged(data_path, study, monkeypatch, step, error):
-    p = enrol(study)
+    p = enrol(study, ANSWERS)
     contribute(study, p.id, 1)
     before = len(study.repo.audit())
     injector = Injector(monkeypatch, step, error)
@@ -102,7 +99,7 @@ def test_after_a_failed_append_the_study_works_again_once_reopened(data_path, de
 
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")
-        p = enrol(study)
+        p = enrol(study, ANSWERS)
         contribute(study, p.id, 1)
         injector = Injector(monkeypatch, step)
         with injector.during(), pytest.raises(StoreWriteError):
@@ -130,7 +127,7 @@ def test_a_failed_compaction_keeps_every_acknowledged_change(data_path, demo_fil
     monkeypatch.setattr(store_module, "JOURNAL_MAX_ENTRIES", 4)
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")
-        p = enrol(study)
+        p = enrol(study, ANSWERS)
         for i in range(6):
             contribute(study, p.id, i)  # compacts along the way, before the failure is armed
         injector = Injector(monkeypatch, step)
@@ -159,7 +156,7 @@ def test_a_failed_journal_reset_leaves_a_working_or_honest_journal(data_path, de
     monkeypatch.setattr(store_module, "JOURNAL_MAX_ENTRIES", 3)
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")
-        p = enrol(study)
+        p = enrol(study, ANSWERS)
         injector = Injector(monkeypatch, step)
         injector.arm_inside(monkeypatch, Journal, "reset")
         acknowledged = []
@@ -233,7 +230,7 @@ def test_a_failing_listener_does_not_turn_a_saved_change_into_an_error(data_path
         raise RuntimeError("the screen was already closed")
 
     study.on_change(broken_view)
-    p = enrol(study)
+    p = enrol(study, ANSWERS)
     c = contribute(study, p.id, 1)  # returns: the change is saved, whatever a viewer does with it
     assert heard, "the listener was told of the change (and failed)"
     with DataFolder(data_path, readonly=True) as reader:  # on disk, as a second process sees it

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import json
 import subprocess
@@ -14,24 +13,18 @@ from fhir.resources.bundle import Bundle
 from fhir.resources.consent import Consent
 
 from citizen.domain.models import ConsentMethod
-from citizen.export.plan import make_options, prepare_export
-from citizen.export.run import export_data
 from citizen.services import change_consent, enrol_participant, withdraw
 
-from .conftest import citizen_command
-from .test_datapackage import problems
-from .test_export import ALL, STUDY, T0
+from .support import exports
+from .support.commands import citizen_command
+from .support.exports import problems, read
+from .support.factories import STUDY, T0, YES_ALL
 
 R5_STATUS = {"draft", "active", "inactive", "not-done", "entered-in-error", "unknown"}
 
 
 def export(study, out: Path, **options):
-    return export_data(study, prepare_export(study, make_options(fhir=True, **options)), "Amina Yusuf", out)
-
-
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    return exports.export(study, out, fhir=True, **options)
 
 
 def consents(folder: Path) -> list[dict]:
@@ -50,11 +43,13 @@ def extension(resource: dict, name: str):
 
 
 def test_each_consent_event_is_a_valid_r5_consent(study, tmp_path):
-    keeps = enrol_participant(study, {**ALL, "contact_later": False}, ConsentMethod.phone, "volunteer", at=T0)
-    change_consent(study, keeps.id, {**ALL, "quote_words": False}, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
+    keeps = enrol_participant(study, {**YES_ALL, "contact_later": False}, ConsentMethod.phone, "volunteer", at=T0)
+    change_consent(
+        study, keeps.id, {**YES_ALL, "quote_words": False}, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1)
+    )
     withdraw(study, keeps.id, False, ConsentMethod.phone, "participant", at=T0 + timedelta(days=2))
-    desk = enrol_participant(study, ALL, ConsentMethod.desk, "Tom Hale", witness="Tom Hale", language="zh", at=T0)
-    gone = enrol_participant(study, ALL, ConsentMethod.phone, "volunteer", at=T0)
+    desk = enrol_participant(study, YES_ALL, ConsentMethod.desk, "Tom Hale", witness="Tom Hale", language="zh", at=T0)
+    gone = enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer", at=T0)
     withdraw(study, gone.id, True, ConsentMethod.phone, "participant", at=T0 + timedelta(days=1))
 
     result = export(study, tmp_path / "out")

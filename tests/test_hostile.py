@@ -36,7 +36,7 @@ from citizen.services.demo import DEMO_FILE, studies_folder
 from citizen.services.queries import check_data_folder
 from citizen.store import DataFolder
 
-from .harness import contribution_values
+from .support.harness import contribution_values
 
 EXAMPLES = int(os.environ.get("CITIZEN_HYPOTHESIS_EXAMPLES", "200"))
 TRIED: Counter = Counter()

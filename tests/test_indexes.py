@@ -26,11 +26,11 @@ from citizen.services.demo import create_demo
 from citizen.store import DataFolder
 from citizen.store import segments as segments_module
 
-from .conftest import use_small_segments
-from .web_helpers import fetch, phone, served
+from .support.commands import use_small_segments
+from .support.factories import SHORT_WALK as WALK
+from .support.factories import YES_ALL
+from .support.web import fetch, phone, served
 
-YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4"}
 FIELDS = {
     "contributions": ["id", "participant_id", "review_state", "protocol_version"],
     "participants": ["id", "token", "code"],

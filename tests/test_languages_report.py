@@ -10,12 +10,10 @@ from citizen.export.report import study_report
 from citizen.services import Refused, create_invite, open_study, post_update
 from citizen.store import DataFolder
 
-from .language_study import protocol, study_in
-from .test_export import export, read
-from .test_page_words import tigrinya
-from .web_helpers import enrol, fetch, phone, served
-
-STUDY = "air-quality-walk"
+from .support.exports import export, read
+from .support.factories import STUDY
+from .support.language_study import protocol, study_in, tigrinya
+from .support.web import enrol, fetch, phone, served
 
 
 # -- titles of updates ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from citizen.export.bundle import export_bundle
 from citizen.services import create_invite, enrol_participant, open_study
 from citizen.store import DataFolder, transaction
 
-from .web_helpers import CONSENT, WALK, enrol, fetch, path_of, phone, send, served
+from .support.web import CONSENT, WALK, enrol, fetch, path_of, phone, send, served
 
 ANSWERS = {k: v == "yes" for k, v in CONSENT.items()}
 
@@ -64,7 +64,7 @@ def make_old_data(data_path: Path, demo_file: Path) -> list[str]:
 async def test_an_older_data_folder_is_migrated_on_open_said_plainly_and_its_links_still_work(data_path, demo_file, run_env):
     import subprocess
 
-    from .conftest import citizen_command
+    from .support.commands import citizen_command
 
     links = make_old_data(data_path, demo_file)
     with DataFolder(data_path) as data:
@@ -128,7 +128,7 @@ async def test_a_new_link_opens_the_page_and_the_old_one_stops_at_once(study, in
         new_link = server.private_url(made.link)
         status, page = await fetch(finder, old_link)
         assert status == 404 and code not in page
-        from .web_helpers import form_token
+        from .support.web import form_token
 
         data = {"csrf": form_token(old_page, path_of(old_link) + "/propose"), "title": "x", "rationale": "y"}
         async with finder.post(old_link + "/propose", data=data) as r:
@@ -147,8 +147,8 @@ def test_citizen_participant_relink_prints_the_new_link_and_its_code(data_path, 
     from citizen.domain.models import link_fingerprint
     from citizen.services import import_protocol
 
-    from .conftest import citizen_command
-    from .test_qr import decoded, terminal_image
+    from .support.commands import citizen_command
+    from .support.qr_images import decoded, terminal_image
 
     with DataFolder(data_path) as data:
         study = import_protocol(data, demo_file, "Amina Yusuf")

@@ -14,7 +14,7 @@ from citizen.services import import_protocol
 from citizen.services.demo import DEMO_FILE, studies_folder
 from citizen.services.merge import MERGE_ACTIONS, canonical_digest, canonical_form, merge_bundle
 
-from .bundle_helpers import LAPTOPS, laptop_folder, random_activity, snapshot, study_of
+from .support.bundles import LAPTOPS, laptop_folder, random_activity, snapshot, study_of
 
 PROTOCOL = studies_folder() / DEMO_FILE
 

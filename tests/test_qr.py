@@ -2,56 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from io import BytesIO
-from pathlib import Path
 
 import pytest
-import zxingcpp
 from PIL import Image
 
 from citizen import qr
 from citizen.services.common import new_token
 
+from .support.qr_images import decoded, terminal_image, unwritable_folder
+
 TYPICAL = "http://192.168.100.200:8080/j/" + new_token()
 LONGEST_TYPICAL = "http://255.255.255.255:65535/j/" + new_token()
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder this process cannot write into (root writes everywhere but /sys)."""
-    if os.geteuid() == 0:
-        return Path("/sys")
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    return folder
-
-
-def terminal_image(text: str, light_background: bool = False, px: int = 6, margin: int = 6) -> Image.Image:
-    """The terminal as a phone sees it: each character one module wide and two tall, block
-    characters in the text colour, spaces in the background colour, and the terminal's own
-    background (dark, or light) all around."""
-    ink, paper = (0, 255) if light_background else (255, 0)
-    lines = text.split("\n")
-    width = len(lines[0])
-    assert all(len(line) == width for line in lines), "every line is as wide as the code"
-    image = Image.new("L", ((width + 2 * margin) * px, (2 * len(lines) + 2 * margin) * px), paper)
-    for row, line in enumerate(lines):
-        for col, char in enumerate(line):
-            upper = char in (qr.UPPER, qr.FULL)
-            lower = char in (qr.LOWER, qr.FULL)
-            assert char in (qr.UPPER, qr.LOWER, qr.FULL, qr.EMPTY), f"unexpected character {char!r}"
-            for half, inked in ((0, upper), (1, lower)):
-                if inked:
-                    x, y = (margin + col) * px, (margin + 2 * row + half) * px
-                    image.paste(ink, (x, y, x + px, y + px))
-    return image
-
-
-def decoded(image: Image.Image) -> list[str]:
-    return [r.text for r in zxingcpp.read_barcodes(image)]
 
 
 @pytest.mark.parametrize("link", [TYPICAL, LONGEST_TYPICAL, "http://10.0.0.2:8080/p/" + new_token()])

@@ -15,10 +15,10 @@ from citizen.cli import main
 from citizen.services import open_study
 from citizen.store import DataFolder
 
-from .conftest import citizen_command
-from .test_qr import decoded, terminal_image, unwritable_folder
+from .support.commands import citizen_command
+from .support.factories import STUDY
+from .support.qr_images import decoded, terminal_image, unwritable_folder
 
-STUDY = "air-quality-walk"
 BASE = "http://192.168.100.200:8080"
 
 

@@ -7,15 +7,14 @@ import re
 from pathlib import Path
 
 from citizen.domain.models import ConsentMethod, ContributionSource
-from citizen.export.plan import make_options, prepare_export
 from citizen.export.redcap import DICTIONARY_HEADER
-from citizen.export.run import export_data
 from citizen.services import add_contribution, enrol_participant, open_study
 from citizen.services import design as d
 from citizen.store import DataFolder
 
-from .test_datapackage import problems
-from .test_export import STUDY, T0
+from .support import exports
+from .support.exports import problems
+from .support.factories import STUDY, T0
 
 REDCAP_HEADER = [
     "Variable / Field Name",
@@ -87,7 +86,7 @@ def check_redcap_rules(folder: Path) -> dict[str, dict[str, str]]:
 
 
 def export(study, out: Path, **options):
-    return export_data(study, prepare_export(study, make_options(format="redcap", **options)), "Amina Yusuf", out)
+    return exports.export(study, out, format="redcap", **options)
 
 
 def test_the_demo_hand_over_passes_redcaps_rules(demo_data_path, tmp_path):

@@ -30,19 +30,7 @@ from citizen.services import (
 )
 from citizen.store import DataFolder
 
-YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {
-    "walk_date": "2026-05-01",
-    "route": "canal_path",
-    "walk_minutes": "30",
-    "breathing": "4",
-    "symptoms": ["cough"],
-    "notes": "Fine day.",
-}
-
-
-def enrol(study, **kw):
-    return enrol_participant(study, kw.pop("answers", YES_ALL), ConsentMethod.phone, "volunteer", **kw)
+from .support.factories import WALK, YES_ALL, enrol
 
 
 def actions(study):

@@ -15,8 +15,8 @@ from citizen.store import DataFolder, StudyStore, transaction
 from citizen.store import store as store_module
 from citizen.store.segments import SUMMARY_FILE
 
-YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {"walk_date": "2026-05-01", "route": "canal_path", "walk_minutes": "30", "breathing": "4"}
+from .support.factories import SHORT_WALK as WALK
+from .support.factories import YES_ALL
 
 
 @pytest.fixture

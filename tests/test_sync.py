@@ -9,30 +9,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
+from citizen.domain.models import ReviewState
 from citizen.export.bundle import export_bundle, read_bundle
-from citizen.services import add_contribution, enrol_participant, import_protocol, review_contributions
+from citizen.services import review_contributions
 from citizen.services.merge import merge_bundle
 
-from .bundle_helpers import STUDY, WALK, YES_ALL, laptop_folder, random_activity, study_of
-from .hub import get
-from .sync_helpers import clone, content, differences, hub_rows, local_revs, sync
-
-
-def started(tmp: Path, demo_file, name: str = "a", laptop: str = "AC", steps: int = 25, seed: int = 1):
-    folder = laptop_folder(tmp / name, laptop)
-    study = import_protocol(folder, demo_file, "Amina Yusuf")
-    random_activity(study, random.Random(seed), steps, "Amina Yusuf")
-    sam = enrol_participant(
-        study,
-        YES_ALL,
-        ConsentMethod.desk,
-        "Amina Yusuf",
-        witness="Li Wei",  # open or paused
-        contact={"name": "Sam", "phone": "0700 111"},
-    )
-    add_contribution(study, sam.id, WALK, ContributionSource.desk, "Amina Yusuf")
-    return folder
+from .support.bundles import STUDY, laptop_folder, random_activity, study_of
+from .support.hub import get
+from .support.sync import clone, content, differences, hub_rows, local_revs, started, sync
 
 
 def with_clone(tmp_path, demo_file, hub_db, seed: int, steps: int = 25):

@@ -9,9 +9,9 @@ from yarl import URL
 
 from citizen.sync.client import HubError, split_url, warnings_for
 
-from .bundle_helpers import STUDY
-from .conftest import citizen_command
-from .hub_proxy import HubProxy
+from .support.bundles import STUDY
+from .support.commands import citizen_command
+from .support.hub_proxy import HubProxy
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""CouchDB 3's answers (see tests/couchdb3.py): string sequences sent back exactly, _bulk_get errors,
+"""CouchDB 3's answers (see tests/support/couchdb3.py): string sequences sent back exactly, _bulk_get errors,
 the winner first, possible_ancestors, no _bulk_get on an old server, checkpoints never trusted
 from another server."""
 
@@ -11,10 +11,9 @@ import pytest
 from citizen.domain.models import ReviewState
 from citizen.services import review_contributions
 
-from .bundle_helpers import laptop_folder, random_activity, study_of
-from .couchdb3 import CouchDB3, seq_text
-from .sync_helpers import clone, differences, sync
-from .test_sync import started
+from .support.bundles import laptop_folder, random_activity, study_of
+from .support.couchdb3 import CouchDB3, seq_text
+from .support.sync import clone, differences, started, sync
 
 
 @pytest.fixture(params=[False, True], ids=["couchdb3", "couchdb1-no-bulk-get"])

@@ -15,11 +15,11 @@ from citizen.services.demo import create_demo
 from citizen.store import DataFolder
 from citizen.sync.client import HubError
 
-from .bundle_helpers import STUDY, laptop_folder, study_of
-from .conftest import citizen_command
-from .hub import PouchServer, get
-from .hub_proxy import Fault, HubProxy
-from .sync_helpers import FAST, clone, differences, hub_rows, sync
+from .support.bundles import STUDY, laptop_folder, study_of
+from .support.commands import citizen_command
+from .support.hub import PouchServer, get
+from .support.hub_proxy import Fault, HubProxy
+from .support.sync import FAST, clone, differences, hub_rows, sync
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ import shutil
 import subprocess
 import uuid
 
-from .bundle_helpers import study_of
-from .conftest import ROOT
-from .hub import all_docs
-from .sync_helpers import local_revs, sync
-from .test_sync import started
+from .support.bundles import study_of
+from .support.commands import ROOT
+from .support.hub import all_docs
+from .support.sync import local_revs, started, sync
 
-CLIENT = ROOT / "tests" / "pouchdb_client.js"
+CLIENT = ROOT / "tests" / "support" / "pouchdb_client.js"
 
 
 def pouchdb(*args: str) -> str:

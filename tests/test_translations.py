@@ -12,7 +12,7 @@ from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.screens.consent import ConsentEditorScreen
 
-from .test_tui_design import SIZE, fill, shown
+from .support.tui import SIZE, fill, shown
 
 PANEL = "Amina Yusuf"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from citizen.domain.models import ConsentMethod, ContributionSource
 from citizen.export.bundle import export_bundle, read_bundle
@@ -12,17 +12,8 @@ from citizen.tui.app import make_app
 from citizen.tui.screens.bundles import BundlesScreen
 from citizen.tui.screens.overview import StudyOverviewScreen
 
-from .bundle_helpers import STUDY, WALK, YES_ALL, laptop_folder, snapshot, study_of
-
-
-def text(screen, selector: str) -> str:
-    return str(screen.query_one(selector, Static).render())
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from .support.bundles import STUDY, WALK, YES_ALL, laptop_folder, snapshot, study_of
+from .support.tui import settle, text_of
 
 
 async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file):
@@ -50,14 +41,14 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
         screen.query_one("#import-path", Input).value = str(damaged)
         await pilot.click("#read")
         await settle(app, pilot)
-        assert "damaged" in text(screen, "#bundle-status")
+        assert "damaged" in text_of(screen, "#bundle-status")
         assert screen.query_one("#merge", Button).disabled
 
         # The real bundle: the report first, nothing written yet.
         screen.query_one("#import-path", Input).value = str(tmp_path / "there.citizen-bundle")
         await pilot.click("#read")
         await settle(app, pilot)
-        report = text(screen, "#bundle-report")
+        report = text_of(screen, "#bundle-report")
         assert "from laptop DE" in report and "New: 2 participants" in report and "1 contribution" in report
         assert "1 contributions" not in report
         assert app.study(STUDY).repo.participant_count() == 0
@@ -65,7 +56,7 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
 
         await pilot.click("#merge")
         await settle(app, pilot)
-        assert "Merged" in text(screen, "#bundle-status")
+        assert "Merged" in text_of(screen, "#bundle-status")
         assert app.study(STUDY).repo.participant_count() == 2
         assert app.study(STUDY).repo.contribution_count() == 1
 
@@ -76,11 +67,11 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
         screen.query_one("#export-path", Input).value = str(out)
         await pilot.click("#export")
         await settle(app, pilot)
-        assert "Exported 2 participants and 1 contribution to" in text(screen, "#bundle-status")
+        assert "Exported 2 participants and 1 contribution to" in text_of(screen, "#bundle-status")
         assert read_bundle(out).count("participants") == 2
 
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, StudyOverviewScreen)
-        assert "Participants: 2" in text(app.screen, "#overview-facts")
+        assert "Participants: 2" in text_of(app.screen, "#overview-facts")
     app.data.close()

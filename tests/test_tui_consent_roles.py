@@ -18,7 +18,8 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
     from citizen.services import export_protocol
     from citizen.tui.app import make_app
     from citizen.tui.screens.consent import ConsentEditorScreen
-    from tests.test_tui_design import SIZE, fill, rows, shown
+
+    from .support.tui import SIZE, cells, fill, shown
 
     with DataFolder(data_path) as data:
         study = d.new_study(data, "Safe Crossings", "Find the crossings that feel unsafe to us.", "Amina Yusuf")
@@ -41,7 +42,7 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
         await pilot.press("a")
         await pilot.pause()
         await fill(pilot, text="You may print my words in the newsletter.", role="quote_words")
-        assert [r[2] for r in rows(screen.query_one("#items-table", DataTable))] == ["taking part", "quoting"]
+        assert [r[2] for r in cells(screen.query_one("#items-table", DataTable))] == ["taking part", "quoting"]
         meaning = shown(screen, "#consent-meaning")
         assert "only for participants who said yes to 'you_may_print_my_words_in_the_newsletter'" in meaning
         assert "no contacts are ever exported" in meaning
@@ -68,7 +69,8 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
 async def test_adding_an_old_protocol_file_in_the_app_says_which_roles_its_items_were_given(data_path, demo_file, tmp_path):
     from citizen.tui.app import make_app
     from citizen.tui.screens.overview import StudyOverviewScreen
-    from tests.test_tui_design import SIZE, fill
+
+    from .support.tui import SIZE, fill
 
     doc = json.loads(demo_file.read_text(encoding="utf-8"))
     for item in doc["protocol"]["consent"]["items"]:

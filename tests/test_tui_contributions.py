@@ -12,7 +12,8 @@ from citizen.tui.screens.contribution_detail import ContributionDetailScreen
 from citizen.tui.screens.contributions import ContributionsScreen
 from citizen.tui.screens.overview import StudyOverviewScreen
 
-from .test_tui_desk import STUDY, cells, choose, settle, text_of
+from .support.factories import STUDY
+from .support.tui import cells, choose, settle, text_of
 
 
 async def open_contributions(app, pilot) -> ContributionsScreen:

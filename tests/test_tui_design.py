@@ -9,42 +9,14 @@ from citizen.services import design as d
 from citizen.services import queries
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
-from citizen.tui.dialogs.form import FormDialog
 from citizen.tui.screens.consent import ConsentEditorScreen
 from citizen.tui.screens.design import DesignScreen
 from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.proposals import ProposalsScreen
 from citizen.tui.screens.versions import VersionsScreen
 
-SIZE = (80, 24)
-
-
-async def fill(pilot, **values) -> None:
-    """Type into the open dialog's entries and press Ctrl+S."""
-    dialog = pilot.app.screen
-    assert isinstance(dialog, FormDialog), dialog
-    for name, value in values.items():
-        widget = dialog.query_one(f"#f-{name}")
-        if isinstance(widget, TextArea):
-            widget.text = value
-        elif isinstance(widget, (Input, Checkbox, Select)):
-            widget.value = value
-    await pilot.press("ctrl+s")
-    await pilot.pause()
-
-
-def shown(screen, selector: str) -> str:
-    widget = screen.query_one(selector, Static)
-    return str(widget.render()) if widget.display else ""
-
-
-def rows(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def empty_study(data_path, title="Safe Crossings"):
-    with DataFolder(data_path) as data:
-        return d.new_study(data, title, "Find the crossings that feel unsafe to us.", "Amina Yusuf").id
+from .support.studies import empty_study, published_study
+from .support.tui import SIZE, cells, fill, shown
 
 
 async def test_a_new_study_asks_the_name_once_and_refuses_an_empty_title(data_path):
@@ -123,7 +95,7 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         assert "( ) Canal path" in preview and "( ) High Street" in preview and "3. Anything else?\n" in preview
         assert preview.endswith("[ Send ]")
         table = screen.query_one("#fields-table", DataTable)
-        assert "(identifying)" in rows(table)[2][1]
+        assert "(identifying)" in cells(table)[2][1]
         # reorder: the route question first
         table.move_cursor(row=1)
         await pilot.press("left_square_bracket")
@@ -246,13 +218,6 @@ async def test_consent_editor_and_publishing_refusals(data_path):
     app.data.close()
 
 
-def published_study(data_path):
-    from .test_design_services import built_study
-
-    with DataFolder(data_path) as data:
-        return built_study(data).id
-
-
 async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_path):
     study_id = published_study(data_path)
     app = make_app(data_path, study_id=study_id, actor="Tom Hale")
@@ -285,7 +250,7 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         await fill(pilot, reason="Agreed at the community meeting.")
         detail = shown(screen, "#proposal-detail")
         assert "School run times" in detail and "Accepted by Tom Hale" in detail
-        assert rows(screen.query_one("#proposals-table", DataTable))[0][2] == "accepted"
+        assert cells(screen.query_one("#proposals-table", DataTable))[0][2] == "accepted"
         await pilot.press("x")  # decided already
         await pilot.pause()
         assert isinstance(app.screen, ProposalsScreen)
@@ -314,7 +279,7 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         await pilot.pause()
         versions = app.screen
         assert isinstance(versions, VersionsScreen)
-        assert [r[0] for r in rows(versions.query_one("#versions-table", DataTable))] == ["2", "1"]
+        assert [r[0] for r in cells(versions.query_one("#versions-table", DataTable))] == ["2", "1"]
         detail = shown(versions, "#version-detail")
         assert "Version 2" in detail and "From the proposal: Ask the time of day" in detail
         assert "Fields added: at_what_time" in detail and "Fields relabelled: which_crossing" in detail

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, RadioSet, Select, SelectionList, Static, TextArea
+from textual.widgets import DataTable, Input, RadioSet, Select, SelectionList, TextArea
 
 from citizen.domain.models import ConsentKind, ConsentMethod, ContributionSource
 from citizen.services import change_consent, enrol_participant, publish_protocol_version, withdraw
@@ -12,22 +12,10 @@ from citizen.tui.dialogs.consent import EnrolDialog, WithdrawDialog
 from citizen.tui.dialogs.contribution import ContributionDialog
 from citizen.tui.screens.participants import ParticipantDetailScreen, ParticipantsScreen
 
-STUDY = "air-quality-walk"
+from .support.factories import STUDY
+from .support.tui import cells, choose, settle, text_of
+
 YES = {"take_part": True, "share_partners": True, "quote_words": False, "contact_later": True}
-
-
-def cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def text_of(screen, selector: str) -> str:
-    return str(screen.query_one(selector, Static).render())
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_participants(app, pilot) -> ParticipantsScreen:
@@ -36,17 +24,6 @@ async def open_participants(app, pilot) -> ParticipantsScreen:
     await settle(app, pilot)
     assert isinstance(app.screen, ParticipantsScreen)
     return app.screen
-
-
-async def choose(pilot, radio: RadioSet, index: int) -> None:
-    """Pick the index-th button of a radio set with the keyboard, as a person would."""
-    radio.focus()
-    await pilot.pause()
-    here = radio._selected or 0  # the highlighted button (where the keyboard is)
-    for _ in range(abs(index - here)):
-        await pilot.press("down" if index > here else "up")
-    await pilot.press("enter")
-    assert radio.pressed_index == index
 
 
 async def test_participants_table_search_filter_and_consent_history(demo_data_path):

@@ -14,11 +14,10 @@ from citizen.tui.dialogs.form import ConfirmDialog, FormDialog
 from citizen.tui.screens.enrolment import EnrolmentScreen
 from citizen.tui.screens.overview import StudyOverviewScreen
 
-from . import phone
-from .test_qr import decoded, terminal_image
-from .test_tui_desk import cells, settle, text_of
-
-STUDY = "air-quality-walk"
+from .support import phone
+from .support.factories import STUDY
+from .support.qr_images import decoded, terminal_image
+from .support.tui import cells, settle, text_of
 
 
 async def until(pilot, check, what: str, limit: float = 20.0) -> None:

@@ -11,9 +11,9 @@ from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.screens.export import ExportScreen
 from citizen.tui.screens.overview import StudyOverviewScreen
-from tests.test_tui_desk import settle, text_of
 
-STUDY = "air-quality-walk"
+from .support.factories import STUDY
+from .support.tui import settle, text_of
 
 
 async def export_screen(app, pilot) -> ExportScreen:

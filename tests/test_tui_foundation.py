@@ -8,9 +8,7 @@ from citizen.tui.app import make_app
 from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.studies import StudiesScreen
 
-
-def rows(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+from .support.tui import cells
 
 
 async def test_studies_list_shows_each_study_with_its_counts(demo_data_path):
@@ -18,7 +16,7 @@ async def test_studies_list_shows_each_study_with_its_counts(demo_data_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, StudiesScreen)
-        [row] = rows(app.screen.query_one("#studies-table", DataTable))
+        [row] = cells(app.screen.query_one("#studies-table", DataTable))
         # Contributions kept: exactly the 200 asked for; the walks removed at a contributor's
         # request come on top and are not counted.
         docs = list(app.study("air-quality-walk").repo.contribution_docs())
@@ -41,7 +39,7 @@ async def test_open_a_study_see_its_figures_and_go_back(demo_data_path):
         assert "Clean Air Walks" in str(screen.query_one("#study-title", Static).render())
         facts = str(screen.query_one("#overview-facts", Static).render())
         assert "Protocol version: 2" in facts and "Consent version: 1" in facts
-        figures = dict(rows(screen.query_one("#figures-table", DataTable)))
+        figures = dict(cells(screen.query_one("#figures-table", DataTable)))
         assert figures["Participants taking part"] == "38"
         assert figures["Participants who withdrew"] == "2"
         assert int(figures["Waiting for review"]) > 0
@@ -77,7 +75,7 @@ async def test_markup_in_a_title_shows_as_typed(data_path, demo_file, tmp_path):
     app = make_app(data_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        [row] = rows(app.screen.query_one("#studies-table", DataTable))
+        [row] = cells(app.screen.query_one("#studies-table", DataTable))
         assert row[0] == "[bold]Walks[/bold] & [link=x]air"
     app.data.close()
 

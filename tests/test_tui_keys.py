@@ -8,9 +8,9 @@ from citizen.tui.app import make_app
 from citizen.tui.keys import KeysScreen
 from citizen.tui.screens.export import ExportScreen
 from citizen.tui.screens.overview import StudyOverviewScreen
-from tests.tui_helpers import open_from_study, settle
+from tests.support.tui import open_from_study, settle
 
-STUDY = "air-quality-walk"
+from .support.factories import STUDY
 
 
 def listed(screen: KeysScreen) -> dict[str, str]:

@@ -10,9 +10,10 @@ from textual.widgets import DataTable, Input, Select
 from citizen.services.demo import create_demo
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
+from citizen.tui.screens.contributions import ContributionsScreen
 
-from .test_tui_contributions import open_contributions
-from .test_tui_desk import STUDY, settle, text_of
+from .support.factories import STUDY
+from .support.tui import open_from_study, settle, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ async def test_a_hundred_thousand_contributions_scroll_to_the_end_and_filter(lar
         study = app.study(STUDY)
         docs = [d for d in study.repo.contribution_docs() if not d.get("removed_at")]
         assert study.repo.contribution_count() >= LARGE * 0.9
-        screen = await open_contributions(app, pilot)
+        screen = await open_from_study(app, pilot, "c", ContributionsScreen)
         table = screen.query_one("#contributions-table", DataTable)
         total = len(docs)
         assert f"of {total:,}" in text_of(screen, "#contributions-status")

@@ -6,9 +6,9 @@ from textual.widgets import Sparkline
 
 from citizen.tui.app import make_app
 from citizen.tui.screens.overview import StudyOverviewScreen
-from tests.test_tui_design import empty_study
-from tests.test_tui_desk import text_of
-from tests.tui_helpers import settle
+
+from .support.studies import empty_study
+from .support.tui import settle, text_of
 
 
 async def test_a_new_study_says_none_yet_instead_of_drawing_solid_blocks(data_path):

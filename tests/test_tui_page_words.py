@@ -10,8 +10,8 @@ from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.screens.page_words import PageWordsScreen
 
-from .test_page_words import PANEL, two_language_draft
-from .test_tui_design import SIZE, fill, shown
+from .support.language_study import PANEL, two_language_draft
+from .support.tui import SIZE, fill, shown
 
 
 def cell(table: DataTable, row: int, column: int) -> str:

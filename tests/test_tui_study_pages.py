@@ -10,7 +10,9 @@ from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.screens.activity import ActivityScreen
 from citizen.tui.screens.study_details import StudyDetailsScreen
-from tests.test_tui_design import SIZE, empty_study, fill, published_study, rows, shown
+
+from .support.studies import empty_study, published_study
+from .support.tui import SIZE, cells, fill, shown
 
 
 async def test_activity_newest_first_filtered_by_person_and_step(data_path):
@@ -27,18 +29,18 @@ async def test_activity_newest_first_filtered_by_person_and_step(data_path):
         screen = app.screen
         assert isinstance(screen, ActivityScreen)
         table = screen.query_one("#activity-table", DataTable)
-        everything = rows(table)
+        everything = cells(table)
         assert everything[0][1:3] == ["Li Wei", "proposal declined"]
         assert everything[-1][1:3] == ["Amina Yusuf", "study created"]
         await pilot.press("slash", *"tom")
         await pilot.pause()
-        assert [r[1:3] for r in rows(table)] == [["Tom Hale", "change proposed"]]
+        assert [r[1:3] for r in cells(table)] == [["Tom Hale", "change proposed"]]
         screen.query_one("#activity-table", DataTable).focus()
         await pilot.press("c")
         await pilot.pause()
         screen.query_one("#activity-action", Select).value = "draft field added"
         await pilot.pause()
-        assert len(rows(table)) == 3 and {r[2] for r in rows(table)} == {"draft field added"}
+        assert len(cells(table)) == 3 and {r[2] for r in cells(table)} == {"draft field added"}
         assert "3 steps" in shown(screen, "#activity-count")
     app.data.close()
 
@@ -64,7 +66,7 @@ async def test_details_team_and_status_with_refusals(data_path):
         await fill(pilot, name="")
         assert "cannot be left empty" in shown(app.screen, "#err-name")
         await fill(pilot, name="Northgate Residents", role="partner organisation")
-        assert rows(screen.query_one("#team-table", DataTable))[0][:2] == ["Northgate Residents", "partner organisation"]
+        assert cells(screen.query_one("#team-table", DataTable))[0][:2] == ["Northgate Residents", "partner organisation"]
         await pilot.press("s")
         await pilot.pause()
         await fill(pilot, status="recruiting")

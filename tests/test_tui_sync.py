@@ -15,10 +15,10 @@ from citizen.tui.app import make_app
 from citizen.tui.screens.overview import StudyOverviewScreen
 from citizen.tui.screens.sync import SyncScreen
 
-from .bundle_helpers import STUDY, laptop_folder, random_activity, study_of
-from .hub import all_docs
-from .sync_helpers import clone, sync
-from .tui_helpers import open_from_study, settle
+from .support.bundles import STUDY, laptop_folder, random_activity, study_of
+from .support.hub import all_docs
+from .support.sync import clone, sync
+from .support.tui import open_from_study, settle
 
 
 def text(screen, selector: str) -> str:

@@ -7,7 +7,6 @@ import html
 import re
 import signal
 import socket
-import subprocess
 from datetime import timedelta
 
 import aiohttp
@@ -29,8 +28,8 @@ from citizen.web import address
 from citizen.web.security import RateLimits
 from citizen.web.server import EnrolmentServer
 
-from .conftest import citizen_command
-from .web_helpers import CONSENT, WALK, enrol, fetch, form_token, leave, pairs, path_of, phone, send, served
+from .support.commands import read_until, start_serve
+from .support.web import CONSENT, WALK, enrol, fetch, form_token, leave, pairs, path_of, phone, send, served
 
 SCRIPT = "<script>alert('x')</script><b>bold</b>"
 
@@ -661,31 +660,6 @@ def test_withdrawal_records_the_language_it_was_asked_in(study):
     assert withdraw(study, q.id, False, ConsentMethod.phone, q.code).language == "zh"  # as they last consented
 
 
-def start_serve(data_path, demo_file, run_env, *extra: str) -> subprocess.Popen:
-    command = citizen_command()
-    subprocess.run(
-        [*command, "--data", str(data_path), "study", "import", str(demo_file)], check=True, env=run_env, capture_output=True
-    )
-    return subprocess.Popen(
-        [*command, "--data", str(data_path), "serve", "air-quality-walk", "--host", "127.0.0.1", "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=run_env,
-    )
-
-
-def read_until(proc: subprocess.Popen, text: str, seen: list[str] | None = None) -> str:
-    """Lines the command printed, up to the first holding ``text`` (which is returned); ``seen`` keeps them all."""
-    while True:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()
-        if seen is not None:
-            seen.append(line.rstrip("\n"))
-        if text in line:
-            return line
-
-
 def test_citizen_serve_prints_the_links_and_stops_cleanly_on_ctrl_c(data_path, demo_file, run_env):
     import urllib.request
 
@@ -694,7 +668,7 @@ def test_citizen_serve_prints_the_links_and_stops_cleanly_on_ctrl_c(data_path, d
         seen: list[str] = []
         line = read_until(proc, "/j/", seen)
         assert line.startswith("  library poster: http://127.0.0.1:")
-        from .test_qr import decoded, terminal_image  # the QR printed above the link reads back as the link
+        from .support.qr_images import decoded, terminal_image  # the QR printed above the link reads back as the link
 
         art = "\n".join(x for x in seen[:-1] if x and set(x) <= set("▀▄█ "))
         assert decoded(terminal_image(art)) == [line.split(": ", 1)[1].strip()]

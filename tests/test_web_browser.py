@@ -16,7 +16,7 @@ import pytest
 
 from citizen.services import create_invite
 
-from .web_helpers import GENEROUS
+from .support.web import GENEROUS
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

@@ -19,7 +19,7 @@ from citizen.services import change_consent, create_invite, import_protocol
 from citizen.services.contacts import REACH_PROBLEMS
 from citizen.web.reach_pages import REACH_SAID
 
-from .web_helpers import CONSENT, fetch, leave, path_of, phone, send, served
+from .support.web import CONSENT, fetch, leave, path_of, phone, send, served
 
 YES = dict(CONSENT, contact_later="yes")
 ITEM_THEN_BOX = re.compile(r'<fieldset id="f-contact_later".*?</fieldset>\s*<div class="field reach', re.S)

@@ -16,7 +16,7 @@ from citizen.services import (
 )
 from citizen.services.design import change_status
 
-from .web_helpers import CONSENT, WALK, enrol, fetch, leave, path_of, phone, send, served
+from .support.web import CONSENT, WALK, enrol, fetch, leave, path_of, phone, send, served
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from citizen.services import create_invite
 from citizen.web.security import RateLimits
 
-from .web_helpers import CONSENT, WALK, enrol, fetch, form_lang, form_token, path_of, phone, send, served
+from .support.web import CONSENT, WALK, enrol, fetch, form_lang, form_token, path_of, phone, send, served
 
 ANSWERS = {f"consent_{k}": v for k, v in CONSENT.items()}
 
@@ -207,8 +207,7 @@ def test_citizen_serve_says_plainly_when_it_serves_every_network(data_path, demo
 
     from citizen.web import address
 
-    from .conftest import citizen_command
-    from .test_web import read_until, start_serve
+    from .support.commands import citizen_command, read_until, start_serve
 
     proc = start_serve(data_path, demo_file, run_env, "--host", "0.0.0.0")  # the last --host counts
     try:

@@ -14,7 +14,7 @@ from citizen.services import create_invite
 from citizen.web import catalogues
 from citizen.web.i18n import LOCALE_DIR, choose_language, parse_accept_language, said_filter
 
-from .web_helpers import WALK, enrol, fetch, path_of, phone, send, served
+from .support.web import WALK, enrol, fetch, path_of, phone, send, served
 
 PHONES = {
     "en": ("en-GB,en;q=0.9", "Join the study", "Find out together", "Canal path", "Coughing"),

@@ -13,8 +13,8 @@ import pytest
 from citizen.services import create_invite
 from citizen.web import catalogues
 
-from .language_study import WALK, study_in, study_words, visible_texts, words
-from .web_helpers import enrol, fetch, path_of, phone, receipt, send, served
+from .support.language_study import WALK, study_in, study_words, visible_texts, words
+from .support.web import enrol, fetch, path_of, phone, receipt, send, served
 
 pytest.importorskip("babel")
 

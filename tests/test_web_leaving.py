@@ -9,7 +9,7 @@ import pytest
 from citizen.domain.models import ConsentKind, ConsentMethod, ContributionSource
 from citizen.services import add_contribution, create_invite, enrol_participant, propose_change
 
-from .web_helpers import CONSENT, WALK, fetch, form_token, leave, pairs, path_of, phone, send, served
+from .support.web import CONSENT, WALK, fetch, form_token, leave, pairs, path_of, phone, send, served
 
 
 @pytest.fixture

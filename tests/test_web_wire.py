@@ -13,7 +13,7 @@ import pytest
 
 from citizen.services import create_invite
 
-from .web_helpers import CONSENT, enrol, fetch, form_lang, form_token, path_of, phone, served
+from .support.web import CONSENT, enrol, fetch, form_lang, form_token, path_of, phone, served
 
 ANSWERS = {f"consent_{k}": v for k, v in CONSENT.items()}
 

@@ -10,32 +10,7 @@ from citizen.services import Refused, queries
 from citizen.services import design as d
 from citizen.services.xlsform import export_xlsform, import_xlsform, import_xlsform_into_draft, read_xlsform
 
-
-def every_kind_study(data):
-    study = d.new_study(data, "Every kind", "Ask every kind of question.", "Amina", languages="en, fr")
-    draft = d.start_draft(study, "Amina")
-    specs = [
-        ("text", {"max": "80", "help": {"en": "A few words", "fr": "Quelques mots"}}),
-        ("long_text", {}),
-        ("integer", {"min": "0", "max": "120", "required": True}),
-        ("decimal", {"min": "0.5"}),
-        ("single_choice", {"choices": "canal | Canal path | Chemin du canal\nhigh | High Street | Grand-rue"}),
-        ("multiple_choice", {"choices": "cough | Cough | Toux\nwheeze | Wheeze | Sifflement"}),
-        ("yes_no", {}),
-        ("date", {"required": True}),
-        ("time", {}),
-        ("rating", {}),
-        ("place", {"identifying": True}),
-    ]
-    for kind, extra in specs:
-        values = {"label": {"en": f"The {kind} question", "fr": f"La question {kind}"}, "type": kind, **extra}
-        d.save_draft_field(study, draft.id, values, "Amina")
-    d.save_consent_text(study, draft.id, {"en": "Taking part.", "fr": "Participer."}, "Amina")
-    d.save_consent_item(
-        study, draft.id, {"id": "take_part", "text": {"en": "I take part", "fr": "Je participe"}, "required": True}, "Amina"
-    )
-    d.publish_draft(study, draft.id, "", "Amina")
-    return study
+from .support.studies import every_kind_study
 
 
 def test_every_field_type_survives_a_round_trip(data, tmp_path):

@@ -111,7 +111,7 @@ def test_an_old_xls_workbook_and_the_text_forms_read_alike():
 
 def test_no_library_warning_reaches_the_terminal(data_path, run_env, tmp_path):
     """bad_calc.xlsx makes openpyxl warn 'Unknown extension is not supported'; the user sees citizen's words only."""
-    from .conftest import citizen_command
+    from .support.commands import citizen_command
 
     for name in ("xl_date_ambiguous.xlsx", "bad_calc.xlsx"):
         done = subprocess.run(

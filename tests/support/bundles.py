@@ -27,16 +27,8 @@ from citizen.services import (
 from citizen.services.merge import Bundle, bundle_records, check_bundle
 from citizen.store import DataFolder
 
-STUDY = "air-quality-walk"
-YES_ALL = {"take_part": True, "share_partners": True, "quote_words": True, "contact_later": True}
-WALK = {
-    "walk_date": "2026-05-01",
-    "route": "canal_path",
-    "walk_minutes": "30",
-    "breathing": "4",
-    "symptoms": ["cough"],
-    "notes": "Fine day.",
-}
+from .factories import STUDY, WALK, YES_ALL  # noqa: F401  (shared with the bundle tests)
+
 LAPTOPS = ("AC", "DE", "FG")
 
 

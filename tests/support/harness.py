@@ -1,6 +1,6 @@
 """Crash harness: a writer process makes acknowledged writes through the services and is killed.
 
-The writer (``python -m tests.harness writer DATA WRITES SEED``) enrols volunteers, adds their
+The writer (``python -m tests.support.harness writer DATA WRITES SEED``) enrols volunteers, adds their
 contributions and changes their consent, each through the real services, and prints one line per
 write only after the service returned (the moment the app would tell a person "saved"). The parent
 kills it with SIGKILL at a random moment, reads every line it printed, reopens the data folder and
@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .factories import STUDY
+
 ROOT = Path(__file__).resolve().parent.parent
-STUDY = "air-quality-walk"
 ANSWERS = {"take_part": True, "share_partners": True, "quote_words": False, "contact_later": False}
 
 # Small tables (documents per segment) and a short journal, so that trials cross both often.
@@ -292,7 +293,7 @@ def run_trial(workdir: Path, writes: int, seed: int, env: dict[str, str] | None 
     errors = workdir / f"trial-{seed}.stderr"
     with errors.open("w") as err_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.harness", "writer", str(data_path), str(writes), str(seed)],
+            [sys.executable, "-m", "tests.support.harness", "writer", str(data_path), str(writes), str(seed)],
             stdout=subprocess.PIPE,
             stderr=err_file,
             text=True,
@@ -384,4 +385,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "writer":
         writer(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:
-        sys.exit("usage: python -m tests.harness writer DATA WRITES SEED")
+        sys.exit("usage: python -m tests.support.harness writer DATA WRITES SEED")

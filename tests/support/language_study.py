@@ -12,6 +12,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from citizen.domain.words import page_msgids
+from citizen.services import design as d
 from citizen.services import import_protocol
 
 # The study's own texts, per language: title, aim, consent text, the two consent items, then the
@@ -187,3 +189,48 @@ WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 def words(text: str) -> set[str]:
     return {w.lower() for w in WORD.findall(text)}
+
+
+PANEL = "Amina Yusuf"
+
+
+# A few of the pages' words in Tigrinya; every other text gets a marked stand-in, so a test can
+# tell the study's words from English on the page.
+TIGRINYA = {
+    "Join the study": "ኣብ መጽናዕቲ ተሳተፍ",
+    "Yes": "እወ",
+    "No": "ኣይፋል",
+    "Send": "ስደድ",
+    "Please enter %(n)s or less.": "በጃኻ %(n)s ወይ ካብኡ ዝነኣሰ ኣእቱ።",
+}
+
+
+def tigrinya() -> dict[str, str]:
+    return {m: TIGRINYA.get(m, f"ትግ: {m}") for m in page_msgids()}
+
+
+def two_language_draft(data, languages="en, ti"):
+    """A study in English and Tigrinya whose form and consent are translated, but not the pages."""
+    study = d.new_study(data, "Clinic Waits", "Learn how long we wait at the clinic.", PANEL, languages=languages)
+    draft = d.start_draft(study, PANEL)
+    d.save_draft_field(
+        study,
+        draft.id,
+        {
+            "label": {"en": "How many minutes did you wait?", "ti": "ክንደይ ደቒቕ ተጸቢኻ?"},
+            "type": "integer",
+            "max": "120",
+            "required": True,
+        },
+        PANEL,
+    )
+    d.save_consent_text(
+        study,
+        draft.id,
+        {"en": "Taking part means telling us how long you waited.", "ti": "ምስታፍ ክንደይ ከም ዝተጸበኻ ምንጋር ማለት እዩ።"},
+        PANEL,
+    )
+    d.save_consent_item(
+        study, draft.id, {"id": "take_part", "text": {"en": "I take part.", "ti": "እሳተፍ።"}, "required": True}, PANEL
+    )
+    return study, d.open_draft(study)

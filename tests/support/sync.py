@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+from pathlib import Path
 
+from citizen.domain.models import ConsentMethod, ContributionSource
+from citizen.services import add_contribution, enrol_participant, import_protocol
 from citizen.services.merge import canonical, canonical_form
 from citizen.store import DataFolder
 from citizen.sync.run import HubLogin, clone_study, sync_study
 
-from .bundle_helpers import STUDY, study_of
+from .bundles import STUDY, laptop_folder, random_activity, study_of
+from .factories import WALK, YES_ALL
 
 FAST = {"retries": 1, "retry_delay": 0.05}
 
@@ -69,3 +74,19 @@ def differences(x: DataFolder, y: DataFolder, contacts: bool = False) -> list[st
         out += [f"{table} only in the first: {d[:400]}" for d in sorted(ix - iy)[:3]]
         out += [f"{table} only in the second: {d[:400]}" for d in sorted(iy - ix)[:3]]
     return out
+
+
+def started(tmp: Path, demo_file, name: str = "a", laptop: str = "AC", steps: int = 25, seed: int = 1):
+    folder = laptop_folder(tmp / name, laptop)
+    study = import_protocol(folder, demo_file, "Amina Yusuf")
+    random_activity(study, random.Random(seed), steps, "Amina Yusuf")
+    sam = enrol_participant(
+        study,
+        YES_ALL,
+        ConsentMethod.desk,
+        "Amina Yusuf",
+        witness="Li Wei",  # open or paused
+        contact={"name": "Sam", "phone": "0700 111"},
+    )
+    add_contribution(study, sam.id, WALK, ContributionSource.desk, "Amina Yusuf")
+    return folder

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .conftest import ROOT
+from .commands import ROOT
 
 SERVER = ROOT / "node_modules" / "pouchdb-server" / "bin" / "pouchdb-server"
 _names = itertools.count(1)

@@ -1,0 +1,66 @@
+"""What the Pilot tests share: the screen size, letting workers finish, reading a table or a text off a
+screen, filling a dialog, choosing a radio button and opening a screen by its key, as a person would."""
+
+from __future__ import annotations
+
+from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Static, TextArea
+
+from citizen.tui.dialogs.form import FormDialog
+from citizen.tui.screens.overview import StudyOverviewScreen
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_from_study(app, pilot, key: str, screen_type):
+    """From the study's screen, as a person would: press the screen's key."""
+    await settle(app, pilot)
+    assert isinstance(app.screen, StudyOverviewScreen)
+    await pilot.press(key)
+    await settle(app, pilot)
+    assert isinstance(app.screen, screen_type)
+    return app.screen
+
+
+def cells(table: DataTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def choose(pilot, radio: RadioSet, index: int) -> None:
+    """Pick the index-th button of a radio set with the keyboard, as a person would."""
+    radio.focus()
+    await pilot.pause()
+    here = radio._selected or 0  # the highlighted button (where the keyboard is)
+    for _ in range(abs(index - here)):
+        await pilot.press("down" if index > here else "up")
+    await pilot.press("enter")
+    assert radio.pressed_index == index
+
+
+SIZE = (80, 24)
+
+
+async def fill(pilot, **values) -> None:
+    """Type into the open dialog's entries and press Ctrl+S."""
+    dialog = pilot.app.screen
+    assert isinstance(dialog, FormDialog), dialog
+    for name, value in values.items():
+        widget = dialog.query_one(f"#f-{name}")
+        if isinstance(widget, TextArea):
+            widget.text = value
+        elif isinstance(widget, (Input, Checkbox, Select)):
+            widget.value = value
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+
+
+def shown(screen, selector: str) -> str:
+    widget = screen.query_one(selector, Static)
+    return str(widget.render()) if widget.display else ""
