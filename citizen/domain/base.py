@@ -11,10 +11,19 @@ from pydantic import BaseModel, ConfigDict
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# The characters of every code read aloud or copied by hand (laptop ids, participant codes):
+# no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def parse_utc(text: str) -> datetime:
+    """A stored time read back: ISO 8601, with a trailing Z for UTC; a time without a zone is taken as UTC."""
+    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def new_id() -> str:

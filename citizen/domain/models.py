@@ -404,4 +404,5 @@ def to_doc(model: BaseModel) -> dict[str, Any]:
 
 
 def canonical_json(value: Any) -> str:
+    """One text for one value: sorted keys, no spaces, Unicode kept (digests and merge order rest on it)."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional, Union
 
@@ -378,10 +378,3 @@ def validate_values(fields: list[FormField], raw: Mapping[str, Any]) -> tuple[di
         elif value is not None:
             values[f.key] = value
     return values, errors
-
-
-def parse_utc(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError("time without a time zone")
-    return value

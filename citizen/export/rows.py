@@ -13,9 +13,10 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..domain.base import parse_utc
 from ..domain.models import (
     ConsentDocument,
     ConsentEvent,
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
     from .plan import Column, ExportOptions, Progress
 
 SHIFT_DAYS = 182  # dates move by a secret whole number of days, at most this many either way
-
-
-def _utc(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _stamp(when: datetime) -> str:
@@ -226,7 +222,7 @@ def contribution_rows(
             out.exclusions["the contributor withdrew and asked for their data to be removed"] += 1
             continue
         stamp = doc["submitted_at"]  # as stored: UTC, ISO 8601 with Z (written again only when shifted)
-        submitted = _utc(stamp)
+        submitted = parse_utc(stamp)
         then = consent.then(pid, submitted)
         reason = _excluded(consent, now_state, then, partners_only)
         if reason is None:

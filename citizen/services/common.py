@@ -11,10 +11,9 @@ from typing import Any, Optional, TypeVar
 
 from pydantic import ValidationError
 
+from ..domain.base import CODE_ALPHABET
 from ..domain.models import LINK_FINGERPRINT, UNLINKED, AuditEvent, fingerprinted, to_doc, utcnow
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
-
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B
 
 
 class ServiceError(Exception):

@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 from filelock import FileLock, Timeout
 
+from ..domain.base import CODE_ALPHABET
 from .durable import (
     StoreDamaged,
     StoreError,
@@ -68,7 +69,6 @@ JOURNAL_MAX_BYTES = 8_000_000
 BATCH_JOURNAL_MAX_BYTES = 24_000_000
 # After a compaction failed (a full disk, say), changes this many more before it is tried again.
 COMPACTION_RETRY_AFTER = 100
-LAPTOP_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 LAPTOP_SCHEMA = 1
 
 
@@ -308,7 +308,7 @@ def read_laptop_id(path: Path) -> str:
     if schema > LAPTOP_SCHEMA:
         raise StoreDamaged(path, f"it was written by a newer citizen (schema {schema}); update citizen")
     value = data.get("laptop")
-    if not (isinstance(value, str) and len(value) == 2 and all(c in LAPTOP_ALPHABET for c in value)):
+    if not (isinstance(value, str) and len(value) == 2 and all(c in CODE_ALPHABET for c in value)):
         raise StoreDamaged(path, "it does not hold a laptop id (two letters or digits)", laptop_backup(path))
     return value
 
@@ -371,7 +371,7 @@ class DataFolder:
     def _laptop_id(self) -> str:
         path = self.path / "laptop.json"
         if not path.exists():
-            value = "".join(secrets.choice(LAPTOP_ALPHABET) for _ in range(2))
+            value = "".join(secrets.choice(CODE_ALPHABET) for _ in range(2))
             if not self.readonly:
                 atomic_write(path, json.dumps({"laptop": value, "schema": LAPTOP_SCHEMA}).encode(), backup=laptop_backup(path))
             return value

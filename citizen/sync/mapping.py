@@ -24,8 +24,9 @@ the same content onto the same parent write the same revision, and the hub holds
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, Optional
+
+from ..domain.models import canonical_json
 
 SCHEMA = 1
 
@@ -131,13 +132,9 @@ def typed_numbers(table: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- revisions ---------------------------------------------------------------------------------------
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def digest(body: dict[str, Any]) -> str:
     """A short fingerprint of a document's content: equal content, equal digest."""
-    return hashlib.md5(canonical(body).encode("utf-8")).hexdigest()
+    return hashlib.md5(canonical_json(body).encode("utf-8")).hexdigest()
 
 
 def generation(rev: str) -> int:
@@ -159,7 +156,7 @@ def next_rev(parent: Optional[str], content_digest: str, absorbed: tuple[str, ..
     """
     if parent is None:
         return f"1-{content_digest}"
-    seed = canonical([parent, sorted(absorbed), content_digest])
+    seed = canonical_json([parent, sorted(absorbed), content_digest])
     return f"{generation(parent) + 1}-{hashlib.md5(seed.encode('utf-8')).hexdigest()}"
 
 

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from ..domain.models import UNLINKED, utcnow
+from ..domain.models import UNLINKED, canonical_json, utcnow
 from ..services.common import ServiceError, Study, new_token, open_study
 from ..services.joining import join_records, record_sync, write_joined
 from ..services.merge import MODELS
@@ -31,7 +31,6 @@ from .mapping import (
     SCHEMA,
     TYPES,
     NotARecord,
-    canonical,
     digest,
     doc_id,
     from_doc,
@@ -57,7 +56,7 @@ Progress = Optional[Callable[[int, int, str], None]]
 def replication_id(laptop: str, study_id: str, url: str, direction: str, include_contacts: bool) -> str:
     import hashlib
 
-    seed = canonical(["citizen", SCHEMA, laptop, study_id, url, direction, include_contacts])
+    seed = canonical_json(["citizen", SCHEMA, laptop, study_id, url, direction, include_contacts])
     return "citizen-" + hashlib.md5(seed.encode("utf-8")).hexdigest()
 
 

@@ -7,9 +7,9 @@ import json
 import random
 from pathlib import Path
 
-from citizen.domain.models import ConsentMethod, ContributionSource
+from citizen.domain.models import ConsentMethod, ContributionSource, canonical_json
 from citizen.services import add_contribution, enrol_participant, import_protocol
-from citizen.services.merge import canonical, canonical_form
+from citizen.services.merge import canonical_form
 from citizen.store import DataFolder
 from citizen.sync.run import HubLogin, clone_study, sync_study
 
@@ -36,7 +36,7 @@ def content(folder: DataFolder, study: str = STUDY, contacts: bool = False) -> s
     if not contacts:
         form.pop("contacts")
     form["participants"] = [{k: v for k, v in doc.items() if k != "token"} for doc in form["participants"]]
-    return canonical(form)
+    return canonical_json(form)
 
 
 def _open(folder: DataFolder, study: str):
@@ -69,8 +69,8 @@ def differences(x: DataFolder, y: DataFolder, contacts: bool = False) -> list[st
     cx, cy = json.loads(content(x, contacts=contacts)), json.loads(content(y, contacts=contacts))
     out = []
     for table in cx:
-        ix = {canonical(d) for d in cx[table]}
-        iy = {canonical(d) for d in cy[table]}
+        ix = {canonical_json(d) for d in cx[table]}
+        iy = {canonical_json(d) for d in cy[table]}
         out += [f"{table} only in the first: {d[:400]}" for d in sorted(ix - iy)[:3]]
         out += [f"{table} only in the second: {d[:400]}" for d in sorted(iy - ix)[:3]]
     return out

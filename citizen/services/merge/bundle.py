@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from typing import Any, Optional
 
 from pydantic import ValidationError
 
+from ...domain.base import parse_utc
 from ...domain.models import (
     AuditEvent,
     ConsentEvent,
@@ -25,6 +25,7 @@ from ...domain.models import (
     Proposal,
     ProtocolVersion,
     Update,
+    canonical_json,
     fingerprinted,
 )
 from ...domain.models import Study as StudyRecord
@@ -79,17 +80,9 @@ def key_of(table: str) -> str:
     return TABLES[table][1]
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def as_time(value: Any) -> datetime:
-    if not value:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    text = str(value)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
+    """A record's time for ordering: a missing one sorts first."""
+    return parse_utc(str(value)) if value else datetime.min.replace(tzinfo=timezone.utc)
 
 
 @contextlib.contextmanager
@@ -139,7 +132,7 @@ def canonical_form(study: Study) -> dict[str, list[dict[str, Any]]]:
 
 
 def canonical_digest(study: Study) -> str:
-    return hashlib.sha256(canonical(canonical_form(study)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(canonical_form(study)).encode("utf-8")).hexdigest()
 
 
 # -- reading and checking the bundle's records -----------------------------------------------------

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Optional
 
+from ...domain.base import CODE_ALPHABET
 from ...domain.models import (
     UNLINKED,
+    canonical_json,
 )
-from ..common import CODE_ALPHABET
-from .bundle import as_time, canonical, key_of
+from .bundle import as_time, key_of
 from .report import Conflict
 
 
@@ -20,7 +21,7 @@ def _item_key(item: dict) -> Any:
     try:
         return tuple(sorted(item.items()))  # notes hold plain strings: a cheap, exact identity
     except TypeError:
-        return canonical(item)
+        return canonical_json(item)
 
 
 def _union_sorted(a: list[dict], b: list[dict], time_key: str = "at") -> list[dict]:
@@ -32,14 +33,14 @@ def _union_sorted(a: list[dict], b: list[dict], time_key: str = "at") -> list[di
     seen: dict[Any, dict] = {}
     for item in [*a, *b]:
         seen.setdefault(_item_key(item), item)
-    return [seen[k] for k in sorted(seen, key=lambda k: (as_time(seen[k].get(time_key)), canonical(seen[k])))]
+    return [seen[k] for k in sorted(seen, key=lambda k: (as_time(seen[k].get(time_key)), canonical_json(seen[k])))]
 
 
 def _immutable(table: str) -> Callable[[dict, dict], tuple[dict, list[Conflict]]]:
     def join(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
         if a == b:
             return a, []
-        ka, kb = canonical(a), canonical(b)
+        ka, kb = canonical_json(a), canonical_json(b)
         win, lose = (a, b) if ka >= kb else (b, a)
         return win, [Conflict(table, str(a.get(key_of(table))), "record", win, lose, "copies differ; a fixed order decides")]
 
@@ -68,8 +69,8 @@ def _join_participant(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
         return a, []
     a, b = _linked(a, b)
     # A code given anew to settle a clash (it starts with Z, which no laptop id has) wins over the old one.
-    ka = (a["code"].startswith(REASSIGNED), canonical(a))
-    kb = (b["code"].startswith(REASSIGNED), canonical(b))
+    ka = (a["code"].startswith(REASSIGNED), canonical_json(a))
+    kb = (b["code"].startswith(REASSIGNED), canonical_json(b))
     win, lose = (a, b) if ka >= kb else (b, a)
     if {k: v for k, v in win.items() if k != "code"} == {k: v for k, v in lose.items() if k != "code"}:
         return win, []
@@ -84,7 +85,7 @@ def _contact_rank(doc: dict) -> tuple:
     # A withdrawal deletes the details without a time: that always wins. Otherwise the latest change
     # the participant made (given, changed, removed) wins; a record without a time is the oldest.
     blank = _blank_contact(doc)
-    return (blank and not doc.get("changed_at"), as_time(doc.get("changed_at")), blank, canonical(doc))
+    return (blank and not doc.get("changed_at"), as_time(doc.get("changed_at")), blank, canonical_json(doc))
 
 
 def join_contact(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
@@ -113,14 +114,14 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
     if ra or rb:
         # The participant asked for removal: the tombstone stays, whatever the other copy holds.
         if ra and rb:
-            return min((a, b), key=lambda d: (as_time(d["removed_at"]), canonical(d))), []
+            return min((a, b), key=lambda d: (as_time(d["removed_at"]), canonical_json(d))), []
         return (a if ra else b), []
     conflicts: list[Conflict] = []
     if a["values"] == b["values"] and a["history"] == b["history"]:
         win, lose = a, b
     else:
-        ka = (len(a["history"]), canonical(a["values"]))
-        kb = (len(b["history"]), canonical(b["values"]))
+        ka = (len(a["history"]), canonical_json(a["values"]))
+        kb = (len(b["history"]), canonical_json(b["values"]))
         win, lose = (a, b) if ka >= kb else (b, a)
     if a["values"] != b["values"] and not any(h["values"] == lose["values"] for h in win["history"]):
         conflicts.append(
@@ -142,8 +143,8 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
     after = [r for r in reviews if last_correction is None or as_time(r["at"]) > last_correction]
     state = after[-1]["state"] if after else ("received" if last_correction or not reviews else reviews[-1]["state"])
     if sa != sb:
-        ca = {canonical(r) for r in a["reviews"]}
-        cb = {canonical(r) for r in b["reviews"]}
+        ca = {canonical_json(r) for r in a["reviews"]}
+        cb = {canonical_json(r) for r in b["reviews"]}
         if (ca - cb) and (cb - ca):  # both laptops reviewed it: a real conflict
             conflicts.append(
                 Conflict(
@@ -165,10 +166,10 @@ def _join_proposal(a: dict, b: dict) -> tuple[dict, list[Conflict]]:
     conflicts: list[Conflict] = []
     notes = _union_sorted(a["notes"], b["notes"])
     decided = [d for d in (a, b) if d["status"] != "open"]
-    base = max((a, b), key=canonical)
+    base = max((a, b), key=canonical_json)
     decision_fields = ("status", "decision_reason", "decided_by", "decided_at")
     if decided:
-        first = min(decided, key=lambda d: (as_time(d["decided_at"]), canonical([d[f] for f in decision_fields])))
+        first = min(decided, key=lambda d: (as_time(d["decided_at"]), canonical_json([d[f] for f in decision_fields])))
         decision = {f: first[f] for f in decision_fields}
         if len(decided) == 2 and a["status"] != "open" and [a[f] for f in decision_fields] != [b[f] for f in decision_fields]:
             other = b if first is a else a

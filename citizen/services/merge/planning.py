@@ -9,11 +9,12 @@ from typing import Optional
 
 from ...domain.models import (
     ProtocolVersion,
+    canonical_json,
 )
 from ...domain.protocol_file import roles_note
 from ...store import DataFolder, StudyStore
 from ..common import ServiceError, Study, open_study
-from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, Bundle, BundleRefused, Progress, as_time, canonical, key_of, paused_gc
+from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, Bundle, BundleRefused, Progress, as_time, key_of, paused_gc
 from .joins import JOINS, join_contribution, reassigned_code
 from .report import Conflict, MergePlan, MergeReport, state_token
 
@@ -276,7 +277,7 @@ def _plan_invites(
         local = table.get(row)
         assert local is not None
         joined = dict(
-            max((local, doc), key=canonical),
+            max((local, doc), key=canonical_json),
             uses=max(local["uses"], doc["uses"], enrolled),
             closed=bool(local["closed"] or doc["closed"]),
         )

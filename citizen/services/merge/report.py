@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ...domain.models import canonical_json
 from ...domain.plural import count, plural
 from ...store import StudyStore
-from .bundle import Bundle, canonical
+from .bundle import Bundle
 
 
 # -- the report shown before anything is written ---------------------------------------------------
@@ -25,7 +26,7 @@ class Conflict:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else canonical(value)
+    text = value if isinstance(value, str) else canonical_json(value)
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
