@@ -47,7 +47,7 @@ class QrError(ServiceError):
     """A code that cannot be made or saved, in words a person can act on."""
 
 
-def make_code(data: str, least: int = ERROR_CORRECT_L) -> qrcode.QRCode:
+def make_qr(data: str, least: int = ERROR_CORRECT_L) -> qrcode.QRCode:
     """The code for ``data``: the smallest version at correction ``least`` or better, then the
     strongest correction that fits that version."""
     if not data:
@@ -75,14 +75,14 @@ def make_code(data: str, least: int = ERROR_CORRECT_L) -> qrcode.QRCode:
 
 def describe(data: str, least: int = ERROR_CORRECT_L) -> str:
     """The version and correction chosen, in one short phrase (for the terminal app and tests)."""
-    code = make_code(data, least)
+    code = make_qr(data, least)
     size = code.modules_count
     return f"version {code.version} ({size}x{size} modules), error correction {CORRECTION_NAMES[code.error_correction]}"
 
 
 def modules(data: str, border: int = 0, least: int = ERROR_CORRECT_L) -> list[list[bool]]:
     """The code's modules, True for dark, with ``border`` light modules all around."""
-    matrix = [[bool(m) for m in row] for row in make_code(data, least).modules]
+    matrix = [[bool(m) for m in row] for row in make_qr(data, least).modules]
     size = len(matrix) + 2 * border
     blank = [False] * size
     return (

@@ -99,7 +99,7 @@ def test_svg_poster_is_xml_with_escaped_text_and_modules_that_decode(tmp_path):
     # Draw the rectangles back into an image and read them with the decoder.
     px, border = int(root.get("data-module-px")), int(root.get("data-border"))
     size = int(root.get("data-modules"))
-    assert size == len(qr.make_code(TYPICAL, qr.POSTER_CORRECTION).modules)
+    assert size == len(qr.make_qr(TYPICAL, qr.POSTER_CORRECTION).modules)
     group = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "qr")
     rects = [(int(r.get("x")), int(r.get("y")), int(r.get("width")), int(r.get("height"))) for r in group]
     left = min(x for x, _, _, _ in rects) - border * px

@@ -6,11 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from ..services import export_protocol, import_protocol, open_study
+from ..services import import_protocol, open_study
 from ..services.drafts_shared import import_draft_file
 from ..services.queries import list_studies
 from ..services.studies import load_protocol_file
-from ..services.xlsform import export_xlsform, import_xlsform, is_xlsform
+from ..services.study_files import write_study_file
+from ..services.xlsform import import_xlsform, is_xlsform
 from .common import acting, open_data, say
 
 
@@ -73,14 +74,13 @@ def cmd_study_import(args: argparse.Namespace) -> int:
 def cmd_study_export(args: argparse.Namespace) -> int:
     path = Path(args.file)
     with open_data(args, readonly=True) as data:
-        if path.suffix.lower() == ".xlsx":
-            report = export_xlsform(open_study(data, args.study), path, draft=args.draft)
-            what = "draft form" if args.draft else "form"
-            say(f"The {what} of '{args.study}' written to {args.file} as an XLSForm.")
-            for line in report.not_carried_over:
-                say(f"- {line}")
-            return 0
-        export_protocol(open_study(data, args.study), path, draft=args.draft)
+        report = write_study_file(open_study(data, args.study), path, draft=args.draft)
+    if report is not None:
+        what = "draft form" if args.draft else "form"
+        say(f"The {what} of '{args.study}' written to {args.file} as an XLSForm.")
+        for line in report.not_carried_over:
+            say(f"- {line}")
+        return 0
     if args.draft:
         say(f"The open draft of '{args.study}' written to {args.file}, marked as a draft (not a published version).")
     else:

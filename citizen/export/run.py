@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from ..services.common import Study
-from ..services.exports import record_export
+from ..services.common import Refused, Study, audit, change, serialised
 from .files import ExportResult, default_folder, write_export
 from .plan import ExportPlan, Progress
 
@@ -14,6 +13,15 @@ from .plan import ExportPlan, Progress
 def write_planned(plan: ExportPlan, approved_by: str, out: Path, progress: Optional[Progress] = None) -> ExportResult:
     """Write the planned export (all files or none) into ``out``; reads only."""
     return write_export(plan, out, approved_by, progress)
+
+
+@serialised
+def record_export(study: Study, folder: str, summary: dict[str, Any], actor: str) -> None:
+    """Record that data left the laptop: where to, with which options, and who approved it."""
+    if not (actor or "").strip():
+        raise Refused("An export needs the name of the person who approved it.")
+    with change(study) as tx:
+        audit(tx, actor, "data exported", folder[-200:], dict(summary, approved_by=actor.strip()), laptop=study.laptop)
 
 
 def record_written(study: Study, plan: ExportPlan, result: ExportResult, approved_by: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...services import Study, export_protocol
-from ...services.xlsform import export_xlsform
+from ...services import Study
+from ...services.study_files import write_study_file
 from .form import Entry, FormDialog
 
 
@@ -16,11 +16,7 @@ def share_protocol_dialog(study: Study) -> FormDialog:
 
     def write(values: dict[str, Any]) -> str:
         path = Path(values["path"]).expanduser()
-        draft = bool(values.get("draft"))
-        if path.suffix.lower() == ".xlsx":
-            export_xlsform(study, path, draft=draft)
-        else:
-            export_protocol(study, path, draft=draft)
+        write_study_file(study, path, draft=bool(values.get("draft")))
         return str(path)
 
     return FormDialog(
