@@ -10,7 +10,8 @@ merge is a join: idempotent (the same bundle twice changes nothing), commutative
 - lists that grow on several laptops (review notes, feedback, proposal notes) are unioned and
   sorted by (time, content); a contribution's review state follows its latest review note (a
   correction, which resets the review, counts first: the side with more corrections decides);
-- a withdrawal with removal wins over everything (its tombstone stays a tombstone), an invite once
+- a withdrawal with removal wins over everything (its tombstone stays a tombstone; what another
+  laptop still holds of that person's words is removed too, ``removal.py``), an invite once
   closed stays closed and its use count is the number of people who enrolled through it;
 - a proposal decided on two laptops keeps the first decision (time, then content); a contribution
   corrected on two laptops keeps the version with more corrections (then a fixed order);

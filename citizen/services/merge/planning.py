@@ -16,6 +16,7 @@ from ...store import DataFolder, StudyStore
 from ..common import ServiceError, Study, open_study
 from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, Bundle, BundleRefused, Progress, as_time, key_of, paused_gc
 from .joins import JOINS, join_contribution, reassigned_code
+from .removal import plan_removals
 from .report import Conflict, MergePlan, MergeReport, state_token
 
 # -- planning ---------------------------------------------------------------------------------------
@@ -195,6 +196,7 @@ def plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> Me
         tick(len(recs[name]), name)
 
     _settle_code_clashes(store, new_docs["participants"], puts, report)
+    plan_removals(store, recs, new_docs, puts, report)
     _plan_invites(store, recs["invites"], new_docs["participants"], inserts, puts, report)
 
     joined_study = _joined_study(store, study, local_study, incoming_study, new_docs["audit"], recs["audit"], report)
