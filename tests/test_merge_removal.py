@@ -11,7 +11,7 @@ from citizen.domain.models import ConsentMethod, ContributionSource
 from citizen.services import add_contribution, decide_proposal, import_protocol, propose_change, withdraw
 from citizen.services.merge import canonical_form, merge_bundle
 
-from .bundle_helpers import WALK, YES_ALL, laptop_folder, snapshot, study_of
+from .support.bundles import WALK, YES_ALL, laptop_folder, snapshot, study_of
 
 WORDS = ("Tannery Row", "I wheeze by the bakery")
 
@@ -102,7 +102,7 @@ def test_a_sync_from_a_laptop_that_still_holds_the_words_brings_none_back(tmp_pa
     """The same over a hub: DE keeps the volunteer's proposal and walk; AC withdraws them with removal."""
     from citizen.services import enrol_participant
 
-    from .sync_helpers import clone, differences, sync
+    from .support.sync import clone, differences, sync
 
     a = laptop_folder(tmp_path / "a", "AC")
     b = laptop_folder(tmp_path / "b", "DE")
