@@ -309,6 +309,8 @@ class Feedback(Record):
 
 
 class Revision(Record):
+    """Values a contribution held before a correction, and when they were given."""
+
     values: dict[str, Any]
     at: datetime
 
@@ -324,6 +326,7 @@ class Contribution(Record):
     reviews: list[ReviewNote] = Field(default_factory=list)
     feedback: list[Feedback] = Field(default_factory=list)
     history: list[Revision] = Field(default_factory=list)
+    corrected_at: Optional[datetime] = None  # when the contributor last corrected it (the values now held)
     removed_at: Optional[datetime] = None
     laptop: str = ""
 

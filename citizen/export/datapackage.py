@@ -67,9 +67,11 @@ def contribution_field(plan: ExportPlan, col: Column) -> dict[str, Any]:
     out: dict[str, Any] = {"name": col.name, **_texts(col.labels, plan.languages)}
     f = col.field
     if f is None:  # the columns every export has
-        kind = {"submitted_at": "datetime", "protocol_version": "integer"}.get(col.name, "string")
-        out["type"] = kind
-        out["constraints"] = {"required": True}
+        kind = {"protocol_version": "integer", "revisions": "integer"}.get(col.name, "string")
+        out["type"] = "datetime" if col.type == "datetime" else kind
+        out["constraints"] = {"required": col.name != "last_corrected_at"}  # empty: never corrected
+        if col.name == "revisions":
+            out["constraints"]["minimum"] = 0
         if col.name == "review_state":
             out["constraints"]["enum"] = [s for s in plan.filters.get("review_states", [])]
         if col.name == "contribution_id":
@@ -150,6 +152,8 @@ def schema_of(plan: ExportPlan, name: str, header: list[str]) -> dict[str, Any]:
                     "record_id": "string",
                     "protocol_version": "integer",
                     "submitted_at": "datetime",
+                    "revisions": "integer",
+                    "last_corrected_at": "datetime",
                     f"{form_name(plan.study_id)}_complete": "integer",
                 },
             )

@@ -119,6 +119,8 @@ BASE = [
     ("submitted_at", N_("When it was submitted (UTC, ISO 8601)"), "datetime"),
     ("protocol_version", N_("Protocol version it was given under"), "integer"),
     ("review_state", N_("Review state"), "text"),
+    ("revisions", N_("How many times the contributor corrected it (0: never)"), "integer"),
+    ("last_corrected_at", N_("When the contributor last corrected it (UTC, ISO 8601; empty: never)"), "datetime"),
 ]
 
 

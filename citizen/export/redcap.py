@@ -57,7 +57,7 @@ FIELD_TYPE = {
 
 MAX_NAME = 26  # REDCap's limit on a variable name
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-BASE = ["record_id", "participant", "submitted_at", "protocol_version", "review_state"]
+BASE = ["record_id", "participant", "submitted_at", "protocol_version", "review_state", "revisions", "last_corrected_at"]
 COMPLETE = {"accepted": 2, "received": 1, "needs attention": 1, "rejected": 0}
 NOTES_HEADER = ["kind", "ours", "redcap", "note"]
 
@@ -112,6 +112,27 @@ def dictionary(plan: ExportPlan, language: str) -> list[list[str]]:
         ["submitted_at", form, "", "text", "When it was submitted (UTC)", "", "", "", "", "", "", "", "", "", "", "", "", ""],
         ["protocol_version", form, "", "text", "Protocol version", "", "", "integer", "", "", "", "", "", "", "", "", "", ""],
         ["review_state", form, "", "text", "Review state", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+        [
+            "revisions",
+            form,
+            "",
+            "text",
+            "Times the contributor corrected it",
+            "",
+            "",
+            "integer",
+            "0",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        ["last_corrected_at", form, "", "text", "When last corrected (UTC)", "", "", "", "", "", "", "", "", "", "", "", "", ""],
     ]
     fields = _fields(plan)
     names = redcap_names(fields)
@@ -158,7 +179,7 @@ def records(plan: ExportPlan, rows: Iterator[list[Any]]) -> tuple[list[str], lis
     fields = _fields(plan)
     names = redcap_names(fields)
     header = list(BASE)
-    numeric = [False, False, False, True, False]
+    numeric = [False, False, False, True, False, True, False]
     makers: list[Callable[[list[Any]], list[Any]]] = []
     index = {c.name: i for i, c in enumerate(plan.columns)}
     for f in fields:
@@ -193,7 +214,7 @@ def records(plan: ExportPlan, rows: Iterator[list[Any]]) -> tuple[list[str], lis
 
     def translated() -> Iterator[list[Any]]:
         for row in rows:
-            out = row[:5]
+            out = row[: len(BASE)]
             for make in makers:
                 out += make(row)
             out.append(COMPLETE.get(row[4], 1))

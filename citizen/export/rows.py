@@ -29,6 +29,7 @@ from ..domain.models import (
 from ..domain.models import Study as StudyRecord
 from ..domain.rules import ConsentState, fold_consent
 from ..services.common import Refused, ServiceError, Study
+from ..services.revisions import last_corrections
 from ..store.repo import AuditEntry
 from .cells import RowMaker, row_maker
 
@@ -213,6 +214,7 @@ def contribution_rows(
     partners_only = options.audience.value == "partners"
     makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
     total = len(reading.docs)
+    logged: Optional[dict[str, datetime]] = None  # read from the activity log only if needed
     for n, doc in enumerate(reading.docs):
         if progress and n % 5000 == 0:
             progress(n, total, "reading contributions")
@@ -240,6 +242,15 @@ def contribution_rows(
                 columns, present_in.get(number, set()), quote_ok, options.labels, reading.language
             )
         cells, blanked = make(doc.get("values") or {}, shift)
+        revisions = len(doc.get("history") or [])
+        corrected: Optional[datetime] = None
+        if revisions:
+            if doc.get("corrected_at"):
+                corrected = parse_utc(doc["corrected_at"])
+            else:  # corrected before contributions kept the time: the activity log has it
+                if logged is None:
+                    logged = last_corrections(reading.audit_events)
+                corrected = logged.get(doc.get("id", ""))
         out.rows.append(
             [
                 doc.get("id"),
@@ -247,6 +258,8 @@ def contribution_rows(
                 stamp if not shift and stamp.endswith("Z") else _stamp(submitted + shift),
                 number,
                 state.value,
+                revisions,
+                _stamp(corrected + shift) if corrected else None,
                 *cells,
             ]
         )

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Optional
 
-from ..domain.models import ConsentEvent, Contact, FieldType, Participant, ReviewState, pick
+from ..domain.models import ConsentEvent, Contact, FieldType, Participant, ReviewState
 from ..domain.rules import ConsentState, fold_consent
 from .common import NotFound, Study
+from .revisions import shown_answer
 
 REVIEW_STATES: list[str] = [s.value for s in ReviewState]
 _REMOVED = len(REVIEW_STATES)  # state code of a contribution removed at the contributor's request
@@ -322,22 +323,8 @@ def contribution_answers(study: Study, contribution_id: str, language: str = "en
         raise NotFound("This contribution is not known.")
     version = study.repo.protocol_version(int(doc["protocol_version"]))
     values = doc.get("values") or {}
-    out = []
-    for f in version.fields if version else []:
-        if f.key not in values:
-            continue
-        value = values[f.key]
-        labels = {c.value: pick(c.label, language) for c in f.choices}
-        if f.type is FieldType.multiple_choice and isinstance(value, list):
-            shown = ", ".join(str(labels.get(v, v)) for v in value)
-        elif f.type is FieldType.single_choice:
-            shown = labels.get(value, str(value))
-        elif f.type is FieldType.yes_no:
-            shown = "yes" if value else "no"
-        else:
-            shown = str(value)
-        out.append((f.text(language), shown))
-    return out
+    fields = version.fields if version else []
+    return [(f.text(language), shown_answer(f, values[f.key], language)) for f in fields if f.key in values]
 
 
 # -- participants ------------------------------------------------------------------------------

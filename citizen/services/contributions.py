@@ -116,9 +116,10 @@ def correct_contribution(
     if values == old.values:
         raise Refused("Nothing was changed.")
     now = at or utcnow()
-    previous_at = old.history[-1].at if old.history else old.submitted_at
+    # Each revision keeps when its values were given: first the submission, then each correction.
+    previous_at = old.corrected_at or (old.history[-1].at if old.history else old.submitted_at)
     history = [*old.history, Revision(values=old.values, at=previous_at)]
-    new = old.model_copy(update={"values": values, "history": history, "review_state": ReviewState.received})
+    new = old.model_copy(update={"values": values, "history": history, "corrected_at": now, "review_state": ReviewState.received})
     new = Contribution.model_validate(to_doc(new))
     with change(study) as tx:
         tx.put("contributions", row, to_doc(new))

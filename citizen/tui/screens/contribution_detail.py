@@ -1,4 +1,4 @@
-"""One contribution: its answers, its reviews and the feedback its contributor has seen."""
+"""One contribution: its answers, what each correction changed, its reviews and the feedback its contributor has seen."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from textual.widgets import Footer, Header, Static
 from ...domain.models import ReviewState
 from ...domain.plural import count
 from ...services import NotFound, ServiceError, review_contributions
-from ...services.browse import (
-    contribution_answers,
-)
+from ...services.browse import contribution_answers
+from ...services.revisions import contribution_corrections
 from ..dialogs.review import FeedbackDialog, ReviewDialog
 from ..text import local_time, plain
 from .base import StudyScreenBase
@@ -56,17 +55,23 @@ class ContributionDetailScreen(StudyScreenBase):
         self.query_one("#contribution-title", Static).update(
             plain(f"From {self.code}, {local_time(c.submitted_at)} ({c.source.value}, form version {c.protocol_version})")
         )
-        lines = [f"Review: {c.review_state.value}" + ("    REMOVED at the contributor's request" if c.removed else "")]
-        if c.revised:
-            lines.append(f"Corrected by the contributor ({count(len(c.history), 'earlier version')} kept).")
-        lines.append("")
         try:
             answers = contribution_answers(self.study, c.id)
         except NotFound:
             answers = []
+        lines = [f"Review: {c.review_state.value}" + ("    REMOVED at the contributor's request" if c.removed else "")]
+        if c.revised:
+            lines.append(f"Corrected by the contributor {count(len(c.history), 'time')}; each correction is shown below.")
+        lines.append("")
         for question, answer in answers:
             lines.append(question)
             lines.append(f"  {answer}")
+        if c.revised:
+            lines += ["", "Corrections, newest first:"]
+            for correction in contribution_corrections(self.study, c.id):
+                when = local_time(correction.at) if correction.at else "time not recorded"
+                lines.append(f"  {when}  correction {correction.number}")
+                lines += [f"    {change.label}: {change.old} -> {change.new}" for change in correction.changes]
         if c.reviews:
             lines += ["", "Reviews:"]
             lines += [f"  {local_time(r.at)} {r.state.value} by {r.by}" + (f": {r.note}" if r.note else "") for r in c.reviews]
