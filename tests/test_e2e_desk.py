@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import time
 
 from .support.commands import citizen_command
 from .support.terminal import IN_TMUX, Terminal
@@ -34,18 +33,19 @@ def test_desk_enrolment_paper_form_review_and_feedback(demo_data_path, run_env):
         # Their paper form: find them, open the form, a wrong number first.
         t.keys("/", code)
         t.wait_for("1 of 41 participants")
-        t.keys("Enter")
-        time.sleep(1)  # focus moves back to the table on the app's next turn
+        t.step("Enter", then="d Paper")  # the table has the keyboard again: the footer offers its keys
         t.keys("d")
         t.wait_for("Enter a paper form")
-        t.keys("2026-05-02", "Tab", "Enter", "Down", "Enter")
+        t.keys("2026-05-02", "Tab")
+        t.choose(1)
         t.wait_for("Canal path")
         t.keys("Tab", "forty")
         t.wait_for("forty")
         t.keys("C-s")
         t.wait_for("Please enter a whole number, like 42.")
         t.keys(*["BSpace"] * 5)
-        t.keys("45", "Tab", "Tab", "Tab", "Tab", "Enter", "Down", "Down", "Enter")
+        t.keys("45", "Tab", "Tab", "Tab", "Tab")
+        t.choose(2)
         t.wait_for("│ 2  ")  # the breathing rating shows the 2 chosen
         t.keys("C-s")
         t.wait_for("The paper form is saved")

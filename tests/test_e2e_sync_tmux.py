@@ -27,7 +27,8 @@ def test_sync_screen_in_a_real_terminal(demo_data_path, run_env, hub_db):
         assert "0 received" in screen
         t.keys("Escape")
         t.wait_for("Shared aim:")
-        t.keys("Escape", "q")
+        t.step("Escape", then="Enter opens the highlighted study")
+        t.keys("q")
         t.wait_for("EXITED 0")
     finally:
         t.close()

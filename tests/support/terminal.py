@@ -39,18 +39,69 @@ class Terminal:
         return out.stdout
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
+        """The screen, once it shows ``text`` (polled; fails with the screen as it was)."""
+        return self._wait(lambda screen: text in screen, f"{text!r} never appeared", timeout)
+
+    def wait_gone(self, text: str, timeout: float = 60.0) -> str:
+        """The screen, once it no longer shows ``text``."""
+        return self._wait(lambda screen: text not in screen, f"{text!r} never went", timeout)
+
+    def _wait(self, done, failure: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if done(screen):
                 return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+            time.sleep(0.1)  # a poll, not a wait for time to pass
+        raise AssertionError(f"{failure}; the screen was:\n{self.screen()}")
 
     def keys(self, *keys: str) -> None:
+        """Press keys (tmux key names, or text) one after another, as a person does: each once the
+        screen has taken the one before (see ``settled``)."""
         for key in keys:
             subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
-            time.sleep(0.3)  # a lone Escape must not merge with the next key
+            self.settled()
+
+    def type(self, text: str) -> None:
+        """Type ``text`` literally (no key names) and wait until the screen has taken it."""
+        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+        self.settled()
+
+    def step(self, *keys: str, then: str, timeout: float = 30.0) -> str:
+        """Press keys, then wait for the screen to show ``then``."""
+        self.keys(*keys)
+        self.wait_for(then, timeout)
+        return self.settled(timeout)
+
+    def choose(self, downs: int, menu: str = "▲") -> None:
+        """Pick from the focused drop-down: open its menu and wait until the screen shows ``menu``
+        (by default the arrow an open drop-down shows; a closed one points down), move down
+        ``downs`` times, press Enter, and wait until the menu has closed."""
+        self.step("Enter", then=menu)
+        self.keys(*["Down"] * downs, "Enter")
+        self.wait_gone(menu)
+
+    def settled(self, timeout: float = 30.0) -> str:
+        """The screen once it has stopped changing: the same text, and the cursor in the same place,
+        on three reads in a row. The app handles a key in steps (a key that moves the focus moves it
+        on its next turn; a dialog is painted a moment before it takes the keyboard) and a key sent
+        in between lands where the last one left things, so each key waits for the screen to settle.
+        Where the cursor is counts: a move between entries often changes nothing else."""
+        deadline = time.monotonic() + timeout
+        last, same = self._state(), 0
+        while same < 2:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the screen never stopped changing; it was:\n{last[0]}")
+            time.sleep(0.1)  # a poll, not a wait for time to pass
+            now = self._state()
+            same, last = (same + 1, now) if now == last else (0, now)
+        return last[0]
+
+    def _state(self) -> tuple[str, str]:
+        where = subprocess.run(
+            ["tmux", "display-message", "-p", "-t", self.name, "#{cursor_x},#{cursor_y}"], capture_output=True, text=True
+        )
+        return self.screen(), where.stdout
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
