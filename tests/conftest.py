@@ -41,6 +41,14 @@ def study(data, demo_file):
     return import_protocol(data, demo_file, "Amina Yusuf")
 
 
+@pytest.fixture
+def invite(study):
+    """An open invite to the demo study, as a poster in a library would carry."""
+    from citizen.services import create_invite
+
+    return create_invite(study, "library poster", "Amina Yusuf")
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     """A data folder holding the generated demo study, made once and copied per test."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import pytest
-
 from citizen.domain.models import ConsentMethod
 from citizen.export.bundle import export_bundle
 from citizen.services import create_invite, enrol_participant, open_study
@@ -16,11 +14,6 @@ from citizen.store import DataFolder, transaction
 from .support.web import CONSENT, WALK, enrol, fetch, path_of, phone, send, served
 
 ANSWERS = {k: v == "yes" for k, v in CONSENT.items()}
-
-
-@pytest.fixture
-def invite(study):
-    return create_invite(study, "library poster", "Amina Yusuf")
 
 
 def everything_on_disk(folder: Path) -> bytes:

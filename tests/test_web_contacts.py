@@ -25,11 +25,6 @@ YES = dict(CONSENT, contact_later="yes")
 ITEM_THEN_BOX = re.compile(r'<fieldset id="f-contact_later".*?</fieldset>\s*<div class="field reach', re.S)
 
 
-@pytest.fixture
-def invite(study):
-    return create_invite(study, "library poster", "Amina Yusuf")
-
-
 def contact_of(study, code: str):
     p = study.repo.participant_by("code", code)
     c = study.repo.contact(p.id)

@@ -9,7 +9,6 @@ from citizen.services import (
     NotOpen,
     add_contribution,
     correct_contribution,
-    create_invite,
     decide_proposal,
     enrol_participant,
     propose_change,
@@ -17,11 +16,6 @@ from citizen.services import (
 from citizen.services.design import change_status
 
 from .support.web import CONSENT, WALK, enrol, fetch, leave, path_of, phone, send, served
-
-
-@pytest.fixture
-def invite(study):
-    return create_invite(study, "library poster", "Amina Yusuf")
 
 
 def stored(study) -> tuple:

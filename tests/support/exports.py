@@ -7,10 +7,13 @@ from pathlib import Path
 
 from frictionless import validate
 
+from citizen.domain.models import ContributionSource
 from citizen.export.plan import make_options, prepare_export
 from citizen.export.run import export_data
+from citizen.services import add_contribution
 
 from . import factories
+from .factories import T0
 
 
 def problems(folder: Path) -> list[str]:
@@ -35,3 +38,18 @@ def export(study, out: Path, **options):
 def read(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def enrol(study, answers=None, at=T0, contact=None):
+    """A phone enrolment at T0 unless a test says otherwise, so the exported dates are known."""
+    return factories.enrol(study, answers, at=at, contact=contact)
+
+
+def give(study, who, at, **values):
+    """A walk from ``who`` at ``at``, with ``values`` over the usual answers."""
+    return add_contribution(study, who.id, {**WALK, **values}, ContributionSource.phone, "volunteer", at=at)
+
+
+def by_id(rows):
+    """Exported rows by their contribution's id."""
+    return {r["contribution_id"]: r for r in rows}

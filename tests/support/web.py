@@ -116,3 +116,30 @@ async def leave(session: aiohttp.ClientSession, link: str, choice: str, base: st
     return await send(
         session, f"{link}/leave?remove={choice}", path_of(link) + "/withdraw", {"remove": choice, "confirm": "yes"}, base
     )
+
+
+SCRIPT = "<script>alert('x')</script><b>bold</b>"
+
+
+def stored(study) -> tuple[int, int, int, int, int]:
+    """Everything a refused request must leave as it was."""
+    repo = study.repo
+    return (
+        repo.participant_count(),
+        len(repo.consent_events()),
+        repo.contribution_count(),
+        len(repo.proposals()),
+        len(repo.audit()),
+    )
+
+
+def no_markup(page: str) -> None:
+    """Text sent as SCRIPT comes back escaped: no script runs, no markup applies."""
+    assert "<script>" not in page and "<b>bold</b>" not in page
+
+
+def css_text() -> str:
+    """The one style sheet every page uses."""
+    from citizen.web.server import HERE
+
+    return (HERE / "static" / "citizen.css").read_text()
