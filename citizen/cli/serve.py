@@ -14,7 +14,7 @@ from .. import qr
 from ..domain.models import InviteState
 from ..services import close_invite, create_invite, open_study, relink_participant
 from ..services.browse import participant_by_code
-from ..services.invites import STATE_WORDS, find_invite, invite_rows, make_invite, only_open_invite
+from ..services.invites import STATE_WORDS, create_invite_as_typed, find_invite, invite_rows, only_open_invite
 from ..web.address import default_url_base, join_link, private_link
 from .common import CliError, Exit, acting, open_data
 
@@ -53,7 +53,7 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
 def cmd_invite_create(args: argparse.Namespace) -> int:
     with open_data(args) as data:
-        invite = make_invite(
+        invite = create_invite_as_typed(
             open_study(data, args.study), args.label, acting(args), limit=args.limit or "", expires=args.expires or ""
         )
     print(

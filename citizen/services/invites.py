@@ -100,8 +100,9 @@ def parse_expiry(text: str, now: Optional[datetime] = None) -> Optional[datetime
     return when
 
 
-def make_invite(study: Study, label: str, actor: str, limit: str = "", expires: str = "") -> Invite:
-    """Create an invite from what was typed; each refusal names the box it is about."""
+def create_invite_as_typed(study: Study, label: str, actor: str, limit: str = "", expires: str = "") -> Invite:
+    """Create an invite from the boxes as typed (label, limit, last day), read through parse_limit and
+    parse_expiry, then `create_invite`; each refusal names the box it is about."""
     errors: dict[str, str] = {}
     label = (label or "").strip()
     if not label:

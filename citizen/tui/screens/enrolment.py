@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from ... import qr
 from ...domain.models import Invite, StudyStatus
 from ...services import Refused, ServiceError, close_invite
-from ...services.invites import InviteRow, invite_rows, make_invite
+from ...services.invites import InviteRow, create_invite_as_typed, invite_rows
 from ...services.studies import set_study_status
 from ...store import StoreError
 from ...web.address import base_url, join_link, local_address
@@ -175,7 +175,7 @@ class EnrolmentScreen(StudyPage):
     def action_new_invite(self) -> None:
         def ask(actor: str) -> None:
             def submit(values: dict[str, Any]) -> Invite:
-                return make_invite(self.study, values["label"], actor, values["limit"], values["expires"])
+                return create_invite_as_typed(self.study, values["label"], actor, values["limit"], values["expires"])
 
             self.app.push_screen(
                 FormDialog(
