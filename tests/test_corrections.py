@@ -137,3 +137,19 @@ def test_redcap_records_carry_the_revision_count_and_last_correction(study, tmp_
     assert list(records.columns[:7]) == ["record_id", *FIRST_COLUMNS[1:], "revisions", "last_corrected_at"]
     assert records.loc[0, "revisions"] == "2" and records.loc[0, "last_corrected_at"] == "2026-05-01T11:00:00Z"
     assert records.loc[0, "walk_minutes"] == "60" and records.columns[-1] == "air_quality_walk_complete"
+
+
+def test_copies_of_one_correction_merge_to_the_same_record_in_any_order():
+    from citizen.services.merge.joins import join_contribution
+
+    walk = {"walk_minutes": 60}
+    base = {"id": "c1", "values": walk, "reviews": [], "feedback": [], "review_state": "received"}
+    here = dict(
+        base, history=[{"values": {"walk_minutes": 45}, "at": "2026-05-01T09:00:00Z"}], corrected_at="2026-05-01T10:00:00Z"
+    )
+    there = dict(here, corrected_at="2026-05-01T10:05:00Z")  # the same correction, made again on another laptop
+    assert join_contribution(here, there)[0] == join_contribution(there, here)[0]
+    assert join_contribution(there, here)[0]["corrected_at"] == "2026-05-01T10:00:00Z"
+    # Corrected apart: the same answers now, but revisions given at other times; one fixed copy stays.
+    apart = dict(here, history=[{"values": {"walk_minutes": 45}, "at": "2026-05-01T09:30:00Z"}])
+    assert join_contribution(here, apart)[0] == join_contribution(apart, here)[0]

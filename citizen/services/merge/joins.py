@@ -117,11 +117,12 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
             return min((a, b), key=lambda d: (as_time(d["removed_at"]), canonical_json(d))), []
         return (a if ra else b), []
     conflicts: list[Conflict] = []
-    if a["values"] == b["values"] and a["history"] == b["history"]:
+    same_answers = a["values"] == b["values"] and a["history"] == b["history"]
+    if same_answers:
         win, lose = a, b
-    else:
-        ka = (len(a["history"]), canonical_json(a["values"]))
-        kb = (len(b["history"]), canonical_json(b["values"]))
+    else:  # the history is part of the key: its times differ between laptops that corrected apart
+        ka = (len(a["history"]), canonical_json(a["values"]), canonical_json(a["history"]))
+        kb = (len(b["history"]), canonical_json(b["values"]), canonical_json(b["history"]))
         win, lose = (a, b) if ka >= kb else (b, a)
     if a["values"] != b["values"] and not any(h["values"] == lose["values"] for h in win["history"]):
         conflicts.append(
@@ -157,6 +158,9 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
                 )
             )
     doc = dict(win, reviews=reviews, feedback=feedback, review_state=state)
+    corrected = [d["corrected_at"] for d in (a, b) if d.get("corrected_at")]
+    if same_answers and corrected:  # the same correction made on two laptops: it was first made at the earlier time
+        doc["corrected_at"] = min(corrected, key=as_time)
     return doc, conflicts
 
 
