@@ -44,7 +44,7 @@ async def test_a_failing_worker_is_logged_and_stops_the_app_with_code_1(demo_dat
 
 
 def test_an_unexpected_error_in_a_command_is_one_line_and_a_log(data_path, monkeypatch, capsys):
-    monkeypatch.setattr("citizen.cli.studies.list_studies", boom)
+    monkeypatch.setattr("citizen.services.listing.list_studies", boom)
     assert main(["--data", str(data_path), "study", "list"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "something went wrong (RuntimeError" in err and "Traceback" not in err

@@ -79,7 +79,7 @@ def test_the_overview_reads_no_contribution_when_the_summary_is_current(grown):
     data_path, study_id = grown
     with DataFolder(data_path) as data:
         study = open_study(data, study_id)
-        summarise(study)
+        summarise(study.repo)
         fig = figures(study)
         table = study.store.table("contributions")
         # The newest segment is read to know the next row; nothing else.
@@ -148,7 +148,7 @@ def test_counts_follow_changes_before_and_after_they_are_written_back(small_segm
     assert counts["rows"] == 120 and counts["removed"] == 40 and counts["live"] == 80
     study.store.compact()
     assert study.repo.contribution_counts() == counts
-    assert summarise(study).contributions == 80
+    assert summarise(study.repo).contributions == 80
 
 
 def test_consent_is_folded_again_only_when_it_changes(data, study):

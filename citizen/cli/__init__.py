@@ -12,10 +12,6 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .. import __version__
-from ..domain.protocol_file import ProtocolFileError
-from ..services import ServiceError
-from ..services import common as services_common
-from ..store import StoreError
 from ..store.crash_log import write_crash_log
 from . import bundles, check, demo, export, serve, studies, sync
 from .common import CliError, Exit, data_path
@@ -51,24 +47,41 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    services_common.say_notice = lambda text: print(f"citizen: {text}", file=sys.stderr, flush=True)
+    # Each command imports what it uses when it runs (the terminal app then starts without the
+    # web server, the exports, the sync client or the record models it does not draw).
+    from ..services import notices
+    from ..store import StoreError
+
+    notices.say_notice = lambda text: print(f"citizen: {text}", file=sys.stderr, flush=True)
     try:
         return int(args.run(args) or 0)
     except CliError as exc:
         print(f"citizen: {exc}", file=sys.stderr)
         return exc.code
-    except ProtocolFileError as exc:
-        print(f"citizen: {exc.name} cannot be used:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return Exit.FAILED
-    except (StoreError, ServiceError) as exc:
+    except StoreError as exc:
         print(f"citizen: {exc}", file=sys.stderr)
         return Exit.FAILED
     except KeyboardInterrupt:
         print("citizen: stopped.", file=sys.stderr)
         return Exit.STOPPED
-    except Exception as exc:  # the last resort: a plain line, and the details in a log file
-        log = write_crash_log(data_path(args), exc)
-        print(f"citizen: something went wrong ({type(exc).__name__}: {exc}). Details: {log}", file=sys.stderr)
+    except Exception as exc:
+        return _failed(args, exc)
+
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    """A refusal of the services or a protocol file said plainly; anything else in a crash log."""
+    from ..domain.protocol_file import ProtocolFileError
+    from ..services import ServiceError
+
+    if isinstance(exc, ProtocolFileError):
+        print(f"citizen: {exc.name} cannot be used:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
         return Exit.FAILED
+    if isinstance(exc, ServiceError):
+        print(f"citizen: {exc}", file=sys.stderr)
+        return Exit.FAILED
+    # the last resort: a plain line, and the details in a log file
+    log = write_crash_log(data_path(args), exc)
+    print(f"citizen: something went wrong ({type(exc).__name__}: {exc}). Details: {log}", file=sys.stderr)
+    return Exit.FAILED

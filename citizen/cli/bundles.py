@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..domain.plural import count
-from ..export.bundle import export_bundle, read_bundle
-from ..services import open_study
-from ..services.merge import merge_bundle, plan_merge
 from .common import CliError, Exit, acting, open_data
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
+    from ..domain.plural import count
+    from ..export.bundle import export_bundle
+    from ..services import open_study
+
     with open_data(args, readonly=True) as data:
         info = export_bundle(open_study(data, args.study), Path(args.file))
     print(
@@ -27,6 +27,9 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:
+    from ..export.bundle import read_bundle
+    from ..services.merge import merge_bundle, plan_merge
+
     bundle = read_bundle(Path(args.file))
     with open_data(args) as data:
         plan = plan_merge(data, bundle, into=args.study)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..services.queries import can_restore, check_data_folder, restore_last_good
-from ..store import DataFolder, StoreError
 from .common import CliError, Exit, data_path, say
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ..services.queries import can_restore, check_data_folder, restore_last_good
+    from ..store import DataFolder, StoreError
+
     path = data_path(args)
     if not path.is_dir():
         raise CliError(f"The data folder {path} does not exist.")

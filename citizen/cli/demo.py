@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from ..domain.plural import count
-from ..services.demo import create_demo
 from .common import CliError, Exit, data_path, open_data, say
 
 
@@ -21,6 +19,9 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ..domain.plural import count
+    from ..services.demo import create_demo
+
     if args.participants < 1 or args.contributions < 0:
         raise CliError("--participants must be 1 or more and --contributions 0 or more.", Exit.USAGE)
     if args.contributions > 1_000_000:

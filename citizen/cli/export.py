@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..domain.plural import count
-from ..export.plan import ExportOptions, make_options, prepare_export
-from ..export.report import write_report
-from ..export.run import export_data
-from ..services import open_study
 from .common import CliError, Exit, acting, open_data
+
+if TYPE_CHECKING:
+    from ..export.plan import ExportOptions
 
 
 def _day(text: str) -> date:
@@ -29,6 +28,8 @@ def _versions(text: str) -> list[int]:
 
 
 def options_from(args: argparse.Namespace) -> ExportOptions:
+    from ..export.plan import make_options
+
     values = {
         "format": args.format,
         "audience": args.audience,
@@ -51,6 +52,11 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ..domain.plural import count
+    from ..export.plan import prepare_export
+    from ..export.run import export_data
+    from ..services import open_study
+
     options = options_from(args)
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -83,6 +89,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ..export.report import write_report
+    from ..services import open_study
+
     with open_data(args, readonly=True) as data:
         path = write_report(open_study(data, args.study), Path(args.out) if args.out else None, args.language)
     print(f"Study report written to {path}.", flush=True)

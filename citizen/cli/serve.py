@@ -10,12 +10,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import qr
-from ..domain.models import InviteState
-from ..services import close_invite, create_invite, open_study, relink_participant
-from ..services.browse import participant_by_code
-from ..services.invites import STATE_WORDS, create_invite_as_typed, find_invite, invite_rows, only_open_invite
-from ..web.address import default_url_base, join_link, private_link
 from .common import CliError, Exit, acting, open_data
 
 
@@ -27,6 +21,12 @@ def _check_url_base(text: str) -> str:
 
 
 def cmd_qr(args: argparse.Namespace) -> int:
+    from .. import qr
+    from ..domain.models import InviteState
+    from ..services import open_study
+    from ..services.invites import STATE_WORDS, find_invite, only_open_invite
+    from ..web.address import default_url_base, join_link
+
     url_base = _check_url_base(args.url_base) if args.url_base else default_url_base()
     with open_data(args, readonly=True) as data:
         study = open_study(data, args.study)
@@ -52,6 +52,9 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_create(args: argparse.Namespace) -> int:
+    from ..services import open_study
+    from ..services.invites import create_invite_as_typed
+
     with open_data(args) as data:
         invite = create_invite_as_typed(
             open_study(data, args.study), args.label, acting(args), limit=args.limit or "", expires=args.expires or ""
@@ -63,6 +66,9 @@ def cmd_invite_create(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_list(args: argparse.Namespace) -> int:
+    from ..services import open_study
+    from ..services.invites import invite_rows
+
     with open_data(args, readonly=True) as data:
         rows = invite_rows(open_study(data, args.study))
     if args.json:
@@ -94,6 +100,9 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_close(args: argparse.Namespace) -> int:
+    from ..services import close_invite, open_study
+    from ..services.invites import find_invite
+
     with open_data(args) as data:
         study = open_study(data, args.study)
         invite = find_invite(study, args.label)
@@ -106,6 +115,11 @@ def cmd_invite_close(args: argparse.Namespace) -> int:
 
 def cmd_participant_relink(args: argparse.Namespace) -> int:
     """A new private link for a participant (its QR code, then the link); the old one stops at once."""
+    from .. import qr
+    from ..services import open_study, relink_participant
+    from ..services.browse import participant_by_code
+    from ..web.address import default_url_base, private_link
+
     url_base = _check_url_base(args.url_base) if args.url_base else default_url_base()
     with open_data(args) as data:
         study = open_study(data, args.study)
@@ -118,8 +132,8 @@ def cmd_participant_relink(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    # lazy: aiohttp and Jinja2 load only when phones are served (start-up time of every other command)
-    from ..web.serving import open_invites, serve
+    from ..services import create_invite, open_study
+    from ..web.serving import open_invites, serve  # aiohttp and Jinja2 load only when phones are served
 
     if not 0 <= args.port <= 65535:
         raise CliError("--port must be a number from 0 to 65535 (8080 is usual).", Exit.USAGE)

@@ -6,16 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from ..services import import_protocol, open_study
-from ..services.drafts_shared import import_draft_file
-from ..services.queries import list_studies
-from ..services.studies import load_protocol_file
-from ..services.study_files import write_study_file
-from ..services.xlsform import import_xlsform, is_xlsform
 from .common import acting, open_data, say
 
 
 def cmd_study_list(args: argparse.Namespace) -> int:
+    from ..services.listing import list_studies
+
     with open_data(args, readonly=True) as data:
         studies = list_studies(data)
     if args.json:
@@ -45,6 +41,11 @@ def cmd_study_list(args: argparse.Namespace) -> int:
 
 
 def cmd_study_import(args: argparse.Namespace) -> int:
+    from ..services import import_protocol
+    from ..services.drafts_shared import import_draft_file
+    from ..services.studies import load_protocol_file
+    from ..services.xlsform import import_xlsform, is_xlsform
+
     actor = acting(args)
     path = Path(args.file)
     if is_xlsform(path):
@@ -72,6 +73,9 @@ def cmd_study_import(args: argparse.Namespace) -> int:
 
 
 def cmd_study_export(args: argparse.Namespace) -> int:
+    from ..services import open_study
+    from ..services.study_files import write_study_file
+
     path = Path(args.file)
     with open_data(args, readonly=True) as data:
         report = write_study_file(open_study(data, args.study), path, draft=args.draft)

@@ -8,12 +8,11 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict
 
+from .values import CODE_ALPHABET  # noqa: F401 (re-exported: codes are made and checked with it)
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-# The characters of every code read aloud or copied by hand (laptop ids, participant codes):
-# no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 
 
 def utcnow() -> datetime:

@@ -54,6 +54,7 @@ from .links import (  # noqa: F401 (re-exported: links and invites are imported 
     fingerprinted,
     link_fingerprint,
 )
+from .values import StudyStatus  # noqa: F401 (re-exported: the records' states are imported from here)
 from .words import PLACEHOLDER, placeholders
 
 PageWords = dict[str, dict[str, str]]  # language -> the pages' English words (msgid) -> their translation
@@ -82,14 +83,6 @@ def _check_page_words(value: dict[str, dict[str, str]]) -> dict[str, dict[str, s
         if kept:
             clean[lang] = kept
     return clean
-
-
-class StudyStatus(str, Enum):
-    draft = "draft"
-    recruiting = "recruiting"
-    active = "active"
-    paused = "paused"
-    closed = "closed"
 
 
 class Role(str, Enum):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from ..domain.base import CODE_ALPHABET
 from ..domain.models import LINK_FINGERPRINT, UNLINKED, AuditEvent, fingerprinted, to_doc, utcnow
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
+from . import notices
 
 
 class ServiceError(Exception):
@@ -81,10 +82,6 @@ def open_study(data: DataFolder, study_id: str) -> Study:
     return study
 
 
-# Told what opening a study changed (the command line prints it; the terminal app shows study.notices).
-say_notice: Optional[Callable[[str], None]] = None
-
-
 def fingerprint_links(study: Study) -> int:
     """Data from before links were stored as fingerprints: replace each private link token by its
     fingerprint, once, in one change. The links keep working; a copy of the data no longer opens a page."""
@@ -106,8 +103,7 @@ def fingerprint_links(study: Study) -> int:
         "only. Their links still work; a copy of the data folder can no longer open their pages."
     )
     study.notices.append(notice)
-    if say_notice is not None:
-        say_notice(notice)
+    notices.tell(notice)
     return len(old)
 
 

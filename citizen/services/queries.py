@@ -11,31 +11,18 @@ from typing import Optional
 from pydantic import BaseModel, ValidationError
 
 from ..domain import models
-from ..domain.models import AuditEvent, ConsentRole, StudyStatus
+from ..domain.models import AuditEvent, ConsentRole
 from ..domain.protocol_file import roles_note
 from ..domain.rules import consent_changes, fold_consent
-from ..store import DataFolder, StoreDamaged, StoreError
+from ..store import StoreDamaged, StoreError
 from ..store.durable import atomic_write
 from ..store.journal import read_journal, readable_prefix
 from ..store.segments import load_segment
 from ..store.store import TABLES, read_laptop_id
 from .common import Study
+from .listing import StudySummary, damage_message, list_studies, summarise  # noqa: F401 (re-exported)
 
 JOURNAL = "journal.jsonl"
-
-
-@dataclass
-class StudySummary:
-    id: str
-    title: str
-    status: StudyStatus
-    shared_aim: str
-    participants: int
-    contributions: int
-    last_activity: Optional[datetime]
-    protocol_version: Optional[int]
-    consent_version: Optional[int]
-    problem: str = ""
 
 
 @dataclass
@@ -55,67 +42,6 @@ class StudyFigures:
     updates: int = 0
     agreed: Counter = field(default_factory=Counter)  # per consent role: people taking part who said yes
     asked: set = field(default_factory=set)  # the roles the consent in force has an item for
-
-
-def summarise(study: Study) -> StudySummary:
-    """A study's line in the studies list; cheap (it does not read every contribution)."""
-    repo = study.repo
-    doc = repo.study_doc()
-    try:  # the three fields shown, read as stored: the first screen then needs no record parsed
-        study_id, title, aim = (doc["id"], doc["title"], doc["shared_aim"])
-        status = StudyStatus(doc.get("status", StudyStatus.draft.value))
-        if not all(isinstance(v, str) and v for v in (study_id, title, aim)):
-            raise ValueError
-    except (KeyError, TypeError, ValueError):
-        record = repo.study()  # an odd record: let the model say what is wrong with it
-        study_id, title, aim, status = record.id, record.title, record.shared_aim, record.status
-    protocol_version, consent_version = repo.current_numbers()
-    return StudySummary(
-        id=study_id,
-        title=title,
-        status=status,
-        shared_aim=aim,
-        participants=repo.participant_count(),
-        contributions=repo.contribution_count(),
-        last_activity=repo.last_activity(),
-        protocol_version=protocol_version,
-        consent_version=consent_version,
-    )
-
-
-def damage_message(exc: Exception, where: Path) -> str:
-    """A plain sentence for a study that cannot be read (a damaged file, or a record of the wrong shape)."""
-    if isinstance(exc, ValidationError):
-        return (
-            f"{where}: a stored record does not have the shape citizen expects. "
-            "`citizen check` shows which file; `citizen check --restore` puts back its last good copy."
-        )
-    return str(exc)
-
-
-def list_studies(data: DataFolder) -> list[StudySummary]:
-    """Every study in the data folder; a damaged one is listed with its problem, not hidden."""
-    out = []
-    for study_id in data.study_ids():
-        try:
-            out.append(summarise(Study(data.study(study_id), data.laptop_id)))
-        except (StoreError, ValidationError) as exc:
-            problem = damage_message(exc, data.studies_folder / study_id)
-            out.append(
-                StudySummary(
-                    id=study_id,
-                    title="(cannot be opened)",
-                    status=StudyStatus.closed,
-                    shared_aim="",
-                    participants=0,
-                    contributions=0,
-                    last_activity=None,
-                    protocol_version=None,
-                    consent_version=None,
-                    problem=problem,
-                )
-            )
-    return out
 
 
 def figures(study: Study) -> StudyFigures:

@@ -21,8 +21,8 @@ from ..domain.models import (
     link_fingerprint,
 )
 from ..domain.rules import ConsentState, fold_consent
-from .durable import StoreDamaged
 from .store import StudyStore
+from .stored import StoredStudy
 
 
 class AuditEntry(NamedTuple):
@@ -35,33 +35,20 @@ class AuditEntry(NamedTuple):
     details: dict[str, Any]
 
 
-class StudyRepo:
+class StudyRepo(StoredStudy):
     """Read access to one study's records (the services write; everyone may read)."""
 
     def __init__(self, store: StudyStore):
-        self.store = store
+        super().__init__(store)
         self._versions: dict[int, ProtocolVersion] = {}
         # Parsed records and folded consent, each kept with the very stored documents it came
         # from: the store replaces a document on every change, so ``is`` tells when it is stale.
         self._participants: dict[int, tuple[dict[str, Any], Participant]] = {}
         self._consent: dict[str, tuple[list[dict[str, Any]], ConsentState]] = {}
 
-    def _t(self, name: str):
-        return self.store.table(name)
-
     # -- study and protocol -----------------------------------------------------------------
-    def study_doc(self) -> dict[str, Any]:
-        """The study record as stored (for lists that show a few of its fields)."""
-        doc = self._t("study").get(1)
-        if doc is None:
-            raise StoreDamaged(self.store.folder / "study", "the study record is missing")
-        return doc
-
     def study(self) -> Study:
-        doc = self._t("study").get(1)
-        if doc is None:
-            raise StoreDamaged(self.store.folder / "study", "the study record is missing")
-        return Study.model_validate(doc)
+        return Study.model_validate(self.study_doc())
 
     def protocol_versions(self) -> list[ProtocolVersion]:
         table = self._t("protocol_versions")
@@ -80,16 +67,6 @@ class StudyRepo:
     def protocol_version(self, number: int) -> Optional[ProtocolVersion]:
         row = self._t("protocol_versions").find_row(number)
         return None if row is None else self._version_at(row)
-
-    def current_numbers(self) -> tuple[Optional[int], Optional[int]]:
-        """The protocol and consent version numbers in force, read without parsing the protocol."""
-        table = self._t("protocol_versions")
-        count = table.count_rows()
-        doc = table.get(count) if count else None
-        if doc is None:
-            return None, None
-        consent = doc.get("consent")
-        return doc.get("number"), consent.get("version") if isinstance(consent, dict) else None
 
     def current_protocol(self) -> Optional[ProtocolVersion]:
         count = self._t("protocol_versions").count_rows()
@@ -110,9 +87,6 @@ class StudyRepo:
 
     def participants(self) -> list[Participant]:
         return [self._participant_at(row, doc) for row, doc in self._t("participants").rows()]
-
-    def participant_count(self) -> int:
-        return self._t("participants").count_rows()
 
     def participant(self, participant_id: str) -> Optional[Participant]:
         table = self._t("participants")
@@ -167,17 +141,6 @@ class StudyRepo:
         """Every contribution as the stored document (fast path for tables and exports)."""
         return iter(self._t("contributions"))
 
-    def contribution_count(self) -> int:
-        """Contributions kept (tombstones of removed ones are not counted)."""
-        return self.contribution_counts().get("live", 0)
-
-    def contribution_counts(self) -> dict[str, int]:
-        """Counts over every contribution without reading them all: ``rows`` (tombstones too),
-        ``live``, ``removed``, ``review:<state>`` and ``week:<ISO week>`` (of the live ones)."""
-        summary = self._t("contributions").summary
-        assert summary is not None
-        return summary.totals()
-
     # -- the rest ----------------------------------------------------------------------------
     def invites(self) -> list[Invite]:
         return [Invite.model_validate(d) for d in self._t("invites")]
@@ -219,12 +182,9 @@ class StudyRepo:
 
     def last_activity(self) -> Optional[datetime]:
         """When the study last changed (the time of its newest audit event)."""
-        table = self._t("audit")
-        count = table.count_rows()
-        doc = table.get(count) if count else None
         try:
-            return datetime.fromisoformat(doc["at"]) if doc is not None else None
-        except (KeyError, TypeError, ValueError):
+            return super().last_activity()
+        except ValueError:
             last = self.last_audit()
             return last.at if last else None
 

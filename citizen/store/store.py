@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 from filelock import FileLock, Timeout
 
-from ..domain.base import CODE_ALPHABET
+from ..domain.values import CODE_ALPHABET
 from .durable import (
     StoreDamaged,
     StoreError,

@@ -5,18 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
-from ..services import open_study
-from ..services.common import Study
 from ..store import DataFolder, StoreError
 from ..store.crash_log import write_crash_log
 from .screens.studies import StudiesScreen
+
+if TYPE_CHECKING:
+    from ..services.common import Study
 
 HIGH_CONTRAST = Theme(
     name="citizen-high-contrast",
@@ -83,6 +84,8 @@ class CitizenApp(App[int]):
     def study(self, study_id: str) -> Study:
         """One handle per study for the app's life, so listeners and caches are shared."""
         if study_id not in self._studies:
+            from ..services import open_study  # the record models load with the first study opened
+
             study = self._studies[study_id] = open_study(self.data, study_id)
             for notice in study.notices:  # what opening it changed (older data brought up to date)
                 self.notify(notice, timeout=20)
@@ -120,8 +123,10 @@ class CitizenApp(App[int]):
                 lambda n=node, a=binding.action: self.call_later(n.run_action, a),
             )
 
+    def get_default_screen(self) -> Screen:
+        return StudiesScreen()  # the first screen itself, not a blank one beneath it
+
     def on_mount(self) -> None:
-        self.push_screen(StudiesScreen())
         if self.start_study:
             from .screens.overview import StudyOverviewScreen
 
@@ -134,9 +139,9 @@ def make_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[st
 
 
 def run_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str] = None) -> int:
-    from ..services import common
+    from ..services import notices
 
-    common.say_notice = None  # the app shows them itself: nothing is printed over its screen
+    notices.say_notice = None  # the app shows them itself: nothing is printed over its screen
     try:
         app = make_app(data_path, study_id, actor)
     except StoreError as exc:

@@ -143,7 +143,7 @@ class StudyOverviewScreen(StudyScreenBase):
             self.cannot_show(exc)
 
     def _show_study(self) -> None:
-        summary = summarise(self.study)
+        summary = summarise(self.study.repo)
         record = self.study.repo.study()
         self.sub_title = record.title
         self.query_one("#study-title", Static).update(plain(record.title))

@@ -10,16 +10,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ...services.queries import StudySummary, list_studies
-from ...services.study_files import open_study_file
-from ..acting import as_actor
-from ..dialogs.form import Entry, FormDialog
+from ...services.listing import StudySummary, list_studies
 from ..text import local_time, plain
-from .overview import StudyOverviewScreen
-from .study_details import new_study_dialog
+
+# The first screen the app draws: what it does not show (the study screens, the dialogs, the
+# record models behind them) is imported when first asked for, so the app starts sooner.
 
 
 class StudiesScreen(Screen):
+    listed_now = False
     BINDINGS = [
         Binding("enter", "open_study", "Open study"),
         Binding("r", "refresh", "Refresh"),
@@ -46,6 +45,7 @@ class StudiesScreen(Screen):
         table = self.query_one(DataTable)
         table.add_columns("Study", "Status", "Participants", "Contributions", "Last activity")
         self.action_refresh()
+        self.listed_now = True  # the resume that follows the first mount lists nothing again
 
     def action_refresh(self) -> None:
         table = self.query_one(DataTable)
@@ -76,17 +76,21 @@ class StudiesScreen(Screen):
         if summary is None or summary.problem:
             self.notify("This study cannot be opened; `citizen check` tells what is wrong.", severity="error")
             return
-        self.app.push_screen(StudyOverviewScreen(key))
+        _open_study(self.app, key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_study()
 
     def on_screen_resume(self) -> None:
-        self.action_refresh()
+        if not self.listed_now:
+            self.action_refresh()
+        self.listed_now = False
 
 
 def _open_study(app: Any, study_id: Any) -> None:
     if study_id:
+        from .overview import StudyOverviewScreen
+
         app.push_screen(StudyOverviewScreen(study_id))
 
 
@@ -99,10 +103,17 @@ def _opened(app: Any, study: Any) -> None:
 
 
 def new_study(app: Any) -> None:
+    from ..acting import as_actor
+    from .study_details import new_study_dialog
+
     as_actor(app, lambda actor: app.push_screen(new_study_dialog(app, actor), lambda sid: _open_study(app, sid)))
 
 
 def import_study(app: Any) -> None:
+    from ...services.study_files import open_study_file
+    from ..acting import as_actor
+    from ..dialogs.form import Entry, FormDialog
+
     def open_dialog(actor: str) -> None:
         app.push_screen(
             FormDialog(
