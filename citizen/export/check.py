@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..domain.models import CHOICE_TYPES, FREE_TEXT_TYPES, FieldType
@@ -42,6 +44,32 @@ class SharingCheck:
         return out
 
 
+def category_holders(columns: list[Column], rows: list[list[Any]]) -> dict[tuple[str, str], set[Any]]:
+    """Who holds each answer category: (field key, category) -> participant codes (``row[1]``).
+
+    Worked out a column at a time: the distinct (answer, participant) pairs of a column are
+    gathered by the interpreter's own set and map, and only those pairs, not every cell, are looked
+    at in Python. The categories are those of the cell-by-cell rule: an option column's option
+    where it is chosen (not 0, not empty), else the answer as text.
+    """
+    holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    codes = list(map(itemgetter(1), rows))
+    for i, col in enumerate(columns):
+        f = col.field
+        if f is None or not (f.type in CHOICE_TYPES or f.type in (FieldType.yes_no, FieldType.rating)):
+            continue
+        cells = list(map(itemgetter(i), rows))
+        if col.option is not None:  # 1, 0 or None (the field not in the row's version), made by cells.row_maker
+            for value, code in set(zip(cells, codes, strict=True)):
+                if value is not None and value != 0:
+                    holders[(f.key, col.option)].add(code)
+            continue
+        for empty, category, code in set(zip(map(is_, cells, repeat(None)), map(str, cells), codes, strict=True)):
+            if not empty:
+                holders[(f.key, category)].add(code)
+    return holders
+
+
 def sharing_check(
     title: str,
     options: ExportOptions,
@@ -52,23 +80,14 @@ def sharing_check(
     contacts_given: int,
 ) -> SharingCheck:
     """Small counts, free text and identifying fields, and a summary in plain words."""
-    holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
-    for i, col in enumerate(columns):
-        f = col.field
-        if f is None or not (f.type in CHOICE_TYPES or f.type in (FieldType.yes_no, FieldType.rating)):
-            continue
-        for row in rows:
-            value = row[i]
-            if value is None or (col.option is not None and value == 0):
-                continue
-            category = col.option if col.option is not None else str(value)
-            holders[(f.key, category)].add(row[1])
+    holders = category_holders(columns, rows)
     small = sorted((key, cat, len(who)) for (key, cat), who in holders.items() if len(who) < SMALL_COUNT)
     free = [c.name for c in columns if c.field is not None and c.field.type in FREE_TEXT_TYPES]
     identifying = [c.name for c in columns if c.identifying]
     excluded = sum(n for reason, n in exclusions.items() if not reason.startswith("participants:"))
+    contributors = len(set(map(itemgetter(1), rows)))
     summary = [
-        f"{count(len(rows), 'contribution')} from {count(len({r[1] for r in rows}), 'participant')} of '{title}', "
+        f"{count(len(rows), 'contribution')} from {count(contributors, 'participant')} of '{title}', "
         f"and the consent records of {count(people, 'participant')}"
         + (", for partner organisations" if options.audience.value == "partners" else ", for the study team")
         + ".",

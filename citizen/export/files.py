@@ -164,12 +164,16 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
                     progress(n, total, "writing contributions")
                 yield row
 
+        def written_so_far(n: int) -> None:
+            if progress:
+                progress(n, total, "writing contributions")
+
         if plan.options.format is ExportFormat.redcap:
             written += write_redcap(plan, tmp, bom, rows_with_progress)
         else:
             header = [c.name for c in plan.columns]
             written.append(
-                write_csv(tmp, "contributions.csv", header, rows_with_progress(plan.contributions), _numeric(plan.columns), bom)
+                write_csv(tmp, "contributions.csv", header, plan.contributions, _numeric(plan.columns), bom, written_so_far)
             )
             written.append(
                 write_csv(

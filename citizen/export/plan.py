@@ -235,14 +235,15 @@ def field_columns(versions: list[ProtocolVersion], options: ExportOptions) -> tu
 
 def prepare_export(study: Study, options: ExportOptions, progress: Optional[Progress] = None) -> ExportPlan:
     """Read the study and build every row the options and each participant's consent allow."""
-    reading = read_study(study, options)
-    record, versions = reading.record, reading.versions
-    known_versions = {v.number for v in versions}
-    wanted_versions = set(options.versions) or known_versions
-    columns, left_out = field_columns(versions, options)
-    consent = ConsentRules(versions, reading.events_by)
-    pseudonyms = Pseudonyms(reading.participants, options.hash_codes, options.shift_dates)
-    contributions = contribution_rows(reading, options, columns, consent, pseudonyms, wanted_versions, progress)
+    with study.store.lock:  # the contributions are read as the rows are made, in the same reading
+        reading = read_study(study, options)
+        record, versions = reading.record, reading.versions
+        known_versions = {v.number for v in versions}
+        wanted_versions = set(options.versions) or known_versions
+        columns, left_out = field_columns(versions, options)
+        consent = ConsentRules(versions, reading.events_by)
+        pseudonyms = Pseudonyms(reading.participants, options.hash_codes, options.shift_dates)
+        contributions = contribution_rows(reading, options, columns, consent, pseudonyms, wanted_versions, progress)
     for reason, count in left_out.items():
         contributions.redactions[reason] = count
     people = participant_rows(reading, options, consent, pseudonyms, contributions.exported_by, contributions.redactions)
@@ -269,7 +270,7 @@ def prepare_export(study: Study, options: ExportOptions, progress: Optional[Prog
         reading.audit_events,
         people.exported_codes,
         people.code_shifts,
-        {doc["id"]: pseudonyms.codes.get(doc.get("participant_id", ""), "") for doc in reading.docs},
+        contributions.owners,
         {row[0] for row in contributions.rows},
     )
     return ExportPlan(

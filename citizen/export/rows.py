@@ -11,7 +11,7 @@ import hmac
 import secrets
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Optional
@@ -53,13 +53,18 @@ class StudyReading:
     events_by: dict[str, list[ConsentEvent]]
     contacts: dict[str, Optional[Contact]]
     invites: dict[str, str]
-    docs: list[dict[str, Any]]
+    docs: Iterable[dict[str, Any]]  # the stored contributions, read as they come (under the study's lock)
+    contribution_total: int
     audit_events: list[AuditEntry]
     language: str
 
 
 def read_study(study: Study, options: ExportOptions) -> StudyReading:
-    """One consistent reading of the study (no change lands half-way through), and the options checked against it."""
+    """One consistent reading of the study (no change lands half-way through), and the options checked against it.
+
+    The contributions are not read here but as ``reading.docs`` is walked: the caller holds the
+    study's lock from this call until it has walked them.
+    """
     with study.store.lock:
         record = study.repo.study()
         versions = study.repo.protocol_versions()
@@ -71,7 +76,8 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
             events_by[event.participant_id].append(event)
         contacts = {p.id: study.repo.contact(p.id) for p in participants} if options.contacts else {}
         invites = {i.id: i.label for i in study.repo.invites()}
-        docs = list(study.repo.contribution_docs())
+        docs = study.repo.contribution_docs()
+        total = study.repo.contribution_counts().get("rows", 0)
         audit_events = study.repo.audit_entries()
     if options.language and options.language not in record.languages:
         raise Refused(f"'{options.language}' is not one of this study's languages ({', '.join(record.languages)}).")
@@ -83,7 +89,16 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
             f"it has {', '.join(map(str, sorted(known_versions)))}."
         )
     return StudyReading(
-        record, versions, participants, events_by, contacts, invites, docs, audit_events, options.language or record.main_language
+        record,
+        versions,
+        participants,
+        events_by,
+        contacts,
+        invites,
+        docs,
+        total,
+        audit_events,
+        options.language or record.main_language,
     )
 
 
@@ -163,6 +178,7 @@ class ContributionRows:
     exclusions: Counter = field(default_factory=Counter)
     redactions: Counter = field(default_factory=Counter)
     exported_by: Counter = field(default_factory=Counter)
+    owners: dict[str, str] = field(default_factory=dict)  # every contribution's id -> its participant's study code
 
 
 def _excluded(consent: ConsentRules, now_state: ConsentState, then: ConsentState, partners_only: bool) -> Optional[str]:
@@ -176,6 +192,41 @@ def _excluded(consent: ConsentRules, now_state: ConsentState, then: ConsentState
             else "the consent document has no item for sharing with partner organisations"
         )
     return None
+
+
+NO_CONSENT = ConsentState()  # one object: verdicts are kept by the identity of the states they were asked of
+REMOVED = "the contributor withdrew and asked for their data to be removed"
+Verdict = tuple[Optional[str], bool]  # why consent keeps a contribution out (None: it may leave), and may its words be quoted
+
+
+class Verdicts:
+    """Each participant's consent verdicts, worked out once per consent state they went through.
+
+    A contribution needs only the state in force when it was given (found by its time among the
+    participant's event times) and the participant's state today; both are fixed per participant,
+    so the rules run once per state, not once per contribution.
+    """
+
+    def __init__(self, consent: ConsentRules, partners_only: bool):
+        self.consent = consent
+        self.partners_only = partners_only
+        self._of: dict[str, tuple[list[datetime], list[Verdict], bool]] = {}
+
+    def of(self, participant_id: str) -> tuple[list[datetime], list[Verdict], bool]:
+        """(event times, verdict before the first event and after each, whether their data is to be removed)."""
+        found = self._of.get(participant_id)
+        if found is None:
+            consent = self.consent
+            timeline = consent.timelines.get(participant_id)
+            now_state = timeline.now if timeline else NO_CONSENT
+            states = [NO_CONSENT, *(timeline.states if timeline else [])]
+            verdicts = []
+            for then in states:
+                reason = _excluded(consent, now_state, then, self.partners_only)
+                # no quoting item: free text is exported
+                verdicts.append((reason, reason is None and consent.allowed(ConsentRole.quote_words, then, now_state)))
+            found = self._of[participant_id] = (timeline.times if timeline else [], verdicts, now_state.remove_data)
+        return found
 
 
 def _filtered_out(
@@ -206,36 +257,41 @@ def contribution_rows(
     wanted_versions: set[int],
     progress: Optional[Progress] = None,
 ) -> ContributionRows:
-    """contributions.csv: a row per contribution that consent and the filters let leave."""
+    """contributions.csv: a row per contribution that consent and the filters let leave.
+
+    The stored documents are read as they come, a segment at a time; only the rows that leave are kept.
+    """
     out = ContributionRows()
+    rows, exclusions, exported_by, owners = out.rows, out.exclusions, out.exported_by, out.owners
     present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
     state_of = {s.value: s for s in ReviewState}
     states = set(options.review_states)
-    partners_only = options.audience.value == "partners"
+    verdicts = Verdicts(consent, options.audience.value == "partners")
     makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
-    total = len(reading.docs)
+    codes, code_of, shift_of = pseudonyms.codes, pseudonyms.code_of, pseudonyms.shift
+    blanked_rows = 0
+    total = reading.contribution_total
     logged: Optional[dict[str, datetime]] = None  # read from the activity log only if needed
     for n, doc in enumerate(reading.docs):
         if progress and n % 5000 == 0:
             progress(n, total, "reading contributions")
         pid = doc.get("participant_id", "")
-        now_state = consent.now(pid)
-        if doc.get("removed_at") or now_state.remove_data:
-            out.exclusions["the contributor withdrew and asked for their data to be removed"] += 1
+        owners[doc.get("id")] = codes.get(pid, "")
+        times, verdict_at, remove_data = verdicts.of(pid)
+        if doc.get("removed_at") or remove_data:
+            exclusions[REMOVED] += 1
             continue
         stamp = doc["submitted_at"]  # as stored: UTC, ISO 8601 with Z (written again only when shifted)
         submitted = parse_utc(stamp)
-        then = consent.then(pid, submitted)
-        reason = _excluded(consent, now_state, then, partners_only)
+        reason, quote_ok = verdict_at[bisect_right(times, submitted)]
         if reason is None:
             state = state_of.get(doc.get("review_state", "received")) or ReviewState(doc.get("review_state"))
             number = doc.get("protocol_version")
             reason = _filtered_out(state, number, submitted, options, states, wanted_versions)
         if reason is not None:
-            out.exclusions[reason] += 1
+            exclusions[reason] += 1
             continue
-        quote_ok = consent.allowed(ConsentRole.quote_words, then, now_state)  # no quoting item: free text is exported
-        shift = pseudonyms.shift(pid)
+        shift = shift_of(pid)
         make = makers.get((number, quote_ok))
         if make is None:
             make = makers[(number, quote_ok)] = row_maker(
@@ -251,10 +307,10 @@ def contribution_rows(
                 if logged is None:
                     logged = last_corrections(reading.audit_events)
                 corrected = logged.get(doc.get("id", ""))
-        out.rows.append(
+        rows.append(
             [
                 doc.get("id"),
-                pseudonyms.code_of(pseudonyms.codes.get(pid, "?")),
+                code_of(codes.get(pid, "?")),
                 stamp if not shift and stamp.endswith("Z") else _stamp(submitted + shift),
                 number,
                 state.value,
@@ -264,8 +320,10 @@ def contribution_rows(
             ]
         )
         if blanked:
-            out.redactions["free-text answers blanked: the contributor did not agree to be quoted"] += 1
-        out.exported_by[pid] += 1
+            blanked_rows += 1
+        exported_by[pid] += 1
+    if blanked_rows:
+        out.redactions["free-text answers blanked: the contributor did not agree to be quoted"] += blanked_rows
     if progress:
         progress(total, total, "checking what will leave the laptop")
     return out

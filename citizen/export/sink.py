@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ..store import durable
 from .cells import FORMULA_FIRST, safe_row_maker
@@ -86,18 +88,36 @@ class WrittenFile:
     header: list[str] = field(default_factory=list)
 
 
+BATCH = 2000  # rows laid out by the csv module in one call, then handed to the file as one piece of text
+
+
 def write_csv(
-    folder: Path, name: str, header: list[str], rows: Iterable[list[Any]], numeric: list[bool], bom: bool
+    folder: Path,
+    name: str,
+    header: list[str],
+    rows: Iterable[list[Any]],
+    numeric: list[bool],
+    bom: bool,
+    progress: Optional[Callable[[int], None]] = None,
 ) -> WrittenFile:
+    """``rows`` as RFC 4180 CSV, each cell as ``safe_cell`` gives it, a batch of rows per call to the csv module."""
     sink = Sink(folder / name, bom)
     try:
-        writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow([safe_cell(h) for h in header])
         safe = safe_row_maker(numeric, safe_cell)
+        remaining = iter(rows)
         n = 0
-        for row in rows:
-            writer.writerow(safe(row))
-            n += 1
+        while batch := list(islice(remaining, BATCH)):
+            if progress:
+                progress(n)
+            writer.writerows(map(safe, batch))
+            n += len(batch)
+            sink.write(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+        sink.write(buffer.getvalue())
         sink.close()
     except BaseException:
         sink.abandon()

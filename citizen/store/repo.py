@@ -138,8 +138,12 @@ class StudyRepo(StoredStudy):
         return [Contribution.model_validate(d) for d in self._t("contributions").where("participant_id", participant_id)]
 
     def contribution_docs(self) -> Iterator[dict[str, Any]]:
-        """Every contribution as the stored document (fast path for tables and exports)."""
-        return iter(self._t("contributions"))
+        """Every contribution as the stored document (fast path for exports), in row order.
+
+        Read a segment at a time and let go once walked (nothing kept loaded): the caller holds the
+        study's lock for a consistent reading.
+        """
+        return (doc for _, doc in self._t("contributions").stream())
 
     # -- the rest ----------------------------------------------------------------------------
     def invites(self) -> list[Invite]:

@@ -1,0 +1,125 @@
+"""The export as it was made before it was made fast (issue 16): the yardstick of tests/test_export_same.py.
+
+Kept as it was: every contribution's consent asked for one by one, the data-sharing check walking
+every cell, and one csv writer call per row with ``safe_cell`` called on every cell. The fast code
+must give byte for byte the same files; nothing in the app uses this module.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Optional
+
+from citizen.domain.base import parse_utc
+from citizen.domain.models import CHOICE_TYPES, ConsentRole, FieldType, ReviewState
+from citizen.export import check
+from citizen.export.cells import row_maker
+from citizen.export.rows import ContributionRows, _excluded, _filtered_out, _stamp
+from citizen.export.sink import Sink, WrittenFile, safe_cell
+from citizen.services.revisions import last_corrections
+
+
+def contribution_rows(reading, options, columns, consent, pseudonyms, wanted_versions, progress=None) -> ContributionRows:
+    out = ContributionRows()
+    docs = list(reading.docs)
+    present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
+    state_of = {s.value: s for s in ReviewState}
+    states = set(options.review_states)
+    partners_only = options.audience.value == "partners"
+    makers: dict[tuple[Any, bool], Any] = {}
+    logged: Optional[dict[str, datetime]] = None
+    for doc in docs:
+        pid = doc.get("participant_id", "")
+        now_state = consent.now(pid)
+        if doc.get("removed_at") or now_state.remove_data:
+            out.exclusions["the contributor withdrew and asked for their data to be removed"] += 1
+            continue
+        stamp = doc["submitted_at"]
+        submitted = parse_utc(stamp)
+        then = consent.then(pid, submitted)
+        reason = _excluded(consent, now_state, then, partners_only)
+        if reason is None:
+            state = state_of.get(doc.get("review_state", "received")) or ReviewState(doc.get("review_state"))
+            number = doc.get("protocol_version")
+            reason = _filtered_out(state, number, submitted, options, states, wanted_versions)
+        if reason is not None:
+            out.exclusions[reason] += 1
+            continue
+        quote_ok = consent.allowed(ConsentRole.quote_words, then, now_state)
+        shift = pseudonyms.shift(pid)
+        make = makers.get((number, quote_ok))
+        if make is None:
+            make = makers[(number, quote_ok)] = row_maker(
+                columns, present_in.get(number, set()), quote_ok, options.labels, reading.language
+            )
+        cells, blanked = make(doc.get("values") or {}, shift)
+        revisions = len(doc.get("history") or [])
+        corrected: Optional[datetime] = None
+        if revisions:
+            if doc.get("corrected_at"):
+                corrected = parse_utc(doc["corrected_at"])
+            else:
+                if logged is None:
+                    logged = last_corrections(reading.audit_events)
+                corrected = logged.get(doc.get("id", ""))
+        out.rows.append(
+            [
+                doc.get("id"),
+                pseudonyms.code_of(pseudonyms.codes.get(pid, "?")),
+                stamp if not shift and stamp.endswith("Z") else _stamp(submitted + shift),
+                number,
+                state.value,
+                revisions,
+                _stamp(corrected + shift) if corrected else None,
+                *cells,
+            ]
+        )
+        if blanked:
+            out.redactions["free-text answers blanked: the contributor did not agree to be quoted"] += 1
+        out.exported_by[pid] += 1
+    out.owners = {doc["id"]: pseudonyms.codes.get(doc.get("participant_id", ""), "") for doc in docs}
+    return out
+
+
+def category_holders(columns, rows_: list[list[Any]]) -> dict[tuple[str, str], set[Any]]:
+    holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    for i, col in enumerate(columns):
+        f = col.field
+        if f is None or not (f.type in CHOICE_TYPES or f.type in (FieldType.yes_no, FieldType.rating)):
+            continue
+        for row in rows_:
+            value = row[i]
+            if value is None or (col.option is not None and value == 0):
+                continue
+            category = col.option if col.option is not None else str(value)
+            holders[(f.key, category)].add(row[1])
+    return holders
+
+
+def write_csv(folder, name, header, rows_: Iterable[list[Any]], numeric, bom, progress: Optional[Any] = None) -> WrittenFile:
+    sink = Sink(folder / name, bom)
+    try:
+        writer = csv.writer(sink, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([safe_cell(h) for h in header])
+        n = 0
+        for row in rows_:
+            writer.writerow([safe_cell(v, numeric[i]) for i, v in enumerate(row)])
+            n += 1
+        sink.close()
+    except BaseException:
+        sink.abandon()
+        raise
+    return WrittenFile(name, n, sink.sha.hexdigest(), sink.size, list(header))
+
+
+def use_the_code_before(monkeypatch) -> None:
+    """Make the export in this test run as it did before (undone by ``monkeypatch`` at the test's end)."""
+    from citizen.export import files, plan, redcap
+
+    monkeypatch.setattr(plan, "contribution_rows", contribution_rows)
+    monkeypatch.setattr(check, "category_holders", category_holders)
+    monkeypatch.setattr(files, "write_csv", write_csv)
+    monkeypatch.setattr(redcap, "write_csv", write_csv)
