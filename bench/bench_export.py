@@ -8,7 +8,10 @@ and written again with ``csv.writer``; no check, no fsync), in the same run. A s
 narrower yardstick used before: only the contribution rows, already in memory, written by
 ``csv.writer``. Medians of three runs of each.
 
-Run alone: ``python bench/bench_export.py [--quick | --size N]``; or ``python -m bench --only bench_export``.
+Each run opens the data folder afresh, as ``citizen export`` does. Run alone:
+``python bench/bench_export.py [--quick | --size N | --data FOLDER]`` (FOLDER: a data folder holding
+the demo study, e.g. made by ``citizen --data FOLDER demo --contributions N --participants N/50 --seed 1``);
+or ``python -m bench --only bench_export``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -54,26 +58,27 @@ def csv_read_and_write(export: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(contributions: int, runs: int) -> list[dict]:
-    generated = studies.demo_study(contributions)
+def measure(contributions: int, runs: int, folder: Optional[Path] = None) -> list[dict]:
+    """Each run opens the data folder afresh, as ``citizen export`` does (nothing of the study loaded yet)."""
+    data_folder = folder or studies.demo_study(contributions).data
     tmp = Path(tempfile.mkdtemp(prefix="citizen-bench-export-"))
     ours: list[float] = []
     base: list[float] = []
     alone: list[float] = []
     try:
-        with DataFolder(generated.data) as data:
-            study = open_study(data, studies.STUDY_ID)
-            for n in range(runs):
+        for n in range(runs):
+            with DataFolder(data_folder) as data:
+                study = open_study(data, studies.STUDY_ID)
                 start = time.perf_counter()
                 plan = prepare_export(study, make_options())
                 result = export_data(study, plan, "bench", tmp / f"export-{n}")
                 ours.append(time.perf_counter() - start)
-                rows = len(plan.contributions)
-                base.append(csv_read_and_write(result.folder, tmp / f"copy-{n}"))
-                alone.append(csv_alone(plan.contributions, [c.name for c in plan.columns], tmp / f"alone-{n}.csv"))
-                del plan
-                shutil.rmtree(result.folder, ignore_errors=True)
-                shutil.rmtree(tmp / f"copy-{n}", ignore_errors=True)
+            rows = len(plan.contributions)
+            base.append(csv_read_and_write(result.folder, tmp / f"copy-{n}"))
+            alone.append(csv_alone(plan.contributions, [c.name for c in plan.columns], tmp / f"alone-{n}.csv"))
+            del plan
+            shutil.rmtree(result.folder, ignore_errors=True)
+            shutil.rmtree(tmp / f"copy-{n}", ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mine, theirs, written = statistics.median(ours), statistics.median(base), statistics.median(alone)
@@ -99,7 +104,12 @@ def measurements(quick: bool) -> list[dict]:
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     try:
-        chosen = measure(int(sys.argv[sys.argv.index("--size") + 1]), 3) if "--size" in sys.argv else measurements(quick)
+        if "--data" in sys.argv:  # a data folder already holding the demo study (made by `citizen demo`)
+            chosen = measure(0, 3, Path(sys.argv[sys.argv.index("--data") + 1]))
+        elif "--size" in sys.argv:
+            chosen = measure(int(sys.argv[sys.argv.index("--size") + 1]), 3)
+        else:
+            chosen = measurements(quick)
         for m in chosen:
             print(
                 f"{m['measure']}: {m['ours']:.2f} s; {m['base']}: {m['baseline']:.2f} s; ratio {m['ours'] / m['baseline']:.1f}x",

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..domain.base import parse_utc
@@ -53,7 +54,7 @@ class StudyReading:
     events_by: dict[str, list[ConsentEvent]]
     contacts: dict[str, Optional[Contact]]
     invites: dict[str, str]
-    docs: Iterable[dict[str, Any]]  # the stored contributions, read as they come (under the study's lock)
+    batches: Iterable[list[dict[str, Any]]]  # the stored contributions a segment at a time, read as they come (under the lock)
     contribution_total: int
     audit_events: list[AuditEntry]
     language: str
@@ -62,7 +63,7 @@ class StudyReading:
 def read_study(study: Study, options: ExportOptions) -> StudyReading:
     """One consistent reading of the study (no change lands half-way through), and the options checked against it.
 
-    The contributions are not read here but as ``reading.docs`` is walked: the caller holds the
+    The contributions are not read here but as ``reading.batches`` is walked: the caller holds the
     study's lock from this call until it has walked them.
     """
     with study.store.lock:
@@ -76,7 +77,7 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
             events_by[event.participant_id].append(event)
         contacts = {p.id: study.repo.contact(p.id) for p in participants} if options.contacts else {}
         invites = {i.id: i.label for i in study.repo.invites()}
-        docs = study.repo.contribution_docs()
+        batches = study.repo.contribution_batches()
         total = study.repo.contribution_counts().get("rows", 0)
         audit_events = study.repo.audit_entries()
     if options.language and options.language not in record.languages:
@@ -95,7 +96,7 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
         events_by,
         contacts,
         invites,
-        docs,
+        batches,
         total,
         audit_events,
         options.language or record.main_language,
@@ -272,9 +273,16 @@ def contribution_rows(
     blanked_rows = 0
     total = reading.contribution_total
     logged: Optional[dict[str, datetime]] = None  # read from the activity log only if needed
-    for n, doc in enumerate(reading.docs):
-        if progress and n % 5000 == 0:
-            progress(n, total, "reading contributions")
+    done = 0
+
+    def read_so_far(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        nonlocal done
+        if progress:
+            progress(done, total, "reading contributions")
+        done += len(batch)
+        return batch
+
+    for doc in chain.from_iterable(map(read_so_far, reading.batches)):
         pid = doc.get("participant_id", "")
         owners[doc.get("id")] = codes.get(pid, "")
         times, verdict_at, remove_data = verdicts.of(pid)

@@ -145,6 +145,10 @@ class StudyRepo(StoredStudy):
         """
         return (doc for _, doc in self._t("contributions").stream())
 
+    def contribution_batches(self) -> Iterator[list[dict[str, Any]]]:
+        """The stored contributions a segment at a time (each a list in row order), as ``contribution_docs`` reads them."""
+        return self._t("contributions").stream_batches()
+
     # -- the rest ----------------------------------------------------------------------------
     def invites(self) -> list[Invite]:
         return [Invite.model_validate(d) for d in self._t("invites")]

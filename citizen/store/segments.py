@@ -204,15 +204,23 @@ class SegmentedTable:
         file and let go once walked, so memory stays at one segment however large the study. The
         caller holds the study's lock for a consistent reading: unsaved changes are in memory.
         """
-        for number in list(self.segment_numbers()):
-            storage = self.loaded_storage(number)
-            if storage is not None:
-                rows = list(self._raw(number).items())
-            else:
-                rows = list(load_segment(self.segment_path(number), self.name)[self.name].items())
-            for key, doc in rows:
+        for rows in self._streamed():
+            for key, doc in rows.items():
                 yield int(key), doc
             del rows
+
+    def stream_batches(self) -> Iterator[list[dict[str, Any]]]:
+        """The documents of each segment in turn, in row order, as ``stream`` reads them (one segment held)."""
+        for rows in self._streamed():
+            yield list(rows.values())
+            del rows
+
+    def _streamed(self) -> Iterator[dict[str, dict[str, Any]]]:
+        for number in list(self.segment_numbers()):
+            if self.loaded_storage(number) is not None:
+                yield dict(self._raw(number))  # a snapshot: the writer may add to it while a reader walks it
+            else:
+                yield load_segment(self.segment_path(number), self.name)[self.name]
 
     def segment_rows(self, number: int) -> list[tuple[int, dict[str, Any]]]:
         """The (row, document) pairs of one segment (lets a reader go a segment at a time)."""

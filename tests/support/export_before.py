@@ -24,7 +24,7 @@ from citizen.services.revisions import last_corrections
 
 def contribution_rows(reading, options, columns, consent, pseudonyms, wanted_versions, progress=None) -> ContributionRows:
     out = ContributionRows()
-    docs = list(reading.docs)
+    docs = [doc for batch in reading.batches for doc in batch]
     present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
     state_of = {s.value: s for s in ReviewState}
     states = set(options.review_states)
