@@ -1,7 +1,7 @@
 """The fast export writes byte for byte the files the export wrote before it was made fast (issue 16).
 
-Random studies (the demo's history, then people who join, answer with odd words, change their
-consent over time, withdraw with and without removal), each exported with the code as it was
+Random studies (the demo's history, then people who join, answer with odd words, correct their answers,
+change their consent over time, withdraw with and without removal), each exported with the code as it was
 (tests/support/export_before.py) and as it is now, under many choices of options.
 """
 
@@ -24,6 +24,7 @@ from citizen.services import (
     Refused,
     add_contribution,
     change_consent,
+    correct_contribution,
     enrol_participant,
     open_study,
     review_contributions,
@@ -97,13 +98,17 @@ def grow(study, rng: random.Random) -> None:
     for n in range(rng.randint(5, 10)):
         at = start + timedelta(hours=7 * n, seconds=rng.randint(0, 59), microseconds=rng.choice([0, 250_000]))
         person = enrol_participant(study, answers(rng), ConsentMethod.phone, "volunteer", at=at)
+        mine: list[str] = []
         for step in range(rng.randint(1, 6)):
             at += timedelta(hours=rng.randint(1, 40), seconds=rng.randint(0, 59))
             choice = rng.random()
             try:
-                if choice < 0.6:
+                if choice < 0.5:
                     c = add_contribution(study, person.id, walk(rng, at), ContributionSource.phone, "volunteer", at=at)
                     given.append(c.id)
+                    mine.append(c.id)
+                elif choice < 0.6 and mine:
+                    correct_contribution(study, person.id, rng.choice(mine), walk(rng, at), "participant", at=at)
                 elif choice < 0.85:
                     change_consent(study, person.id, answers(rng), ConsentMethod.phone, "participant", at=at)
                 elif step:
