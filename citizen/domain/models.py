@@ -155,7 +155,24 @@ class Study(Record):
         return self.languages[0]
 
 
-class ProtocolVersion(Record):
+class ProtocolChecks(Record):
+    """What a protocol holds to, stored as a version or written in a protocol file: at least one
+    field, each key once, the study's page words well formed."""
+
+    @field_validator("page_words", check_fields=False)
+    @classmethod
+    def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return _check_page_words(value)
+
+    @field_validator("fields", check_fields=False)
+    @classmethod
+    def _fields(cls, value: list[FormField]) -> list[FormField]:
+        if not value:
+            raise ValueError("a protocol needs at least one form field")
+        return _unique_keys(value)
+
+
+class ProtocolVersion(ProtocolChecks):
     number: int = Field(ge=1)
     fields: list[FormField]
     consent: ConsentDocument
@@ -164,18 +181,6 @@ class ProtocolVersion(Record):
     approved_by: str = Field(min_length=1, max_length=120)
     effective_at: datetime = Field(default_factory=utcnow)
     page_words: PageWords = Field(default_factory=dict)
-
-    @field_validator("page_words")
-    @classmethod
-    def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        return _check_page_words(value)
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: list[FormField]) -> list[FormField]:
-        if not value:
-            raise ValueError("a protocol needs at least one form field")
-        return _unique_keys(value)
 
     @field_validator("effective_at")
     @classmethod

@@ -12,12 +12,11 @@ from .models import (
     FormField,
     Localised,
     PageWords,
+    ProtocolChecks,
     Record,
     Study,
     TeamMember,
     _check_localised,
-    _check_page_words,
-    _unique_keys,
     assign_roles,
 )
 
@@ -41,24 +40,12 @@ class ConsentPart(Record):
     items: list[dict[str, Any]]
 
 
-class ProtocolPart(Record):
+class ProtocolPart(ProtocolChecks):
     fields: list[FormField]
     consent: ConsentPart
     change_summary: str = ""
     approved_by: str = Field("", max_length=120)  # required unless the file is a draft
     page_words: PageWords = Field(default_factory=dict)  # the study's own translation of the phone pages' words
-
-    @field_validator("page_words")
-    @classmethod
-    def _page_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        return _check_page_words(value)
-
-    @field_validator("fields")
-    @classmethod
-    def _fields(cls, value: list[FormField]) -> list[FormField]:
-        if not value:
-            raise ValueError("a protocol needs at least one form field")
-        return _unique_keys(value)
 
 
 class DraftMark(Record):

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, ProgressBar, Static
 
 from ...services import ServiceError
 from ..acting import as_actor
 from ..live import on_ui_thread
+from ..text import plain
 
 
 class StudyScreenBase(Screen):
@@ -76,3 +77,32 @@ class StudyPage(StudyScreenBase):
         if table.row_count == 0:
             return None
         return table.cursor_coordinate.row
+
+
+class WorkPage(StudyScreenBase):
+    """A study screen that runs long work in a worker: one status line and one progress bar, named
+    by ``STATUS`` and ``PROGRESS``; ``busy`` while the work runs."""
+
+    STATUS = "#status"
+    PROGRESS = "#progress"
+
+    def __init__(self, study_id: str):
+        super().__init__(study_id)
+        self.busy = False
+
+    def _status(self, text: str, problem: bool = False) -> None:
+        status = self.query_one(self.STATUS, Static)
+        status.set_class(problem, "problem")
+        status.update(plain(text))
+
+    def _progress(self, done: int, total: int, what: str = "") -> None:
+        # Queued without waiting: the worker may hold the study's lock, which a refresh on the app's
+        # thread could be waiting for.
+        self.call_later(self._show_progress, done, total, what)
+
+    def _show_progress(self, done: int, total: int, what: str) -> None:
+        if not self.busy:  # queued before the work ended, shown after: the final word stays
+            return
+        self.query_one(self.PROGRESS, ProgressBar).update(total=max(total, done, 1), progress=done)
+        if what:
+            self._status(f"Working: {what}...")

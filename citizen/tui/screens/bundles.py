@@ -18,19 +18,19 @@ from ...services.common import ServiceError
 from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
 from ...store import StoreError
 from ..text import plain
-from .base import StudyScreenBase
+from .base import WorkPage
 
 
-class BundlesScreen(StudyScreenBase):
+class BundlesScreen(WorkPage):
     """Export a bundle; read one, see the merge report, confirm, and merge it as one change."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study")]
+    STATUS, PROGRESS = "#bundle-status", "#bundle-progress"
 
     def __init__(self, study_id: str):
         super().__init__(study_id)
         self.bundle: Optional[Bundle] = None
         self.plan: Optional[MergePlan] = None
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -63,24 +63,6 @@ class BundlesScreen(StudyScreenBase):
         self.query_one("#bundle-progress", ProgressBar).update(total=1, progress=0)
 
     # -- helpers called on the app's thread ----------------------------------------------------------
-    def _status(self, text: str, problem: bool = False) -> None:
-        status = self.query_one("#bundle-status", Static)
-        status.set_class(problem, "problem")
-        status.update(plain(text))
-
-    def _progress(self, done: int, total: int, what: str = "") -> None:
-        # Queued without waiting: the worker may hold the study's lock, which a refresh on the app's
-        # thread could be waiting for.
-        self.call_later(self._show_progress, done, total, what)
-
-    def _show_progress(self, done: int, total: int, what: str) -> None:
-        if not self.busy:  # queued before the work ended, shown after: the final word stays
-            return
-        bar = self.query_one("#bundle-progress", ProgressBar)
-        bar.update(total=max(total, done, 1), progress=done)
-        if what:
-            self._status(f"Working: {what}...")
-
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         for button_id in ("#export", "#read"):

@@ -26,7 +26,7 @@ from ...services.common import ServiceError
 from ...store import StoreError
 from ..acting import as_actor
 from ..text import plain
-from .base import StudyScreenBase
+from .base import WorkPage
 
 OPTIONS = [
     ("Include identifying fields", "identifying"),
@@ -40,7 +40,7 @@ OPTIONS = [
 ]
 
 
-class ExportScreen(StudyScreenBase):
+class ExportScreen(WorkPage):
     """Export the study's data (CSV or REDCap) or write the study report."""
 
     BINDINGS = [
@@ -49,11 +49,11 @@ class ExportScreen(StudyScreenBase):
         Binding("ctrl+s", "confirm", "Confirm & export"),
         Binding("ctrl+r", "report", "Study report"),
     ]
+    STATUS, PROGRESS = "#export-status", "#export-progress"
 
     def __init__(self, study_id: str):
         super().__init__(study_id)
         self.plan: Optional[ExportPlan] = None
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -128,23 +128,6 @@ class ExportScreen(StudyScreenBase):
             self._status("The choices changed: check again (Ctrl+T) before exporting.")
 
     # -- helpers on the app's thread ----------------------------------------------------------------
-    def _status(self, text: str, problem: bool = False) -> None:
-        status = self.query_one("#export-status", Static)
-        status.set_class(problem, "problem")
-        status.update(plain(text))
-
-    def _progress(self, done: int, total: int, what: str = "") -> None:
-        # Queued without waiting: the worker may hold the study's lock, which a refresh on the app's
-        # thread could be waiting for.
-        self.call_later(self._show_progress, done, total, what)
-
-    def _show_progress(self, done: int, total: int, what: str) -> None:
-        if not self.busy:  # queued before the work ended, shown after: the final word stays
-            return
-        self.query_one("#export-progress", ProgressBar).update(total=max(total, done, 1), progress=done)
-        if what:
-            self._status(f"Working: {what}...")
-
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.query_one("#check", Button).disabled = busy
