@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
+from .widgets.row_table import RowTable
+
 
 def screen_keys(screen: Screen) -> list[tuple[str, str, bool]]:
     """(key as shown, what it does, whether it is app-wide) for each binding active on ``screen``, the
@@ -41,7 +43,7 @@ class KeysScreen(ModalScreen[None]):
         title = getattr(under_title := self.under, "sub_title", "") or type(under_title).__name__
         with Vertical(classes="dialog", id="keys"):
             yield Static(f"Keys of this screen: {title}", classes="dialog-title")
-            yield DataTable(id="keys-table", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="keys-table", zebra_stripes=True)
             yield Static("Keys marked 'everywhere' work on every screen. Escape closes.", classes="hint")
         yield Footer()
 

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ...services.queries import activity
 from ..text import local_time, plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 
@@ -28,7 +29,7 @@ class ActivityScreen(StudyPage):
             yield Input(placeholder="who (part of a name)", id="activity-actor")
             yield Select([], prompt="every kind of step", id="activity-action")
         yield Static("", id="activity-count", classes="hint")
-        yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="activity-table", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -20,6 +20,7 @@ from ..dialogs.field import FieldDialog
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..preview import form_preview
 from ..text import plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 
@@ -67,7 +68,7 @@ class DesignScreen(StudyPage):
         yield Static("", id="draft-status", classes="hint")
         yield Static("", id="draft-problems", classes="problem")
         with Horizontal(id="design-body"):
-            yield DataTable(id="fields-table", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="fields-table", zebra_stripes=True)
             with VerticalScroll(id="preview-box"):
                 yield Static("", id="form-preview")
         yield Footer()

@@ -28,6 +28,7 @@ from ...web.address import base_url, join_link, local_address
 from ..acting import as_actor
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 QR_STYLE = "#ffffff on #000000"  # fixed: light modules white, dark ones black, whatever the theme
@@ -101,7 +102,7 @@ class EnrolmentScreen(StudyPage):
                     yield Input(port, id="serve-port", compact=True, restrict=r"[0-9]*", max_length=5)
                 yield Static("", id="serve-status")
                 yield Static("Invites (n new, x close)", classes="title")
-                yield DataTable(id="invites-table", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="invites-table", zebra_stripes=True)
                 yield Static("Arrivals since this screen opened", classes="title")
                 yield DataTable(id="arrivals-table", cursor_type="none", show_cursor=False)
             with VerticalScroll(id="enrol-qr"):

@@ -19,6 +19,7 @@ from ...services import design
 from ...services import page_words as words
 from ..dialogs.form import Entry, FormDialog
 from ..text import plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 MISSING = "(missing)"
@@ -41,7 +42,7 @@ class PageWordsScreen(StudyPage):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="page-words-summary", classes="hint")
-        yield DataTable(id="page-words-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="page-words-table", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -27,6 +27,7 @@ from ..dialogs.consent import EnrolDialog, WithdrawDialog
 from ..dialogs.contribution import ContributionDialog
 from ..dialogs.link import RelinkDialog
 from ..text import local_time, plain
+from ..widgets.row_table import RowTable
 from .base import StudyScreenBase
 
 
@@ -59,7 +60,7 @@ class ParticipantsScreen(StudyScreenBase):
         with Horizontal(classes="filter-bar"):
             yield Input(id="participant-search", placeholder="search by code", compact=True)
             yield Select([(s, s) for s in PARTICIPANT_STATUSES], id="participant-status", prompt="any status", compact=True)
-        yield DataTable(id="participants-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="participants-table", zebra_stripes=True)
         yield Static("Loading...", id="participants-count", classes="hint")
         yield Footer(compact=True)
 
@@ -186,7 +187,7 @@ class ParticipantDetailScreen(StudyScreenBase):
             yield Static("", id="participant-title", classes="title")
             yield Static("", id="participant-facts")
             yield Static("Consent history", classes="hint")
-            yield DataTable(id="consent-history", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="consent-history", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

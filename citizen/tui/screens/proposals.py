@@ -16,6 +16,7 @@ from ...services.design import draft_from_proposal
 from ...services.proposals import propose
 from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 
@@ -31,7 +32,7 @@ class ProposalsScreen(StudyPage):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="proposals-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="proposals-table", zebra_stripes=True)
         with VerticalScroll(id="proposal-detail-box"):
             yield Static("", id="proposal-detail")
         yield Footer()

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ...services.listing import StudySummary, list_studies
 from ..text import local_time, plain
+from ..widgets.row_table import RowTable
 
 # The first screen the app draws: what it does not show (the study screens, the dialogs, the
 # record models behind them) is imported when first asked for, so the app starts sooner.
@@ -37,7 +38,7 @@ class StudiesScreen(Screen):
         yield Header()
         yield Static("Studies", classes="title")
         yield Static("", id="studies-problem", classes="problem")
-        yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="studies-table", zebra_stripes=True)
         yield Static("", id="studies-empty", classes="hint")
         yield Footer()
 

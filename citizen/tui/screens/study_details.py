@@ -13,6 +13,7 @@ from ...domain.models import Role, StudyStatus
 from ...services import design
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 
 ROLE_OPTIONS = [(r.value, r.value) for r in Role]
@@ -71,7 +72,7 @@ class StudyDetailsScreen(StudyPage):
         yield Header()
         yield Static("", id="details-facts")
         yield Static("Team", classes="title")
-        yield DataTable(id="team-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="team-table", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

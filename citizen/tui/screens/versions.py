@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ...domain.rules import protocol_changes
 from ..text import local_time
+from ..widgets.row_table import RowTable
 from .base import StudyPage
 from .design import describe_changes
 
@@ -19,7 +20,7 @@ class VersionsScreen(StudyPage):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="versions-table", zebra_stripes=True)
         with VerticalScroll(id="version-detail-box"):
             yield Static("", id="version-detail")
         yield Footer()
