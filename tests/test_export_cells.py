@@ -12,10 +12,13 @@ import pytest
 
 from citizen.domain.models import FREE_TEXT_TYPES, FieldType, pick
 from citizen.export.cells import row_maker, safe_row_maker
-from citizen.export.plan import field_columns, make_options
+from citizen.export.check import category_holders
+from citizen.export.plan import base_columns, field_columns, make_options
 from citizen.export.sink import safe_cell
 from citizen.services import open_study
 from citizen.store import DataFolder
+
+from .support.export_before import category_holders as cell_by_cell_holders
 
 ODD = [
     None,
@@ -132,3 +135,24 @@ def test_keys_and_codes_are_values_never_code(versions):
     make = row_maker([odd], {hostile}, True, True, "en")
     cells, _ = make({hostile: "=1"}, timedelta(0))
     assert cells == [reference_row([odd], {hostile}, True, True, "en", {hostile: "=1"}, timedelta(0))[0][0]]
+
+
+def test_the_sharing_check_counted_a_column_at_a_time_is_the_check_counted_cell_by_cell(versions):
+    """Who holds each answer, whatever the answers' types (1 and True, 0.0 and -0.0, lists, text)."""
+    columns, _ = field_columns(versions, make_options(identifying=True))
+    columns = [*base_columns(versions[-1].page_words), *columns]
+    answers = [None, 0, 1, 2, True, False, 1.0, 0.0, -0.0, 2.5, "1", "yes", "=x", ["cough"], {"a": 1}, "canal_path"]
+    rng = random.Random(3)
+    for trial in range(60):
+        rows = []
+        for n in range(rng.randint(0, 40)):
+            row: list = [f"c{n}", f"P{rng.randint(1, 9)}"]
+            for col in columns[2:]:
+                if col.option is not None:
+                    row.append(rng.choice([None, 0, 1]))  # what cells.row_maker gives an option column
+                elif trial % 2:
+                    row.append(rng.choice(answers))
+                else:
+                    row.append(rng.choice([None, 1, 2, 3, "canal_path", "other"]))
+            rows.append(row)
+        assert category_holders(columns, rows) == cell_by_cell_holders(columns, rows)

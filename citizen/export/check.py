@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import is_, itemgetter
+from itertools import compress, repeat
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..domain.models import CHOICE_TYPES, FREE_TEXT_TYPES, FieldType
@@ -14,6 +14,7 @@ from ..domain.plural import count, plural
 if TYPE_CHECKING:
     from .plan import Column, ExportOptions
 
+SIMPLE = frozenset((str, int, bool, type(None)))  # answers whose equal values always read the same as text
 SMALL_COUNT = 5  # an answer category held by fewer participants than this can identify them
 
 
@@ -48,9 +49,11 @@ def category_holders(columns: list[Column], rows: list[list[Any]]) -> dict[tuple
     """Who holds each answer category: (field key, category) -> participant codes (``row[1]``).
 
     Worked out a column at a time: the distinct (answer, participant) pairs of a column are
-    gathered by the interpreter's own set and map, and only those pairs, not every cell, are looked
-    at in Python. The categories are those of the cell-by-cell rule: an option column's option
-    where it is chosen (not 0, not empty), else the answer as text.
+    gathered by the interpreter's own set, zip and map, and only those pairs, not every cell, are
+    looked at in Python. The categories are those of the cell-by-cell rule: an option column's
+    option where it is chosen (1; not 0, not empty), else the answer as text (``str``), so answers
+    are told apart by type too (1 and True read differently), and a column holding decimals or
+    anything unusual is read cell by cell as text.
     """
     holders: dict[tuple[str, str], set[Any]] = defaultdict(set)
     codes = list(map(itemgetter(1), rows))
@@ -59,14 +62,21 @@ def category_holders(columns: list[Column], rows: list[list[Any]]) -> dict[tuple
         if f is None or not (f.type in CHOICE_TYPES or f.type in (FieldType.yes_no, FieldType.rating)):
             continue
         cells = list(map(itemgetter(i), rows))
-        if col.option is not None:  # 1, 0 or None (the field not in the row's version), made by cells.row_maker
-            for value, code in set(zip(cells, codes, strict=True)):
-                if value is not None and value != 0:
-                    holders[(f.key, col.option)].add(code)
+        if col.option is not None:  # 1 (chosen), 0 or None (the field not in the row's version): cells.row_maker
+            chosen = set(compress(codes, cells))
+            if chosen:
+                holders[(f.key, col.option)] |= chosen
             continue
-        for empty, category, code in set(zip(map(is_, cells, repeat(None)), map(str, cells), codes, strict=True)):
-            if not empty:
-                holders[(f.key, category)].add(code)
+        kinds = set(map(type, cells))
+        if float in kinds or not kinds <= SIMPLE:  # 0.0 and -0.0 are one value but two texts: each cell as text
+            answers = set(zip(map(is_not, cells, repeat(None)), map(str, cells), codes, strict=True))
+            for given, category, code in answers:
+                if given:
+                    holders[(f.key, category)].add(code)
+            continue
+        for _kind, value, code in set(zip(map(type, cells), cells, codes, strict=True)):  # equal values, one text
+            if value is not None:
+                holders[(f.key, str(value))].add(code)
     return holders
 
 

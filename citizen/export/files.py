@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from ..domain.models import utcnow
 from ..services.common import ServiceError
+from ..services.merge import paused_gc
 from ..store import durable
 from .activity import ACTIVITY_HEADER
 from .datapackage import package_of, resource_of
@@ -218,5 +219,6 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
         if progress:
             progress(total, total, "finishing")
 
-    folder = atomic_folder_write(out, files, progress)
+    with paused_gc():  # as while the rows were made (plan.prepare_export)
+        folder = atomic_folder_write(out, files, progress)
     return ExportResult(folder, manifest)

@@ -1,5 +1,6 @@
 """The rows an export writes, step by step: the study read once, each participant's consent folded
-through the domain rules, then the contributions, the participants and the consent log that may leave.
+through the domain rules, then the contributions (contributions.py), the participants and the
+consent log that may leave.
 
 ``plan.prepare_export`` runs these steps in order; nothing here writes a file or changes the study.
 """
@@ -14,10 +15,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..domain.base import parse_utc
 from ..domain.models import (
     ConsentDocument,
     ConsentEvent,
@@ -25,17 +24,14 @@ from ..domain.models import (
     Contact,
     Participant,
     ProtocolVersion,
-    ReviewState,
 )
 from ..domain.models import Study as StudyRecord
 from ..domain.rules import ConsentState, fold_consent
 from ..services.common import Refused, ServiceError, Study
-from ..services.revisions import last_corrections
 from ..store.repo import AuditEntry
-from .cells import RowMaker, row_maker
 
 if TYPE_CHECKING:
-    from .plan import Column, ExportOptions, Progress
+    from .plan import ExportOptions
 
 SHIFT_DAYS = 182  # dates move by a secret whole number of days, at most this many either way
 
@@ -171,170 +167,6 @@ class Pseudonyms:
 
     def shift(self, participant_id: str) -> timedelta:
         return self.offsets.get(participant_id, timedelta(0))
-
-
-@dataclass
-class ContributionRows:
-    rows: list[list[Any]] = field(default_factory=list)
-    exclusions: Counter = field(default_factory=Counter)
-    redactions: Counter = field(default_factory=Counter)
-    exported_by: Counter = field(default_factory=Counter)
-    owners: dict[str, str] = field(default_factory=dict)  # every contribution's id -> its participant's study code
-
-
-def _excluded(consent: ConsentRules, now_state: ConsentState, then: ConsentState, partners_only: bool) -> Optional[str]:
-    """Why consent keeps this contribution out of the export (None: consent lets it leave)."""
-    if not consent.covered(then):
-        return "no consent covering it was in force when it was given"
-    if partners_only and not consent.allowed(ConsentRole.share_partners, then, now_state):
-        return (
-            "the contributor did not agree to sharing with partner organisations"
-            if then.item_in_force(ConsentRole.share_partners, consent.documents) is not None
-            else "the consent document has no item for sharing with partner organisations"
-        )
-    return None
-
-
-NO_CONSENT = ConsentState()  # one object: verdicts are kept by the identity of the states they were asked of
-REMOVED = "the contributor withdrew and asked for their data to be removed"
-Verdict = tuple[Optional[str], bool]  # why consent keeps a contribution out (None: it may leave), and may its words be quoted
-
-
-class Verdicts:
-    """Each participant's consent verdicts, worked out once per consent state they went through.
-
-    A contribution needs only the state in force when it was given (found by its time among the
-    participant's event times) and the participant's state today; both are fixed per participant,
-    so the rules run once per state, not once per contribution.
-    """
-
-    def __init__(self, consent: ConsentRules, partners_only: bool):
-        self.consent = consent
-        self.partners_only = partners_only
-        self._of: dict[str, tuple[list[datetime], list[Verdict], bool]] = {}
-
-    def of(self, participant_id: str) -> tuple[list[datetime], list[Verdict], bool]:
-        """(event times, verdict before the first event and after each, whether their data is to be removed)."""
-        found = self._of.get(participant_id)
-        if found is None:
-            consent = self.consent
-            timeline = consent.timelines.get(participant_id)
-            now_state = timeline.now if timeline else NO_CONSENT
-            states = [NO_CONSENT, *(timeline.states if timeline else [])]
-            verdicts = []
-            for then in states:
-                reason = _excluded(consent, now_state, then, self.partners_only)
-                # no quoting item: free text is exported
-                verdicts.append((reason, reason is None and consent.allowed(ConsentRole.quote_words, then, now_state)))
-            found = self._of[participant_id] = (timeline.times if timeline else [], verdicts, now_state.remove_data)
-        return found
-
-
-def _filtered_out(
-    state: ReviewState,
-    number: Any,
-    submitted: datetime,
-    options: ExportOptions,
-    states: set[ReviewState],
-    wanted_versions: set[int],
-) -> Optional[str]:
-    """Why the export's own filters leave this contribution out (None: it is wanted)."""
-    if state not in states:
-        return f"filtered out: review state '{state.value}' not chosen"
-    if number not in wanted_versions:
-        return f"filtered out: protocol version {number} not chosen"
-    day = submitted.date()
-    if (options.date_from and day < options.date_from) or (options.date_to and day > options.date_to):
-        return "filtered out: submitted outside the date range"
-    return None
-
-
-def contribution_rows(
-    reading: StudyReading,
-    options: ExportOptions,
-    columns: list[Column],
-    consent: ConsentRules,
-    pseudonyms: Pseudonyms,
-    wanted_versions: set[int],
-    progress: Optional[Progress] = None,
-) -> ContributionRows:
-    """contributions.csv: a row per contribution that consent and the filters let leave.
-
-    The stored documents are read as they come, a segment at a time; only the rows that leave are kept.
-    """
-    out = ContributionRows()
-    rows, exclusions, exported_by, owners = out.rows, out.exclusions, out.exported_by, out.owners
-    present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
-    state_of = {s.value: s for s in ReviewState}
-    states = set(options.review_states)
-    verdicts = Verdicts(consent, options.audience.value == "partners")
-    makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
-    codes, code_of, shift_of = pseudonyms.codes, pseudonyms.code_of, pseudonyms.shift
-    blanked_rows = 0
-    total = reading.contribution_total
-    logged: Optional[dict[str, datetime]] = None  # read from the activity log only if needed
-    done = 0
-
-    def read_so_far(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        nonlocal done
-        if progress:
-            progress(done, total, "reading contributions")
-        done += len(batch)
-        return batch
-
-    for doc in chain.from_iterable(map(read_so_far, reading.batches)):
-        pid = doc.get("participant_id", "")
-        owners[doc.get("id")] = codes.get(pid, "")
-        times, verdict_at, remove_data = verdicts.of(pid)
-        if doc.get("removed_at") or remove_data:
-            exclusions[REMOVED] += 1
-            continue
-        stamp = doc["submitted_at"]  # as stored: UTC, ISO 8601 with Z (written again only when shifted)
-        submitted = parse_utc(stamp)
-        reason, quote_ok = verdict_at[bisect_right(times, submitted)]
-        if reason is None:
-            state = state_of.get(doc.get("review_state", "received")) or ReviewState(doc.get("review_state"))
-            number = doc.get("protocol_version")
-            reason = _filtered_out(state, number, submitted, options, states, wanted_versions)
-        if reason is not None:
-            exclusions[reason] += 1
-            continue
-        shift = shift_of(pid)
-        make = makers.get((number, quote_ok))
-        if make is None:
-            make = makers[(number, quote_ok)] = row_maker(
-                columns, present_in.get(number, set()), quote_ok, options.labels, reading.language
-            )
-        cells, blanked = make(doc.get("values") or {}, shift)
-        revisions = len(doc.get("history") or [])
-        corrected: Optional[datetime] = None
-        if revisions:
-            if doc.get("corrected_at"):
-                corrected = parse_utc(doc["corrected_at"])
-            else:  # corrected before contributions kept the time: the activity log has it
-                if logged is None:
-                    logged = last_corrections(reading.audit_events)
-                corrected = logged.get(doc.get("id", ""))
-        rows.append(
-            [
-                doc.get("id"),
-                code_of(codes.get(pid, "?")),
-                stamp if not shift and stamp.endswith("Z") else _stamp(submitted + shift),
-                number,
-                state.value,
-                revisions,
-                _stamp(corrected + shift) if corrected else None,
-                *cells,
-            ]
-        )
-        if blanked:
-            blanked_rows += 1
-        exported_by[pid] += 1
-    if blanked_rows:
-        out.redactions["free-text answers blanked: the contributor did not agree to be quoted"] += blanked_rows
-    if progress:
-        progress(total, total, "checking what will leave the laptop")
-    return out
 
 
 @dataclass

@@ -17,7 +17,8 @@ from citizen.domain.base import parse_utc
 from citizen.domain.models import CHOICE_TYPES, ConsentRole, FieldType, ReviewState
 from citizen.export import check
 from citizen.export.cells import row_maker
-from citizen.export.rows import ContributionRows, _excluded, _filtered_out, _stamp
+from citizen.export.contributions import ContributionRows, _excluded, _filtered_out
+from citizen.export.rows import _stamp
 from citizen.export.sink import Sink, WrittenFile, safe_cell
 from citizen.services.revisions import last_corrections
 
