@@ -16,7 +16,7 @@ from citizen.tui.screens.proposals import ProposalsScreen
 from citizen.tui.screens.versions import VersionsScreen
 
 from .support.studies import empty_study, published_study
-from .support.tui import SIZE, cells, fill, shown
+from .support.tui import SIZE, cells, fill, shown, type_at_once
 
 
 async def test_a_new_study_asks_the_name_once_and_refuses_an_empty_title(data_path):
@@ -129,6 +129,24 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
             await fill(pilot, label_en=f"A {kind.value} question", type=kind.value, **extra)
             assert isinstance(app.screen, DesignScreen), kind
         assert [f.type for f in d.open_draft(study).fields][2:] == [FieldType.multiple_choice, FieldType.rating, FieldType.place]
+    app.data.close()
+
+
+async def test_a_tab_typed_straight_after_a_word_moves_on_to_the_next_box(data_path):
+    study_id = empty_study(data_path)
+    app = make_app(data_path, study_id=study_id, actor="Amina Yusuf")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("d", "s", "a")
+        await pilot.pause()
+        assert app.screen.id == "field-dialog"
+        # the question, Tab to the type, Tab to the key: typed without a pause, as a quick typist does
+        await type_at_once(pilot, *"Abc", "tab", "tab", *"xyz")
+        values = app.screen.values()
+        assert values["label_en"] == "Abc" and values["key"] == "xyz"
+        assert app.focused is app.screen.query_one("#f-key")
+        await type_at_once(pilot, "shift+tab", "shift+tab")  # and back, as quickly
+        assert app.focused is app.screen.query_one("#f-label_en")
     app.data.close()
 
 

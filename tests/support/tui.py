@@ -64,3 +64,17 @@ async def fill(pilot, **values) -> None:
 def shown(screen, selector: str) -> str:
     widget = screen.query_one(selector, Static)
     return str(widget.render()) if widget.display else ""
+
+
+async def type_at_once(pilot, *keys: str) -> None:
+    """Keys arriving together, as from a fast typist or a terminal that reads them in one go: each reaches
+    the app straight after the one before, without waiting for the app to finish with it (``pilot.press``
+    waits after every key, so it never shows a key overtaken by the one before)."""
+    from textual import events
+
+    app = pilot.app
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else {"tab": "\t", "enter": "\r", "space": " "}.get(key))
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await settle(app, pilot)

@@ -14,6 +14,16 @@ from ..text import plain
 
 T = TypeVar("T")
 
+# Tab and Shift+Tab move on as soon as they arrive. Unbound, a key climbs from the focused box through
+# each container to the screen before it moves the focus, and the boxes' change handlers (a preview
+# redrawn per key) run on that way; letters typed straight after a Tab overtook it and landed in the
+# box just left ("Abc", Tab, "Xyz" gave "AbcXyz"). Bound with priority, the app moves the focus before
+# it hands on the next key.
+FOCUS_KEYS = [
+    Binding("tab", "app.focus_next", "Next box", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", "Previous box", show=False, priority=True),
+]
+
 
 class DeskDialog(ModalScreen[T]):
     """A modal form: ``ctrl+s`` saves, ``escape`` cancels; refusals show beside their field."""
@@ -21,6 +31,7 @@ class DeskDialog(ModalScreen[T]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save", priority=True),
+        *FOCUS_KEYS,
     ]
     TITLE_TEXT = ""
     SAVE_LABEL = "Save"

@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 from ...services import Refused, ServiceError
 from ..text import plain
 from ..widgets.tick_box import TickBox
+from .base import FOCUS_KEYS
 
 
 @dataclass
@@ -45,6 +46,7 @@ class FormDialog(ModalScreen[Any]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
+        *FOCUS_KEYS,
     ]
     AUTO_FOCUS = None
 
