@@ -108,6 +108,21 @@ def fill_walk(page, minutes: str = "35") -> None:
     page.fill("#f-notes", "Windy by the canal.")
 
 
+def joined_with_a_walk(page, join: str) -> str:
+    """A volunteer joins on the page and sends a walk; their participant code."""
+    page.goto(join)
+    consent_all(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#participant-code")
+    code = page.inner_text("#participant-code")
+    page.click("a.button")
+    page.wait_for_selector("#contribute")
+    fill_walk(page)
+    page.click("#contribute button[type=submit]")
+    page.wait_for_selector(".notice")
+    return code
+
+
 def test_a_volunteer_enrols_and_contributes_on_a_320_pixel_phone(browser, site, study, tmp_path):
     join, _ = site
     page = browser.new_page(viewport={"width": 320, "height": 640})
@@ -217,16 +232,7 @@ def test_nothing_overflows_sideways_at_200_percent_zoom(browser, site, lang):
 def test_leaving_on_a_phone_is_explained_confirmed_and_then_said_as_done(browser, site, study, tmp_path):
     join, _ = site
     page = browser.new_page(viewport={"width": 320, "height": 640})
-    page.goto(join)
-    consent_all(page)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#participant-code")
-    code = page.inner_text("#participant-code")
-    page.click("a.button")
-    page.wait_for_selector("#contribute")
-    fill_walk(page)
-    page.click("#contribute button[type=submit]")
-    page.wait_for_selector(".notice")
+    code = joined_with_a_walk(page, join)
     participant = study.repo.participant_by("code", code)
 
     page.check("input[name=remove][value=remove]")
@@ -282,3 +288,34 @@ def test_the_contact_box_shows_only_beside_a_yes_and_is_kept_when_given(browser,
     page.close()
     participant = study.repo.participant_by("code", code)
     assert study.repo.contact(participant.id).phone == "07700 900123"
+
+
+def test_a_volunteer_replies_to_feedback_under_it_on_a_320_pixel_phone(browser, site, study, tmp_path):
+    from citizen.services import give_feedback
+
+    join, _ = site
+    context = browser.new_context(viewport={"width": 320, "height": 640}, bypass_csp=True)  # axe is let in
+    page = context.new_page()
+    code = joined_with_a_walk(page, join)
+    (contribution,) = study.repo.contributions_of(study.repo.participant_by("code", code).id)
+    give_feedback(study, contribution.id, "Could you say which crossing?", "Amina Yusuf")
+    page.reload()
+    box = page.locator(".reply-form textarea")
+    assert box.count() == 1 and page.inner_text(f"label[for='{box.get_attribute('id')}']") == "Reply to the team"
+    page.click(".reply-form button[type=submit]")  # nothing written
+    page.wait_for_selector(".reply-form .error")
+    assert page.inner_text(".reply-form .error") == "This cannot be left empty."
+    assert box.get_attribute("aria-invalid") == "true" and box.evaluate("el => el === document.activeElement")
+    fits(page)
+    box.fill("The one by the bus station, at 8.")
+    page.click(".reply-form button[type=submit]")
+    page.wait_for_selector(".notice")
+    assert page.inner_text(".notice") == "Your reply was sent to the study team."
+    assert page.inner_text(".contribution .reply") == "Your reply: The one by the bus station, at 8."
+    fits(page)
+    not_blank(page.screenshot(path=str(tmp_path / "reply.png"), full_page=True))
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("async () => (await axe.run()).violations")
+    assert not [(v["id"], v["help"]) for v in violations if v["impact"] in ("serious", "critical")]
+    context.close()
+    assert [r.text for r in study.repo.contribution(contribution.id).replies] == ["The one by the bus station, at 8."]

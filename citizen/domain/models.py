@@ -36,6 +36,16 @@ from .consent import (  # noqa: F401 (re-exported: the consent records are impor
     assign_roles,
     role_problems,
 )
+from .contribution import (  # noqa: F401 (re-exported: the contribution records are imported from here)
+    REPLY_MAX,
+    Contribution,
+    ContributionSource,
+    Feedback,
+    Reply,
+    ReviewNote,
+    ReviewState,
+    Revision,
+)
 from .form import (  # noqa: F401 (re-exported: the form's parts are imported from here)
     CHOICE_TYPES,
     FIELD_TYPE_NAMES,
@@ -278,63 +288,6 @@ class Contact(Record):
     @classmethod
     def _when(cls, value: Optional[datetime]) -> Optional[datetime]:
         return _utc(value) if value is not None else None
-
-
-class ReviewState(str, Enum):
-    received = "received"
-    accepted = "accepted"
-    needs_attention = "needs attention"
-    rejected = "rejected"
-
-
-class ContributionSource(str, Enum):
-    phone = "phone"
-    desk = "desk"
-    import_ = "import"
-
-
-class ReviewNote(Record):
-    state: ReviewState
-    note: str = Field(default="", max_length=2000)
-    by: str = Field(min_length=1, max_length=120)
-    at: datetime = Field(default_factory=utcnow)
-
-
-class Feedback(Record):
-    text: str = Field(min_length=1, max_length=4000)
-    by: str = Field(min_length=1, max_length=120)
-    at: datetime = Field(default_factory=utcnow)
-
-
-class Revision(Record):
-    """Values a contribution held before a correction, and when they were given."""
-
-    values: dict[str, Any]
-    at: datetime
-
-
-class Contribution(Record):
-    id: str = Field(default_factory=new_id)
-    participant_id: str
-    protocol_version: int = Field(ge=1)
-    values: dict[str, Any]
-    submitted_at: datetime = Field(default_factory=utcnow)
-    source: ContributionSource
-    review_state: ReviewState = ReviewState.received
-    reviews: list[ReviewNote] = Field(default_factory=list)
-    feedback: list[Feedback] = Field(default_factory=list)
-    history: list[Revision] = Field(default_factory=list)
-    corrected_at: Optional[datetime] = None  # when the contributor last corrected it (the values now held)
-    removed_at: Optional[datetime] = None
-    laptop: str = ""
-
-    @property
-    def removed(self) -> bool:
-        return self.removed_at is not None
-
-    @property
-    def revised(self) -> bool:
-        return bool(self.history)
 
 
 class ProposalStatus(str, Enum):

@@ -10,6 +10,7 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional, Union
 
+from .contribution import REPLY_MAX
 from .models import (
     ConsentDocument,
     ConsentEvent,
@@ -378,3 +379,14 @@ def validate_values(fields: list[FormField], raw: Mapping[str, Any]) -> tuple[di
         elif value is not None:
             values[f.key] = value
     return values, errors
+
+
+def reply_problem(text: str) -> Optional[Said]:
+    """What keeps a contributor's reply to feedback from being kept (None: it can be kept as it is)."""
+    if not text.strip():
+        return Said("This cannot be left empty.")
+    if len(text) > REPLY_MAX:
+        return Said("Please keep this to %(limit)s characters or fewer (it has %(count)s).", limit=REPLY_MAX, count=len(text))
+    if "\x00" in text or (not text.isascii() and _SURROGATE.search(text)):
+        return Said("This answer contains a character that cannot be kept.")
+    return None

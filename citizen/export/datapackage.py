@@ -166,10 +166,12 @@ def schema_of(plan: ExportPlan, name: str, header: list[str]) -> dict[str, Any]:
 
 DESCRIPTIONS = {
     "contributions.csv": "One row per contribution that consent and the filters allow; a column per form field "
-    "across versions (several choices: one 0/1 column per option).",
+    "across versions (several choices: one 0/1 column per option). The team's feedback and the contributors' "
+    "replies are conversation, not answers, and are never exported.",
     "participants.csv": "Everyone whose data may leave, by pseudonymous code, with their consent today.",
     "consent_log.csv": "Every consent event of those participants: granted, changed, withdrawn.",
-    "data_dictionary.csv": "Every column of contributions.csv with its label and choices in each language.",
+    "data_dictionary.csv": "Every column of contributions.csv with its label and choices in each language "
+    "(feedback and replies to it are not data and have no column).",
     "activity.csv": "The study's activity log: who did what, when, to which record (no answers, no contacts, "
     "participant codes only).",
     "redcap_data_dictionary.csv": "REDCap's data dictionary (its 18 columns), to import into a REDCap project.",

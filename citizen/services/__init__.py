@@ -12,6 +12,7 @@ if TYPE_CHECKING:
         correct_contribution,
         give_feedback,
         post_update,
+        reply_to_feedback,
         review_contributions,
     )
     from .participation import (
@@ -47,6 +48,7 @@ _WHERE = {
     "correct_contribution": "contributions",
     "give_feedback": "contributions",
     "post_update": "contributions",
+    "reply_to_feedback": "contributions",
     "review_contributions": "contributions",
     "InviteNotOpen": "participation",
     "change_consent": "participation",
@@ -93,6 +95,7 @@ __all__ = [
     "decide_proposal",
     "enrol_participant",
     "relink_participant",
+    "reply_to_feedback",
     "export_protocol",
     "give_feedback",
     "import_protocol",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Optional
 
+from ..domain.contribution import replied
 from ..domain.models import ConsentEvent, Contact, FieldType, Participant, ReviewState
 from ..domain.rules import ConsentState, fold_consent
 from .common import NotFound, Study
@@ -35,10 +36,12 @@ class ContributionFilter:
     """What the coordinator asked to see. Dates are local calendar days, both ends included.
 
     ``review_state`` is one of ``REVIEW_STATES``, or "removed" for the tombstones of contributions
-    removed at their contributor's request (which are otherwise left out).
+    removed at their contributor's request (which are otherwise left out). ``replied``: only those
+    whose contributor has the last word (a reply after the team's latest feedback).
     """
 
     review_state: Optional[str] = None
+    replied: bool = False
     participant: str = ""
     protocol_version: Optional[int] = None
     since: Optional[date] = None
@@ -64,6 +67,7 @@ class ContributionRow:
     feedback: int
     preview: str
     removed: bool
+    replied: bool = False
 
 
 @dataclass
@@ -116,6 +120,7 @@ class ContributionIndex:
         self._version = array("l")
         self._when = array("d")
         self._state = array("b")
+        self._replied = array("b")  # 1: the contributor replied after the team's latest feedback
         self._text: list[str] = []  # the text answers of each row, folded for search ("" when none)
         self._pids: list[str] = []
         self._pid_number: dict[str, int] = {}
@@ -167,6 +172,7 @@ class ContributionIndex:
             self._version.extend([0] * missing)
             self._when.extend([0.0] * missing)
             self._state.extend([_MISSING] * missing)
+            self._replied.extend([0] * missing)
             self._text.extend([""] * missing)
             self._order = None
         pid = doc.get("participant_id", "")
@@ -181,6 +187,7 @@ class ContributionIndex:
         self._version[pos] = int(doc.get("protocol_version", 0))
         self._when[pos] = when
         self._state[pos] = _REMOVED if doc.get("removed_at") else REVIEW_STATES.index(doc["review_state"])
+        self._replied[pos] = replied(doc.get("feedback") or [], doc.get("replies") or [])
         values = doc.get("values") or {}
         words = [str(values[k]) for k in self._keys_of(self._version[pos]) if values.get(k)]
         self._text[pos] = " ".join(words).casefold() if words else ""
@@ -230,6 +237,8 @@ class ContributionIndex:
                 positions = [p for p in positions if state[p] == wanted]
             else:
                 positions = [p for p in positions if state[p] < _REMOVED]
+            if flt.replied:
+                positions = [p for p in positions if self._replied[p]]
             if flt.protocol_version is not None:
                 version, wanted_v = self._version, flt.protocol_version
                 positions = [p for p in positions if version[p] == wanted_v]
@@ -296,6 +305,7 @@ class ContributionIndex:
             feedback=len(doc.get("feedback") or []),
             preview=" ".join(preview.split())[:200],
             removed=removed,
+            replied=not removed and replied(doc.get("feedback") or [], doc.get("replies") or []),
         )
 
     def state_of(self, row: int) -> str:

@@ -12,6 +12,7 @@ from ..domain.models import (
     Contribution,
     ContributionSource,
     Feedback,
+    Reply,
     ReviewNote,
     ReviewState,
     Revision,
@@ -20,7 +21,7 @@ from ..domain.models import (
     utcnow,
 )
 from ..domain.protocol_file import explain
-from ..domain.rules import validate_values
+from ..domain.rules import reply_problem, validate_values
 from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of, serialised, volunteers_gate
 
 
@@ -88,6 +89,20 @@ def _contribution(study: Study, contribution_id: str) -> tuple[int, Contribution
     return row, Contribution.model_validate(doc)
 
 
+def _their_own(study: Study, participant_id: str, contribution_id: str) -> tuple[int, Contribution]:
+    """A contribution its contributor changes from their phone: theirs, not removed, the study open to them."""
+    try:
+        row, old = _contribution(study, contribution_id)
+    except NotFound:
+        raise NotFound("This contribution is not known.") from None
+    if old.participant_id != participant_id:
+        raise NotFound("This contribution is not known.")
+    if old.removed:
+        raise Refused("This contribution was removed at the contributor's request.")
+    volunteers_gate(study)
+    return row, old
+
+
 @serialised
 def correct_contribution(
     study: Study,
@@ -98,15 +113,7 @@ def correct_contribution(
     at: Optional[datetime] = None,
 ) -> Contribution:
     """A contributor corrects their own contribution: a new revision, the old values kept in its history."""
-    try:
-        row, old = _contribution(study, contribution_id)
-    except NotFound:
-        raise NotFound("This contribution is not known.") from None
-    if old.participant_id != participant_id:
-        raise NotFound("This contribution is not known.")
-    if old.removed:
-        raise Refused("This contribution was removed at the contributor's request.")
-    volunteers_gate(study)  # a contributor corrects from their phone
+    row, old = _their_own(study, participant_id, contribution_id)
     _consent_gate(study, participant_id)
     version = study.repo.protocol_version(old.protocol_version)
     assert version is not None
@@ -187,6 +194,39 @@ def give_feedback(study: Study, contribution_id: str, text: str, actor: str) -> 
     with change(study) as tx:
         tx.put("contributions", row, to_doc(new))
         audit(tx, actor, "feedback given", contribution_id, {"text": text[:200]}, laptop=study.laptop)
+    return new
+
+
+@serialised
+def reply_to_feedback(
+    study: Study,
+    participant_id: str,
+    contribution_id: str,
+    feedback_at: datetime,
+    text: str,
+    actor: str,
+    at: Optional[datetime] = None,
+) -> Contribution:
+    """A contributor answers the team's feedback from their own page.
+
+    The reply is kept with the contribution, in the conversation the team reads; it is never
+    exported as data. The activity log records that a reply came, never its words.
+    """
+    row, old = _their_own(study, participant_id, contribution_id)
+    if study.repo.consent_state(participant_id).withdrawn:
+        raise Refused("This participant has withdrawn; nothing more can be added for them.")
+    if not any(f.at == feedback_at for f in old.feedback):
+        raise NotFound("This feedback is not known.")
+    problem = reply_problem(text)
+    if problem is not None:
+        raise Refused(problem, {"reply": problem})
+    reply = Reply(text=text, to=feedback_at, at=at or utcnow())
+    new = old.model_copy(update={"replies": [*old.replies, reply]})
+    with change(study) as tx:
+        tx.put("contributions", row, to_doc(new))
+        who = study.repo.participant(participant_id)
+        details = {"participant": who.code if who else "", "feedback_at": to_doc(reply)["to"]}
+        audit(tx, actor, "feedback replied", contribution_id, details, at=reply.at, laptop=study.laptop)
     return new
 
 

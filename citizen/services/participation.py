@@ -337,6 +337,12 @@ def remove_proposal_words(study: Study, tx: Any, participant_id: str) -> int:
     return removed
 
 
+def tombstone(doc: dict[str, Any], removed_at: str) -> dict[str, Any]:
+    """A contribution as a withdrawal with removal leaves it, on this laptop or in a merge: no answers,
+    revisions, reviews, feedback or replies; its id, participant and times stay for the audit trail."""
+    return dict(doc, values={}, history=[], feedback=[], replies=[], reviews=[], removed_at=removed_at)
+
+
 @serialised
 def withdraw(
     study: Study,
@@ -387,8 +393,7 @@ def withdraw(
                 doc = table.get(row)
                 if doc is None or doc.get("removed_at"):
                     continue
-                tomb = dict(doc, values={}, history=[], feedback=[], reviews=[], removed_at=now.isoformat())
-                tx.put("contributions", row, tomb)
+                tx.put("contributions", row, tombstone(doc, now.isoformat()))
                 removed += 1
             proposals = remove_proposal_words(study, tx, participant_id)
         # Leaving ends every consent, contact included: how to reach them is deleted either way.

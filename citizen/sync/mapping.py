@@ -9,7 +9,7 @@ The mapping is documented for other tools in docs/sync.md; in short::
     participant:<uuid>        a participant           yes (code after a clash); no private token
     contact:<participant id>  contact details         yes (blanked on removal); only when asked
     consent:<uuid>            a consent event         never (append-only log)
-    contribution:<uuid>       a contribution          yes (reviews, feedback, corrections, removal)
+    contribution:<uuid>       a contribution          yes (reviews, feedback, replies, corrections, removal)
     proposal:<uuid>           a proposal              yes (notes, decision)
     update:<uuid>             an update               never
     audit:<uuid>              an activity log entry   never

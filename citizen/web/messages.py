@@ -36,6 +36,7 @@ DONE = {
     "contact": N_("How to reach you was saved."),
     "contact_removed": N_("How to reach you was removed."),
     "proposed": N_("Thank you: your proposal was sent to the study team."),
+    "replied": N_("Your reply was sent to the study team."),
 }
 REVIEW_STATES = {
     ReviewState.received: N_("received"),

@@ -25,7 +25,7 @@ from ..services import (
     correct_contribution,
     propose_change,
 )
-from . import leaving, reach_pages
+from . import leaving, reach_pages, reply_pages
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
 from .messages import ANSWER_SHOWN, DONE, REVIEW_STATES, SHOWN_CONTRIBUTIONS
 
@@ -84,6 +84,7 @@ class ParticipantPages:
         errors: Any = None,
         answers: Any = None,
         reach: Optional[str] = None,
+        extra: Optional[dict[str, Any]] = None,
     ) -> web.Response:
         if data["state"].withdrawn:  # their page says what was done, and offers nothing more
             return await leaving.render_left(self, request, data, notice=notice, problem=problem, status=status)
@@ -109,6 +110,9 @@ class ParticipantPages:
             "token": token,
             "proposal": values if section == "propose" else {},
             "updates": [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]],
+            "reply_to": None,
+            "reply_text": "",
+            **(extra or {}),
         }
         everything = data["contributions"]
         start = self._offset(request, len(everything))
@@ -116,6 +120,7 @@ class ParticipantPages:
         context["earlier"] = len(everything) - start - len(shown)
         context["older"] = start + SHOWN_CONTRIBUTIONS if context["earlier"] else None
         context["newer"] = max(0, start - SHOWN_CONTRIBUTIONS) if start else None
+        context["start"] = start
         context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
         typed = reach if reach is not None else reach_pages.current_reach(data["contact"])
         context["reach"] = reach_pages.reach_view(
@@ -169,7 +174,7 @@ class ParticipantPages:
             "answers": answers,
             "revised": c.revised,
             "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
-            "feedback": [f.text for f in c.feedback],
+            "conversation": reply_pages.conversation(c),
         }
 
     async def _checked_post(self, request: web.Request) -> tuple[Any, Optional[dict[str, Any]], Optional[web.Response]]:

@@ -29,7 +29,7 @@ from ..services import (
     ServiceError,
     Study,
 )
-from . import address, leaving, reach_pages
+from . import address, leaving, reach_pages, reply_pages
 from .address import join_link, private_link
 from .i18n import COOKIE, StudyWords, choose_language, direction, native_name, said_filter
 from .join_pages import JoinPages
@@ -190,6 +190,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         app.router.add_get(f"/p/{{token:{TOKEN}}}/contact", partial(reach_pages.contact_page, self))
         app.router.add_post(f"/p/{{token:{TOKEN}}}/contact", partial(reach_pages.contact, self))
         app.router.add_post(f"/p/{{token:{TOKEN}}}/propose", self.propose)
+        app.router.add_post(f"/p/{{token:{TOKEN}}}/r/{{cid:{UUID}}}", partial(reply_pages.reply, self))
 
     # -- the guard every request passes ----------------------------------------------------
     @web.middleware

@@ -137,6 +137,7 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
         )
     reviews = _union_sorted(a["reviews"], b["reviews"])
     feedback = _union_sorted(a["feedback"], b["feedback"])
+    replies = _union_sorted(a.get("replies", []), b.get("replies", []))
     sa, sb = a["review_state"], b["review_state"]
     # The state follows the latest review note made after the latest correction (a correction,
     # found in the joined activity log, sends the contribution back to "received").
@@ -161,6 +162,8 @@ def join_contribution(a: dict, b: dict, corrected_at: Optional[dict[str, datetim
     corrected = [d["corrected_at"] for d in (a, b) if d.get("corrected_at")]
     if same_answers and corrected:  # the same correction made on two laptops: it was first made at the earlier time
         doc["corrected_at"] = min(corrected, key=as_time)
+    if replies:  # a contributor's replies from either laptop (documents from before replies have none)
+        doc["replies"] = replies
     return doc, conflicts
 
 

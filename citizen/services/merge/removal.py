@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ...store import StudyStore
-from ..participation import PROPOSAL_ACTIONS, REMOVED_WORDS
+from ..participation import PROPOSAL_ACTIONS, REMOVED_WORDS, tombstone
 from .bundle import as_time
 from .report import MergeReport
 
@@ -26,11 +26,6 @@ def _removals(events: list[dict]) -> dict[str, str]:
             if pid not in out or as_time(at) < as_time(out[pid]):
                 out[pid] = at
     return out
-
-
-def tomb(doc: dict, removed_at: str) -> dict:
-    """A contribution as a withdrawal with removal leaves it (as ``withdraw`` does)."""
-    return dict(doc, values={}, history=[], feedback=[], reviews=[], removed_at=removed_at)
 
 
 class RemovalPass:
@@ -93,12 +88,12 @@ class RemovalPass:
         for ident, new in list(fresh.items()):
             at = self.removed_at(new["participant_id"])
             if at and not new.get("removed_at"):
-                fresh[ident] = tomb(new, at)
+                fresh[ident] = tombstone(new, at)
         for row in self._rows("contributions", self._theirs("contributions")):
             doc = self._planned("contributions", row)
             at = self.removed_at(doc["participant_id"]) if doc else None
             if doc and at and not doc.get("removed_at"):
-                self._put("contributions", row, tomb(doc, at))
+                self._put("contributions", row, tombstone(doc, at))
 
     def _blank(self, doc: dict) -> dict:
         if doc.get("title") != REMOVED_WORDS:

@@ -75,9 +75,12 @@ class ContributionDetailScreen(StudyScreenBase):
         if c.reviews:
             lines += ["", "Reviews:"]
             lines += [f"  {local_time(r.at)} {r.state.value} by {r.by}" + (f": {r.note}" if r.note else "") for r in c.reviews]
-        if c.feedback:
-            lines += ["", "Feedback to the contributor:"]
-            lines += [f"  {local_time(f.at)} {f.by}: {f.text}" for f in c.feedback]
+        if c.feedback or c.replies:
+            # The conversation in order: the team's feedback and the contributor's replies (never exported).
+            said = [(f.at, f"{f.by}: {f.text}") for f in c.feedback]
+            said += [(r.at, f"{self.code} replied: {r.text}") for r in c.replies]
+            lines += ["", "Conversation with the contributor (feedback and replies):"]
+            lines += [f"  {local_time(at)} {text}" for at, text in sorted(said, key=lambda item: item[0])]
         self.query_one("#contribution-body", Static).update(plain("\n".join(lines)))
 
     def _review(self, state: ReviewState) -> None:

@@ -68,7 +68,9 @@ class ContributionsScreen(StudyScreenBase):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="filter-bar"):
-            yield Select([(s, s) for s in [*REVIEW_STATES, "removed"]], id="filter-state", prompt="any review", compact=True)
+            yield Select(
+                [(s, s) for s in [*REVIEW_STATES, "removed", "replied"]], id="filter-state", prompt="any review", compact=True
+            )
             yield Input(id="filter-participant", placeholder="participant code", compact=True)
             yield Select([], id="filter-version", prompt="any version", compact=True)
         with Horizontal(classes="filter-bar"):
@@ -89,6 +91,7 @@ class ContributionsScreen(StudyScreenBase):
         table.add_column("From", key="from", width=5)
         table.add_column("Review", key="review", width=15)
         table.add_column("Fb", key="fb", width=2)
+        table.add_column("Reply", key="reply", width=7)
         table.add_column("Answer", key="preview", width=60)
         versions = self.index.versions()
         self.query_one("#filter-version", Select).set_options([(f"version {v}", v) for v in versions])
@@ -110,7 +113,8 @@ class ContributionsScreen(StudyScreenBase):
         since = parse_day(self.query_one("#filter-since", Input).value)
         until = parse_day(self.query_one("#filter-until", Input).value)
         return ContributionFilter(
-            review_state=None if state is Select.NULL else str(state),
+            review_state=None if state is Select.NULL or state == "replied" else str(state),
+            replied=state == "replied",
             participant=self.query_one("#filter-participant", Input).value,
             protocol_version=None if version is Select.NULL else int(version),
             since=since,
@@ -169,6 +173,7 @@ class ContributionsScreen(StudyScreenBase):
                     Text(line.source),
                     Text(line.review_state),
                     Text(str(line.feedback) if line.feedback else ""),
+                    Text("replied" if line.replied else ""),
                     plain(line.preview),
                     key=line.id,
                 )

@@ -36,6 +36,7 @@ WATCHED = {
     "participant enrolled": "joined",
     "contribution added": "contributed",
     "contribution corrected": "corrected a contribution",
+    "feedback replied": "replied to feedback",
     "participant withdrew": "withdrew",
     "consent changed": "changed their consent",
     "consent renewed": "renewed their consent",
@@ -50,7 +51,7 @@ def arrivals_in(ops: list[Any]) -> list[tuple[str, str, str]]:
             continue
         details = doc.get("details") or {}
         action = doc["action"]
-        who = details.get("participant") if action.startswith("contribution") else doc.get("target", "")
+        who = details.get("participant") if action.startswith(("contribution", "feedback")) else doc.get("target", "")
         if action == "contribution corrected" and not who:
             who = doc.get("actor")  # corrections recorded before they named the participant: made from their page
         what = WATCHED[action]
