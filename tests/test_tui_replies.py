@@ -11,6 +11,7 @@ from citizen.services import add_contribution, enrol_participant, give_feedback,
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.review import FeedbackDialog
+from citizen.tui.screens.activity import ActivityScreen
 from citizen.tui.screens.contribution_detail import ContributionDetailScreen
 from citizen.tui.screens.contributions import ContributionsScreen
 from citizen.tui.screens.enrolment import arrivals_in
@@ -87,4 +88,15 @@ async def test_the_contribution_screen_shows_the_conversation_in_order(demo_data
         await settle(app, pilot)
         body = text_of(app.screen, "#contribution-body")
         assert body.index(QUESTION) < body.index(ANSWER) < body.index("Thanks, noted.")
+    app.data.close()
+
+
+async def test_the_activity_log_names_who_replied_and_never_what_they_wrote(demo_data_path):
+    code, answered, _, _ = a_conversation(demo_data_path)
+    app = make_app(demo_data_path, study_id=STUDY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_from_study(app, pilot, "a", ActivityScreen)
+        when, who, what, about, details = cells(screen.query_one("#activity-table", DataTable))[0]  # newest first
+        assert (who, what, about) == (code, "feedback replied", answered) and f"participant: {code}" in details
+        assert "bus station" not in " ".join(" ".join(row) for row in cells(screen.query_one("#activity-table", DataTable)))
     app.data.close()
