@@ -6,9 +6,11 @@ For each size, each with its baseline measured in the same run:
   studies list then counts exactly N (target at 100,000: under 30 s wall);
 - the first page a phone opens after ``citizen serve`` starts (a volunteer enrolled just before),
   against the same page opened again (target at 100,000: under 100 ms);
-- ``citizen bundle export`` and ``citizen bundle import`` into a laptop without the study, each as a
-  whole process: wall seconds against a plain gzip JSON-lines read of the same bundle, and the
-  process's peak memory (targets at 100,000: at most 3x the read, under 200 MiB).
+- ``citizen bundle export``, ``citizen bundle import`` into a laptop without the study, and
+  ``citizen bundle import`` into a laptop holding an older copy (half the contributions, without
+  their reviews, and half the activity log: ``older_bundle``), each as a whole process: wall seconds
+  against a plain gzip JSON-lines read of the same bundle, and the process's peak memory (targets
+  at 100,000: at most 3x the read, under 200 MiB).
 
 Run alone: ``python -m bench.bench_scale [--quick] [--size N ...]``; through the runner
 ``python -m bench --only bench_scale`` (``python -m bench --size 1000000`` for the million).
@@ -18,6 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -70,6 +75,43 @@ def plain_read(bundle: Path) -> tuple[float, float]:
     done = subprocess.run([sys.executable, "-c", READ, str(bundle)], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
     return wall, int(done.stdout.split()[-1]) / 1024
+
+
+def older_bundle(bundle: Path, out: Path) -> Path:
+    """The same study as another laptop held it earlier, as a bundle file: half the contributions
+    (without their reviews) and half the activity log; read and written a line at a time."""
+    with gzip.open(bundle) as packed:
+        header = json.loads(packed.readline())
+        keep = {t: header["counts"][t] // 2 for t in ("contributions", "audit")}
+        seen = dict.fromkeys(keep, 0)
+        counts = {t: 0 for t in header["counts"]}
+        sha = hashlib.sha256()
+        body = out.with_name(out.name + ".body")
+        with open(body, "wb") as raw:
+            for line in packed:
+                table, doc = json.loads(line)
+                if table in keep:
+                    seen[table] += 1
+                    if seen[table] > keep[table]:
+                        continue
+                    if table == "contributions":
+                        line = (
+                            json.dumps(
+                                [table, dict(doc, reviews=[], feedback=[], review_state="received")],
+                                ensure_ascii=False,
+                                separators=(",", ":"),
+                            ).encode()
+                            + b"\n"
+                        )
+                counts[table] += 1
+                sha.update(line)
+                raw.write(line)
+    header.update(counts=counts, sha256=sha.hexdigest())
+    with gzip.open(out, "wb", compresslevel=6) as packed, open(body, "rb") as raw:
+        packed.write(json.dumps(header).encode() + b"\n")
+        shutil.copyfileobj(raw, packed, 1 << 20)
+    body.unlink()
+    return out
 
 
 def first_page(data: Path) -> tuple[float, float]:
@@ -137,57 +179,37 @@ def measure(n: int, tmp: Path) -> list[dict[str, Any]]:
     )
 
     bundle = tmp / f"{n}.citizen-bundle"
-    wall, peak = whole_process(["--data", str(g.data), "bundle", "export", studies.STUDY_ID, str(bundle)])
-    read, read_peak = min((plain_read(bundle) for _ in range(2)), key=lambda t: t[0])
-    rows.append(
-        row(
-            f"`citizen bundle export`, {n:,}",
-            wall,
-            read,
-            "gzip JSON-lines read of the bundle, whole process",
-            "s",
-            "<= 3x",
-            wall <= 3 * read if big else None,
-        )
-    )
-    rows.append(
-        row(
-            f"`citizen bundle export` peak memory, {n:,}",
-            peak,
-            read_peak,
-            "the same read",
-            "MiB",
-            "< 200 MiB",
-            peak < 200 if big else None,
-        )
-    )
-    wall, peak = whole_process(["--data", str(tmp / f"empty-{n}"), "bundle", "import", str(bundle), "--yes"])
-    rows.append(
-        row(
-            f"`citizen bundle import` into an empty laptop, {n:,}",
-            wall,
-            read,
-            "gzip JSON-lines read of the bundle, whole process",
-            "s",
-            "<= 3x",
-            wall <= 3 * read if big else None,
-        )
-    )
-    rows.append(
-        row(
-            f"`citizen bundle import` peak memory, {n:,}",
-            peak,
-            read_peak,
-            "the same read",
-            "MiB",
-            "< 200 MiB",
-            peak < 200 if big else None,
-        )
-    )
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.rmtree(tmp / f"empty-{n}", ignore_errors=True)
-    bundle.unlink(missing_ok=True)
+    export = whole_process(["--data", str(g.data), "bundle", "export", studies.STUDY_ID, str(bundle)])
+    read = min((plain_read(bundle) for _ in range(2)), key=lambda t: t[0])
+    rows += bundle_rows(f"`citizen bundle export`, {n:,}", export, read, big)
+    empty = whole_process(["--data", str(tmp / f"empty-{n}"), "bundle", "import", str(bundle), "--yes"])
+    rows += bundle_rows(f"`citizen bundle import` into an empty laptop, {n:,}", empty, read, big)
+    older = older_bundle(bundle, tmp / f"older-{n}.citizen-bundle")
+    whole_process(["--data", str(tmp / f"older-{n}"), "bundle", "import", str(older), "--yes"])
+    merge = whole_process(["--data", str(tmp / f"older-{n}"), "bundle", "import", str(bundle), "--yes"])
+    rows += bundle_rows(f"`citizen bundle import` into an older copy (half the contributions), {n:,}", merge, read, big)
+    for leftover in (copy, tmp / f"empty-{n}", tmp / f"older-{n}"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in (bundle, older):
+        leftover.unlink(missing_ok=True)
     return rows
+
+
+def bundle_rows(measure: str, ours: tuple[float, float], read: tuple[float, float], big: bool) -> list[dict[str, Any]]:
+    """Wall seconds and peak MiB of a bundle command, each against the plain read of the same bundle."""
+    (wall, peak), (read_wall, read_peak) = ours, read
+    return [
+        row(
+            measure,
+            wall,
+            read_wall,
+            "gzip JSON-lines read of the bundle, whole process",
+            "s",
+            "<= 3x",
+            wall <= 3 * read_wall if big else None,
+        ),
+        row(f"{measure}: peak memory", peak, read_peak, "the same read", "MiB", "< 200 MiB", peak < 200 if big else None),
+    ]
 
 
 def measurements(quick: bool) -> list[dict[str, Any]]:

@@ -32,13 +32,11 @@ from citizen.services.merge import (
     reassigned_code,
 )
 
+from .support.bundle_files import folder_bytes
+from .support.bundle_files import rewrite_bundle as _rewrite
 from .support.bundles import STUDY, WALK, YES_ALL, laptop_folder, snapshot, study_of
 from .support.commands import ROOT
 from .support.factories import enrol
-
-
-def folder_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 @pytest.fixture
@@ -159,20 +157,6 @@ def _refused(data, bundle_or_path, match, into=None):
         bundle = read_bundle(bundle_or_path) if isinstance(bundle_or_path, Path) else bundle_or_path
         merge_bundle(data, bundle, "someone", into=into)
     assert folder_bytes(data.path) == before
-
-
-def _rewrite(path: Path, out: Path, header_change=None, body_change=None, fix_checksum=True) -> Path:
-    raw = gzip.decompress(path.read_bytes())
-    head, body = raw.split(b"\n", 1)
-    header = json.loads(head)
-    if body_change:
-        body = body_change(body)
-    if header_change:
-        header_change(header)
-    if fix_checksum:
-        header["sha256"] = hashlib.sha256(body).hexdigest()
-    out.write_bytes(gzip.compress(json.dumps(header).encode() + b"\n" + body))
-    return out
 
 
 def test_refusals(two_laptops, tmp_path, demo_file):

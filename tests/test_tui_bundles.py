@@ -75,3 +75,54 @@ async def test_read_a_bundle_see_the_report_merge_and_export(tmp_path, demo_file
         assert isinstance(app.screen, StudyOverviewScreen)
         assert "Participants: 2" in text_of(app.screen, "#overview-facts")
     app.data.close()
+
+
+async def test_a_large_bundle_shows_its_progress_and_merges_a_batch_at_a_time(tmp_path, monkeypatch):
+    from textual.widgets import ProgressBar
+
+    from citizen.export.bundle_file import open_bundle
+    from citizen.services.demo import create_demo
+    from citizen.services.merge import merge_stream, streaming
+
+    from .support.bundle_files import older_copy
+
+    monkeypatch.setattr(streaming, "BATCH", 50)
+    with laptop_folder(tmp_path / "there", "DE") as b:
+        create_demo(b, participants=10, contributions=300, seed=3, study_id=STUDY)
+        export_bundle(study_of(b), tmp_path / "there.citizen-bundle")
+        everything = study_of(b).store.table("contributions").count_rows()
+    older = older_copy(tmp_path / "there.citizen-bundle", tmp_path / "older.citizen-bundle")
+    with laptop_folder(tmp_path / "here", "AC") as a, open_bundle(older) as source:
+        merge_stream(a, source, "Amina")
+        before = study_of(a).store.table("contributions").count_rows()
+
+    app = make_app(tmp_path / "here", study_id=STUDY)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        screen = app.screen
+        seen: list[tuple[int, int, str]] = []
+        show = screen._show_progress
+
+        def watched(done: int, total: int, what: str) -> None:
+            seen.append((done, total, what))
+            show(done, total, what)
+
+        screen._show_progress = watched
+        screen.query_one("#import-path", Input).value = str(tmp_path / "there.citizen-bundle")
+        await pilot.click("#read")
+        await settle(app, pilot)
+        assert "New:" in text_of(screen, "#bundle-report")
+        assert app.study(STUDY).store.table("contributions").count_rows() == before  # nothing written yet
+        assert [what for _, _, what in seen if what == "checking"]
+        seen.clear()
+        await pilot.click("#merge")
+        await settle(app, pilot)
+        merging = [(done, total) for done, total, what in seen if what == "merging"]
+        assert len(merging) > 3 and merging[0][0] < merging[-1][0] == merging[-1][1]  # the bar moved, then was full
+        assert screen.query_one("#bundle-progress", ProgressBar).percentage == 1
+        status = text_of(screen, "#bundle-status")
+        assert status.startswith("Merged: ") and "durable changes" in status
+        assert app.study(STUDY).store.table("contributions").count_rows() == everything
+    app.data.close()

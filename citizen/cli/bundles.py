@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .common import CliError, Exit, acting, open_data
+
+PROGRESS_FROM = 20_000  # records: a smaller bundle is merged before a line would help
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
@@ -26,18 +29,37 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bundle_import(args: argparse.Namespace) -> int:
-    from ..export.bundle import read_bundle
-    from ..services.merge import merge_bundle, plan_merge
+def progress_lines() -> Callable[[int, int, str], None]:
+    """A line on standard error at every tenth of each step of a long import (checking, writing, merging)."""
+    from ..domain.plural import count
 
-    bundle = read_bundle(Path(args.file))
-    with open_data(args) as data:
-        plan = plan_merge(data, bundle, into=args.study)
-        for line in plan.report.lines(limit=args.show):
-            print(line, flush=True)
-        if plan.report.nothing_to_merge:
-            return 0
+    shown: dict[str, int] = {}
+
+    def say(done: int, total: int, what: str) -> None:
+        tenth = done * 10 // total if total else 0
+        if total < PROGRESS_FROM or shown.get(what, 0) >= tenth:
+            return
+        shown[what] = tenth
+        print(
+            f"{what.capitalize()} the bundle: {done:,} of {count(total, 'record')} ({tenth * 10}%).", file=sys.stderr, flush=True
+        )
+
+    return say
+
+
+def cmd_bundle_import(args: argparse.Namespace) -> int:
+    from ..domain.plural import count
+    from ..export.bundle_file import open_bundle
+    from ..services.merge import merge_stream, plan_stream
+
+    progress = progress_lines()
+    with open_bundle(Path(args.file)) as source, open_data(args) as data:
         if not args.yes:
+            report = plan_stream(data, source, into=args.study, progress=progress)
+            for line in report.lines(limit=args.show):
+                print(line, flush=True)
+            if report.nothing_to_merge:
+                return 0
             if not sys.stdin.isatty():
                 raise CliError(
                     "Not merged: there is no terminal to ask for confirmation. Add --yes to merge without asking.",
@@ -47,9 +69,18 @@ def cmd_bundle_import(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("Not merged; nothing was changed.")
                 return Exit.NOT_CONFIRMED
-        report = merge_bundle(data, bundle, acting(args), into=args.study, plan=plan)
-        verb = "created" if report.creates_study else "merged"
-        print(f"Study '{report.study_id}' {verb}: {report.changes} records written in one change.", flush=True)
+        report = merge_stream(data, source, acting(args), into=args.study, progress=progress)
+        if args.yes:  # the report says what was done
+            for line in report.lines(limit=args.show):
+                print(line, flush=True)
+        if report.creates_study:
+            print(f"Study '{report.study_id}' created: {report.changes} records written.", flush=True)
+        elif not report.nothing_to_merge:
+            print(
+                f"Study '{report.study_id}' merged: {report.changes} records written "
+                f"in {count(report.writes, 'durable change')}.",
+                flush=True,
+            )
     return 0
 
 

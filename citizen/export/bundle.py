@@ -28,9 +28,8 @@ from ..domain.models import fingerprinted, utcnow
 from ..services.common import ServiceError, Study
 from ..services.merge import BUNDLE_TABLES, Bundle, BundleRefused, bundle_records, check_bundle, paused_gc
 from ..store import durable
+from .bundle_file import FORMAT, SCHEMA, check_header, checksum_refusal, damaged, open_file
 
-FORMAT = "citizen-bundle"
-SCHEMA = 1
 SUFFIX = ".citizen-bundle"
 CHUNK = 1 << 20
 
@@ -130,41 +129,19 @@ def _write_body(study: Study, body_path: Path, progress: Optional[Callable[[int,
 def read_bundle_raw(path: Path) -> tuple[dict[str, Any], bytes]:
     """The header and the checked body of a bundle file; refused with a plain reason otherwise."""
     path = Path(path)
-    try:
-        packed = path.read_bytes()
-    except FileNotFoundError:
-        raise BundleRefused(f"There is no file {path}.") from None
-    except IsADirectoryError:
-        raise BundleRefused(f"{path} is a folder, not a bundle file.") from None
-    except OSError as exc:
-        raise BundleRefused(f"{path} cannot be read ({exc.strerror}).") from None
+    with open_file(path) as file:
+        try:
+            packed = file.read()
+        except OSError as exc:
+            raise BundleRefused(f"{path} cannot be read ({exc.strerror}).") from None
     try:
         raw = gzip.decompress(packed)
     except (OSError, EOFError, zlib.error):
-        raise BundleRefused(
-            f"{path} is damaged or is not a citizen bundle (it cannot be unpacked); "
-            "nothing was changed. Export it again from the other laptop."
-        ) from None
+        raise damaged(path) from None
     head, sep, body = raw.partition(b"\n")
-    try:
-        header = json.loads(head)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        header = None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise BundleRefused(f"{path} is not a citizen bundle; nothing was changed.")
-    schema = header.get("schema")
-    if not isinstance(schema, int) or schema < 1:
-        raise BundleRefused(f"{path} has no schema version; nothing was changed.")
-    if schema > SCHEMA:
-        raise BundleRefused(
-            f"{path} was made by a newer citizen (bundle schema {schema}; this one knows "
-            f"{SCHEMA}). Update citizen on this laptop, then import it again. Nothing was changed."
-        )
+    header = check_header(path, head, True)
     if not sep or hashlib.sha256(body).hexdigest() != header.get("sha256"):
-        raise BundleRefused(
-            f"{path} is damaged or was changed after it was made (its checksum does not match); "
-            "nothing was changed. Export it again from the other laptop."
-        )
+        raise checksum_refusal(path)
     return header, body
 
 

@@ -137,6 +137,14 @@ class SegmentCache:
             self._remember(number, value, key)
         return value
 
+    def let_go(self) -> None:
+        """Forget what is saved or no longer loaded (read again from the cache files when asked):
+        memory stays flat while a bulk import writes segment after segment."""
+        for number in [n for n, memo in self._memo.items() if memo[0]() is None]:
+            del self._memo[number]
+        for group in [g for g in self._groups if g not in self._changed]:
+            del self._groups[group]
+
     def each(self) -> Iterator[tuple[int, Any]]:
         """(segment number, derived value) for every segment, oldest first."""
         with self.table.lock:

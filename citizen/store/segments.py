@@ -311,3 +311,5 @@ class SegmentedTable:
         newest = self.segment_numbers()[-1] if keep_newest and self.segment_numbers() else None
         for number in [n for n, db in self._dbs.items() if not db.storage.dirty and n != newest]:
             del self._dbs[number]
+        for cache in self.derived():
+            cache.let_go()

@@ -40,6 +40,7 @@ from .bundle import (
 from .joins import JOINS, reassigned_code
 from .planning import plan_existing, plan_merge
 from .report import Conflict, MergePlan, MergeReport
+from .streaming import BundleSource, merge_stream, plan_stream
 from .writing import clear_unfinished_imports, conflict_events, merge_bundle
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "MERGE_ACTOR",
     "MODELS",
     "Bundle",
+    "BundleSource",
     "BundleRefused",
     "Conflict",
     "MergePlan",
@@ -61,8 +63,10 @@ __all__ = [
     "conflict_events",
     "key_of",
     "merge_bundle",
+    "merge_stream",
     "paused_gc",
     "plan_existing",
     "plan_merge",
+    "plan_stream",
     "reassigned_code",
 ]

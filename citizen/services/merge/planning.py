@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Optional
@@ -46,11 +46,11 @@ def plan_merge(data: DataFolder, bundle: Bundle, into: Optional[str] = None, pro
         study = open_study(data, bundle.study_id)
         with study.store.lock, paused_gc():  # no change lands half-way through the comparison
             plan = plan_existing(study, bundle, progress)
-    plan.report.notices = _role_notices([d for t, d in plan.inserts if t == "protocol_versions"])
+    plan.report.notices = role_notices([d for t, d in plan.inserts if t == "protocol_versions"])
     return plan
 
 
-def _role_notices(versions: list[dict]) -> list[str]:
+def role_notices(versions: list[dict]) -> list[str]:
     """A line per protocol version from a citizen before consent roles, saying which roles it was read with."""
     out = []
     for doc in sorted(versions, key=lambda d: d.get("number", 0)):
@@ -60,19 +60,19 @@ def _role_notices(versions: list[dict]) -> list[str]:
     return out
 
 
-def _check_same_study(study: Study, bundle: Bundle, local_study: Optional[dict], incoming_study: dict) -> dict:
+def check_same_study(study: Study, bundle_study: str, local_study: Optional[dict], incoming_study: dict) -> dict:
     if local_study is None:
         raise ServiceError(f"The study '{study.id}' on this laptop has no study record; run `citizen check`.")
     fixed_differs = [f for f in STUDY_FIXED if local_study.get(f) != incoming_study.get(f)]
     if fixed_differs:
         raise BundleRefused(
-            f"The bundle's study '{bundle.study_id}' is a different study with the same id "
+            f"The bundle's study '{bundle_study}' is a different study with the same id "
             f"(its {', '.join(fixed_differs)} differ); nothing was changed."
         )
     return local_study
 
 
-def _plan_protocol(store: StudyStore, incoming: list[dict], report: MergeReport, inserts: list, puts: list) -> None:
+def plan_protocol(store: StudyStore, incoming: list[dict], report: MergeReport, inserts: list, puts: list) -> None:
     """Protocol versions must be the same on both sides; new ones are added, the earliest effective time kept."""
     pv_table = store.table("protocol_versions")
     for doc in incoming:
@@ -96,7 +96,7 @@ def _plan_protocol(store: StudyStore, incoming: list[dict], report: MergeReport,
             report.new["protocol_versions"] = report.new.get("protocol_versions", 0) + 1
 
 
-def _plan_table(
+def plan_table(
     store: StudyStore,
     name: str,
     incoming: list[dict],
@@ -129,7 +129,7 @@ def _plan_table(
     return fresh
 
 
-def _joined_study(
+def joined_study(
     store: StudyStore,
     study: Study,
     local_study: dict,
@@ -184,24 +184,24 @@ def plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> Me
 
     # The study record and the protocol: they must be the same study and the same versions.
     incoming_study = recs["study"][0]
-    local_study = _check_same_study(study, bundle, store.table("study").get(1), incoming_study)
-    _plan_protocol(store, recs["protocol_versions"], report, inserts, puts)
+    local_study = check_same_study(study, bundle.study_id, store.table("study").get(1), incoming_study)
+    plan_protocol(store, recs["protocol_versions"], report, inserts, puts)
     tick(len(recs["protocol_versions"]) + 1, "protocol")
 
     new_docs: dict[str, dict[str, dict]] = {}
-    corrected_at = _corrections(store, recs["audit"])
+    corrected_at = corrections(store, recs["audit"])
     for name in JOINED_TABLES:
         join = partial(join_contribution, corrected_at=corrected_at) if name == "contributions" else JOINS[name]
-        new_docs[name] = _plan_table(store, name, recs[name], join, report, puts)
+        new_docs[name] = plan_table(store, name, recs[name], join, report, puts)
         tick(len(recs[name]), name)
 
-    _settle_code_clashes(store, new_docs["participants"], puts, report)
+    settle_code_clashes(store, new_docs["participants"], puts, report)
     plan_removals(store, recs, new_docs, puts, report)
-    _plan_invites(store, recs["invites"], new_docs["participants"], inserts, puts, report)
+    plan_invites(store, recs["invites"], invite_uses(new_docs["participants"].values()), inserts, puts, report)
 
-    joined_study = _joined_study(store, study, local_study, incoming_study, new_docs["audit"], recs["audit"], report)
-    if joined_study != local_study:
-        puts.append(("study", 1, joined_study))
+    joined = joined_study(store, study, local_study, incoming_study, new_docs["audit"], recs["audit"], report)
+    if joined != local_study:
+        puts.append(("study", 1, joined))
         report.updated["study"] = 1
 
     for name in JOINED_TABLES:
@@ -213,7 +213,7 @@ def plan_existing(study: Study, bundle: Bundle, progress: Progress = None) -> Me
     return MergePlan(report, inserts, puts, bundle, state_token(store))
 
 
-def _corrections(store: StudyStore, incoming_audit: list[dict]) -> dict[str, datetime]:
+def corrections(store: StudyStore, incoming_audit: list[dict]) -> dict[str, datetime]:
     """When each contribution was last corrected, from both copies of the activity log."""
     out: dict[str, datetime] = {}
     events = store.table("audit").where("action", "contribution corrected")
@@ -225,7 +225,7 @@ def _corrections(store: StudyStore, incoming_audit: list[dict]) -> dict[str, dat
     return out
 
 
-def _settle_code_clashes(store: StudyStore, fresh: dict[str, dict], puts: list, report: MergeReport) -> None:
+def settle_code_clashes(store: StudyStore, fresh: dict[str, dict], puts: list, report: MergeReport) -> None:
     """Two different participants with one code: the first enrolled keeps it, the other gets a new one."""
     table = store.table("participants")
     by_code: dict[str, list[dict]] = {}
@@ -258,15 +258,22 @@ def _settle_code_clashes(store: StudyStore, fresh: dict[str, dict], puts: list, 
             )
 
 
-def _plan_invites(
-    store: StudyStore, incoming: list[dict], fresh_participants: dict[str, dict], inserts: list, puts: list, report: MergeReport
+def invite_uses(participants: Iterable[dict], into: Optional[dict[str, int]] = None) -> dict[str, int]:
+    """How many of these (new) participants enrolled through each invite, added to ``into``."""
+    uses = {} if into is None else into
+    for p in participants:
+        if p.get("invite_id"):
+            uses[p["invite_id"]] = uses.get(p["invite_id"], 0) + 1
+    return uses
+
+
+def plan_invites(
+    store: StudyStore, incoming: list[dict], new_uses: dict[str, int], inserts: list, puts: list, report: MergeReport
 ) -> None:
+    """Invites joined: closed once closed anywhere, used as often as people enrolled through them
+    (``new_uses``: enrolments planned, not stored yet)."""
     table = store.table("invites")
     participants = store.table("participants")
-    new_uses: dict[str, int] = {}
-    for p in fresh_participants.values():
-        if p.get("invite_id"):
-            new_uses[p["invite_id"]] = new_uses.get(p["invite_id"], 0) + 1
     seen: set[str] = set()
     for doc in incoming:
         seen.add(doc["id"])

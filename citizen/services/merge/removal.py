@@ -9,6 +9,7 @@ first such withdrawal), so laptops that swap bundles in any order hold the same 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Optional
 
 from ...store import StudyStore
@@ -28,18 +29,35 @@ def _removals(events: list[dict]) -> dict[str, str]:
     return out
 
 
+@dataclass
+class RemovalMemory:
+    """What a merge read in batches learns once and keeps from batch to batch."""
+
+    known: dict[str, Optional[str]] = field(default_factory=dict)  # participant -> removed at (None: not)
+    titles: dict[str, str] = field(default_factory=dict)  # a removed proposal's title -> when it was made
+
+
 class RemovalPass:
     """Applies every known withdrawal with removal to a planned merge (``fresh`` and ``puts`` are changed in place)."""
 
     def __init__(
-        self, store: StudyStore, recs: dict[str, list[dict]], fresh: dict[str, dict[str, dict]], puts: list, report: MergeReport
+        self,
+        store: StudyStore,
+        recs: dict[str, list[dict]],
+        fresh: dict[str, dict[str, dict]],
+        puts: list,
+        report: MergeReport,
+        memory: Optional[RemovalMemory] = None,
+        local: bool = True,
     ):
         self.store, self.recs, self.fresh, self.puts, self.report = store, recs, fresh, puts, report
         self.incoming = _removals(recs["consent_events"])
-        self._known: dict[str, Optional[str]] = {}
+        memory = memory if memory is not None else RemovalMemory()
+        self._known = memory.known
+        self.titles = memory.titles  # a removed proposal's title -> when it was made (to find its log lines)
+        self.local = local  # also this laptop's own copies of the removed people's records
         self.planned = {(name, row): i for i, (name, row, _) in enumerate(puts)}
         self.touched: set[tuple[str, str]] = set()  # (table, record id) whose conflicts would keep the words
-        self.titles: dict[str, str] = {}  # a removed proposal's title -> when it was made (to find its log lines)
 
     def removed_at(self, participant_id: Optional[str]) -> Optional[str]:
         """When the participant was withdrawn with removal, on either copy (None: they were not)."""
@@ -79,6 +97,8 @@ class RemovalPass:
 
     def _theirs(self, name: str) -> set[int]:
         """Rows of this laptop's ``name`` that belong to people the incoming copy removed."""
+        if not self.local:
+            return set()
         table = self.store.table(name)
         return {r for pid in self.incoming for r in table.rows_where("participant_id", pid)}
 
@@ -132,7 +152,8 @@ class RemovalPass:
             if self.names_removed(new):
                 fresh[ident] = dict(new, target=REMOVED_WORDS)
         trail = self.store.table("audit")
-        for row in self._rows("audit", {r for title in self.titles for r in trail.rows_where("target", title)}):
+        named = {r for title in self.titles for r in trail.rows_where("target", title)} if self.local else set()
+        for row in self._rows("audit", named):
             doc = self._planned("audit", row)
             if doc and self.names_removed(doc):
                 self._put("audit", row, dict(doc, target=REMOVED_WORDS))

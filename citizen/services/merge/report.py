@@ -56,6 +56,7 @@ class MergeReport:
     code_clashes: list[str] = field(default_factory=list)
     only_bookkeeping: bool = False  # the only news are activity-log entries of other merges
     notices: list[str] = field(default_factory=list)  # what reading the bundle assumed, said plainly
+    writes: int = 0  # durable changes a streamed merge wrote (a batch each)
 
     @property
     def changes(self) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Optional
 
 from ...domain.models import (
@@ -36,29 +38,28 @@ def conflict_events(report: MergeReport, laptop: str) -> list[dict]:
     ]
 
 
-def _merge_audit(report: MergeReport, actor: str, laptop: str, created_action: str = "study created from bundle") -> list[dict]:
-    now = utcnow()
-    events = conflict_events(report, laptop)
-    action = created_action if report.creates_study else "bundle merged"
-    events.append(
-        to_doc(
-            AuditEvent(
-                actor=actor or "unknown",
-                action=action,
-                target=report.study_id,
-                details={
-                    "from_laptop": report.from_laptop,
-                    "bundle_made": report.bundle_created_at,
-                    "new": {k: v for k, v in report.new.items() if v},
-                    "updated": {k: v for k, v in report.updated.items() if v},
-                    "conflicts": len(report.conflicts),
-                },
-                at=now,
-                laptop=laptop,
-            )
+def merge_summary(report: MergeReport, actor: str, laptop: str, created_action: str = "study created from bundle") -> dict:
+    """The activity-log entry that says a bundle was merged (or a study made from one), with its counts."""
+    return to_doc(
+        AuditEvent(
+            actor=actor or "unknown",
+            action=created_action if report.creates_study else "bundle merged",
+            target=report.study_id,
+            details={
+                "from_laptop": report.from_laptop,
+                "bundle_made": report.bundle_created_at,
+                "new": {k: v for k, v in report.new.items() if v},
+                "updated": {k: v for k, v in report.updated.items() if v},
+                "conflicts": len(report.conflicts),
+            },
+            at=utcnow(),
+            laptop=laptop,
         )
     )
-    return events
+
+
+def _merge_audit(report: MergeReport, actor: str, laptop: str, created_action: str = "study created from bundle") -> list[dict]:
+    return [*conflict_events(report, laptop), merge_summary(report, actor, laptop, created_action)]
 
 
 def merge_bundle(
@@ -115,15 +116,29 @@ INCOMING_PREFIX = ".incoming-"
 def _create_from_bundle(
     data: DataFolder, bundle: Bundle, actor: str, progress: Progress, created_action: str = "study created from bundle"
 ) -> MergeReport:
-    """A study this laptop does not have yet: built in a hidden folder, then renamed into place.
+    """A study this laptop does not have yet: built in a hidden folder, then renamed into place."""
+    plan = plan_merge(data, bundle)
+    with incoming_study(data, bundle.study_id) as store:
+        ops = [(name, doc) for name, doc in plan.inserts]
+        ops += [("audit", d) for d in _merge_audit(plan.report, actor, data.laptop_id, created_action)]
+        with store.batch():
+            for start in range(0, len(ops), CHUNK):
+                store.commit(rows_for(store, ops[start : start + CHUNK]))
+                if progress:
+                    progress(min(start + CHUNK, len(ops)), len(ops), "writing")
+    return plan.report
+
+
+@contextlib.contextmanager
+def incoming_study(data: DataFolder, study_id: str) -> Iterator[StudyStore]:
+    """The store of a new study, built in a hidden folder and renamed into place when the block ends.
 
     The rename is the one moment the study appears, whole; a crash before it leaves only the
-    hidden folder, which the next import clears away.
+    hidden folder, which the next import clears away. An error in the block removes the folder.
     """
-    plan = plan_merge(data, bundle)
     studies = data.studies_folder
-    final = studies / bundle.study_id
-    temp = studies / f"{INCOMING_PREFIX}{bundle.study_id}"
+    final = studies / study_id
+    temp = studies / f"{INCOMING_PREFIX}{study_id}"
     try:
         studies.mkdir(mode=0o700, parents=True, exist_ok=True)
         _remove_tree(temp)
@@ -132,16 +147,10 @@ def _create_from_bundle(
     except OSError as exc:
         raise ServiceError(f"Cannot prepare the study folder in {studies}: {exc.strerror}.") from None
     try:
-        ops = [(name, doc) for name, doc in plan.inserts]
-        ops += [("audit", d) for d in _merge_audit(plan.report, actor, data.laptop_id, created_action)]
-        with store.batch():
-            for start in range(0, len(ops), CHUNK):
-                store.commit(_rows(store, ops[start : start + CHUNK]))
-                if progress:
-                    progress(min(start + CHUNK, len(ops)), len(ops), "writing")
+        yield store
         store.close()  # writes every segment and empties the journal
         if final.exists():
-            raise ServiceError(f"A study '{bundle.study_id}' appeared in {data.path} meanwhile; nothing was changed.")
+            raise ServiceError(f"A study '{study_id}' appeared in {data.path} meanwhile; nothing was changed.")
         os.rename(temp, final)
         fsync_dir(studies)
     except (StoreError, OSError) as exc:
@@ -153,10 +162,9 @@ def _create_from_bundle(
         store.journal.close()
         _remove_tree(temp)
         raise
-    return plan.report
 
 
-def _rows(store: StudyStore, ops: list[tuple[str, dict]]) -> list[tuple[str, int, dict]]:
+def rows_for(store: StudyStore, ops: list[tuple[str, dict]]) -> list[tuple[str, int, dict]]:
     out = []
     next_rows: dict[str, int] = {}
     for name, doc in ops:

@@ -12,25 +12,27 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
 
 from ...domain.plural import count
-from ...export.bundle import default_name, export_bundle, read_bundle
+from ...export.bundle import default_name, export_bundle
+from ...export.bundle_file import BundleFile, open_bundle
 from ...export.files import study_exports
 from ...services.common import ServiceError
-from ...services.merge import Bundle, MergePlan, merge_bundle, plan_merge
+from ...services.merge import MergeReport, merge_stream, plan_stream
 from ...store import StoreError
 from ..text import plain
 from .base import WorkPage
 
+BUNDLE_STEPS = ("checking", "reading", "comparing", "merging", "writing")
+
 
 class BundlesScreen(WorkPage):
-    """Export a bundle; read one, see the merge report, confirm, and merge it as one change."""
+    """Export a bundle; read one, see the merge report, confirm, and merge it a batch at a time."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to the study")]
     STATUS, PROGRESS = "#bundle-status", "#bundle-progress"
 
     def __init__(self, study_id: str):
         super().__init__(study_id)
-        self.bundle: Optional[Bundle] = None
-        self.plan: Optional[MergePlan] = None
+        self.bundle: Optional[BundleFile] = None  # read and checked, kept open until merged or put aside
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -63,6 +65,11 @@ class BundlesScreen(WorkPage):
         self.query_one("#bundle-progress", ProgressBar).update(total=1, progress=0)
 
     # -- helpers called on the app's thread ----------------------------------------------------------
+    def _show_progress(self, done: int, total: int, what: str) -> None:
+        super()._show_progress(done, total, "" if what in BUNDLE_STEPS else what)
+        if self.busy and what in BUNDLE_STEPS:  # a bundle read, compared or merged
+            self._status(f"{what.capitalize()} the bundle: {done:,} of {count(total, 'record')}...")
+
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
         for button_id in ("#export", "#read"):
@@ -114,28 +121,35 @@ class BundlesScreen(WorkPage):
     @work(thread=True, exclusive=True, group="bundle")
     def read_worker(self, path: Path) -> None:
         try:
-            bundle = read_bundle(path, progress=self._progress)
-            plan = plan_merge(self.app.data, bundle, into=self.study_id, progress=self._progress)
-        except (ServiceError, StoreError) as exc:
+            bundle = open_bundle(path)
+        except ServiceError as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return
-        self.app.call_from_thread(self._show_report, bundle, plan)
+        try:
+            report = plan_stream(self.app.data, bundle, into=self.study_id, progress=self._progress)
+        except (ServiceError, StoreError) as exc:
+            bundle.close()
+            self.app.call_from_thread(self._finished, str(exc), True)
+            return
+        self.app.call_from_thread(self._show_report, bundle, report)
 
-    def _show_report(self, bundle: Bundle, plan: MergePlan) -> None:
+    def _show_report(self, bundle: BundleFile, report: MergeReport) -> None:
         self._set_busy(False)
-        report = plan.report
         self.query_one("#bundle-report", Static).update(plain("\n".join(report.lines())))
         if report.nothing_to_merge:
+            bundle.close()
             self._status("Nothing to merge.")
             return
-        self.bundle, self.plan = bundle, plan
+        self.bundle = bundle
         self.query_one("#merge", Button).disabled = False
         self.query_one("#cancel", Button).disabled = False
         self.query_one("#merge", Button).focus()
         self._status("Read the report, then merge (or cancel: nothing has been written).")
 
-    def _forget_bundle(self) -> None:
-        self.bundle = self.plan = None
+    def _forget_bundle(self, close: bool = True) -> None:
+        if self.bundle is not None and close:
+            self.bundle.close()
+        self.bundle = None
         self.query_one("#merge", Button).disabled = True
         self.query_one("#cancel", Button).disabled = True
 
@@ -149,18 +163,27 @@ class BundlesScreen(WorkPage):
     def start_merge(self) -> None:
         if self.bundle is None:
             return
-        bundle, plan = self.bundle, self.plan
-        self._forget_bundle()
+        bundle = self.bundle
+        self._forget_bundle(close=False)
         self._set_busy(True)
         self._status("Merging...")
-        self.merge_worker(bundle, plan)
+        self.merge_worker(bundle)
 
     @work(thread=True, exclusive=True, group="bundle")
-    def merge_worker(self, bundle: Bundle, plan: Optional[MergePlan]) -> None:
+    def merge_worker(self, bundle: BundleFile) -> None:
         try:
-            report = merge_bundle(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress, plan=plan)
+            report = merge_stream(self.app.data, bundle, self.app.actor, into=self.study_id, progress=self._progress)
         except (ServiceError, StoreError) as exc:
             self.app.call_from_thread(self._finished, str(exc), True)
             return
-        text = f"Merged: {report.changes} records written in one change, {len(report.conflicts)} conflicts resolved."
+        finally:
+            bundle.close()
+        text = (
+            f"Merged: {report.changes} records written in {count(report.writes, 'durable change')}, "
+            f"{len(report.conflicts)} conflicts resolved."
+        )
         self.app.call_from_thread(self._finished, text, False)
+
+    def on_unmount(self) -> None:
+        if self.bundle is not None:
+            self.bundle.close()
