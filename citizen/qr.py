@@ -134,7 +134,7 @@ FONT_FILES = {
 
 
 def _font(kind: str, size: int):
-    from PIL import ImageFont
+    from PIL import ImageFont  # lazy: Pillow loads only when a poster is drawn (start-up time)
 
     for folder in FONT_FOLDERS:
         for name in FONT_FILES[kind]:
@@ -169,7 +169,7 @@ def _wrap(text: str, fits) -> list[str]:
 
 def poster_png(data: str, title: str, aim: str, *, module_px: int = 16) -> bytes:
     """A poster as PNG bytes: the code, then the study's title, its shared aim and the link."""
-    from PIL import Image, ImageDraw, PngImagePlugin
+    from PIL import Image, ImageDraw, PngImagePlugin  # lazy: Pillow only for posters (start-up time)
 
     grid = modules(data, QUIET_ZONE, POSTER_CORRECTION)
     qr_px = len(grid) * module_px

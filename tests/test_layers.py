@@ -46,6 +46,34 @@ def test_every_import_inside_a_function_names_a_module_that_exists():
     assert not missing, missing
 
 
+def test_every_import_inside_a_function_says_why():
+    """An import belongs at the top of its module; one inside a function carries a comment (on it, or
+    just above its group of imports) saying why: start-up time, an optional dependency, a cycle."""
+    import ast
+    from pathlib import Path
+
+    root = Path(citizen.__file__).parent
+    silent = []
+    for path in root.rglob("*.py"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        spans = set()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                spans |= {(i.lineno, i.end_lineno) for i in ast.walk(node) if isinstance(i, (ast.Import, ast.ImportFrom))}
+        ends = {end: start for start, end in spans}
+        starts = {start: end for start, end in spans}
+        for start, end in spans:
+            first, last = start, end
+            while first - 1 in ends:  # the group of imports this one stands in
+                first = ends[first - 1]
+            while last + 1 in starts:
+                last = starts[last + 1]
+            said = lines[first - 2].strip().startswith("#") or any("#" in line for line in lines[first - 1 : last])
+            if not said:
+                silent.append(f"{path.relative_to(root)}:{start}")
+    assert not silent, sorted(silent)
+
+
 def test_no_source_file_is_over_450_lines():
     """A file past 450 lines is split by meaning (STYLE: files stay small enough to read whole): the
     code and its tests alike."""

@@ -70,6 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _failed(args: argparse.Namespace, exc: Exception) -> int:
     """A refusal of the services or a protocol file said plainly; anything else in a crash log."""
+    # lazy: loaded only when a command fails (start-up time)
     from ..domain.protocol_file import ProtocolFileError
     from ..services import ServiceError
 

@@ -13,6 +13,7 @@ PROGRESS_FROM = 20_000  # records: a smaller bundle is merged before a line woul
 
 
 def cmd_bundle_export(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..domain.plural import count
     from ..export.bundle import export_bundle
     from ..services import open_study
@@ -31,6 +32,7 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
 
 def progress_lines() -> Callable[[int, int, str], None]:
     """A line on standard error at every tenth of each step of a long import (checking, writing, merging)."""
+    # lazy: a command loads only what it uses (start-up time)
     from ..domain.plural import count
 
     shown: dict[str, int] = {}
@@ -48,6 +50,7 @@ def progress_lines() -> Callable[[int, int, str], None]:
 
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..domain.plural import count
     from ..export.bundle_file import open_bundle
     from ..services.merge import merge_stream, plan_stream

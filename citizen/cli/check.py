@@ -9,6 +9,7 @@ from .common import CliError, Exit, data_path, say
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services.queries import can_restore, check_data_folder, restore_last_good
     from ..store import DataFolder, StoreError
 

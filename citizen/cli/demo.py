@@ -19,6 +19,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..domain.plural import count
     from ..services.demo import create_demo
 

@@ -28,6 +28,7 @@ def _versions(text: str) -> list[int]:
 
 
 def options_from(args: argparse.Namespace) -> ExportOptions:
+    # lazy: a command loads only what it uses (start-up time)
     from ..export.plan import make_options
 
     values = {
@@ -52,6 +53,7 @@ def options_from(args: argparse.Namespace) -> ExportOptions:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..domain.plural import count
     from ..export.plan import prepare_export
     from ..export.run import export_data
@@ -89,6 +91,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..export.report import write_report
     from ..services import open_study
 

@@ -21,6 +21,7 @@ def _check_url_base(text: str) -> str:
 
 
 def cmd_qr(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from .. import qr
     from ..domain.models import InviteState
     from ..services import open_study
@@ -52,6 +53,7 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_create(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services import open_study
     from ..services.invites import create_invite_as_typed
 
@@ -66,6 +68,7 @@ def cmd_invite_create(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_list(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services import open_study
     from ..services.invites import invite_rows
 
@@ -100,6 +103,7 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
 
 
 def cmd_invite_close(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services import close_invite, open_study
     from ..services.invites import find_invite
 
@@ -115,6 +119,7 @@ def cmd_invite_close(args: argparse.Namespace) -> int:
 
 def cmd_participant_relink(args: argparse.Namespace) -> int:
     """A new private link for a participant (its QR code, then the link); the old one stops at once."""
+    # lazy: a command loads only what it uses (start-up time)
     from .. import qr
     from ..services import open_study, relink_participant
     from ..services.browse import participant_by_code

@@ -10,6 +10,7 @@ from .common import acting, open_data, say
 
 
 def cmd_study_list(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services.listing import list_studies
 
     with open_data(args, readonly=True) as data:
@@ -41,6 +42,7 @@ def cmd_study_list(args: argparse.Namespace) -> int:
 
 
 def cmd_study_import(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services import import_protocol
     from ..services.drafts_shared import import_draft_file
     from ..services.studies import load_protocol_file
@@ -73,6 +75,7 @@ def cmd_study_import(args: argparse.Namespace) -> int:
 
 
 def cmd_study_export(args: argparse.Namespace) -> int:
+    # lazy: a command loads only what it uses (start-up time)
     from ..services import open_study
     from ..services.study_files import write_study_file
 

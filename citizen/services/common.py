@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ..domain.base import CODE_ALPHABET
 from ..domain.models import LINK_FINGERPRINT, UNLINKED, AuditEvent, fingerprinted, to_doc, utcnow
+from ..domain.protocol_file import explain
 from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
 from . import notices
 
@@ -135,8 +136,6 @@ def audit(
             laptop=laptop,
         )
     except ValidationError as exc:
-        from ..domain.protocol_file import explain
-
         raise Refused("This change cannot be recorded: " + "; ".join(explain(exc))) from None
     tx.insert("audit", to_doc(event))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import ServiceError, Study, change
+from .common import ServiceError, Study, audit, change
 from .merge import BUNDLE_TABLES, Bundle, MergePlan, conflict_events, plan_existing
 
 
@@ -42,7 +42,5 @@ def write_joined(study: Study, plan: MergePlan, laptop: str) -> None:
 
 def record_sync(study: Study, actor: str, action: str, details: dict[str, Any], laptop: str) -> None:
     """This laptop's own note of a sync (kept on this laptop: it is not a record of the study)."""
-    from .common import audit
-
     with change(study) as tx:
         audit(tx, actor, action, study.id, details, laptop=laptop)

@@ -42,7 +42,7 @@ def summarise(stored: StoredStudy) -> StudySummary:
             raise ValueError
         last_activity = stored.last_activity()
     except (KeyError, TypeError, ValueError):
-        from ..store import StudyRepo
+        from ..store import StudyRepo  # lazy: the record models only for a study read the slow way (start-up)
 
         repo = StudyRepo(stored.store)
         record = repo.study()

@@ -34,6 +34,7 @@ from ..domain.words import page_word_gaps
 from ..store import DataFolder, StoreError, Transaction
 from ..store.durable import atomic_write
 from .common import Refused, ServiceError, Study, audit, change, row_of, serialised
+from .drafts_shared import export_draft_protocol, import_draft_file
 
 
 def load_protocol_file(path: Path) -> ProtocolFile:
@@ -120,8 +121,6 @@ def import_protocol(data: DataFolder, path: Path, actor: str, study_id: Optional
     """Add a study from a protocol file; a draft file arrives as a draft (see drafts_shared)."""
     pf = load_protocol_file(path)
     if pf.draft is not None:
-        from .drafts_shared import import_draft_file
-
         return import_draft_file(data, pf, path.name, actor, study_id=study_id).study
     source = pf.source or f"imported from {path.name}"
     if pf.source:
@@ -132,8 +131,6 @@ def import_protocol(data: DataFolder, path: Path, actor: str, study_id: Optional
 def export_protocol(study: Study, path: Path, draft: bool = False) -> None:
     """Write the study's current protocol (or its open draft, marked as one) as a shareable protocol file."""
     if draft:
-        from .drafts_shared import export_draft_protocol
-
         export_draft_protocol(study, path)
         return
     current = study.repo.current_protocol()

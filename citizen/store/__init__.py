@@ -15,7 +15,7 @@ def __getattr__(name: str) -> Any:
     # The typed reader loads the record models (pydantic): only when it is first asked for, so
     # that what reads the store as stored (the studies list) starts without them.
     if name == "StudyRepo":
-        from .repo import StudyRepo
+        from .repo import StudyRepo  # lazy (start-up time, see above)
 
         return StudyRepo
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

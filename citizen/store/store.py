@@ -317,7 +317,7 @@ def user_data_folder() -> Path:
     env = os.environ.get("CITIZEN_HOME")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_data_dir
+    from platformdirs import user_data_dir  # lazy: only when no --data or CITIZEN_HOME names the folder
 
     return Path(user_data_dir("citizen", appauthor=False))
 

@@ -13,6 +13,7 @@ leaves are closed the same way, so two laptops settling one conflict write the s
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,8 +55,6 @@ Progress = Optional[Callable[[int, int, str], None]]
 
 
 def replication_id(laptop: str, study_id: str, url: str, direction: str, include_contacts: bool) -> str:
-    import hashlib
-
     seed = canonical_json(["citizen", SCHEMA, laptop, study_id, url, direction, include_contacts])
     return "citizen-" + hashlib.md5(seed.encode("utf-8")).hexdigest()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -62,6 +63,7 @@ class CitizenApp(App[int]):
         self._normal_theme = self.theme
         self.crash_message = ""
         self.served_on: Optional[tuple[str, str]] = None  # host and port the Enrolment screen served on last
+        self.ui_thread = 0  # the thread the app runs on, known from its first event (see live.on_ui_thread)
 
     def _handle_exception(self, error: Exception) -> None:
         # An unexpected failure (a worker, a handler): the details go to the data folder's log and
@@ -75,7 +77,7 @@ class CitizenApp(App[int]):
         super()._handle_exception(error)
 
     def _fatal_error(self) -> None:
-        from rich.text import Text
+        from rich.text import Text  # lazy: only on a crash (start-up time)
 
         self.bell()
         self._exit_renderables.append(Text(self.crash_message or "citizen: something went wrong."))
@@ -97,13 +99,13 @@ class CitizenApp(App[int]):
 
     def action_keys(self) -> None:
         """Every key of the screen in view (`?`), whatever the footer has room for."""
-        from .keys import KeysScreen
+        from .keys import KeysScreen  # lazy: the screen loads when first asked for (start-up time)
 
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.screen))
 
     def action_your_name(self) -> None:
-        from .acting import ask_name
+        from .acting import ask_name  # lazy: loads when first asked for (start-up time)
 
         ask_name(self)
 
@@ -123,12 +125,15 @@ class CitizenApp(App[int]):
                 lambda n=node, a=binding.action: self.call_later(n.run_action, a),
             )
 
+    def on_load(self) -> None:
+        self.ui_thread = threading.get_ident()
+
     def get_default_screen(self) -> Screen:
         return StudiesScreen()  # the first screen itself, not a blank one beneath it
 
     def on_mount(self) -> None:
         if self.start_study:
-            from .screens.overview import StudyOverviewScreen
+            from .screens.overview import StudyOverviewScreen  # lazy: a study's screens load when one opens
 
             self.push_screen(StudyOverviewScreen(self.start_study))
 
@@ -139,7 +144,7 @@ def make_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[st
 
 
 def run_app(data_path: Path, study_id: Optional[str] = None, actor: Optional[str] = None) -> int:
-    from ..services import notices
+    from ..services import notices  # lazy: the services load after the first screen (start-up time)
 
     notices.say_notice = None  # the app shows them itself: nothing is printed over its screen
     try:

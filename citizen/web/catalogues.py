@@ -24,7 +24,7 @@ ALSO = ("domain/rules.py", "export/plan.py", "export/report.py")
 
 def extract() -> dict[str, list[tuple[str, int]]]:
     """Every msgid used by the pages, with where it is used."""
-    from babel.messages.extract import extract_from_file
+    from babel.messages.extract import extract_from_file  # optional: Babel is needed only for this tool
 
     found: dict[str, list[tuple[str, int]]] = {}
     sources = [(p, "python") for p in sorted(HERE.glob("*.py"))]
@@ -45,7 +45,7 @@ def po_path(lang: str) -> Path:
 
 
 def read_po(lang: str):
-    from babel.messages.pofile import read_po as babel_read_po
+    from babel.messages.pofile import read_po as babel_read_po  # optional: Babel (see extract)
 
     with po_path(lang).open("rb") as fh:
         return babel_read_po(fh, locale=lang)
@@ -53,6 +53,7 @@ def read_po(lang: str):
 
 def update() -> list[str]:
     """Add new msgids to every catalogue and compile them; returns what still lacks a translation."""
+    # optional: Babel is needed only for this tool, never by the running app
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import write_po

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Optional
 
@@ -175,8 +176,6 @@ def rows_for(store: StudyStore, ops: list[tuple[str, dict]]) -> list[tuple[str, 
 
 
 def _remove_tree(path) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -45,6 +45,7 @@ def _one_line(text: object) -> str:
 
 def convert_form(path: Path) -> dict[str, Any]:
     """The form as pyxform reads it, or Refused with pyxform's reason; no library warning escapes."""
+    # lazy: pyxform loads only when an XLSForm is read (start-up time)
     from pyxform.errors import PyXFormError
     from pyxform.xls2xform import convert
 
@@ -152,7 +153,7 @@ class _Reader:
     """Walks pyxform's tree once, turning questions into fields and noting what is left out."""
 
     def __init__(self, form: dict[str, Any], report: XLSFormReport):
-        from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+        from pyxform.question_type_dictionary import QUESTION_TYPE_DICT  # lazy: pyxform (start-up time)
 
         self.types = QUESTION_TYPE_DICT
         self.report = report

@@ -54,7 +54,7 @@ def write_xlsform(
     path: Path, report: XLSFormReport, version: str, draft_of: Optional[int] = None, draft: bool = False
 ) -> XLSFormReport:
     """Write report.fields as a workbook (survey, choices, settings); a draft says so in its settings."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy: openpyxl loads only when an XLSForm is written (start-up time)
 
     langs = report.languages
     fields = report.fields

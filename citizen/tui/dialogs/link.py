@@ -43,7 +43,7 @@ class RelinkDialog(DeskDialog[Optional[str]]):
         yield Static("", id="relink-code")
 
     def action_save(self) -> None:
-        from ... import qr
+        from ... import qr  # lazy: qrcode loads only when a new link is drawn (start-up time)
 
         if self.link is not None:
             self.dismiss(self.link)

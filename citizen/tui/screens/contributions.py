@@ -34,6 +34,7 @@ from ..text import local_time, plain
 from ..widgets.paged_table import PagedTable
 from .base import StudyScreenBase
 from .contribution_detail import ContributionDetailScreen
+from .participants import open_paper_form
 
 PAGE = 100
 
@@ -344,8 +345,6 @@ class ContributionsScreen(StudyScreenBase):
         self.app.push_screen(FeedbackDialog(self.study, line.id, line.code), done)
 
     def action_paper_form(self) -> None:
-        from .participants import open_paper_form
-
         open_paper_form(self, self.study, self.query_one("#filter-participant", Input).value.strip())
 
     def action_open(self) -> None:

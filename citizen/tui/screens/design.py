@@ -16,12 +16,15 @@ from ...domain.plural import count
 from ...domain.rules import protocol_changes
 from ...domain.words import page_word_gaps
 from ...services import design
+from ...services.xlsform import import_xlsform_into_draft
 from ..dialogs.field import FieldDialog
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..preview import form_preview
 from ..text import plain
 from ..widgets.row_table import RowTable
 from .base import StudyPage
+from .consent import ConsentEditorScreen
+from .page_words import PageWordsScreen
 
 
 def describe_changes(diff: dict[str, list[str]]) -> str:
@@ -196,15 +199,11 @@ class DesignScreen(StudyPage):
     def action_consent(self) -> None:
         if self._need_draft() is None:
             return
-        from .consent import ConsentEditorScreen
-
         self.app.push_screen(ConsentEditorScreen(self.study_id))
 
     def action_page_words(self) -> None:
         if self._need_draft() is None:
             return
-        from .page_words import PageWordsScreen
-
         self.app.push_screen(PageWordsScreen(self.study_id))
 
     def action_language(self) -> None:
@@ -277,8 +276,6 @@ class DesignScreen(StudyPage):
 
         def open_dialog(actor: str) -> None:
             def load(values: dict[str, Any]):
-                from ...services.xlsform import import_xlsform_into_draft
-
                 return import_xlsform_into_draft(self.study, draft.id, Path(values["path"]).expanduser(), actor)
 
             def done(report: Any) -> None:

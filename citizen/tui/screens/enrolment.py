@@ -317,7 +317,7 @@ class EnrolmentScreen(StudyPage):
             self.show_status()
             self.show_code()
             return
-        from ...web.server import EnrolmentServer
+        from ...web.server import EnrolmentServer  # lazy: aiohttp and Jinja2 load when phones are served
 
         host = self.query_one("#serve-host", Input).value.strip()
         port_text = self.query_one("#serve-port", Input).value.strip()

@@ -18,6 +18,7 @@ from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
 from .base import StudyPage
+from .design import DesignScreen
 
 
 class ProposalsScreen(StudyPage):
@@ -175,8 +176,6 @@ class ProposalsScreen(StudyPage):
 
         def make(actor: str) -> None:
             draft_from_proposal(self.study, p.id, actor)
-            from .design import DesignScreen
-
             self.app.push_screen(DesignScreen(self.study_id))
 
         self.act(make, "A draft was made from the proposal: change the form, then publish it.")

@@ -90,7 +90,7 @@ class StudiesScreen(Screen):
 
 def _open_study(app: Any, study_id: Any) -> None:
     if study_id:
-        from .overview import StudyOverviewScreen
+        from .overview import StudyOverviewScreen  # lazy: a study's screens load when one opens (start-up)
 
         app.push_screen(StudyOverviewScreen(study_id))
 
@@ -104,6 +104,7 @@ def _opened(app: Any, study: Any) -> None:
 
 
 def new_study(app: Any) -> None:
+    # lazy: the dialogs and services load when first used, not for the studies list (start-up time)
     from ..acting import as_actor
     from .study_details import new_study_dialog
 
@@ -111,6 +112,7 @@ def new_study(app: Any) -> None:
 
 
 def import_study(app: Any) -> None:
+    # lazy: the dialogs and services load when first used, not for the studies list (start-up time)
     from ...services.study_files import open_study_file
     from ..acting import as_actor
     from ..dialogs.form import Entry, FormDialog
