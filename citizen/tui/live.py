@@ -14,7 +14,7 @@ def on_ui_thread(widget: Any, callback: Callable[[], Any]) -> None:
     there for the app's thread (``call_from_thread``) deadlocks when the app's thread is itself
     about to read the study.
     """
-    if widget.app._thread_id == threading.get_ident():
+    if widget.app.ui_thread == threading.get_ident():
         callback()
     else:
         widget.call_later(callback)

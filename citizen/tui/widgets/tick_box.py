@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from textual.content import Content
+from typing import Any
+
 from textual.widgets import Checkbox
 
 
@@ -10,7 +11,10 @@ class TickBox(Checkbox):
     """``▐X▌`` when ticked, ``▐ ▌`` when not (Textual's own draws ``X`` either way, only its colour
     differs, which a monochrome terminal or a colour-blind reader cannot see)."""
 
-    @property
-    def _button(self) -> Content:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.BUTTON_INNER = "X" if self.value else " "
-        return super()._button
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else " "
+        super().watch_value()
