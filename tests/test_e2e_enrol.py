@@ -3,6 +3,7 @@ contributes over HTTP, and both arrivals show on the screen without a restart.""
 
 from __future__ import annotations
 
+import re
 import shlex
 import socket
 
@@ -17,6 +18,12 @@ from .support.factories import STUDY
 from .support.terminal import IN_TMUX, Terminal
 
 pytestmark = IN_TMUX
+
+
+def arrivals_today(screen: str) -> int:
+    found = re.search(r"· ([0-9,]+) arrivals? today", screen)
+    assert found, screen
+    return int(found.group(1).replace(",", ""))
 
 
 def free_port() -> int:
@@ -37,7 +44,7 @@ def test_enrol_from_the_qr_link_and_see_the_arrivals_live(demo_data_path, run_en
         t.keys("Enter")
         t.wait_for("Review backlog")
         t.keys("j")
-        t.wait_for("Arrivals since this screen opened")
+        t.wait_for("Arrivals today")
         screen = t.wait_for("Not serving")
         assert "health centre waiting room" in screen and "█" in screen  # the code is drawn
         # Host 127.0.0.1 and a free port, typed into the emptied boxes (the host box holds this laptop's
@@ -47,24 +54,26 @@ def test_enrol_from_the_qr_link_and_see_the_arrivals_live(demo_data_path, run_en
         t.keys("Tab", "End", "C-u", str(port))
         t.wait_for(f"Port {port}")
         t.keys("Enter")
-        t.wait_for(f"Serving at http://127.0.0.1:{port}")
+        screen = t.wait_for(f"Serving at http://127.0.0.1:{port} · ")  # the line under the title
+        today = arrivals_today(screen)  # the line under the title counts them
         link = f"http://127.0.0.1:{port}/j/{token}"
         private = phone.enrol(link)
-        screen = t.wait_for("joined (phone", timeout=30)
+        t.wait_for(f"· {today + 1} arrivals today", timeout=30)
         with DataFolder(demo_data_path, readonly=True) as folder:
             newest = max(open_study(folder, STUDY).repo.participants(), key=lambda p: p.enrolled_at)
-        assert newest.code in screen
+        t.wait_for(f"{newest.code}  joined (phone", timeout=30)  # in the arrivals list too
         phone.contribute(private)
-        screen = t.wait_for("contributed (phone)", timeout=30)
-        assert screen.count(newest.code) >= 2
-        # Leaving asks, and stopping frees the port.
+        t.wait_for(f"· {today + 2} arrivals today", timeout=30)
+        t.wait_for(f"{newest.code}  contributed (phone)", timeout=30)
+        # Leaving keeps serving, said under the title; quitting asks, and stopping frees the port.
         t.keys("Escape")
-        t.wait_for("Stop serving and go back?")
+        screen = t.wait_for("Review backlog")
+        assert f"Serving at http://127.0.0.1:{port} · " in screen  # 80 columns: without the study id
+        t.keys("C-q")
+        t.wait_for("Phones are being served at")
         t.keys("y")
-        t.wait_for("Review backlog")
+        t.wait_for("EXITED 0")
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0
-        t.keys("C-q")
-        t.wait_for("EXITED 0")
     finally:
         t.close()

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .common import CliError, Exit, acting, open_data
+from ..store import StoreLocked
+from ..store.serving_note import locked_message
+from .common import CliError, Exit, acting, data_path, open_data
 
 
 def _check_url_base(text: str) -> str:
@@ -142,13 +144,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise CliError("--port must be a number from 0 to 65535 (8080 is usual).", Exit.USAGE)
-    with open_data(args) as data:
+    try:
+        data = open_data(args)
+    except StoreLocked:  # the terminal app (or another `citizen serve`) has the folder: say where, and why
+        raise CliError(locked_message(data_path(args).resolve(), to_serve=True)) from None
+    with data:
         study = open_study(data, args.study)
         label = (args.new_invite or "").strip()
         if label and not any(i.label == label for i in open_invites(study.repo.invites())):
             create_invite(study, label, acting(args))
         try:
-            asyncio.run(serve(study, args.host, args.port, lambda line: print(line, flush=True)))
+            asyncio.run(serve(study, args.host, args.port, lambda line: print(line, flush=True), data_folder=data.path))
         except KeyboardInterrupt:
             print("Stopped.", flush=True)
     return 0

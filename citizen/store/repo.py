@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, NamedTuple, Optional
 
 from ..domain.models import (
@@ -188,6 +188,19 @@ class StudyRepo(StoredStudy):
             for _, d in self._t("audit").stream()
         ]
 
+    def audit_since(self, since: datetime) -> list[dict[str, Any]]:
+        """The activity log's events from ``since`` on, oldest first: its newest segments alone are
+        read, back to the first that began before ``since`` (a day's events, not the whole log)."""
+        table = self._t("audit")
+        found: list[dict[str, Any]] = []
+        for number in reversed(table.segment_numbers()):
+            rows = [doc for _, doc in sorted(table.segment_rows(number), key=lambda pair: pair[0])]
+            kept = [doc for doc in rows if _at(doc) >= since]
+            found[:0] = kept
+            if len(kept) < len(rows):
+                break
+        return found
+
     def last_activity(self) -> Optional[datetime]:
         """When the study last changed (the time of its newest audit event)."""
         try:
@@ -201,3 +214,11 @@ class StudyRepo(StoredStudy):
         count = table.count_rows()
         doc = table.get(count) if count else None
         return None if doc is None else AuditEvent.model_validate(doc)
+
+
+def _at(doc: dict[str, Any]) -> datetime:
+    try:
+        at = datetime.fromisoformat(doc["at"])
+    except (KeyError, TypeError, ValueError):
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

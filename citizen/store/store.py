@@ -35,6 +35,7 @@ from .durable import (
 )
 from .journal import Journal, Op
 from .segments import SegmentedTable
+from .serving_note import clear_serving_note, locked_message
 from .summary import SUMMARISERS
 
 # Table name -> (documents per segment, the field that identifies a record).
@@ -360,13 +361,11 @@ class DataFolder:
         try:
             lock.acquire()
         except Timeout:
-            raise StoreLocked(
-                f"Another copy of citizen is already using {self.path}. Close it first, "
-                "or use that window (only one copy may write a data folder at a time)."
-            ) from None
+            raise StoreLocked(locked_message(self.path)) from None
         except OSError as exc:
             raise StoreError(f"Cannot use the data folder {self.path}: {exc.strerror}. Check that it is writable.") from None
         self._lock = lock
+        clear_serving_note(self.path)  # left by a holder that has let go of the lock
 
     def _laptop_id(self) -> str:
         path = self.path / "laptop.json"

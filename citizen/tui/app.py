@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Optional
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
 from ..store import DataFolder, StoreError
 from ..store.crash_log import write_crash_log
 from .screens.studies import StudiesScreen
+from .serving import PhoneServing
 
 if TYPE_CHECKING:
     from ..services.common import Study
@@ -51,6 +53,7 @@ class CitizenApp(App[int]):
         Binding("f3", "toggle_contrast", "High contrast"),
         Binding("question_mark", "keys", "Keys"),
     ]
+    serving_line: reactive[str] = reactive("")  # what the header line under each screen's title says while serving
 
     def __init__(self, data: DataFolder, study_id: Optional[str] = None, actor: Optional[str] = None):
         super().__init__()
@@ -64,6 +67,7 @@ class CitizenApp(App[int]):
         self.crash_message = ""
         self.served_on: Optional[tuple[str, str]] = None  # host and port the Enrolment screen served on last
         self.ui_thread = 0  # the thread the app runs on, known from its first event (see live.on_ui_thread)
+        self.serving = PhoneServing(self)  # the phone pages: the app's, whatever screen is open
 
     def _handle_exception(self, error: Exception) -> None:
         # An unexpected failure (a worker, a handler): the details go to the data folder's log and
@@ -92,6 +96,30 @@ class CitizenApp(App[int]):
             for notice in study.notices:  # what opening it changed (older data brought up to date)
                 self.notify(notice, timeout=20)
         return self._studies[study_id]
+
+    async def action_quit(self) -> None:
+        """Quit; while phones are served, ask first (Escape keeps serving)."""
+        from .dialogs.form import ConfirmDialog
+
+        if not self.serving.running:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-dialog":
+            return  # asked already
+
+        async def answered(yes: Optional[bool]) -> None:
+            if yes:
+                await self.serving.stop()
+                self.exit()
+
+        dialog = ConfirmDialog(
+            f"Phones are being served at {self.serving.base_url}. Stop serving them and quit?", yes="Stop serving and quit"
+        )
+        dialog.id = "quit-dialog"
+        self.push_screen(dialog, answered)
+
+    async def on_unmount(self) -> None:
+        await self.serving.stop(show=False)  # however the app ends, the port is let go
 
     def action_toggle_contrast(self) -> None:
         """White on black with yellow highlights, for bright rooms and low vision."""

@@ -6,9 +6,11 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .. import qr
 from ..domain.models import Invite, InviteState, utcnow
+from ..store.serving_note import clear_serving_note, note_serving
 from .server import EnrolmentServer
 
 
@@ -41,11 +43,22 @@ NO_INVITE = (
 
 
 async def serve(
-    study, host: str | None, port: int, say: Callable[[str], None] = print, stop: asyncio.Event | None = None
+    study,
+    host: str | None,
+    port: int,
+    say: Callable[[str], None] = print,
+    stop: asyncio.Event | None = None,
+    data_folder: Path | None = None,
 ) -> None:
-    """Serve until Ctrl-C (or ``stop`` is set), then close every connection."""
+    """Serve until Ctrl-C (or ``stop`` is set), then close every connection.
+
+    With ``data_folder``, a note there says where it serves, so that the terminal app (or another
+    `citizen serve`), refused the folder meanwhile, can tell the person where phones join.
+    """
     server = EnrolmentServer(study, host, port)
     await server.start()
+    if data_folder is not None:
+        note_serving(data_folder, "citizen serve", study.id, server.base_url)
     if server.host.strip() in EVERY_NETWORK:
         say(EVERY_NETWORK_WARNING)
     elif server.host.startswith("127."):
@@ -73,4 +86,6 @@ async def serve(
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
         await server.stop()
+        if data_folder is not None:
+            clear_serving_note(data_folder)
         say("Stopped.")

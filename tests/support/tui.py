@@ -3,6 +3,8 @@ screen, filling a dialog, choosing a radio button and opening a screen by its ke
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Static, TextArea
 
 from citizen.tui.dialogs.form import FormDialog
@@ -78,3 +80,19 @@ async def type_at_once(pilot, *keys: str) -> None:
         event.set_sender(app)
         app._driver.send_message(event)
     await settle(app, pilot)
+
+
+async def until(pilot, check, what: str, limit: float = 20.0) -> None:
+    """Poll (the app keeps running between polls) until ``check()`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not check():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+async def open_enrolment(app, pilot):
+    """The study's Enrolment screen, opened with its key (j)."""
+    from citizen.tui.screens.enrolment import EnrolmentScreen  # lazy, as the app loads it
+
+    return await open_from_study(app, pilot, "j", EnrolmentScreen)

@@ -7,11 +7,12 @@ import json
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from ...services.queries import activity
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 
 
@@ -24,7 +25,7 @@ class ActivityScreen(StudyPage):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with Horizontal(id="activity-filters"):
             yield Input(placeholder="who (part of a name)", id="activity-actor")
             yield Select([], prompt="every kind of step", id="activity-action")

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Button, Footer, Input, ProgressBar, Static
 
 from ...domain.plural import count
 from ...export.bundle import default_name, export_bundle
@@ -19,6 +19,7 @@ from ...services.common import ServiceError
 from ...services.merge import MergeReport, merge_stream, plan_stream
 from ...store import StoreError
 from ..text import plain
+from ..widgets.serving_line import app_header
 from .base import WorkPage
 
 BUNDLE_STEPS = ("checking", "reading", "comparing", "merging", "writing")
@@ -35,7 +36,7 @@ class BundlesScreen(WorkPage):
         self.bundle: Optional[BundleFile] = None  # read and checked, kept open until merged or put aside
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with VerticalScroll():
             yield Static("Bundles: one study on several laptops", classes="title")
             yield Static(

@@ -7,7 +7,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static, TextArea
+from textual.widgets import DataTable, Footer, Label, Static, TextArea
 
 from ...domain.design import Draft, role_meanings
 from ...domain.models import ROLE_NAMES, ConsentItem, ConsentRole, pick
@@ -16,6 +16,7 @@ from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..preview import consent_preview
 from ..text import plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 
 ROLE_SHORT = {
@@ -44,7 +45,7 @@ class ConsentEditorScreen(StudyPage):
         self.language = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with Horizontal(id="consent-body"):
             with Vertical(id="consent-edit"):
                 yield Label("Consent text in plain words (Ctrl+S saves)", id="consent-text-label")

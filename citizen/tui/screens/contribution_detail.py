@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from ...domain.models import ReviewState
 from ...domain.plural import count
@@ -14,6 +14,7 @@ from ...services.browse import contribution_answers
 from ...services.revisions import contribution_corrections
 from ..dialogs.review import FeedbackDialog, ReviewDialog
 from ..text import local_time, plain
+from ..widgets.serving_line import app_header
 from .base import StudyScreenBase
 
 
@@ -34,7 +35,7 @@ class ContributionDetailScreen(StudyScreenBase):
         self.code = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with VerticalScroll():
             yield Static("", id="contribution-title", classes="title")
             yield Static("", id="contribution-body")

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from ...domain.models import ReviewState
 from ...domain.plural import count
@@ -32,6 +32,7 @@ from ...services.browse import (
 from ..dialogs.review import FeedbackDialog, ReviewDialog
 from ..text import local_time, plain
 from ..widgets.paged_table import PagedTable
+from ..widgets.serving_line import app_header
 from .base import StudyScreenBase
 from .contribution_detail import ContributionDetailScreen
 from .participants import open_paper_form
@@ -67,7 +68,7 @@ class ContributionsScreen(StudyScreenBase):
         self.waiting = True
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with Horizontal(classes="filter-bar"):
             yield Select(
                 [(s, s) for s in [*REVIEW_STATES, "removed", "replied"]], id="filter-state", prompt="any review", compact=True
@@ -103,7 +104,8 @@ class ContributionsScreen(StudyScreenBase):
             self.lines = self.index.page(self.selection.rows, 0, PAGE)
             self.render_page()
         table.focus()
-        self.follow_changes(self.refresh_page, tables=("contributions",))
+        self.seen_rows = self.index.total()
+        self.follow_changes(self._changed, tables=("contributions",))
         # Paint the first page first; the filter index is built after, in a worker.
         self.call_after_refresh(self.run_query, self.initial)
 
@@ -196,6 +198,33 @@ class ContributionsScreen(StudyScreenBase):
                 where += " (filtered; ctrl+r clears)"
         marked = f"    {len(self.marked)} marked" if self.marked else ""
         self.set_status(where + marked)
+
+    def _changed(self) -> None:
+        """A change to the contributions: new ones (a phone's, while serving) join the list, the
+        highlight staying on the contribution it was on; otherwise the page is read again."""
+        if self.index.total() <= self.seen_rows:
+            self.refresh_page()
+            return
+        self.seen_rows = self.index.total()
+        if self.index.built:
+            self.requery_in_place(self.selection.filter)
+        elif self.start == 0 and self.selection.filter.is_empty:  # before the index: the newest rows
+            self.show_in_place(Selection(self.index.latest(PAGE)))
+
+    @work(thread=True, exclusive=True, group="contributions-new")
+    def requery_in_place(self, flt: ContributionFilter) -> None:
+        selection = self.index.select(flt)
+        self.app.call_from_thread(self.show_in_place, selection)
+
+    def show_in_place(self, selection: Selection) -> None:
+        if selection.filter != self.selection.filter:
+            return  # another filter was asked for meanwhile: its own result follows
+        table = self.query_one(PagedTable)
+        cursor = table.cursor_row
+        here = self.lines[cursor].id if 0 <= cursor < len(self.lines) else None
+        self.selection = selection
+        self.lines = self.index.page(selection.rows, self.start, PAGE)
+        self.render_page(next((i for i, line in enumerate(self.lines) if line.id == here), cursor))
 
     def refresh_page(self) -> None:
         """Show the same page again with the stored documents as they are now."""

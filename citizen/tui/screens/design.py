@@ -8,7 +8,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...domain.design import Draft, draft_as_version, draft_problems, missing_translations, role_meanings
 from ...domain.models import FIELD_TYPE_NAMES, pick
@@ -22,6 +22,7 @@ from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..preview import form_preview
 from ..text import plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 from .consent import ConsentEditorScreen
 from .page_words import PageWordsScreen
@@ -67,7 +68,7 @@ class DesignScreen(StudyPage):
         self.language = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield Static("", id="draft-status", classes="hint")
         yield Static("", id="draft-problems", classes="problem")
         with Horizontal(id="design-body"):

@@ -1,7 +1,8 @@
-"""Enrolment: the study's invites, serving the phone pages, the QR code to scan, arrivals live.
+"""Enrolment: the study's invites, serving the phone pages, the QR code to scan, today's arrivals live.
 
-The enrolment server runs in the app's own event loop while this screen is open. Leaving the
-screen stops it (after asking, when phones may be using it): nothing serves behind your back.
+Serving starts and stops here, but it is the app's (tui/serving.py): leaving this screen keeps the
+phone pages served, and the line under every screen's title says so, until `s` here stops them or
+the app quits (which asks first).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from ... import qr
 from ...domain.models import Invite, StudyStatus
 from ...services import Refused, ServiceError, close_invite
+from ...services.arrivals import Arrival, arrivals_in, arrivals_since, start_of_today
 from ...services.invites import InviteRow, create_invite_as_typed, invite_rows
 from ...services.studies import set_study_status
 from ...store import StoreError
@@ -29,44 +31,17 @@ from ..acting import as_actor
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 
 QR_STYLE = "#ffffff on #000000"  # fixed: light modules white, dark ones black, whatever the theme
-WATCHED = {
-    "participant enrolled": "joined",
-    "contribution added": "contributed",
-    "contribution corrected": "corrected a contribution",
-    "feedback replied": "replied to feedback",
-    "participant withdrew": "withdrew",
-    "consent changed": "changed their consent",
-    "consent renewed": "renewed their consent",
-}
-
-
-def arrivals_in(ops: list[Any]) -> list[tuple[str, str, str]]:
-    """What a committed change brought in: (time, who, what) for enrolments, contributions ..."""
-    found = []
-    for table, _row, doc in ops:
-        if table != "audit" or not isinstance(doc, dict) or doc.get("action") not in WATCHED:
-            continue
-        details = doc.get("details") or {}
-        action = doc["action"]
-        who = details.get("participant") if action.startswith(("contribution", "feedback")) else doc.get("target", "")
-        if action == "contribution corrected" and not who:
-            who = doc.get("actor")  # corrections recorded before they named the participant: made from their page
-        what = WATCHED[action]
-        if action == "participant enrolled":
-            route = details.get("route", "")
-            what += f" ({route}" + (f", invite '{details['invite']}'" if details.get("invite") else "") + ")"
-        elif action == "contribution added" and details.get("source"):
-            what += f" ({details['source']})"
-        found.append((str(doc.get("at", "")), str(who or "-"), what))
-    return found
+SHOWN_ARRIVALS = 200  # the newest of the day; the activity log keeps them all
 
 
 class EnrolmentScreen(StudyPage):
     """Invites, the server, the QR of the highlighted invite and what arrives while it runs."""
 
+    AUTO_FOCUS = "#invites-table"  # before the first key: Shift+Tab from it reaches Port, then Host
     BINDINGS = [
         Binding("escape", "leave", "Back"),
         Binding("s", "serve", "Serve/stop"),
@@ -78,19 +53,19 @@ class EnrolmentScreen(StudyPage):
     class Arrived(Message):
         """Changes committed by any thread (the phone pages' workers among them)."""
 
-        def __init__(self, arrivals: list[tuple[str, str, str]], invites_changed: bool):
+        def __init__(self, arrivals: list[Arrival], invites_changed: bool):
             super().__init__()
             self.arrivals = arrivals
             self.invites_changed = invites_changed
 
     def __init__(self, study_id: str):
         super().__init__(study_id)
-        self.server: Any = None
         self.rows: list[InviteRow] = []
+        self.arrivals: list[Arrival] = []  # today's, oldest first
         self.shown_link = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with Horizontal(id="enrol-body"):
             with VerticalScroll(id="enrol-side"):
                 yield Static("Serve the phone pages", classes="title")
@@ -104,7 +79,7 @@ class EnrolmentScreen(StudyPage):
                 yield Static("", id="serve-status")
                 yield Static("Invites (n new, x close)", classes="title")
                 yield RowTable(id="invites-table", zebra_stripes=True)
-                yield Static("Arrivals since this screen opened", classes="title")
+                yield Static("Arrivals today, newest first", classes="title")
                 yield DataTable(id="arrivals-table", cursor_type="none", show_cursor=False)
             with VerticalScroll(id="enrol-qr"):
                 yield Static("", id="qr-code")
@@ -117,13 +92,19 @@ class EnrolmentScreen(StudyPage):
         self.query_one("#arrivals-table", DataTable).add_columns("When", "Who", "What")
         self.query_one("#enrol-qr").can_focus = False
         self.study.on_change(self._changed)
+        self.show_arrivals(arrivals_since(self.study, start_of_today()))
         super().on_mount()
         self.query_one("#invites-table", DataTable).focus()
 
-    async def on_unmount(self) -> None:
+    def on_unmount(self) -> None:
         if self.study_id in self.app._studies:
             self.study.remove_listener(self._changed)
-        await self._stop_server()
+
+    @property
+    def server(self) -> Any:
+        """The app's enrolment server when it serves this study (else None)."""
+        serving = self.app.serving
+        return serving.server if serving.serves(self.study_id) else None
 
     # -- live changes ------------------------------------------------------------------------------
     def _changed(self, ops: list[Any]) -> None:
@@ -134,18 +115,23 @@ class EnrolmentScreen(StudyPage):
             self.post_message(self.Arrived(arrivals, invites_changed))
 
     def on_enrolment_screen_arrived(self, message: Arrived) -> None:
+        self.show_arrivals(message.arrivals)
+        if message.invites_changed:
+            self.refresh_view()
+
+    def show_arrivals(self, arrivals: list[Arrival]) -> None:
+        """Today's arrivals, newest first (in sight at 80x24 however many came before)."""
+        if not arrivals:
+            return
+        self.arrivals = (self.arrivals + arrivals)[-SHOWN_ARRIVALS:]
         table = self.query_one("#arrivals-table", DataTable)
-        for at, who, what in message.arrivals:
+        table.clear()
+        for at, who, what in reversed(self.arrivals):
             try:
                 when = local_time(datetime.fromisoformat(at))[-5:]
             except ValueError:
                 when = at[:16]
             table.add_row(when, plain(who), plain(what))
-        if message.arrivals:
-            table.move_cursor(row=table.row_count - 1)
-            table.scroll_end(animate=False)
-        if message.invites_changed:
-            self.refresh_view()
 
     # -- invites -----------------------------------------------------------------------------------
     def refresh_view(self) -> None:
@@ -290,11 +276,19 @@ class EnrolmentScreen(StudyPage):
         status.set_class(bool(problem), "problem")
         if problem:
             status.update(plain(problem))
+        elif self.app.serving.running and self.server is None:
+            serving = self.app.serving
+            status.update(
+                plain(
+                    f"The phone pages of '{serving.study_id}' are being served at {serving.base_url}; one study "
+                    "is served at a time: stop it on that study's Enrolment screen to serve this one."
+                )
+            )
         elif self.server is not None:
             status.update(
                 plain(
                     f"Serving at {self.server.base_url}. Phones on this laptop's network scan the "
-                    f"code (or type the link). s stops; leaving this screen stops it too."
+                    f"code (or type the link). s stops; on other screens it goes on (the line under the title says so)."
                 )
             )
         else:
@@ -312,13 +306,15 @@ class EnrolmentScreen(StudyPage):
             await self.action_serve()
 
     async def action_serve(self) -> None:
+        serving = self.app.serving
         if self.server is not None:
-            await self._stop_server()
+            await serving.stop()
             self.show_status()
             self.show_code()
             return
-        from ...web.server import EnrolmentServer  # lazy: aiohttp and Jinja2 load when phones are served
-
+        if serving.running:  # another study's pages: said in the status line
+            self.show_status()
+            return
         host = self.query_one("#serve-host", Input).value.strip()
         port_text = self.query_one("#serve-port", Input).value.strip()
         if not host:
@@ -330,13 +326,11 @@ class EnrolmentScreen(StudyPage):
         if not port_text.isdigit() or int(port_text) > 65535:
             self.show_status("The port must be a number from 0 to 65535, such as 8080.")
             return
-        server = EnrolmentServer(self.study, host, int(port_text), log_dir=self.app.data.path / "logs")
         try:
-            await server.start()
+            await serving.start(self.study_id, host, int(port_text))
         except ServiceError as exc:
             self.show_status(str(exc))
             return
-        self.server = server
         self.app.served_on = (host, port_text)  # kept for the next time the screen opens
         self.show_status()
         self.show_code()
@@ -364,22 +358,5 @@ class EnrolmentScreen(StudyPage):
             answered,
         )
 
-    async def _stop_server(self) -> None:
-        server, self.server = self.server, None
-        if server is not None:
-            await server.stop()
-
-    async def action_leave(self) -> None:
-        if self.server is None:
-            self.dismiss()
-            return
-
-        async def answered(yes: Optional[bool]) -> None:
-            if yes:
-                await self._stop_server()
-                self.dismiss()
-
-        self.app.push_screen(
-            ConfirmDialog("Stop serving and go back? Phones will no longer reach the enrolment pages.", yes="Stop and go back"),
-            answered,
-        )
+    def action_leave(self) -> None:
+        self.dismiss()  # serving, if on, goes on: the line under every title says so

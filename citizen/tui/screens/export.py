@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, ProgressBar, Select, SelectionList, Static
+from textual.widgets import Button, Footer, Input, ProgressBar, Select, SelectionList, Static
 
 from ...domain.models import ReviewState
 from ...domain.plural import count
@@ -26,6 +26,7 @@ from ...services.common import ServiceError
 from ...store import StoreError
 from ..acting import as_actor
 from ..text import plain
+from ..widgets.serving_line import app_header
 from .base import WorkPage
 
 OPTIONS = [
@@ -56,7 +57,7 @@ class ExportScreen(WorkPage):
         self.plan: Optional[ExportPlan] = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with VerticalScroll(id="export-body"):
             yield Static("Choose what and how; Ctrl+T checks what would leave; Ctrl+S confirms.", classes="hint")
             with Horizontal(classes="export-row"):
@@ -220,6 +221,8 @@ class ExportScreen(WorkPage):
         self._set_busy(False)
         self.query_one("#export-progress", ProgressBar).update(total=1, progress=1)
         self._status(text, problem)
+        # Where it was written (or why not) in sight, below a long check at 80x24 too.
+        self.call_after_refresh(self.query_one(self.STATUS, Static).scroll_visible, animate=False)
 
     # -- the study report -----------------------------------------------------------------------------
     @on(Button.Pressed, "#report")

@@ -7,7 +7,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from ...services.browse import settle_memory
 from ...services.common import ServiceError
@@ -16,6 +16,7 @@ from ...store import StoreError
 from ..dialogs.protocol_file import share_protocol_dialog
 from ..dialogs.review import UpdateDialog
 from ..text import local_time, plain
+from ..widgets.serving_line import app_header
 from .base import StudyScreenBase
 from .contributions import ContributionsScreen
 from .participants import ParticipantsScreen
@@ -57,7 +58,7 @@ class StudyOverviewScreen(StudyScreenBase):
         super().__init__(study_id)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with VerticalScroll():
             yield Static("", id="study-title", classes="title")
             yield Static("", id="study-aim", classes="aim")

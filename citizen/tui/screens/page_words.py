@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...domain.words import has_catalogue
 from ...services import design
@@ -20,6 +20,7 @@ from ...services import page_words as words
 from ..dialogs.form import Entry, FormDialog
 from ..text import plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 
 MISSING = "(missing)"
@@ -40,7 +41,7 @@ class PageWordsScreen(StudyPage):
         self.rows: list[words.PageWord] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield Static("", id="page-words-summary", classes="hint")
         yield RowTable(id="page-words-table", zebra_stripes=True)
         yield Footer()

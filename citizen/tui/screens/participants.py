@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from ...domain.models import Contribution, Participant
 from ...domain.plural import count
@@ -28,6 +28,7 @@ from ..dialogs.contribution import ContributionDialog
 from ..dialogs.link import RelinkDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyScreenBase
 
 
@@ -55,7 +56,7 @@ class ParticipantsScreen(StudyScreenBase):
         self.shown: list[ParticipantRow] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield Static("Participants", classes="title")
         with Horizontal(classes="filter-bar"):
             yield Input(id="participant-search", placeholder="search by code", compact=True)
@@ -182,7 +183,7 @@ class ParticipantDetailScreen(StudyScreenBase):
         self.detail: Optional[ParticipantDetail] = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with VerticalScroll():
             yield Static("", id="participant-title", classes="title")
             yield Static("", id="participant-facts")

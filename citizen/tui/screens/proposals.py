@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...domain.models import Proposal
 from ...services import add_proposal_note, decide_proposal
@@ -17,6 +17,7 @@ from ...services.proposals import propose
 from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 from .design import DesignScreen
 
@@ -32,7 +33,7 @@ class ProposalsScreen(StudyPage):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield RowTable(id="proposals-table", zebra_stripes=True)
         with VerticalScroll(id="proposal-detail-box"):
             yield Static("", id="proposal-detail")

@@ -8,11 +8,12 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...services.listing import StudySummary, list_studies
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 
 # The first screen the app draws: what it does not show (the study screens, the dialogs, the
 # record models behind them) is imported when first asked for, so the app starts sooner.
@@ -35,7 +36,7 @@ class StudiesScreen(Screen):
         import_study(self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield Static("Studies", classes="title")
         yield Static("", id="studies-problem", classes="problem")
         yield RowTable(id="studies-table", zebra_stripes=True)

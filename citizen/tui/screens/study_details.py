@@ -7,13 +7,14 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...domain.models import Role, StudyStatus
 from ...services import design
 from ..dialogs.form import ConfirmDialog, Entry, FormDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 
 ROLE_OPTIONS = [(r.value, r.value) for r in Role]
@@ -69,7 +70,7 @@ class StudyDetailsScreen(StudyPage):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield Static("", id="details-facts")
         yield Static("Team", classes="title")
         yield RowTable(id="team-table", zebra_stripes=True)

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Button, Checkbox, Footer, Input, ProgressBar, Static
 
 from ...sync.client import PASSWORD_ENV, HubError, split_url, warnings_for
 from ...sync.replicate import SyncReport
@@ -17,6 +17,7 @@ from ...sync.run import HubLogin
 from ...sync.state import Settings, last_summary
 from ..syncing import Listener, background_sync
 from ..text import plain
+from ..widgets.serving_line import app_header
 from ..widgets.tick_box import TickBox
 from .base import StudyScreenBase
 
@@ -33,7 +34,7 @@ class SyncScreen(StudyScreenBase):
         self._listener = Listener(self._progress, self._finished)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         with VerticalScroll():
             yield Static("Sync with a hub", classes="title")
             yield Static(

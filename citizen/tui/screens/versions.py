@@ -6,11 +6,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...domain.rules import protocol_changes
 from ..text import local_time
 from ..widgets.row_table import RowTable
+from ..widgets.serving_line import app_header
 from .base import StudyPage
 from .design import describe_changes
 
@@ -19,7 +20,7 @@ class VersionsScreen(StudyPage):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield from app_header()
         yield RowTable(id="versions-table", zebra_stripes=True)
         with VerticalScroll(id="version-detail-box"):
             yield Static("", id="version-detail")
