@@ -16,6 +16,7 @@ from textual.theme import Theme
 
 from ..store import DataFolder, StoreError
 from ..store.crash_log import write_crash_log
+from .dialogs.form import ConfirmDialog
 from .screens.studies import StudiesScreen
 from .serving import PhoneServing
 
@@ -99,8 +100,6 @@ class CitizenApp(App[int]):
 
     async def action_quit(self) -> None:
         """Quit; while phones are served, ask first (Escape keeps serving)."""
-        from .dialogs.form import ConfirmDialog
-
         if not self.serving.running:
             self.exit()
             return
