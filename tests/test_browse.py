@@ -8,15 +8,8 @@ import pytest
 
 from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
 from citizen.services import NotFound, Refused, add_contribution, enrol_participant, review_contributions, withdraw
-from citizen.services.browse import (
-    ContributionFilter,
-    ContributionIndex,
-    filter_participants,
-    parse_day,
-    participant_by_code,
-    participant_detail,
-    participant_rows,
-)
+from citizen.services.browse import filter_participants, participant_by_code, participant_detail, participant_rows
+from citizen.services.contribution_index import ContributionFilter, ContributionIndex, parse_day
 
 from .support.factories import SHORT_WALK as WALK
 

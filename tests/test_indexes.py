@@ -10,24 +10,19 @@ import shutil
 
 import pytest
 
-from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
+from citizen.domain.models import ConsentMethod
 from citizen.services import (
-    add_contribution,
-    correct_contribution,
     create_invite,
     enrol_participant,
     open_study,
     relink_participant,
-    review_contributions,
-    withdraw,
 )
-from citizen.services.bulk import NewContribution, add_contributions
 from citizen.services.demo import create_demo
 from citizen.store import DataFolder
 from citizen.store import segments as segments_module
 
+from .support.changes import random_changes
 from .support.commands import use_small_segments
-from .support.factories import SHORT_WALK as WALK
 from .support.factories import YES_ALL
 from .support.web import fetch, phone, served
 
@@ -74,36 +69,6 @@ def assert_indexes_match_a_scan(study):
             assert table.rows_where(field, "no such value") == []
         for value, rows in scanned(table, table.unique).items():
             assert table.find_row(value) == rows[-1]
-
-
-def random_changes(study, rng: random.Random, steps: int, write_back: bool = True) -> None:
-    people = [p.id for p in study.repo.participants() if not study.repo.consent_state(p.id).withdrawn]
-    made = [d["id"] for d in study.store.table("contributions") if not d.get("removed_at")]
-    for _ in range(steps):
-        roll = rng.random()
-        if roll < 0.15 or not people:
-            people.append(enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer").id)
-        elif roll < 0.55:
-            who = rng.choice(people)
-            made.append(add_contribution(study, who, WALK, ContributionSource.phone, "volunteer").id)
-        elif roll < 0.65:
-            batch = [NewContribution(rng.choice(people), WALK, ContributionSource.desk, "Amina") for _ in range(7)]
-            made.extend(add_contributions(study, batch))
-        elif roll < 0.8 and made:
-            review_contributions(study, rng.sample(made, min(3, len(made))), rng.choice(list(ReviewState)), "", "Li")
-        elif roll < 0.9 and made:
-            doc = study.store.table("contributions").find(rng.choice(made))
-            if doc["participant_id"] in people:
-                correct_contribution(
-                    study, doc["participant_id"], doc["id"], {**WALK, "walk_minutes": str(rng.randint(1, 99))}, "volunteer"
-                )
-        elif len(people) > 3:
-            who = people.pop(rng.randrange(len(people)))
-            withdraw(study, who, rng.random() < 0.5, ConsentMethod.phone, "participant")
-            gone = {d["id"] for d in study.store.table("contributions") if d.get("removed_at")}
-            made = [c for c in made if c not in gone]
-        if write_back and rng.random() < 0.05:
-            study.store.compact()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

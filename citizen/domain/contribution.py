@@ -9,15 +9,9 @@ from typing import Any, Optional
 from pydantic import Field
 
 from .base import Record, new_id, utcnow
+from .values import ReviewState, replied  # noqa: F401 (re-exported: defined without a model, for the store's kept columns)
 
 REPLY_MAX = 2000  # a reply is a few sentences typed on a phone
-
-
-class ReviewState(str, Enum):
-    received = "received"
-    accepted = "accepted"
-    needs_attention = "needs attention"
-    rejected = "rejected"
 
 
 class ContributionSource(str, Enum):
@@ -82,17 +76,3 @@ class Contribution(Record):
     def replied(self) -> bool:
         """The contributor has the last word: a reply came after the team's latest feedback."""
         return replied(self.feedback, self.replies)
-
-
-def replied(feedback: list[Any], replies: list[Any]) -> bool:
-    """Whether the latest reply is newer than the latest feedback (records or their stored documents)."""
-    if not replies:
-        return False
-    when = [_time(r) for r in replies]
-    given = [_time(f) for f in feedback]
-    return not given or max(when) > max(given)
-
-
-def _time(item: Any) -> datetime:
-    at = item["at"] if isinstance(item, dict) else item.at
-    return at if isinstance(at, datetime) else datetime.fromisoformat(at.replace("Z", "+00:00"))

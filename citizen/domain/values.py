@@ -3,7 +3,9 @@ record is parsed (so the terminal app's first screen starts without loading pyda
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
+from typing import Any
 
 # The characters of every code read aloud or copied by hand (laptop ids, participant codes):
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -16,3 +18,24 @@ class StudyStatus(str, Enum):
     active = "active"
     paused = "paused"
     closed = "closed"
+
+
+class ReviewState(str, Enum):
+    received = "received"
+    accepted = "accepted"
+    needs_attention = "needs attention"
+    rejected = "rejected"
+
+
+def replied(feedback: list[Any], replies: list[Any]) -> bool:
+    """Whether the latest reply is newer than the latest feedback (records or their stored documents)."""
+    if not replies:
+        return False
+    when = [_time(r) for r in replies]
+    given = [_time(f) for f in feedback]
+    return not given or max(when) > max(given)
+
+
+def _time(item: Any) -> datetime:
+    at = item["at"] if isinstance(item, dict) else item.at
+    return at if isinstance(at, datetime) else datetime.fromisoformat(at.replace("Z", "+00:00"))

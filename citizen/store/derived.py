@@ -45,8 +45,17 @@ def file_key(path: Path) -> Optional[list[int]]:
 class SegmentCache:
     """One derived value per segment of a table, kept in ``<table>/<stem>[.<group>].cache``."""
 
-    def __init__(self, table: SegmentedTable, stem: str, derive: Derive, kind: str, keep_current: bool = True):
+    def __init__(
+        self,
+        table: SegmentedTable,
+        stem: str,
+        derive: Derive,
+        kind: str,
+        keep_current: bool = True,
+        accepts: Optional[Callable[[Any], bool]] = None,
+    ):
         self.table = table
+        self.accepts = accepts  # whether a value read from a file has the shape ``derive`` makes
         self.keep_current = keep_current  # else kept current only once asked for in this process
         self.stem = stem
         self.derive = derive
@@ -70,12 +79,7 @@ class SegmentCache:
             except FileNotFoundError:
                 pass
             except (OSError, ValueError, RecursionError):
-                self.damaged.append(path)  # only a cache: everything in it is derived again
-                logging.getLogger("citizen").warning(
-                    "%s could not be read; it is only an index of the records beside it and is made again "
-                    "from them (no data is affected)",
-                    path,
-                )
+                self._damaged(path)
             else:
                 if (
                     isinstance(data, dict)
@@ -84,8 +88,21 @@ class SegmentCache:
                     and isinstance(data.get("segments"), dict)
                 ):
                     entries = data["segments"]
+                    if self.accepts is not None:  # an entry of the wrong shape is made again (checked once)
+                        kept = {k: e for k, e in entries.items() if isinstance(e, dict) and self.accepts(e.get("value"))}
+                        if len(kept) < len(entries):
+                            self._damaged(path)
+                        entries = kept
             self._groups[group] = entries
         return entries
+
+    def _damaged(self, path: Path) -> None:
+        self.damaged.append(path)  # only a cache: what it held is derived again
+        logging.getLogger("citizen").warning(
+            "%s could not be read; it is only an index of the records beside it and is made again "
+            "from them (no data is affected)",
+            path,
+        )
 
     def _from_memory(self, storage: SegmentStorage) -> Any:
         memo = self._memo.get(storage.segment)

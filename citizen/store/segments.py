@@ -21,7 +21,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .derived import SUMMARY_FILE, SegmentCache, SegmentIndex, SegmentSummaries
+from .derived import SUMMARY_FILE, Derive, SegmentCache, SegmentIndex, SegmentSummaries
 from .durable import atomic_write
 from .segment_file import META, SCHEMA, load_segment
 
@@ -103,6 +103,7 @@ class SegmentedTable:
         summariser: Optional[Callable[..., Any]] = None,
         lock: Optional[AbstractContextManager[Any]] = None,
         indexed: Iterable[str] = (),
+        kept: Optional[dict[str, tuple[Derive, str, Callable[[Any], bool]]]] = None,
     ):
         self.folder = folder
         self.readonly = False
@@ -115,6 +116,11 @@ class SegmentedTable:
         # are kept current at every write-back; any other is once it has been asked for.
         self.caches: dict[str, SegmentIndex] = {f: SegmentIndex(self, f) for f in dict.fromkeys((unique, *indexed))}
         self.persisted = frozenset(self.caches)
+        # Other values kept per segment and current at every write-back (columns.py).
+        self.kept: dict[str, SegmentCache] = {
+            stem: SegmentCache(self, stem, derive, kind, accepts=accepts)
+            for stem, (derive, kind, accepts) in (kept or {}).items()
+        }
         self._dbs: dict[int, SegmentDB] = {}
         self._numbers: Optional[list[int]] = None
         self._number_set: frozenset[int] = frozenset()
@@ -256,8 +262,8 @@ class SegmentedTable:
         return cache
 
     def derived(self) -> list[SegmentCache]:
-        """The caches kept beside this table's segments (its summary and its indexes)."""
-        return [*([self.summary] if self.summary is not None else []), *self.caches.values()]
+        """The caches kept beside this table's segments (its summary, its indexes, the rest)."""
+        return [*([self.summary] if self.summary is not None else []), *self.caches.values(), *self.kept.values()]
 
     def where(self, field: str, value: Any) -> list[dict[str, Any]]:
         return [doc for row in self.rows_where(field, value) if (doc := self.get(row)) is not None]

@@ -24,6 +24,7 @@ from typing import Any, Optional
 from filelock import FileLock, Timeout
 
 from ..domain.values import CODE_ALPHABET
+from .columns import KEPT
 from .durable import (
     StoreDamaged,
     StoreError,
@@ -124,7 +125,7 @@ class StudyStore:
         self.lock = StudyLock()
         self.tables = {
             name: SegmentedTable(
-                folder / name, name, size, unique, summariser=SUMMARISERS.get(name), lock=self.lock, indexed=INDEXED.get(name, ())
+                folder / name, name, size, unique, SUMMARISERS.get(name), self.lock, INDEXED.get(name, ()), KEPT.get(name)
             )
             for name, (size, unique) in TABLES.items()
         }

@@ -1,7 +1,7 @@
 """Contributions and their review: a paged table that stays quick at 100,000 rows, and triage keys.
 
 The table never holds more than one page (``PAGE`` rows). Filtering runs in a thread worker on
-the compact columns of ``services.browse.ContributionIndex``; paging reads only the documents of
+the compact columns of ``services.contribution_index.ContributionIndex``; paging reads only the documents of
 the page shown. Moving the cursor past the last row of a page brings the next page, so the
 table scrolls on as if it held every row.
 """
@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 from ...domain.models import ReviewState
 from ...domain.plural import count
 from ...services import ServiceError, review_contributions
-from ...services.browse import (
+from ...services.contribution_index import (
     REVIEW_STATES,
     ContributionFilter,
     ContributionIndex,
@@ -140,7 +140,7 @@ class ContributionsScreen(StudyScreenBase):
     @work(thread=True, exclusive=True, group="contributions-query")
     def run_query(self, flt: ContributionFilter) -> None:
         if not self.index.built:
-            self.app.call_from_thread(self.set_status, "Reading every contribution for filtering...")
+            self.app.call_from_thread(self.set_status, "Preparing filters...")
             self.index.build()
         selection = self.index.select(flt)
         lines = self.index.page(selection.rows, 0, PAGE)

@@ -9,8 +9,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from ...services.browse import settle_memory
 from ...services.common import ServiceError
+from ...services.contribution_index import settle_memory
 from ...services.queries import StudyFigures, damage_message, figures, role_notices, summarise
 from ...store import StoreError
 from ..dialogs.protocol_file import share_protocol_dialog
