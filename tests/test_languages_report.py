@@ -104,3 +104,31 @@ def test_citizen_report_language_option(demo_data_path, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "not written in 'fr'" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "fr.md").exists()
+
+
+def test_the_report_counts_one_and_many_as_each_language_says_them(study, data, tmp_path):
+    from citizen.domain.models import ConsentMethod, ContributionSource
+    from citizen.services import add_contribution, enrol_participant
+
+    from .support.factories import SHORT_WALK
+    from .support.factories import enrol as enrol_here
+
+    first = enrol_here(study)
+    add_contribution(study, first.id, SHORT_WALK, ContributionSource.desk, "Amina Yusuf")
+    one = study_report(study)
+    assert "- 1 participant enrolled; 1 is taking part, 0 withdrew." in one
+    assert "- 1 contribution is kept." in one
+    enrol_here(study)
+    two = study_report(study)
+    assert "- 2 participants enrolled; 2 are taking part, 0 withdrew." in two
+    questions = len(study.repo.current_protocol().fields)
+    assert f"; {questions} questions; consent document version" in two
+
+    french = study_in(data, tmp_path, "fr")
+    yes = {item.id: True for item in french.repo.current_protocol().consent.items}
+    enrol_participant(french, yes, ConsentMethod.phone, "volunteer")
+    assert "- 1 participant inscrit ; 1 participe, 0 s'est retiré." in study_report(french)
+    enrol_participant(french, yes, ConsentMethod.phone, "volunteer")
+    report = study_report(french)
+    assert "- 2 participants inscrits ; 2 participent, 0 s'est retiré." in report
+    assert "0 contribution est conservée." in report  # French says 0 as it says 1

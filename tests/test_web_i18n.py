@@ -124,8 +124,13 @@ def test_every_page_word_has_a_translation_in_every_shipped_language():
         po = catalogues.read_po(lang)
         missing = [msgid for msgid in used if not (po.get(msgid) and po.get(msgid).string)]
         assert not missing, f"{lang} lacks: {missing}"
-        for msgid in used:  # placeholders survive translation
-            assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", po.get(msgid).string))
+        for msgid in used:  # placeholders survive translation, in every plural form of a counted text
+            forms = po.get(msgid).string
+            forms = forms if isinstance(forms, tuple) else (forms,)
+            assert len(forms) == (po.num_plurals if isinstance(msgid, tuple) else 1), (lang, msgid)
+            for form in forms:
+                wanted = msgid[0] if isinstance(msgid, tuple) else msgid
+                assert form and set(re.findall(r"%\(\w+\)s", wanted)) == set(re.findall(r"%\(\w+\)s", form)), (lang, msgid)
 
 
 @pytest.mark.parametrize("lang", catalogues.LANGUAGES)
@@ -136,9 +141,17 @@ def test_the_compiled_catalogues_match_their_sources(lang):
         mo = gettext.GNUTranslations(fh)
     entries = [m for m in po if m.id]
     assert entries
+    keys = 0
     for message in entries:
-        assert mo.gettext(message.id) == (message.string or message.id), message.id
-    assert len(mo._catalog) - 1 == len(entries)  # nothing in the .mo that the .po lost (less the header)
+        if isinstance(message.id, tuple):  # a counted text: each plural form, picked by the language's own rule
+            for n in range(0, 112):
+                form = message.string[gettext.c2py(po.plural_expr)(n)]
+                assert mo.ngettext(message.id[0], message.id[1], n) == form, (message.id, n)
+            keys += po.num_plurals
+        else:
+            assert mo.gettext(message.id) == (message.string or message.id), message.id
+            keys += 1
+    assert len(mo._catalog) - 1 == keys  # nothing in the .mo that the .po lost (less the header)
 
 
 def test_templates_translate_only_literal_texts():

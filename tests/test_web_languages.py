@@ -20,7 +20,14 @@ pytest.importorskip("babel")
 
 
 def catalogue(lang: str) -> dict[str, str]:
-    return {m.id: m.string for m in catalogues.read_po(lang) if m.id}
+    """msgid -> its words; a counted text's English forms each -> all of the language's plural forms."""
+    out = {}
+    for m in catalogues.read_po(lang):
+        if isinstance(m.id, tuple):
+            out |= dict.fromkeys(m.id, " ".join(m.string))
+        elif m.id:
+            out[m.id] = m.string
+    return out
 
 
 class Reader:

@@ -80,7 +80,29 @@ def page_msgids() -> tuple[str, ...]:
     """Every text the phone pages (and the dictionary and report) use, from the English catalogue, which holds them all."""
     catalogue = shipped(SOURCE_LANGUAGE)
     texts = getattr(catalogue, "_catalog", {})
-    return tuple(sorted(key for key in texts if isinstance(key, str) and key))
+    counted = [text for key, text in texts.items() if isinstance(key, tuple)]  # a counted text's singular and plural
+    return tuple(sorted({key for key in texts if isinstance(key, str) and key} | set(counted)))
+
+
+@lru_cache(maxsize=1)
+def counted_texts() -> dict[str, tuple[str, str, int]]:
+    """Each counted text's English words (for one, for more) -> (singular, plural, a count that picks it)."""
+    texts: dict[Any, str] = getattr(shipped(SOURCE_LANGUAGE), "_catalog", {})
+    out: dict[str, tuple[str, str, int]] = {}
+    for key in texts:
+        if isinstance(key, tuple) and key[1] == 0:
+            singular, plural = texts[key], texts.get((key[0], 1), texts[key])
+            out[plural] = (singular, plural, 2)
+            out[singular] = (singular, plural, 1)
+    return out
+
+
+def catalogue_word(catalogue: gettext.NullTranslations, msgid: str) -> str:
+    """What a shipped catalogue says for one of ``page_msgids`` (a counted text in its form for one, or for more)."""
+    if msgid in counted_texts():
+        singular, plural, n = counted_texts()[msgid]
+        return catalogue.ngettext(singular, plural, n)
+    return catalogue.gettext(msgid)
 
 
 class StudyWords(gettext.NullTranslations):
@@ -101,9 +123,9 @@ class StudyWords(gettext.NullTranslations):
         return self.own.get(message) or self.base.gettext(message)
 
     def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        if n == 1 and msgid1 in self.own:
-            return self.own[msgid1]
-        return self.base.ngettext(msgid1, msgid2, n)
+        """A counted text: the study's own words for one or for many (its translation gives two forms),
+        else the catalogue's form for ``n`` in the language's own plural rule."""
+        return self.own.get(msgid1 if n == 1 else msgid2) or self.base.ngettext(msgid1, msgid2, n)
 
     def knows(self, message: str) -> bool:
         """Whether the page can say this text in its own language (else it is shown in English)."""

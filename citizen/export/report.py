@@ -42,19 +42,20 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def report_words(study: Study, language: Optional[str] = None) -> tuple[str, Callable[[str], str]]:
+def report_words(study: Study, language: Optional[str] = None) -> tuple[str, StudyWords]:
     """The report's language (the study's main one unless asked) and its words, as the phone pages say them."""
     record = study.repo.study()
     lang = language or record.main_language
     if lang not in record.languages:
         raise Refused(f"The study '{record.id}' is not written in '{lang}'; its languages are {', '.join(record.languages)}.")
     current = study.repo.current_protocol()
-    return lang, StudyWords(lang, current.page_words.get(lang, {}) if current else {}).gettext
+    return lang, StudyWords(lang, current.page_words.get(lang, {}) if current else {})
 
 
 def study_report(study: Study, language: Optional[str] = None) -> str:
     """The report's Markdown text, in the study's main language or another of its languages."""
-    lang, _ = report_words(study, language)
+    lang, words = report_words(study, language)
+    _, ngettext = words.gettext, words.ngettext  # counted texts take the language's plural forms
     record = study.repo.study()
     fig = figures(study)
     versions = study.repo.protocol_versions()
@@ -80,18 +81,26 @@ def study_report(study: Study, language: Optional[str] = None) -> str:
     summary = pick(record.summary, lang)
     if summary:
         lines += [_md(summary), ""]
-    kept = (
-        _("%(count)s contributions are kept; %(removed)s were removed at their contributors' request.")
-        if fig.removed
-        else _("%(count)s contributions are kept.")
-    )
+    kept = ngettext("%(count)s contribution is kept.", "%(count)s contributions are kept.", fig.contributions)
+    kept %= {"count": fig.contributions}
+    if fig.removed:
+        kept += " " + ngettext(
+            "%(count)s was removed at the contributor's request.",
+            "%(count)s were removed at their contributors' request.",
+            fig.removed,
+        ) % {"count": fig.removed}
+    people = {
+        "enrolled": ngettext("%(count)s participant enrolled", "%(count)s participants enrolled", fig.participants),
+        "active": ngettext("%(count)s is taking part", "%(count)s are taking part", fig.active),
+        "withdrawn": ngettext("%(count)s withdrew", "%(count)s withdrew", fig.withdrawn),
+    }
+    counts = {"enrolled": fig.participants, "active": fig.active, "withdrawn": fig.withdrawn}
     lines += [
         "## " + _("Participation"),
         "",
         "- "
-        + _("%(enrolled)s people enrolled; %(active)s are taking part, %(withdrawn)s withdrew.")
-        % {"enrolled": fig.participants, "active": fig.active, "withdrawn": fig.withdrawn},
-        "- " + kept % {"count": fig.contributions, "removed": fig.removed},
+        + _("%(enrolled)s; %(active)s, %(withdrawn)s.") % {key: text % {"count": counts[key]} for key, text in people.items()},
+        "- " + kept,
         *_agreements(fig, _),
         "",
     ]
@@ -128,8 +137,12 @@ def study_report(study: Study, language: Optional[str] = None) -> str:
             lines.append(_md(v.change_summary))
         lines.append(
             "- "
-            + _("Approved by %(who)s; %(questions)s questions; consent document version %(consent)s.")
-            % {"who": _md(v.approved_by), "questions": len(v.fields), "consent": v.consent.version}
+            + _("Approved by %(who)s; %(questions)s; consent document version %(consent)s.")
+            % {
+                "who": _md(v.approved_by),
+                "questions": ngettext("%(count)s question", "%(count)s questions", len(v.fields)) % {"count": len(v.fields)},
+                "consent": v.consent.version,
+            }
         )
         p = proposals.get(v.proposal_id or "")
         if p is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from ..domain.design import Draft, locate_errors
-from ..domain.words import SOURCE_LANGUAGE, has_catalogue, page_msgids, placeholders, shipped
+from ..domain.words import SOURCE_LANGUAGE, catalogue_word, has_catalogue, page_msgids, placeholders, shipped
 from .common import Refused, Study
 from .design import _draft, _language, _save
 
@@ -48,7 +48,7 @@ def page_words(draft: Draft, language: str) -> list[PageWord]:
     own = draft.page_words.get(language, {})
     rows = []
     for msgid in page_msgids():
-        rows.append(PageWord(msgid, catalogue.gettext(msgid) if has else "", own.get(msgid, "")))
+        rows.append(PageWord(msgid, catalogue_word(catalogue, msgid) if has else "", own.get(msgid, "")))
     return rows
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any, Union
 
 from .i18n import DOMAIN, LOCALE_DIR
 
@@ -22,21 +23,23 @@ KEYWORDS = {"_": None, "gettext": None, "N_": None, "Said": (1,), "ngettext": (1
 ALSO = ("domain/rules.py", "export/plan.py", "export/report.py")
 
 
-def extract() -> dict[str, list[tuple[str, int]]]:
-    """Every msgid used by the pages, with where it is used."""
+Msgid = Union[str, tuple[str, str]]  # a text, or a text counted (singular, plural) through ngettext
+
+
+def extract() -> dict[Msgid, list[tuple[str, int]]]:
+    """Every msgid used by the pages, with where it is used; a counted text as its (singular, plural) pair."""
     from babel.messages.extract import extract_from_file  # optional: Babel is needed only for this tool
 
-    found: dict[str, list[tuple[str, int]]] = {}
+    found: dict[Msgid, list[tuple[str, int]]] = {}
     sources = [(p, "python") for p in sorted(HERE.glob("*.py"))]
     sources += [(PACKAGE / name, "python") for name in ALSO]
     sources += [(p, "jinja2.ext:babel_extract") for p in sorted((HERE / "templates").glob("*.html"))]
     for path, method in sources:
         options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"} if method != "python" else {}
         for lineno, message, _comments, _context in extract_from_file(method, str(path), keywords=KEYWORDS, options=options):
-            ids = message if isinstance(message, tuple) else (message,)
-            for msgid in ids:
-                if msgid:
-                    found.setdefault(msgid, []).append((str(path.relative_to(PACKAGE)), lineno))
+            msgid: Msgid = message if isinstance(message, str) else (message[0], message[1])
+            if all(msgid):
+                found.setdefault(msgid, []).append((str(path.relative_to(PACKAGE)), lineno))
     return found
 
 
@@ -49,6 +52,14 @@ def read_po(lang: str):
 
     with po_path(lang).open("rb") as fh:
         return babel_read_po(fh, locale=lang)
+
+
+def translation(previous: Any, msgid: Msgid, forms: int) -> Union[str, tuple[str, ...]]:
+    """The translation kept from the catalogue before: a text, or one text per plural form of the language."""
+    if isinstance(msgid, str):
+        return previous.string if previous is not None and isinstance(previous.string, str) else ""
+    kept = previous.string if previous is not None and isinstance(previous.string, tuple) else ()
+    return tuple(kept[i] if i < len(kept) else "" for i in range(forms))
 
 
 def update() -> list[str]:
@@ -65,13 +76,12 @@ def update() -> list[str]:
         old = read_po(lang) if path.exists() else Catalog(locale=lang, domain=DOMAIN)
         catalog = Catalog(locale=lang, domain=DOMAIN, project="citizen", charset="utf-8")
         for msgid, places in found.items():
-            previous = old.get(msgid)
-            text = previous.string if previous is not None and previous.string else ""
-            if lang == "en" and not text:
+            text = translation(old.get(msgid), msgid, catalog.num_plurals)
+            if lang == "en" and not any(text):
                 text = msgid
             catalog.add(msgid, text, locations=places)
-            if not text:
-                missing.append(f"{lang}: {msgid}")
+            if not (all(text) if isinstance(text, tuple) else text):
+                missing.append(f"{lang}: {msgid if isinstance(msgid, str) else msgid[1]}")
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
             write_po(fh, catalog, width=100, omit_header=False)
