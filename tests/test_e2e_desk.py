@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import re
-import shlex
 
-from .support.commands import citizen_command
-from .support.terminal import IN_TMUX, Terminal
+from .support.terminal import IN_TMUX, app_on_the_demo_study
 
 pytestmark = IN_TMUX
 
 
 def test_desk_enrolment_paper_form_review_and_feedback(demo_data_path, run_env):
-    command = " ".join(shlex.quote(c) for c in citizen_command()) + f" --data {shlex.quote(str(demo_data_path))}"
-    t = Terminal(command, dict(run_env, TERM="xterm-256color"))
+    t = app_on_the_demo_study(demo_data_path, run_env)
     try:
-        t.wait_for("Enter opens the highlighted study")
-        t.keys("Enter")
-        t.wait_for("Review backlog")
         t.keys("p")
         t.wait_for("40 of 40 participants")
         # Enrol at the desk: yes, yes, no, no; consent witnessed by Tom Hale.

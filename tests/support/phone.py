@@ -115,3 +115,14 @@ def correct(private_link: str, contribution_id: str) -> str:
     status, where, page = post(urllib.parse.urljoin(private_link, form.action), values)
     assert status == 200 and "done=corrected" in where, (status, where, page[:800])
     return page
+
+
+def reply(private_link: str, text: str) -> str:
+    """Answer the first feedback shown on the participant's page, with the reply box under it."""
+    status, _, page = get(private_link)
+    assert status == 200, status
+    form = next(f for f in forms_of(page) if "/r/" in f.action)
+    values = dict(form.fields, reply=text)
+    status, where, page = post(urllib.parse.urljoin(private_link, form.action), values)
+    assert status == 200 and "done=replied" in where, (status, where, page[:800])
+    return page

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,20 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def app_on_the_demo_study(data: Path, env: dict[str, str], actor: str = "") -> Terminal:
+    """The terminal app on ``data`` in a real terminal, opened on its one study (the demo's)."""
+    from .commands import citizen_command
+
+    named = f" --as {shlex.quote(actor)}" if actor else ""
+    command = " ".join(shlex.quote(c) for c in citizen_command()) + f" --data {shlex.quote(str(data))}{named}"
+    t = Terminal(command, dict(env, TERM="xterm-256color"))
+    try:
+        t.wait_for("Enter opens the highlighted study")
+        t.keys("Enter")
+        t.wait_for("Review backlog")
+    except BaseException:
+        t.close()
+        raise
+    return t
