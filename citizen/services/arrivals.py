@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .common import Study
+if TYPE_CHECKING:
+    from .common import Study
 
 WATCHED = {
     "participant enrolled": "joined",

@@ -16,7 +16,6 @@ from textual.theme import Theme
 
 from ..store import DataFolder, StoreError
 from ..store.crash_log import write_crash_log
-from .dialogs.form import ConfirmDialog
 from .screens.studies import StudiesScreen
 from .serving import PhoneServing
 
@@ -103,6 +102,9 @@ class CitizenApp(App[int]):
         if not self.serving.running:
             self.exit()
             return
+        # start-up time: the dialogs load the services and their record models, which the first screen does without
+        from .dialogs.form import ConfirmDialog
+
         if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-dialog":
             return  # asked already
 

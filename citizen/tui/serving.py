@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..domain.plural import count
 from ..services.arrivals import Arrival, arrivals_in, arrivals_since, start_of_today
-from ..services.invites import invite_rows
 from ..store.serving_note import clear_serving_note, note_serving
 
 if TYPE_CHECKING:
@@ -116,6 +115,9 @@ class PhoneServing:
         self._show()
 
     def _count_invites(self) -> None:
+        # start-up time: the invites load the record models, which the app's first screen does without
+        from ..services.invites import invite_rows
+
         if self.study_id in self.app._studies:
             self.invites_open = sum(1 for row in invite_rows(self.app.study(self.study_id)) if row.is_open)
 
