@@ -46,7 +46,7 @@ from .writing import conflict_events, incoming_study, merge_summary, rows_for
 
 BATCH = 2000  # records joined and written per durable change
 CREATE_BATCH = 5000  # records per journal line while a new study is built in its hidden folder
-WRITE_BACK = 8_000_000  # journal bytes after which the changed segments are written back and let go
+WRITE_BACK = 4_000_000  # journal bytes after which the changed segments are written back and let go
 HEAD_TABLES = ("study", "protocol_versions", "invites")
 REMOVAL_TABLES = ("contributions", "proposals", "audit")  # where a withdrawal with removal reaches
 
