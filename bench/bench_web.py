@@ -11,7 +11,9 @@ process (every one fsynced): what the HTTP layer (two requests, a rendered page,
 on top of the writes. The target is absolute: 50 contributions/s is far above what a room full of
 phones sends, with no contribution lost or stored twice, and a p95 under a second.
 
-Run alone: ``python -m bench.bench_web [--quick] [--phones N] [--each M] [--size CONTRIBUTIONS]``.
+Run alone: ``python -m bench.bench_web [--quick] [--phones N] [--each M] [--size CONTRIBUTIONS] [--runs N]
+[--profile FILE]`` (``--runs``: fresh copies of the one generated study, medians printed; ``--profile``:
+the first run's server under cProfile, its stats written to FILE for ``python -m pstats``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -52,6 +55,7 @@ class WebRun:
     lost: int = 0
     duplicated: int = 0
     direct_per_second: float = 0.0
+    first_page: float = 0.0  # seconds: the first page a phone opens once the server says it is ready
 
     @property
     def sent(self) -> int:
@@ -121,11 +125,12 @@ async def _phones(base: str, tokens: list[tuple[str, str]], each: int, run: WebR
     run.seconds = time.perf_counter() - start
 
 
-def _serve(data: Path) -> tuple[subprocess.Popen, str]:
+def _serve(data: Path, profile: Path | None = None) -> tuple[subprocess.Popen, str]:
     from .studies import citizen_command
 
+    command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "citizen"] if profile else citizen_command()
     proc = subprocess.Popen(
-        [*citizen_command(), "--data", str(data), "serve", STUDY, "--host", "127.0.0.1", "--port", "0"],
+        [*command, "--data", str(data), "serve", STUDY, "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -155,10 +160,25 @@ def _verify(data: Path, tokens: list[tuple[str, str]], run: WebRun, before: int)
     run.lost = max(0, run.sent - run.kept)
 
 
-def run_web(size: int, phones: int, each: int, keep: bool = False) -> WebRun:
+async def _first_page(base: str, token: str) -> float:
+    """Seconds to the first page a phone opens after the server started (before any other request)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
+        async with session.get(f"{base}/p/{token}") as r:
+            await r.text()
+            if r.status != 200:
+                raise RuntimeError(f"the first page answered {r.status}")
+        return time.perf_counter() - start
+
+
+def run_web(
+    size: int, phones: int, each: int, keep: bool = False, profile: Path | None = None, source: Path | None = None
+) -> WebRun:
     from .studies import demo_study, work_folder
 
-    source = demo_study(size).data
+    source = source or demo_study(size).data
     data = work_folder() / f"web-{size}-{phones}"
     if data.exists():
         shutil.rmtree(data)
@@ -166,8 +186,10 @@ def run_web(size: int, phones: int, each: int, keep: bool = False) -> WebRun:
     (data / ".lock").unlink(missing_ok=True)
     run = WebRun(phones=phones, each=each, size=size)
     tokens, before, run.direct_per_second = _prepare(data, phones, min(200, phones * each))
-    proc, base = _serve(data)
+    proc, base = _serve(data, profile)
     try:
+        # One page first (a volunteer's own, as after a briefing), then every phone at once.
+        run.first_page = asyncio.run(_first_page(base, tokens[0][1]))
         asyncio.run(_phones(base, tokens, each, run))
     finally:
         proc.send_signal(signal.SIGINT)
@@ -188,6 +210,7 @@ def report(run: WebRun) -> str:
         f"p99 {run.percentile(99):.0f} ms",
         f"  errors: {sum(run.errors.values())}" + (f" {run.errors}" if run.errors else ""),
         f"  kept {run.kept}, lost {run.lost}, duplicated {run.duplicated}",
+        f"  first page after the server started: {run.first_page * 1000:.0f} ms",
     ]
     return "\n".join(lines)
 
@@ -226,19 +249,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--each", type=int, default=None, help="contributions per phone (default 10; 5 quick)")
     parser.add_argument("--size", type=int, default=None, help="contributions already in the study (default 20,000; 2,000 quick)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder (its path is printed)")
+    parser.add_argument("--runs", type=int, default=1, help="runs on fresh copies of the same study; medians shown (1)")
+    parser.add_argument("--profile", metavar="FILE", default=None, help="run the server under cProfile, stats to FILE")
+    parser.add_argument(
+        "--from", dest="source", metavar="DATA", default=None, help="copy this data folder's demo study instead of making one"
+    )
     args = parser.parse_args(argv)
     phones, each, size = (20, 5, 2_000) if args.quick else (50, 10, 20_000)
     from .studies import cleanup, work_folder
 
+    runs = []
     try:
-        run = run_web(args.size or size, args.phones or phones, args.each or each, keep=args.keep)
-        print(report(run))
+        for n in range(args.runs):
+            profile = Path(args.profile) if args.profile and n == 0 else None
+            source = Path(args.source) if args.source else None
+            runs.append(run_web(args.size or size, args.phones or phones, args.each or each, args.keep, profile, source))
+            print(report(runs[-1]), flush=True)
+        if args.runs > 1:
+            print(medians(runs))
         if args.keep:
             print(f"data kept in {work_folder()}")
     finally:
         if not args.keep:
             cleanup()
-    return 0 if run.lost == 0 and run.duplicated == 0 else 1
+    return 0 if all(r.lost == 0 and r.duplicated == 0 and not r.errors for r in runs) else 1
+
+
+def medians(runs: list[WebRun]) -> str:
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return (
+        f"median of {len(runs)} runs: {med([r.per_second for r in runs]):.1f} contributions/s; "
+        f"p50 {med([r.percentile(50) for r in runs]):.0f} ms, p95 {med([r.percentile(95) for r in runs]):.0f} ms, "
+        f"p99 {med([r.percentile(99) for r in runs]):.0f} ms; first page {med([r.first_page for r in runs]) * 1000:.0f} ms; "
+        f"errors {sum(sum(r.errors.values()) for r in runs)}, lost {sum(r.lost for r in runs)}, "
+        f"duplicated {sum(r.duplicated for r in runs)}"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 
@@ -16,6 +17,7 @@ from citizen.services import (
     enrol_participant,
     give_feedback,
     post_update,
+    publish_protocol_version,
     withdraw,
 )
 from citizen.web import address
@@ -184,3 +186,23 @@ def test_a_change_listener_may_wait_for_a_thread_that_reads_the_study(study, inv
     )
     add_contribution(study, participant.id, WALK, ContributionSource.phone, participant.code)
     assert finished == [0, 1]
+
+
+async def test_the_questions_made_once_are_the_same_page_and_follow_a_new_version(study, invite):
+    """A phone's page carries the questions made once per language and version (tokens aside, which
+    are fresh per page, two pages are the same), and a new version's questions as soon as it is published."""
+    async with served(study) as server, phone() as p:
+        link, _ = await enrol(p, server, invite.token)
+        _, first = await fetch(p, link)
+        _, again = await fetch(p, link)
+        current = study.repo.current_protocol()
+        items = [i.model_dump() for i in current.consent.items]
+        publish_protocol_version(study, current.fields[:5], current.consent.text, items, "Shorter form.", "Tom Hale")
+        _, shorter = await fetch(p, link)
+
+    def tokens_aside(page: str) -> str:
+        return re.sub(r'name="csrf" value="[^"]+"', 'name="csrf"', page)
+
+    assert tokens_aside(first) == tokens_aside(again)
+    assert 'name="walk_minutes"' in first and 'name="notes"' in first and "(required)" in first
+    assert all(f'name="{f.key}"' in shorter for f in current.fields[:5]) and 'name="notes"' not in shorter

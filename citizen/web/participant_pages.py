@@ -33,32 +33,31 @@ from .messages import ANSWER_SHOWN, DONE, REVIEW_STATES, SHOWN_CONTRIBUTIONS
 class ParticipantPages:
     """Handlers of the enrolment server (mixed into ``EnrolmentServer``)."""
 
-    def _participant_data(self, token: str) -> Optional[dict[str, Any]]:
+    def _participant_data(self, token: str, whole: bool = True) -> Optional[dict[str, Any]]:
+        """What a participant's page shows; not ``whole``: only what a post is checked and made with."""
         participant = self._participant(token)
         if participant is None:
             return None
         repo = self.study.repo
         state = repo.consent_state(participant.id)
-        current = repo.current_protocol()
+        data = {"record": self._record(), "participant": participant, "link": token, "state": state}
+        data["current"] = repo.current_protocol()
+        if not whole:
+            return data
         contributions = sorted(
             (c for c in repo.contributions_of(participant.id) if not c.removed), key=lambda c: c.submitted_at, reverse=True
         )
-        versions = {v.number: v for v in repo.protocol_versions()}
-        return {
-            "record": self._record(),
-            "participant": participant,
-            "link": token,
-            "state": state,
-            "current": current,
-            "contact": repo.contact(participant.id),
-            "contributions": contributions,
-            "versions": versions,
-            "updates": repo.updates(),
-            "signed": self._consent_document(state.document_version),
-        }
+        data.update(
+            contact=repo.contact(participant.id),
+            contributions=contributions,
+            versions={v.number: v for v in repo.protocol_versions()},
+            updates=repo.updates(),
+            signed=self._consent_document(state.document_version),
+        )
+        return data
 
-    async def _load(self, request: web.Request) -> tuple[Optional[dict[str, Any]], Optional[web.Response]]:
-        data = await self._read(self._participant_data, request.match_info["token"])
+    async def _load(self, request: web.Request, whole: bool = True) -> tuple[Optional[dict[str, Any]], Optional[web.Response]]:
+        data = await self._read(self._participant_data, request.match_info["token"], whole)
         if data is None:
             return None, await self.plain(request, 404)
         return data, None
@@ -127,14 +126,11 @@ class ParticipantPages:
             current, gettext, value=typed, error=errors.get("reach", "") if section == "consent" else ""
         )
         context["reach_section"] = reach_pages.reach_section(data)
+        if current is not None and can_contribute and section == "contribute":
+            context["fields"] = field_views(current.fields, lang, gettext, values, errors)
+        elif current is not None and can_contribute:  # no answer given yet: the form made once per language
+            context["blank_form"] = await self.blank_form(lang, current)
         if current is not None and can_contribute:
-            context["fields"] = field_views(
-                current.fields,
-                lang,
-                gettext,
-                values if section == "contribute" else None,
-                errors if section == "contribute" else None,
-            )
             context["optional"] = consent_views(
                 current.consent,
                 lang,
@@ -177,10 +173,12 @@ class ParticipantPages:
             "conversation": reply_pages.conversation(c),
         }
 
-    async def _checked_post(self, request: web.Request) -> tuple[Any, Optional[dict[str, Any]], Optional[web.Response]]:
+    async def _checked_post(
+        self, request: web.Request, whole: bool = True
+    ) -> tuple[Any, Optional[dict[str, Any]], Optional[web.Response]]:
         """Read a participant's post: their page must exist and the form token must be theirs and fresh."""
         form = await self._form(request)
-        data, refusal = await self._load(request)
+        data, refusal = await self._load(request, whole)
         if refusal is not None:
             return form, None, refusal
         self._posted_language(form, request, data["record"])
@@ -194,7 +192,9 @@ class ParticipantPages:
         return response
 
     async def contribute(self, request: web.Request) -> web.Response:
-        form, data, refusal = await self._checked_post(request)
+        # Checked with the participant, their consent and the form alone: their earlier
+        # contributions are read only if the page has to be shown again.
+        form, data, refusal = await self._checked_post(request, whole=False)
         if refusal is not None:
             return refusal
         current: Optional[ProtocolVersion] = data["current"]
@@ -209,6 +209,9 @@ class ParticipantPages:
         except NotOpen as exc:
             return await self._not_open(request, exc)
         except Refused as exc:
+            data, refusal = await self._load(request)
+            if refusal is not None:
+                return refusal
             return await self._render_participant(
                 request,
                 data,

@@ -19,10 +19,12 @@ from typing import Any, Optional
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from ..domain.models import (
     ConsentDocument,
     Participant,
+    ProtocolVersion,
 )
 from ..domain.models import Study as StudyRecord
 from ..services import (
@@ -31,6 +33,7 @@ from ..services import (
 )
 from . import address, leaving, reach_pages, reply_pages
 from .address import join_link, private_link
+from .forms import field_views
 from .i18n import COOKIE, StudyWords, choose_language, direction, native_name, said_filter
 from .join_pages import JoinPages
 from .messages import HERE, PLAIN, POSTED_LANG, RETRY_AFTER, TOKEN, UUID, T, log
@@ -74,6 +77,8 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         self.connections = Connections(connections or ConnectionLimits(), self._error_html)
         self._log_handler: Optional[logging.Handler] = None
         self._envs: dict[tuple[str, int], Environment] = {}
+        self._protocol_number: Optional[int] = None  # of the protocol in force; None: read it again
+        self._blank_forms: dict[tuple[str, int], Markup] = {}
         self._study_cache: Optional[tuple[Any, StudyRecord]] = None
         self._allowances = Allowances(self.limits)
 
@@ -86,6 +91,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         """Bind and serve; a port in use or a wrong address is a ServiceError in plain words."""
         if self._runner is not None:
             return
+        self.study.on_change(self._changed)
         await self._warm()
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
         self._routes(app)
@@ -105,6 +111,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         self._start_log()
 
     async def stop(self) -> None:
+        self.study.remove_listener(self._changed)
         runner, self._runner = self._runner, None
         listener, self._listener = self._listener, None
         if listener is not None:
@@ -321,14 +328,36 @@ class EnrolmentServer(JoinPages, ParticipantPages):
     async def _texts(self, lang: str):
         return (await self._words(lang)).gettext
 
+    def _changed(self, ops: Any) -> None:
+        if any(table == "protocol_versions" for table, _, _ in ops):
+            self._protocol_number = None  # a version published: the pages' words are read again
+
     async def _env(self, lang: str) -> Environment:
+        # Every page asks for its words two or three times: while the protocol in force is the
+        # same, they are found without a trip to the store (where a write may hold the lock).
+        number = self._protocol_number
+        env = self._envs.get((lang, number)) if number is not None else None
+        if env is not None:
+            return env
         number, words = await self._read(self._page_words, lang)
+        self._protocol_number = number
         env = self._envs.get((lang, number))
         if env is None:
             if len(self._envs) > 64:
                 self._envs.clear()
             env = self._envs[(lang, number)] = self._make_env(words)
         return env
+
+    async def blank_form(self, lang: str, current: ProtocolVersion) -> Markup:
+        """A version's questions with no answer given, in a language: rendered once, then reused
+        (most of a participant's page, and the same for every phone)."""
+        key = (lang, current.number)
+        form = self._blank_forms.get(key)
+        if form is None:
+            env = await self._env(lang)
+            fields = field_views(current.fields, lang, env.globals["words"].gettext, None, None)
+            form = self._blank_forms[key] = Markup(env.get_template("form_fields.html").render(lang=lang, fields=fields))
+        return form
 
     @staticmethod
     def _make_env(words: StudyWords) -> Environment:
