@@ -48,6 +48,7 @@ def row_maker(columns: Sequence[Any], present: set[str], quote_ok: bool, labels:
     constants: dict[str, Any] = {"shifted_date": shifted_date}
     cells: list[str] = []
     held_back: list[str] = []
+    chosen_in: dict[str, str] = {}  # a several-choices field's answer, looked up once for all its option columns
     for i, col in enumerate(columns):
         f = col.field
         assert f is not None
@@ -57,7 +58,11 @@ def row_maker(columns: Sequence[Any], present: set[str], quote_ok: bool, labels:
             cells.append("None")
         elif col.option is not None:
             constants[f"o{i}"] = col.option
-            cells.append(f"(1 if o{i} in (g(k{i}) or ()) else 0)")
+            if f.key in chosen_in:
+                cells.append(f"(1 if o{i} in {chosen_in[f.key]} else 0)")
+            else:
+                chosen_in[f.key] = f"m{i}"
+                cells.append(f"(1 if o{i} in (m{i} := (g(k{i}) or ())) else 0)")
         elif f.type in FREE_TEXT_TYPES and not quote_ok:
             held_back.append(key)
             cells.append("None")
@@ -71,7 +76,7 @@ def row_maker(columns: Sequence[Any], present: set[str], quote_ok: bool, labels:
             constants[f"n{i}"] = names
             cells.append(f"(n{i}.get(x, x) if type(x := g(k{i})) is str else x)")
         elif f.type is FieldType.date:
-            cells.append(f"(None if (x := g(k{i})) is None else shifted_date(x, shift))")
+            cells.append(f"(None if (x := g(k{i})) is None else shifted_date(x, shift) if shift else x)")
         else:
             cells.append(f"g(k{i})")
     blanked = " or ".join(f"g({k}) not in (None, '')" for k in held_back) or "False"
