@@ -232,6 +232,11 @@ def make_code(text: str, prefix: str = "item") -> str:
     return code
 
 
+def study_id_from(text: str) -> str:
+    """A study id made from a title or form name ('Safe Crossings' -> 'safe-crossings')."""
+    return make_code(text, "study").replace("_", "-")[:63]
+
+
 def parse_choices(text: str, languages: list[str]) -> list[dict[str, Any]]:
     """Choices typed one per line: 'Label', or 'code | label' (and a label per further language)."""
     out = []

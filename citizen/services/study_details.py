@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from ..domain.design import (
     locate_errors,
-    make_code,
+    study_id_from,
 )
 from ..domain.models import Study as StudyRecord
 from ..domain.models import (
@@ -53,7 +53,7 @@ def new_study(
 ) -> Study:
     """Start a study from nothing: its title, shared aim, summary, languages and team; no protocol yet."""
     langs = _languages(languages) or ["en"]
-    study_id = study_id.strip() or make_code(title, "study").replace("_", "-")[:63]
+    study_id = study_id.strip() or study_id_from(title)
     record = _study_record(
         {
             "id": study_id,

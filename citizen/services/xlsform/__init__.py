@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ...domain.design import Draft, make_code
+from ...domain.design import Draft, study_id_from
 from ...domain.models import to_doc, utcnow
 from ...store import DataFolder
 from ..common import Refused, ServiceError, Study, audit, change, open_study, row_of
@@ -70,7 +70,7 @@ def import_xlsform(
         aim,
         actor,
         languages=report.languages,
-        study_id=study_id or make_code(report.form_id or report.title or path.stem, "study").replace("_", "-")[:63],
+        study_id=study_id or study_id_from(report.form_id or report.title or path.stem),
         source=source,
     )
     draft = start_draft(study, actor)
