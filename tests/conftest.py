@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ from citizen.services.demo import DEMO_FILE, studies_folder
 from citizen.store import DataFolder
 
 from .support.commands import ROOT
+
+# The key that seals invite links on "this laptop": one for the test session, never the user's own
+# (commands the tests start inherit it).
+os.environ["CITIZEN_KEY_FILE"] = str(Path(tempfile.mkdtemp(prefix="citizen-test-key-")) / "key")
 
 
 @pytest.fixture

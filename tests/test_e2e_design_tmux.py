@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from citizen.services.common import open_study
+from citizen.services import open_study
 from citizen.services.queries import activity
 from citizen.store import DataFolder
 

@@ -7,7 +7,7 @@ import socket
 
 from textual.widgets import DataTable, Input, Static
 
-from citizen.domain.models import StudyStatus
+from citizen.domain.models import StudyStatus, link_fingerprint
 from citizen.services.studies import set_study_status
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import ConfirmDialog, FormDialog
@@ -26,6 +26,11 @@ async def type_into(pilot, text: str) -> None:
 
 def shown_code(screen) -> str:
     return str(screen.query_one("#qr-code", Static).render())
+
+
+def shows_invite(screen, index: int) -> bool:
+    """The link shown is the one of the invite in that row (this laptop keeps only its fingerprint, and its seal)."""
+    return link_fingerprint(screen.shown_link.rsplit("/j/", 1)[1]) == screen.rows[index].invite.fingerprint
 
 
 def code_colours(screen) -> set[tuple[str, str]]:
@@ -51,7 +56,7 @@ async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_da
         # The QR of the highlighted invite reads back as its join link at the address to be served.
         code = shown_code(screen)
         assert decoded(terminal_image(code)) == [screen.shown_link]
-        assert screen.shown_link.endswith("/j/" + screen.rows[0].invite.token) and ":8080/j/" in screen.shown_link
+        assert shows_invite(screen, 0) and ":8080/j/" in screen.shown_link
         # All of it in sight at 80x24, above the footer.
         region = screen.query_one("#qr-code", Static).region
         cols, lines = len(code.splitlines()[0]), len(code.splitlines())
@@ -64,7 +69,7 @@ async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_da
         await pilot.press("f3")
         await pilot.press("down")
         await pilot.pause()
-        assert screen.shown_link.endswith("/j/" + screen.rows[1].invite.token)
+        assert shows_invite(screen, 1)
 
         # A refused invite: the reasons beside the boxes, nothing stored.
         await pilot.press("n")
@@ -95,7 +100,8 @@ async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_da
         assert made.limit == 25 and made.expires_at.year == 2099
         row = next(r for r in cells(table) if r[0] == "market stall")
         assert row[1] == "0/25" and row[2].startswith("2099-12-31") and row[3] == "open"
-        assert screen.highlighted().id == made.id and screen.shown_link.endswith(made.token)
+        index = next(i for i, r in enumerate(screen.rows) if r.invite.id == made.id)
+        assert screen.highlighted().id == made.id and shows_invite(screen, index)
         assert decoded(terminal_image(shown_code(screen))) == [screen.shown_link]
 
         # Close it: asked first; then it is closed and has no code.
@@ -251,3 +257,16 @@ async def test_the_address_served_on_is_kept_and_the_focused_box_stands_out(demo
         assert screen.query_one("#serve-host", Input).value == "127.0.0.1"
         assert screen.query_one("#serve-port", Input).value == "0"
     app.data.close()
+
+
+async def test_an_invite_made_on_another_laptop_says_its_code_can_only_be_shown_there(demo_data_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITIZEN_KEY_FILE", str(tmp_path / "other-laptop-key"))  # this copy is on another laptop
+    app = make_app(demo_data_path, study_id=STUDY, actor="Amina Yusuf")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_enrolment(app, pilot)
+        said = " ".join(shown_code(screen).split())
+        assert "can only be shown on the laptop that made it" in said and "n on the Enrolment screen" in said
+        assert screen.shown_link == ""
+        await pilot.press("w")  # no poster of a link it cannot show
+        await settle(app, pilot)
+        assert not isinstance(app.screen, FormDialog)

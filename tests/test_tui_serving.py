@@ -11,8 +11,8 @@ import urllib.request
 
 from textual.widgets import DataTable, Input, TextArea
 
+from citizen.services import open_study
 from citizen.services.arrivals import arrivals_since, start_of_today
-from citizen.services.common import open_study
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import ConfirmDialog

@@ -27,6 +27,7 @@ def cmd_qr(args: argparse.Namespace) -> int:
     from .. import qr
     from ..domain.models import InviteState
     from ..services import open_study
+    from ..services.invite_links import invite_token
     from ..services.invites import STATE_WORDS, find_invite, only_open_invite
     from ..web.address import default_url_base, join_link
 
@@ -41,7 +42,7 @@ def cmd_qr(args: argparse.Namespace) -> int:
                 f"Create a new one with `citizen invite create {study.id} LABEL`."
             )
         record = study.repo.study()
-    link = join_link(url_base, invite.token)
+        link = join_link(url_base, invite_token(study, invite))  # refused plainly on a laptop that cannot show it
     poster = args.png or args.svg
     if poster:
         save = qr.save_png if args.png else qr.save_svg
@@ -72,10 +73,13 @@ def cmd_invite_create(args: argparse.Namespace) -> int:
 def cmd_invite_list(args: argparse.Namespace) -> int:
     # lazy: a command loads only what it uses (start-up time)
     from ..services import open_study
+    from ..services.invite_links import invite_link_or_none
     from ..services.invites import invite_rows
 
     with open_data(args, readonly=True) as data:
-        rows = invite_rows(open_study(data, args.study))
+        study = open_study(data, args.study)
+        rows = invite_rows(study)
+        tokens = {r.invite.id: invite_link_or_none(study, r.invite) for r in rows} if args.json else {}
     if args.json:
         print(
             json.dumps(
@@ -87,7 +91,7 @@ def cmd_invite_list(args: argparse.Namespace) -> int:
                         "limit": r.invite.limit,
                         "expires_at": r.invite.expires_at.isoformat() if r.invite.expires_at else None,
                         "created_at": r.invite.created_at.isoformat(),
-                        "token": r.invite.token,
+                        "token": tokens[r.invite.id],  # null where this laptop cannot show the link
                     }
                     for r in rows
                 ],

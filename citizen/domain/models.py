@@ -63,6 +63,7 @@ from .links import (  # noqa: F401 (re-exported: links and invites are imported 
     InviteState,
     fingerprinted,
     link_fingerprint,
+    stored_invite,
 )
 from .values import StudyStatus  # noqa: F401 (re-exported: the records' states are imported from here)
 from .words import PLACEHOLDER, placeholders

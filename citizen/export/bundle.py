@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import __version__
-from ..domain.models import fingerprinted, utcnow
+from ..domain.models import fingerprinted, stored_invite, utcnow
 from ..services.common import ServiceError, Study
 from ..services.merge import BUNDLE_TABLES, Bundle, BundleRefused, bundle_records, check_bundle, paused_gc
 from ..store import durable
@@ -169,6 +169,8 @@ def _read_bundle(path: Path, progress: Optional[Callable[[int, int, str], None]]
         if progress and i % 20000 == 0:
             progress(i, total, "reading")
     records["participants"] = [fingerprinted(d) for d in records.get("participants", [])]  # an older bundle's links
+    if "invites" in records:
+        records["invites"] = [stored_invite(d) for d in records["invites"]]  # its invite tokens, as they were
     counts = header.get("counts") or {}
     for name, docs in records.items():
         if counts.get(name, 0) != len(docs):

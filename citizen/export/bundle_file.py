@@ -21,7 +21,7 @@ from typing import IO, Any, Optional
 
 from pydantic import ValidationError
 
-from ..domain.models import fingerprinted
+from ..domain.models import fingerprinted, stored_invite
 from ..services.merge import MODELS, BundleRefused
 
 FORMAT = "citizen-bundle"
@@ -184,6 +184,8 @@ class BundleFile:
             raise BundleRefused(f"{self.path}: record {n} is not a record; nothing was changed.")
         if name == "participants":
             doc = fingerprinted(doc)  # an older bundle's links
+        elif name == "invites":
+            doc = stored_invite(doc)  # an older bundle's invite tokens, as they were: kept as fingerprints
         if check:
             self._validate(name, doc, n)
         return name, doc

@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .common import NotFound, NotOpen, Refused, ServiceError, Study, open_study
+    from .common import NotFound, NotOpen, Refused, ServiceError, Study
     from .contributions import (
         add_contribution,
         correct_contribution,
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         reply_to_feedback,
         review_contributions,
     )
+    from .opening import open_study
     from .participation import (
         InviteNotOpen,
         change_consent,
@@ -43,7 +44,7 @@ _WHERE = {
     "Refused": "common",
     "ServiceError": "common",
     "Study": "common",
-    "open_study": "common",
+    "open_study": "opening",
     "add_contribution": "contributions",
     "correct_contribution": "contributions",
     "give_feedback": "contributions",

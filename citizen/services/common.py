@@ -12,10 +12,9 @@ from typing import Any, Optional, TypeVar
 from pydantic import ValidationError
 
 from ..domain.base import CODE_ALPHABET
-from ..domain.models import LINK_FINGERPRINT, UNLINKED, AuditEvent, fingerprinted, to_doc, utcnow
+from ..domain.models import AuditEvent, to_doc, utcnow
 from ..domain.protocol_file import explain
-from ..store import DataFolder, StudyRepo, StudyStore, Transaction, transaction
-from . import notices
+from ..store import StudyRepo, StudyStore, Transaction, transaction
 
 
 class ServiceError(Exception):
@@ -72,40 +71,6 @@ class Study:
     def remove_listener(self, listener: Any) -> None:
         if listener in self.store.listeners:
             self.store.listeners.remove(listener)
-
-
-def open_study(data: DataFolder, study_id: str) -> Study:
-    if not data.has_study(study_id):
-        raise NotFound(f"There is no study '{study_id}' in {data.path}. `citizen study list` shows the studies.")
-    study = Study(data.study(study_id), data.laptop_id)
-    if not study.store.readonly:
-        fingerprint_links(study)
-    return study
-
-
-def fingerprint_links(study: Study) -> int:
-    """Data from before links were stored as fingerprints: replace each private link token by its
-    fingerprint, once, in one change. The links keep working; a copy of the data no longer opens a page."""
-    table = study.store.table("participants")
-    old = [
-        (row, doc)
-        for row, doc in table.rows()
-        if isinstance(doc.get("token"), str) and not doc["token"].startswith((LINK_FINGERPRINT, UNLINKED))
-    ]
-    if not old:
-        return 0
-    with change(study) as tx:
-        for row, doc in old:
-            tx.put("participants", row, fingerprinted(doc))
-        audit(tx, "citizen", "private links stored as fingerprints", study.id, {"participants": len(old)}, laptop=study.laptop)
-    study.store.forget_old_copies("participants")  # the journal and the last good copies held the links too
-    notice = (
-        f"Study '{study.id}': the private links of {len(old)} participants are now stored as fingerprints "
-        "only. Their links still work; a copy of the data folder can no longer open their pages."
-    )
-    study.notices.append(notice)
-    notices.tell(notice)
-    return len(old)
 
 
 def new_token(nbytes: int = 18) -> str:

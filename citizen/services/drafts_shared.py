@@ -20,8 +20,9 @@ from ..domain.models import Study as StudyRecord
 from ..domain.protocol_file import ConsentPart, DraftMark, ProtocolFile, explain, protocol_file_dict
 from ..store import DataFolder, StoreError
 from ..store.durable import atomic_write
-from .common import Refused, ServiceError, Study, audit, change, open_study
+from .common import Refused, ServiceError, Study, audit, change
 from .drafts import open_draft
+from .opening import open_study
 
 
 @dataclass

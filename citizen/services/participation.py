@@ -39,6 +39,7 @@ from .common import (
     volunteers_gate,
 )
 from .contacts import REACH_PROBLEMS, contact_item, put_contact
+from .invite_links import sealed
 
 NOT_CONTACTABLE = "They did not agree to be contacted: leave the contact details empty, or record a yes to it."
 NO_CONTACT_ITEM = "This study does not ask to contact its participants: leave the contact details empty."
@@ -81,12 +82,16 @@ def _refusal(errors: dict[str, str]) -> str:
 def create_invite(
     study: Study, label: str, actor: str, limit: Optional[int] = None, expires_at: Optional[datetime] = None
 ) -> Invite:
+    """A new invite; the returned one carries its link's token in ``token``. Only the token's
+    fingerprint is stored, and the token sealed with this laptop's key (so this laptop can show it again)."""
+    token = new_token()
     try:
-        invite = Invite(token=new_token(), label=label, limit=limit, expires_at=expires_at)
+        invite = Invite(token=token, fingerprint=link_fingerprint(token), label=label, limit=limit, expires_at=expires_at)
     except ValidationError as exc:
         raise Refused("This invite cannot be made: " + "; ".join(explain(exc))) from None
     if any(i.label == invite.label and not i.closed for i in study.repo.invites()):
         raise Refused(f"An open invite is already called '{invite.label}'; choose another label.")
+    invite = sealed(invite, token)  # a key file that cannot be used is refused here: nothing is stored
     with change(study) as tx:
         tx.insert("invites", to_doc(invite))
         audit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .durable import StoreDamaged, StoreError, StoreLocked, StoreWriteError
+from .laptop_key import KeyFileProblem, key_path, laptop_key
 from .store import DataFolder, StudyStore, Transaction, transaction, user_data_folder
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DataFolder",
+    "KeyFileProblem",
     "StoreDamaged",
     "StoreError",
     "StoreLocked",
@@ -30,6 +32,8 @@ __all__ = [
     "StudyRepo",
     "StudyStore",
     "Transaction",
+    "key_path",
+    "laptop_key",
     "transaction",
     "user_data_folder",
 ]

@@ -154,8 +154,13 @@ class StudyRepo(StoredStudy):
         return [Invite.model_validate(d) for d in self._t("invites")]
 
     def invite_by_token(self, token: str) -> Optional[Invite]:
-        docs = self._t("invites").where("token", token)
-        return Invite.model_validate(docs[0]) if docs else None
+        """The invite a join link names (only its fingerprint is stored; an older version's record,
+        not converted yet, kept the token as it is)."""
+        fingerprint = link_fingerprint(token)
+        docs = self._t("invites").where("fingerprint", fingerprint)
+        if docs:
+            return Invite.model_validate(docs[0])
+        return next((i for i in self.invites() if i.kept_as_is and i.fingerprint == fingerprint), None)
 
     def proposals(self) -> list[Proposal]:
         return [Proposal.model_validate(d) for d in self._t("proposals")]

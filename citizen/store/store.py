@@ -61,7 +61,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "contacts": ("participant_id",),
     "consent_events": ("participant_id",),
     "contributions": ("participant_id",),
-    "invites": ("token",),
+    "invites": ("fingerprint",),
 }
 
 JOURNAL_MAX_ENTRIES = 2000
@@ -240,13 +240,19 @@ class StudyStore:
 
     def forget_old_copies(self, table: str) -> None:
         """Write the table back, and make each segment's last good copy (.bak) the segment as it is now:
-        after a change that must leave no trace on disk (private links replaced by fingerprints)."""
+        after a change that must leave no trace on disk (links replaced by fingerprints). Indexes of
+        fields no longer indexed (an older version's index of invite tokens) go too."""
         with self.lock:
             self.compact()
-            for segment in sorted(self.tables[table].folder.glob("*.json")):
+            folder = self.tables[table].folder
+            for segment in sorted(folder.glob("*.json")):
                 backup = segment.with_name(segment.name + ".bak")
                 if backup.exists():
                     atomic_write(backup, segment.read_bytes())
+            kept = {f"index-{field}" for field in (*INDEXED.get(table, ()), TABLES[table][1])}
+            for cache in folder.glob("index-*.cache"):
+                if cache.name.split(".", 1)[0] not in kept:
+                    cache.unlink(missing_ok=True)
 
     def next_row(self, table: str) -> int:
         return self.tables[table].next_row()

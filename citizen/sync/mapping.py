@@ -5,7 +5,7 @@ The mapping is documented for other tools in docs/sync.md; in short::
     _id                       record                  changes?
     study                     the study record        yes (status)
     protocol:<number>         a protocol version      no (published versions are never edited)
-    invite:<uuid>             an invite               yes (uses, closed)
+    invite:<uuid>             an invite               yes (uses, closed); its token only sealed
     participant:<uuid>        a participant           yes (code after a clash); no private token
     contact:<participant id>  contact details         yes (blanked on removal); only when asked
     consent:<uuid>            a consent event         never (append-only log)
@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Optional
 
-from ..domain.models import canonical_json
+from ..domain.models import canonical_json, stored_invite
 
 SCHEMA = 1
 
@@ -119,6 +119,8 @@ def from_doc(doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     record = {k: v for k, v in doc.items() if not k.startswith("_") and k not in RESERVED}
     if table != "study" and (KEYS[table] not in record or doc_id(table, record) != ident):
         raise NotARecord(f"'{ident[:80]}' does not match the record it holds")
+    if table == "invites":  # an older laptop sent its invite's token as it is: only the fingerprint is kept
+        record = stored_invite(record)
     return table, record
 
 

@@ -22,9 +22,10 @@ from typing import Any, Optional
 from pydantic import ValidationError
 
 from ..domain.models import UNLINKED, canonical_json, utcnow
-from ..services.common import ServiceError, Study, new_token, open_study
+from ..services.common import ServiceError, Study, new_token
 from ..services.joining import join_records, record_sync, write_joined
 from ..services.merge import MODELS
+from ..services.opening import open_study
 from ..store import DataFolder
 from ..store.segments import load_segment
 from .client import Hub, HubError

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .. import qr
 from ..domain.models import Invite, InviteState, utcnow
+from ..services import Refused
+from ..services.invite_links import invite_token
 from ..store.serving_note import clear_serving_note, note_serving
 from .server import EnrolmentServer
 
@@ -22,7 +24,11 @@ def open_invites(invites: Sequence[Invite]) -> list[Invite]:
 def print_invites(server: EnrolmentServer, invites: Sequence[Invite], say: Callable[[str], None] = print) -> None:
     """One line per open invite: its label and the join link phones open (a QR may follow each)."""
     for invite in invites:
-        link = server.join_url(invite.token)
+        try:
+            link = server.join_url(invite_token(server.study, invite))
+        except Refused as exc:  # made on another laptop: phones join through it, but it cannot be shown here
+            say(f"  {invite.label}: {exc}")
+            continue
         say(qr.terminal_ansi(link) if sys.stdout.isatty() else qr.terminal_text(link))
         say(f"  {invite.label}: {link}")
 

@@ -18,7 +18,9 @@ IN_TMUX = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, re
 class Terminal:
     def __init__(self, command: str, env: dict[str, str], width: int = 80, height: int = 24):
         self.name = f"citizen-{uuid.uuid4().hex[:8]}"
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k in ("PYTHONPATH", "PATH", "TERM"))
+        exports = " ".join(
+            f"{k}={shlex.quote(v)}" for k, v in env.items() if k in ("PYTHONPATH", "PATH", "TERM", "CITIZEN_KEY_FILE")
+        )
         subprocess.run(
             [
                 "tmux",

@@ -27,6 +27,7 @@ from ...domain.models import (
     Update,
     canonical_json,
     fingerprinted,
+    stored_invite,
 )
 from ...domain.models import Study as StudyRecord
 from ...store.store import TABLES
@@ -111,11 +112,13 @@ class Bundle:
 
 
 def bundle_records(study: Study) -> dict[str, Iterator[dict[str, Any]]]:
-    """Every record a bundle carries, table by table, as the store keeps them (links as fingerprints only)."""
+    """Every record a bundle carries, table by table, as the store keeps them (links as fingerprints
+    only, invite links sealed, even from a folder not converted yet)."""
     records: dict[str, Iterator[dict[str, Any]]] = {
         name: (doc for _, doc in study.store.table(name).stream()) for name in BUNDLE_TABLES
     }
     records["participants"] = (fingerprinted(doc) for _, doc in study.store.table("participants").stream())
+    records["invites"] = (stored_invite(doc) for _, doc in study.store.table("invites").stream())
     return records
 
 

@@ -13,7 +13,8 @@ from ...domain.models import (
 )
 from ...domain.protocol_file import roles_note
 from ...store import DataFolder, StudyStore
-from ..common import ServiceError, Study, open_study
+from ..common import ServiceError, Study
+from ..opening import open_study
 from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, Bundle, BundleRefused, Progress, as_time, key_of, paused_gc
 from .joins import JOINS, join_contribution, reassigned_code
 from .removal import plan_removals
@@ -289,6 +290,7 @@ def plan_invites(
             max((local, doc), key=canonical_json),
             uses=max(local["uses"], doc["uses"], enrolled),
             closed=bool(local["closed"] or doc["closed"]),
+            sealed=max(local.get("sealed", ""), doc.get("sealed", "")),  # only the laptop that made it can open it
         )
         if joined != local:
             puts.append(("invites", row, joined))

@@ -26,7 +26,8 @@ from functools import partial
 from typing import Any, Optional, Protocol
 
 from ...store import DataFolder
-from ..common import ServiceError, Study, change, open_study
+from ..common import ServiceError, Study, change
+from ..opening import open_study
 from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, BundleRefused, Progress
 from .joins import JOINS, join_contribution
 from .planning import (

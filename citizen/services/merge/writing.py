@@ -15,7 +15,8 @@ from ...domain.models import (
 )
 from ...store import DataFolder, StoreError, StudyStore
 from ...store.durable import fsync_dir
-from ..common import ServiceError, change, open_study
+from ..common import ServiceError, change
+from ..opening import open_study
 from .bundle import CHUNK, MERGE_ACTOR, Bundle, BundleRefused, Progress, paused_gc
 from .planning import plan_existing, plan_merge
 from .report import MergePlan, MergeReport, state_token

@@ -14,9 +14,10 @@ from typing import Optional
 from ...domain.design import Draft, study_id_from
 from ...domain.models import to_doc, utcnow
 from ...store import DataFolder
-from ..common import Refused, ServiceError, Study, audit, change, open_study, row_of
+from ..common import Refused, ServiceError, Study, audit, change, row_of
 from ..design import new_study, start_draft
 from ..drafts import editable_draft, open_draft
+from ..opening import open_study
 from .read import SUFFIXES, read_xlsform
 from .report import LANGUAGE_NAMES, XLSFormReport, language_code
 from .write import write_xlsform

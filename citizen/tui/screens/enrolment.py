@@ -23,6 +23,7 @@ from ... import qr
 from ...domain.models import Invite, StudyStatus
 from ...services import Refused, ServiceError, close_invite
 from ...services.arrivals import Arrival, arrivals_in, arrivals_since, start_of_today
+from ...services.invite_links import invite_token
 from ...services.invites import InviteRow, create_invite_as_typed, invite_rows
 from ...services.studies import set_study_status
 from ...store import StoreError
@@ -235,7 +236,14 @@ class EnrolmentScreen(StudyPage):
             )
             caption.update("")
             return
-        link = join_link(self.address_base(), row.invite.token)
+        try:
+            token = invite_token(self.study, row.invite)
+        except Refused as exc:  # made on another laptop (or the key file is unusable): say so, offer a new one
+            self.shown_link = ""
+            code.update(plain(str(exc)))
+            caption.update("")
+            return
+        link = join_link(self.address_base(), token)
         self.shown_link = link
         code.update(Text(qr.terminal_text(link), style=QR_STYLE, no_wrap=True, overflow="crop"))
         waiting = "" if self.server is not None else "\n(not serving yet: press s)"
