@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from citizen.services import open_study
+from citizen.services.invite_links import invite_token
 from citizen.store import DataFolder
 
 from .support import phone
@@ -35,7 +36,9 @@ def free_port() -> int:
 @pytest.mark.parametrize("term", ["xterm-256color", "linux"])
 def test_enrol_from_the_qr_link_and_see_the_arrivals_live(demo_data_path, run_env, term):
     with DataFolder(demo_data_path, readonly=True) as folder:
-        token = next(i.token for i in open_study(folder, STUDY).repo.invites() if i.label == "health centre waiting room")
+        study = open_study(folder, STUDY)
+        poster = next(i for i in study.repo.invites() if i.label == "health centre waiting room")
+        token = invite_token(study, poster)  # the poster's link, as the laptop that made it shows it
     port = free_port()
     command = " ".join(shlex.quote(c) for c in citizen_command()) + f" --data {shlex.quote(str(demo_data_path))} --as Tester"
     t = Terminal(command, dict(run_env, TERM=term))

@@ -24,6 +24,7 @@ from citizen.services import (
     set_study_status,
     withdraw,
 )
+from citizen.services.invite_links import invite_link_or_none
 from citizen.services.merge import Bundle, bundle_records, check_bundle
 from citizen.store import DataFolder
 
@@ -78,7 +79,8 @@ def _step(study, rng: random.Random, kind: str, actor: str) -> None:
     repo = study.repo
     if kind == "enrol":
         invites = [i for i in repo.invites() if not i.closed]
-        token = rng.choice(invites).token if invites and rng.random() < 0.6 else None
+        # A poster's link, as this laptop shows it (the tests' laptops share one key).
+        token = invite_link_or_none(study, rng.choice(invites)) if invites and rng.random() < 0.6 else None
         contact = {"name": "Sam", "phone": "0700"} if rng.random() < 0.3 else None
         enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer", invite_token=token, contact=contact)
     elif kind == "walk":
