@@ -11,6 +11,7 @@ import threading
 import time
 
 from citizen.services import open_study
+from citizen.services.invite_links import invite_token
 from citizen.store import DataFolder
 
 from .support import phone
@@ -85,7 +86,9 @@ class Phones:
 
 def test_a_field_day_without_leaving_the_app(demo_data_path, run_env):
     data = demo_data_path
-    token = stored(data, lambda repo: next(i.token for i in repo.invites() if i.label == "library poster"))
+    with DataFolder(data, readonly=True) as folder:  # the poster's link, as the laptop that made it shows it
+        study = open_study(folder, STUDY)
+        token = invite_token(study, next(i for i in study.repo.invites() if i.label == "library poster"))
     before = stored(data, lambda repo: {d["id"] for d in repo.contribution_docs()})
     port = free_port()
     t = app_on_the_demo_study(data, run_env, actor="Amina Yusuf")

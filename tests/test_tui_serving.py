@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, TextArea
 
 from citizen.services import open_study
 from citizen.services.arrivals import arrivals_since, start_of_today
+from citizen.services.invite_links import invite_token
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
 from citizen.tui.dialogs.form import ConfirmDialog
@@ -65,8 +66,9 @@ async def start_serving(app, pilot) -> EnrolmentScreen:
 
 
 def join_link(app) -> str:
-    invite = next(i for i in app.study(STUDY).repo.invites() if i.label == "library poster")
-    return app.serving.server.join_url(invite.token)
+    study = app.study(STUDY)
+    invite = next(i for i in study.repo.invites() if i.label == "library poster")
+    return app.serving.server.join_url(invite_token(study, invite))  # as the laptop that made it shows it
 
 
 async def test_serving_goes_on_on_every_screen_and_the_header_counts_arrivals(demo_data_path):

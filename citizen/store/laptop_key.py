@@ -39,7 +39,7 @@ def key_path() -> Path:
     chosen = os.environ.get(KEY_ENV, "").strip()
     if chosen:
         return Path(chosen).expanduser()
-    from platformdirs import user_config_path
+    from platformdirs import user_config_path  # loaded only when no key file is named (start-up time)
 
     return user_config_path("citizen") / "key"
 
