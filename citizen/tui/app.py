@@ -20,6 +20,8 @@ from .screens.studies import StudiesScreen
 from .serving import PhoneServing
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from ..services.common import Study
 
 HIGH_CONTRAST = Theme(
@@ -86,6 +88,19 @@ class CitizenApp(App[int]):
         self.bell()
         self._exit_renderables.append(Text(self.crash_message or "citizen: something went wrong."))
         self._close_messages_no_wait()
+
+    def notify(
+        self,
+        message: object,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: Optional[float] = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notice is shown as written: a label, a title or an error that holds '[' (typed by a
+        person) is never read as markup, so '[/x]' shows as '[/x]' instead of stopping the app."""
+        super().notify(str(message), title=str(title), severity=severity, timeout=timeout, markup=False)
 
     def study(self, study_id: str) -> Study:
         """One handle per study for the app's life, so listeners and caches are shared."""
