@@ -26,6 +26,7 @@ from . import reach_pages
 from .forms import consent_views, posted_answers
 from .i18n import N_
 from .messages import INVITE_REFUSALS, POSTED_LANG, STUDY_REFUSALS, qr_svg
+from .views import JoinView, ReceiptView
 
 
 class JoinPages:
@@ -71,21 +72,15 @@ class JoinPages:
         lang, _ = self._language(request, record)
         items = consent_views(current.consent, lang, answers, errors)
         box = reach_pages.reach_view(current, await self._texts(lang), value=reach, error=(errors or {}).get("reach", ""))
-        return await self.render(
-            request,
-            "join.html",
-            status,
-            record=record,
-            page=f"/j/{token}",
-            bound_to="j:" + token,
+        view = JoinView(
             action=f"/j/{token}",
+            aim=record.aim(lang),
+            summary=pick(record.summary, lang),
             consent_text=pick(current.consent.text, lang),
             items=items,
             reach=box,
-            errors=errors or {},
-            summary=pick(record.summary, lang),
-            aim=record.aim(lang),
         )
+        return await self.render(request, view, status, record=record, page=f"/j/{token}", bound_to="j:" + token)
 
     async def join(self, request: web.Request) -> web.Response:
         token = request.match_info["invite"]
@@ -114,15 +109,8 @@ class JoinPages:
                 return await self.plain(request, 410, str(exc))
             return await self._render_join(request, token, record, current, 422, answers, exc.errors, reach or "")
         link = self.private_url(participant.link)  # shown this once: only its fingerprint is kept
-        return await self.render(
-            request,
-            "receipt.html",
-            record=record,
-            page=f"/p/{participant.link}",
-            participant=participant,
-            link=link,
-            qr=qr_svg(link),
-        )
+        view = ReceiptView(participant=participant, link=link, qr=qr_svg(link))
+        return await self.render(request, view, record=record, page=f"/p/{participant.link}")
 
     async def _not_open(self, request: web.Request, exc: NotOpen) -> web.Response:
         """The study was paused or closed: the services refused what a phone asked (issue 18)."""

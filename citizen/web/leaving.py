@@ -15,6 +15,7 @@ from aiohttp import web
 from ..domain.models import ConsentKind, ConsentMethod, Participant, pick
 from ..services import NotFound, Refused, withdraw
 from .i18n import N_
+from .views import LeaveView, LeftView
 
 if TYPE_CHECKING:
     from .server import EnrolmentServer
@@ -51,18 +52,9 @@ async def render_confirmation(
     participant: Participant = data["participant"]
     kept, _, proposals, _ = await server._read(_counts, server, participant)
     token = data["link"]
+    view = LeaveView(token=token, participant=participant, choice=choice, count=kept, proposals=proposals)
     return await server.render(
-        request,
-        "leave.html",
-        status,
-        record=data["record"],
-        page=f"/p/{token}/leave?remove={choice}",
-        bound_to="p:" + token,
-        token=token,
-        participant=participant,
-        choice=choice,
-        count=kept,
-        proposals=proposals,
+        request, view, status, record=data["record"], page=f"/p/{token}/leave?remove={choice}", bound_to="p:" + token
     )
 
 
@@ -74,22 +66,18 @@ async def render_left(
     lang, _ = server._language(request, data["record"])
     kept, removed, proposals, left_at = await server._read(_counts, server, participant)
     updates = [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]]
-    return await server.render(
-        request,
-        "left.html",
-        status,
-        record=data["record"],
-        page=f"/p/{data['link']}",
+    view = LeftView(
         participant=participant,
         removed=data["state"].remove_data,
         kept=kept,
         deleted=removed,
         proposals=proposals,
         left_at=left_at,
+        updates=updates,
         notice=notice,
         problem=problem,
-        updates=updates,
     )
+    return await server.render(request, view, status, record=data["record"], page=f"/p/{data['link']}")
 
 
 async def confirm(server: EnrolmentServer, request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ from ..services import (
 from . import leaving, reach_pages, reply_pages
 from .forms import consent_views, display_value, field_views, posted_answers, posted_values
 from .messages import ANSWER_SHOWN, DONE, REVIEW_STATES, SHOWN_CONTRIBUTIONS
+from .views import ContributionView, CorrectView, ParticipantView, ProposalDraft
 
 
 class ParticipantPages:
@@ -83,7 +84,8 @@ class ParticipantPages:
         errors: Any = None,
         answers: Any = None,
         reach: Optional[str] = None,
-        extra: Optional[dict[str, Any]] = None,
+        reply_to: Optional[tuple[str, str]] = None,
+        reply_text: str = "",
     ) -> web.Response:
         if data["state"].withdrawn:  # their page says what was done, and offers nothing more
             return await leaving.render_left(self, request, data, notice=notice, problem=problem, status=status)
@@ -97,41 +99,18 @@ class ParticipantPages:
         errors = errors or {}
         reconsent = current is not None and state.needs_reconsent(current.consent)
         can_contribute = current is not None and state.covers(current.consent)
-        context: dict[str, Any] = {
-            "participant": participant,
-            "state": state,
-            "reconsent": reconsent,
-            "can_contribute": can_contribute,
-            "notice": notice,
-            "problem": problem,
-            "section": section,
-            "errors": errors,
-            "token": token,
-            "proposal": values if section == "propose" else {},
-            "updates": [(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]],
-            "reply_to": None,
-            "reply_text": "",
-            **(extra or {}),
-        }
         everything = data["contributions"]
         start = self._offset(request, len(everything))
         shown = everything[start : start + SHOWN_CONTRIBUTIONS]
-        context["earlier"] = len(everything) - start - len(shown)
-        context["older"] = start + SHOWN_CONTRIBUTIONS if context["earlier"] else None
-        context["newer"] = max(0, start - SHOWN_CONTRIBUTIONS) if start else None
-        context["start"] = start
-        context["contributions"] = [self._contribution_view(c, data["versions"], lang, gettext) for c in shown]
+        earlier = len(everything) - start - len(shown)
         typed = reach if reach is not None else reach_pages.current_reach(data["contact"])
-        context["reach"] = reach_pages.reach_view(
-            current, gettext, value=typed, error=errors.get("reach", "") if section == "consent" else ""
-        )
-        context["reach_section"] = reach_pages.reach_section(data)
+        page: dict[str, Any] = {}  # what only some states of the page show
         if current is not None and can_contribute and section == "contribute":
-            context["fields"] = field_views(current.fields, lang, gettext, values, errors)
+            page["fields"] = field_views(current.fields, lang, gettext, values, errors)
         elif current is not None and can_contribute:  # no answer given yet: the form made once per language
-            context["blank_form"] = await self.blank_form(lang, current)
+            page["blank_form"] = await self.blank_form(lang, current)
         if current is not None and can_contribute:
-            context["optional"] = consent_views(
+            page["optional"] = consent_views(
                 current.consent,
                 lang,
                 answers if section == "consent" else {i: i in state.granted for i in current.consent.item_ids},
@@ -139,15 +118,37 @@ class ParticipantPages:
                 only_optional=True,
             )
         if current is not None and reconsent:
-            context["items"] = consent_views(
+            page["items"] = consent_views(
                 current.consent, lang, answers if section == "consent" else None, errors if section == "consent" else None
             )
-            context["consent_text"] = pick(current.consent.text, lang)
+            page["consent_text"] = pick(current.consent.text, lang)
             signed = data["signed"]
-            context["changes"] = consent_changes(signed, current.consent, lang) if signed is not None else {}
-        return await self.render(
-            request, "participant.html", status, record=record, page=f"/p/{token}", bound_to="p:" + token, **context
+            page["changes"] = consent_changes(signed, current.consent, lang) if signed is not None else {}
+        view = ParticipantView(
+            token=token,
+            participant=participant,
+            reconsent=reconsent,
+            can_contribute=can_contribute,
+            contributions=[self._contribution_view(c, data["versions"], lang, gettext) for c in shown],
+            start=start,
+            earlier=earlier,
+            older=start + SHOWN_CONTRIBUTIONS if earlier else None,
+            newer=max(0, start - SHOWN_CONTRIBUTIONS) if start else None,
+            updates=[(u.title_in(lang), pick(u.body, lang), u.posted_at) for u in data["updates"]],
+            reach=reach_pages.reach_view(
+                current, gettext, value=typed, error=errors.get("reach", "") if section == "consent" else ""
+            ),
+            reach_section=reach_pages.reach_section(data),
+            notice=notice,
+            problem=problem,
+            section=section,
+            errors=errors,
+            proposal=ProposalDraft(**values) if section == "propose" else ProposalDraft(),
+            reply_to=reply_to,
+            reply_text=reply_text,
+            **page,
         )
+        return await self.render(request, view, status, record=record, page=f"/p/{token}", bound_to="p:" + token)
 
     @staticmethod
     def _offset(request: web.Request, count: int) -> int:
@@ -156,7 +157,7 @@ class ParticipantPages:
         offset = int(raw) if raw.isdigit() and len(raw) < 9 else 0
         return offset if offset < count else 0
 
-    def _contribution_view(self, c: Any, versions: dict[int, ProtocolVersion], lang: str, gettext) -> dict[str, Any]:
+    def _contribution_view(self, c: Any, versions: dict[int, ProtocolVersion], lang: str, gettext) -> ContributionView:
         version = versions.get(c.protocol_version)
         fields: dict[str, FormField] = {f.key: f for f in version.fields} if version else {}
         answers = [
@@ -164,14 +165,14 @@ class ParticipantPages:
             for k, v in c.values.items()
         ]
         answers = [(label, value if len(value) <= ANSWER_SHOWN else value[:ANSWER_SHOWN] + "…") for label, value in answers]
-        return {
-            "id": c.id,
-            "at": c.submitted_at,
-            "answers": answers,
-            "revised": c.revised,
-            "state": REVIEW_STATES.get(c.review_state, c.review_state.value),
-            "conversation": reply_pages.conversation(c),
-        }
+        return ContributionView(
+            id=c.id,
+            at=c.submitted_at,
+            answers=answers,
+            revised=c.revised,
+            state=REVIEW_STATES.get(c.review_state, c.review_state.value),
+            conversation=reply_pages.conversation(c),
+        )
 
     async def _checked_post(
         self, request: web.Request, whole: bool = True
@@ -255,18 +256,11 @@ class ParticipantPages:
         lang, _ = self._language(request, record)
         version = data["versions"][contribution.protocol_version]
         token = data["link"]
+        view = CorrectView(
+            token=token, fields=field_views(version.fields, lang, await self._texts(lang), values, errors), problem=problem
+        )
         return await self.render(
-            request,
-            "correct.html",
-            status,
-            record=record,
-            page=f"/p/{token}/c/{contribution.id}",
-            bound_to="p:" + token,
-            token=token,
-            contribution=contribution,
-            problem=problem,
-            errors=errors or {},
-            fields=field_views(version.fields, lang, await self._texts(lang), values, errors),
+            request, view, status, record=record, page=f"/p/{token}/c/{contribution.id}", bound_to="p:" + token
         )
 
     async def correct(self, request: web.Request) -> web.Response:

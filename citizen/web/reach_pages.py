@@ -8,17 +8,17 @@ changes or removes it. A study without a contact item never shows the box.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from aiohttp import web
 
 from ..domain.models import ConsentRole, Contact, Participant, ProtocolVersion
-from ..domain.reach import MAX_REACH, shown_reach
+from ..domain.reach import shown_reach
 from ..services import NotFound, Refused
 from ..services.contacts import contact_item, has_details, remove_contact, set_contact
 from .i18n import N_
 from .leaving import to_page
+from .views import ContactView, ReachSection, ReachView
 
 if TYPE_CHECKING:
     from .server import EnrolmentServer
@@ -31,18 +31,6 @@ REACH_SAID = (
 )
 ASKED = N_("If yes: your phone number or e-mail address")
 OWN = N_("Your phone number or e-mail address")
-
-
-@dataclass
-class ReachView:
-    """The box, shaped like a consent item's view so that the error summary can point to it."""
-
-    item: str
-    text: str
-    value: str = ""
-    error: str = ""
-    id: str = "reach"
-    maxlength: int = MAX_REACH
 
 
 def current_reach(contact: Optional[Contact]) -> str:
@@ -65,7 +53,7 @@ def posted_reach(form: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def reach_section(data: dict[str, Any]) -> Optional[dict[str, str]]:
+def reach_section(data: dict[str, Any]) -> Optional[ReachSection]:
     """What their page says about how the team can reach them (only if they agreed to be contacted)."""
     current: Optional[ProtocolVersion] = data["current"]
     signed = data["signed"]  # the document they agreed to: its contact item may have had another id
@@ -73,7 +61,7 @@ def reach_section(data: dict[str, Any]) -> Optional[dict[str, str]]:
         return None
     if not data["state"].allows_role(ConsentRole.contact_later, signed, absent=False):
         return None
-    return {"shown": current_reach(data["contact"])}
+    return ReachSection(shown=current_reach(data["contact"]))
 
 
 async def contact_page(server: EnrolmentServer, request: web.Request) -> web.Response:
@@ -91,18 +79,11 @@ async def render_contact(
     participant: Participant = data["participant"]
     gettext = await server._texts(server._language(request, data["record"])[0])
     token = data["link"]
-    return await server.render(
-        request,
-        "contact.html",
-        status,
-        record=data["record"],
-        page=f"/p/{token}/contact",
-        bound_to="p:" + token,
-        token=token,
-        participant=participant,
-        shown=current_reach(data["contact"]),
-        reach=reach_view(data["current"], gettext, OWN, value, error),
-    )
+    box = reach_view(data["current"], gettext, OWN, value, error)
+    if box is None:  # no contact item any more: their page says so (the callers check it first)
+        return to_page(request)
+    view = ContactView(token=token, participant=participant, shown=current_reach(data["contact"]), reach=box)
+    return await server.render(request, view, status, record=data["record"], page=f"/p/{token}/contact", bound_to="p:" + token)
 
 
 async def contact(server: EnrolmentServer, request: web.Request) -> web.Response:

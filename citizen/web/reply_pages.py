@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..services import NotFound, NotOpen, Refused, reply_to_feedback
+from .views import FeedbackView
 
 if TYPE_CHECKING:
     from .server import EnrolmentServer
@@ -23,14 +24,14 @@ def feedback_key(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def conversation(c: Any) -> list[dict[str, Any]]:
+def conversation(c: Any) -> list[FeedbackView]:
     """Each feedback of a contribution, oldest first, with the contributor's replies to it."""
     return [
-        {
-            "text": f.text,
-            "key": feedback_key(f.at),
-            "replies": [r.text for r in sorted(c.replies, key=lambda r: r.at) if r.to == f.at],
-        }
+        FeedbackView(
+            text=f.text,
+            key=feedback_key(f.at),
+            replies=[r.text for r in sorted(c.replies, key=lambda r: r.at) if r.to == f.at],
+        )
         for f in sorted(c.feedback, key=lambda f: f.at)
     ]
 
@@ -69,6 +70,7 @@ async def reply(server: EnrolmentServer, request: web.Request) -> web.Response:
     except Refused as exc:
         if "reply" not in exc.errors:
             return await server.plain(request, 409, str(exc))
-        context = {"reply_to": (contribution.id, feedback_key(to)), "reply_text": text}
-        return await server._render_participant(request, data, 422, section="reply", errors=exc.errors, extra=context)
+        return await server._render_participant(
+            request, data, 422, section="reply", errors=exc.errors, reply_to=(contribution.id, feedback_key(to)), reply_text=text
+        )
     return await server._after(request, "replied")

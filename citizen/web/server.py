@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ..domain.models import (
@@ -49,6 +49,7 @@ from .security import (
     local_host,
     origin_matches,
 )
+from .views import PageView, PlainView
 from .wire import SERVER, ConnectionLimits, Connections
 
 
@@ -367,6 +368,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,
+            undefined=StrictUndefined,  # a name no view gives stops the page, never shows as ""
         )
         env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
         env.globals["words"] = words
@@ -382,21 +384,21 @@ class EnrolmentServer(JoinPages, ParticipantPages):
     async def render(
         self,
         request: web.Request,
-        template: str,
+        view: PageView,
         status: int = 200,
         *,
         record: Optional[StudyRecord],
         page: str = "",
         bound_to: str = "",
-        **context: Any,
     ) -> web.Response:
+        """A page from its view model (views.py), with what every page shows: language, study, form token."""
         lang, asked = self._language(request, record)
         languages = record.languages if record is not None else []
         joint = "&" if "?" in page else "?"
         switch = [(code, native_name(code), f"{page}{joint}lang={code}") for code in languages] if len(languages) > 1 else []
         html = (
             (await self._env(lang))
-            .get_template(template)
+            .get_template(view.template)
             .render(
                 lang=lang,
                 dir=direction(lang),
@@ -404,7 +406,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
                 switch=switch,
                 page=page,
                 csrf=(lambda: self.tokens.issue(bound_to)),
-                **context,
+                **view.context(),
             )
         )
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
@@ -423,14 +425,15 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         title, text = PLAIN.get(status, PLAIN[400])
         gettext = await self._texts(self._language(request, record)[0])
         # Translated here, not in the template: a message may come from the services as it is.
-        return await self.render(request, "plain.html", status, record=record, heading=gettext(title), message=message or text)
+        return await self.render(request, PlainView(heading=gettext(title), message=message or text), status, record=record)
 
     def _error_html(self, status: int) -> str:
         """The plain page for a connection whose request could not be read at all (in English, no study name)."""
         title, text = PLAIN.get(status, PLAIN[400])
         env = self._envs.get(("en", -1)) or self._envs.setdefault(("en", -1), self._make_env(StudyWords("en", {})))
-        return env.get_template("plain.html").render(
-            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", heading=title, message=text
+        view = PlainView(heading=title, message=text)
+        return env.get_template(view.template).render(
+            lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", **view.context()
         )
 
     # -- static and home ---------------------------------------------------------------------
