@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from aiohttp import web
+from markupsafe import Markup
 
 from ..domain.models import (
     ConsentMethod,
@@ -26,7 +27,7 @@ from ..services import (
     propose_change,
 )
 from . import leaving, reach_pages, reply_pages
-from .forms import consent_views, display_value, field_views, posted_answers, posted_values
+from .forms import ConsentItemView, FieldView, consent_views, display_value, field_views, posted_answers, posted_values
 from .messages import ANSWER_SHOWN, DONE, REVIEW_STATES, SHOWN_CONTRIBUTIONS
 from .views import ContributionView, CorrectView, ParticipantView, ProposalDraft
 
@@ -104,13 +105,19 @@ class ParticipantPages:
         shown = everything[start : start + SHOWN_CONTRIBUTIONS]
         earlier = len(everything) - start - len(shown)
         typed = reach if reach is not None else reach_pages.current_reach(data["contact"])
-        page: dict[str, Any] = {}  # what only some states of the page show
+        # What only some states of the page show (the empty values show nothing).
+        fields: list[FieldView] = []
+        blank_form: Optional[Markup] = None
+        optional: list[ConsentItemView] = []
+        items: list[ConsentItemView] = []
+        consent_text = ""
+        changes: dict[str, list[str]] = {}
         if current is not None and can_contribute and section == "contribute":
-            page["fields"] = field_views(current.fields, lang, gettext, values, errors)
+            fields = field_views(current.fields, lang, gettext, values, errors)
         elif current is not None and can_contribute:  # no answer given yet: the form made once per language
-            page["blank_form"] = await self.blank_form(lang, current)
+            blank_form = await self.blank_form(lang, current)
         if current is not None and can_contribute:
-            page["optional"] = consent_views(
+            optional = consent_views(
                 current.consent,
                 lang,
                 answers if section == "consent" else {i: i in state.granted for i in current.consent.item_ids},
@@ -118,12 +125,12 @@ class ParticipantPages:
                 only_optional=True,
             )
         if current is not None and reconsent:
-            page["items"] = consent_views(
+            items = consent_views(
                 current.consent, lang, answers if section == "consent" else None, errors if section == "consent" else None
             )
-            page["consent_text"] = pick(current.consent.text, lang)
+            consent_text = pick(current.consent.text, lang)
             signed = data["signed"]
-            page["changes"] = consent_changes(signed, current.consent, lang) if signed is not None else {}
+            changes = consent_changes(signed, current.consent, lang) if signed is not None else {}
         view = ParticipantView(
             token=token,
             participant=participant,
@@ -146,7 +153,12 @@ class ParticipantPages:
             proposal=ProposalDraft(**values) if section == "propose" else ProposalDraft(),
             reply_to=reply_to,
             reply_text=reply_text,
-            **page,
+            fields=fields,
+            blank_form=blank_form,
+            optional=optional,
+            items=items,
+            consent_text=consent_text,
+            changes=changes,
         )
         return await self.render(request, view, status, record=record, page=f"/p/{token}", bound_to="p:" + token)
 
