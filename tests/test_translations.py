@@ -82,7 +82,7 @@ async def test_translating_in_the_editors_then_publishing(data_path):
         intro = " ".join(str(s.render()) for s in app.screen.query(".hint").results())
         assert "Translation missing: The consent text in zh, ar" in intro
         await fill(pilot, approved_by="Community panel")
-        assert "Missing:" in shown(app.screen, "#err-_")
+        assert "Missing:" in shown(app.screen, "#dialog-problem")
         await pilot.press("escape")
         await pilot.pause()
 

@@ -49,7 +49,7 @@ async def test_the_consent_editor_gives_each_item_a_role_shown_in_the_table_and_
         await pilot.press("a")  # a second quoting item is refused beside the role; nothing is stored
         await pilot.pause()
         await fill(pilot, text="Quote me on the radio too.", role="quote_words")
-        assert "already has the role" in shown(app.screen, "#err-role")
+        assert "already has the role" in shown(app.screen, "#error-role")
         await pilot.press("escape")
         await pilot.pause()
         assert len(d.open_draft(app.study(study_id)).consent_items) == 2

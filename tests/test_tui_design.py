@@ -28,12 +28,12 @@ async def test_a_new_study_asks_the_name_once_and_refuses_an_empty_title(data_pa
         assert app.screen.id == "actor-dialog"
         await pilot.press("enter")  # no name given
         await pilot.pause()
-        assert "Please give your name" in shown(app.screen, "#err-name")
+        assert "Please give your name" in shown(app.screen, "#error-name")
         await pilot.press(*"Amina", "space", *"Yusuf", "enter")
         await pilot.pause()
         assert app.actor == "Amina Yusuf" and app.screen.id == "new-study-dialog"
         await fill(pilot, shared_aim="Find the crossings that feel unsafe to us.")
-        assert "cannot be left empty" in shown(app.screen, "#err-title")
+        assert "cannot be left empty" in shown(app.screen, "#error-title")
         assert app.data.study_ids() == []  # nothing stored
         await fill(pilot, title="Safe Crossings", summary="We note crossings on our walks.", languages="en, fr")
         assert isinstance(app.screen, StudyOverviewScreen) and app.screen.study_id == "safe-crossings"
@@ -45,7 +45,7 @@ async def test_a_new_study_asks_the_name_once_and_refuses_an_empty_title(data_pa
         await pilot.pause()
         assert app.screen.id == "new-study-dialog"
         await fill(pilot, id="safe-crossings", title="Again", shared_aim="Again.")
-        assert "already exists" in shown(app.screen, "#err-id")
+        assert "already exists" in shown(app.screen, "#error-id")
     app.data.close()
 
 
@@ -68,7 +68,7 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         await pilot.pause()
         assert "no choices" in shown(app.screen, "#field-preview")
         await fill(pilot, type=FieldType.integer.value, min="30", max="18")
-        assert "above the highest" in shown(app.screen, "#err-min")
+        assert "above the highest" in shown(app.screen, "#error-min")
         study = app.study(study_id)
         assert d.open_draft(study).fields == []
         await fill(pilot, max="99", required=True)
@@ -78,14 +78,14 @@ async def test_the_form_builder_refuses_bad_fields_beside_them_and_previews_the_
         labels = [str(label.render()) for label in app.screen.query(".entry-label").results(Label)]
         assert "Choices (one choice and several choices fields only)" in labels  # both types take choices
         await fill(pilot, label_en="Which route?", type=FieldType.single_choice.value)
-        assert "no choices" in shown(app.screen, "#err-choices")
+        assert "no choices" in shown(app.screen, "#error-choices")
         await fill(pilot, choices="Canal path\nhigh | High Street")
         await pilot.press("a")
         await pilot.pause()
         await fill(pilot, label_en="Your age again", key="age", type=FieldType.text.value)
-        assert "already used" in shown(app.screen, "#err-key")
+        assert "already used" in shown(app.screen, "#error-key")
         await fill(pilot, key="Bad Key")
-        assert "lower-case" in shown(app.screen, "#err-key")
+        assert "lower-case" in shown(app.screen, "#error-key")
         await fill(pilot, key="", label_en="Anything else?", type=FieldType.long_text.value, identifying=True)
         draft = d.open_draft(study)
         assert [f.key for f in draft.fields] == ["age", "which_route", "anything_else"]
@@ -166,7 +166,7 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         await pilot.pause()
         assert app.screen.id == "publish-dialog"
         await fill(pilot)
-        assert "cannot be published yet" in shown(app.screen, "#err-_")
+        assert "cannot be published yet" in shown(app.screen, "#dialog-problem")
         await pilot.press("escape", "c")
         await pilot.pause()
         screen = app.screen
@@ -177,7 +177,7 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         screen.query_one("#consent-text", TextArea).text = "Taking part means noting crossings you use."
         await pilot.press("escape")  # unsaved words are not dropped without asking
         await pilot.pause()
-        assert "not saved" in str(app.screen.query_one(".dialog-title", Static).render())
+        assert "not saved" in str(app.screen.query_one(".confirm-question", Static).render())
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
@@ -196,13 +196,13 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         await pilot.press("space")
         await pilot.pause()
         await fill(pilot, text="")
-        assert "needs a text" in shown(app.screen, "#err-text")
+        assert "needs a text" in shown(app.screen, "#error-text")
         await fill(pilot, text="I take part.", id="take_part")
         await pilot.press("a")
         await pilot.pause()
         assert not app.screen.query_one("#f-required", Checkbox).value  # a further item is optional at first
         await fill(pilot, text="You may quote me.", id="take_part")
-        assert "already used" in shown(app.screen, "#err-id")
+        assert "already used" in shown(app.screen, "#error-id")
         await fill(pilot, id="")
         study = app.study(study_id)
         draft = d.open_draft(study)
@@ -227,7 +227,7 @@ async def test_consent_editor_and_publishing_refusals(data_path):
         intro = " ".join(str(s.render()) for s in app.screen.query(".hint").results(Static))
         assert "1 field, 2 consent items" in intro and "1 fields" not in intro
         await fill(pilot, approved_by="")
-        assert "who approved" in shown(app.screen, "#err-approved_by")
+        assert "who approved" in shown(app.screen, "#error-approved_by")
         await fill(pilot, approved_by="Community panel")
         assert isinstance(app.screen, DesignScreen)
         version = study.repo.current_protocol()
@@ -249,11 +249,11 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         await pilot.press("p")
         await pilot.pause()
         await fill(pilot, title="Ask the time of day")
-        assert "cannot be left empty" in shown(app.screen, "#err-rationale")
+        assert "cannot be left empty" in shown(app.screen, "#error-rationale")
         await fill(
             pilot, rationale="Danger depends on the hour.", proposed_by="Mrs Okafor (participant)", participant_code="zz-zzzz"
         )
-        assert "No participant has the code ZZ-ZZZZ" in shown(app.screen, "#err-participant_code")
+        assert "No participant has the code ZZ-ZZZZ" in shown(app.screen, "#error-participant_code")
         await fill(pilot, participant_code="")
         await pilot.press("d")  # not decided yet: no draft
         await pilot.pause()
@@ -264,7 +264,7 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         await pilot.press("a")
         await pilot.pause()
         await fill(pilot)
-        assert "reason" in shown(app.screen, "#err-reason")
+        assert "reason" in shown(app.screen, "#error-reason")
         await fill(pilot, reason="Agreed at the community meeting.")
         detail = shown(screen, "#proposal-detail")
         assert "School run times" in detail and "Accepted by Tom Hale" in detail
@@ -289,7 +289,7 @@ async def test_proposal_to_draft_to_version_two_and_the_versions_screen(data_pat
         intro = " ".join(str(s.render()) for s in app.screen.query(".hint").results(Static))
         assert "Fields added: at_what_time" in intro and "Fields relabelled: which_crossing" in intro
         await fill(pilot)
-        assert "what changed" in shown(app.screen, "#err-change_summary")
+        assert "what changed" in shown(app.screen, "#error-change_summary")
         await fill(pilot, change_summary="Ask the time, as the community proposed.")
         study = app.study(study_id)
         assert study.repo.current_protocol().number == 2
@@ -356,7 +356,7 @@ async def test_export_and_import_from_the_app(data_path, tmp_path, demo_file):
         await pilot.press("i")
         await pilot.pause()
         await fill(pilot, path=str(tmp_path / "missing.json"))
-        assert "no such file" in shown(app.screen, "#err-path")
+        assert "no such file" in shown(app.screen, "#error-path")
         await fill(pilot, path=str(path), id="walks-copy")
         assert isinstance(app.screen, StudyOverviewScreen) and app.screen.study_id == "walks-copy"
         assert len(d.open_draft(app.study("walks-copy")).fields) == 12
@@ -391,7 +391,7 @@ async def test_xlsform_into_the_draft_language_switch_discard_and_name_change(da
         await pilot.press("escape", "i")
         await pilot.pause()
         await fill(pilot, path=str(tmp_path / "nothing.xlsx"))
-        assert "no file" in shown(app.screen, "#err-path").lower()
+        assert "no file" in shown(app.screen, "#error-path").lower()
         await fill(pilot, path=str(tmp_path / "walks.xlsx"))
         assert len(d.open_draft(app.study("two-tongues")).fields) == 13
         await pilot.press("f2")

@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Input, Static
 from citizen.domain.models import StudyStatus, link_fingerprint
 from citizen.services.studies import set_study_status
 from citizen.tui.app import make_app
-from citizen.tui.dialogs.form import ConfirmDialog, FormDialog
+from citizen.tui.dialogs.confirm import ConfirmDialog
+from citizen.tui.dialogs.form import FormDialog
 from citizen.tui.screens.enrolment import EnrolmentScreen
 
 from .support import phone
@@ -84,9 +85,9 @@ async def test_invites_dialog_close_and_the_qr_of_the_highlighted_invite(demo_da
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is dialog
-        assert "already called 'library poster'" in text_of(dialog, "#err-label")
-        assert "1 or more" in text_of(dialog, "#err-limit")
-        assert "is not a date" in text_of(dialog, "#err-expires")
+        assert "already called 'library poster'" in text_of(dialog, "#error-label")
+        assert "1 or more" in text_of(dialog, "#error-limit")
+        assert "is not a date" in text_of(dialog, "#error-expires")
         assert len(app.study(STUDY).repo.invites()) == 2
 
         # Corrected, it is created, highlighted and drawn.
@@ -127,7 +128,7 @@ async def test_a_poster_is_saved_where_asked_and_a_bad_place_is_refused(demo_dat
         dialog.query_one("#f-path", Input).value = str(tmp_path / "missing" / "p.png")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "does not exist" in text_of(dialog, "#err-path")
+        assert "does not exist" in text_of(dialog, "#error-path")
         dialog.query_one("#f-path", Input).value = str(tmp_path / "poster.svg")
         await pilot.press("ctrl+s")
         await pilot.pause()

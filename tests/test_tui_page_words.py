@@ -57,7 +57,7 @@ async def test_translating_the_pages_words_shows_what_is_missing_and_refuses_a_l
         await pilot.press("e")
         await pilot.pause()
         await fill(pilot, text="ቀደም ዝበሉ")
-        assert "Keep %(count)s exactly as written" in shown(app.screen, "#err-text")
+        assert "Keep %(count)s exactly as written" in shown(app.screen, "#error-text")
         await pilot.press("escape")
         await pilot.pause()
         assert d.open_draft(app.study(study_id)).page_words == {"ti": {"Join the study": "ኣብ መጽናዕቲ ተሳተፍ"}}

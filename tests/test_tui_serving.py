@@ -16,7 +16,7 @@ from citizen.services.arrivals import arrivals_since, start_of_today
 from citizen.services.invite_links import invite_token
 from citizen.store import DataFolder
 from citizen.tui.app import make_app
-from citizen.tui.dialogs.form import ConfirmDialog
+from citizen.tui.dialogs.confirm import ConfirmDialog
 from citizen.tui.screens.contributions import ContributionsScreen
 from citizen.tui.screens.design import DesignScreen
 from citizen.tui.screens.enrolment import EnrolmentScreen

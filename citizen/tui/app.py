@@ -117,8 +117,7 @@ class CitizenApp(App[int]):
         if not self.serving.running:
             self.exit()
             return
-        # start-up time: the dialogs load the services and their record models, which the first screen does without
-        from .dialogs.form import ConfirmDialog
+        from .dialogs.confirm import ConfirmDialog  # lazy: loads when first asked for (start-up time)
 
         if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-dialog":
             return  # asked already

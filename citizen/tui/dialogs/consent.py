@@ -11,7 +11,7 @@ from ...domain.models import ConsentMethod, Participant, pick
 from ...services import Refused, ServiceError, enrol_participant, withdraw
 from ...services.common import Study
 from ..text import plain
-from .base import DeskDialog
+from .base import Dialog
 
 METHODS = [("At the desk, in person", ConsentMethod.desk.value), ("On a paper form", ConsentMethod.paper.value)]
 
@@ -21,7 +21,7 @@ def answer_of(radio: RadioSet) -> Optional[bool]:
     return {0: True, 1: False}.get(radio.pressed_index)
 
 
-class EnrolDialog(DeskDialog[Optional[Participant]]):
+class EnrolDialog(Dialog[Optional[Participant]]):
     """The consent document read out or on paper; each item decided; a witness named."""
 
     SAVE_LABEL = "Enrol"
@@ -84,7 +84,7 @@ class EnrolDialog(DeskDialog[Optional[Participant]]):
         self.dismiss(participant)
 
 
-class WithdrawDialog(DeskDialog[Optional[str]]):
+class WithdrawDialog(Dialog[Optional[str]]):
     """A withdrawal given at the desk: remove what they gave, or keep it and stop here."""
 
     SAVE_LABEL = "Record withdrawal"

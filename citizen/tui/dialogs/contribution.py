@@ -13,7 +13,7 @@ from ...services import NotFound, Refused, ServiceError, add_contribution
 from ...services.browse import participant_by_code
 from ...services.common import Study
 from ..text import plain
-from .base import DeskDialog
+from .base import Dialog
 
 PLACEHOLDERS = {
     FieldType.integer: "a whole number",
@@ -54,7 +54,7 @@ def field_value(widget: Widget) -> Any:
     return ""  # pragma: no cover - every widget above
 
 
-class ContributionDialog(DeskDialog[Optional[Contribution]]):
+class ContributionDialog(Dialog[Optional[Contribution]]):
     """Enter a contribution brought in on paper; each answer checked, consent checked first."""
 
     SAVE_LABEL = "Save contribution"
@@ -84,11 +84,10 @@ class ContributionDialog(DeskDialog[Optional[Contribution]]):
             yield field_widget(f, self.language)
             yield self.error_slot(f.key)
 
-    def on_mount(self) -> None:
-        if self.code and self.protocol is not None:
-            self.query_one(f"#field-{self.protocol.fields[0].key}").focus()
-        else:
-            self.query_one("#participant-code", Input).focus()
+    def first_focus(self) -> Widget:
+        if self.code and self.protocol is not None:  # the participant is known: straight to the first answer
+            return self.query_one(f"#field-{self.protocol.fields[0].key}")
+        return self.query_one("#participant-code", Input)
 
     def values(self) -> dict[str, Any]:
         assert self.protocol is not None

@@ -104,7 +104,6 @@ class FieldDialog(FormDialog):
             "Change the field" if field else "Add a field",
             field_entries(field, languages),
             lambda values: save(field_values(values, languages)),
-            intro="Ctrl+S saves, Escape cancels.",
             dialog_id="field-dialog",
         )
         self.languages = languages
@@ -126,11 +125,13 @@ class FieldDialog(FormDialog):
         except ServiceError as exc:
             errors = getattr(exc, "errors", {}) or {}
             preview.update(plain("Not yet a working field: " + (next(iter(errors.values()), "") or str(exc))))
+            self.call_after_refresh(self.fit_body)
             return
         text = form_preview([field], self.languages[0])
         text.right_crop(len("\n[ Send ]"))
         text.rstrip()
         preview.update(text)
+        self.call_after_refresh(self.fit_body)  # the preview grew or shrank: the body has what is left
 
     @on(Input.Changed)
     @on(Select.Changed)

@@ -11,10 +11,10 @@ from ...domain.models import Participant
 from ...services import ServiceError, Study, relink_participant
 from ...web.address import private_link
 from ..text import plain
-from .base import DeskDialog
+from .base import Dialog
 
 
-class RelinkDialog(DeskDialog[Optional[str]]):
+class RelinkDialog(Dialog[Optional[str]]):
     """Ask first (the old link stops at once), then show the new link (in the title) and its QR code, whole."""
 
     SAVE_LABEL = "Make a new link"

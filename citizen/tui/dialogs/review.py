@@ -10,12 +10,12 @@ from textual.widgets import Input, Label, RadioSet, TextArea
 from ...domain.models import ReviewState
 from ...services import ServiceError, give_feedback, post_update, review_contributions
 from ...services.common import Study
-from .base import DeskDialog
+from .base import Dialog
 
 STATES = list(ReviewState)
 
 
-class ReviewDialog(DeskDialog[Optional[ReviewState]]):
+class ReviewDialog(Dialog[Optional[ReviewState]]):
     """Set the review state of one contribution or of every marked one, with a note."""
 
     SAVE_LABEL = "Save review"
@@ -37,9 +37,6 @@ class ReviewDialog(DeskDialog[Optional[ReviewState]]):
         yield Label("Note (why; seen by the team)")
         yield TextArea(id="note", classes="long-answer", soft_wrap=True, compact=True)
 
-    def on_mount(self) -> None:
-        self.query_one("#state", RadioSet).focus()
-
     def action_save(self) -> None:
         index = self.query_one("#state", RadioSet).pressed_index
         if index < 0:
@@ -54,7 +51,7 @@ class ReviewDialog(DeskDialog[Optional[ReviewState]]):
         self.dismiss(state)
 
 
-class FeedbackDialog(DeskDialog[Optional[str]]):
+class FeedbackDialog(Dialog[Optional[str]]):
     """Feedback the contributor reads on their own page: what came of their work."""
 
     SAVE_LABEL = "Send feedback"
@@ -73,9 +70,6 @@ class FeedbackDialog(DeskDialog[Optional[str]]):
         yield TextArea(id="feedback", classes="long-answer", soft_wrap=True, compact=True)
         yield self.error_slot("feedback")
 
-    def on_mount(self) -> None:
-        self.query_one("#feedback", TextArea).focus()
-
     def action_save(self) -> None:
         text = self.query_one("#feedback", TextArea).text.strip()
         if not text:
@@ -89,7 +83,7 @@ class FeedbackDialog(DeskDialog[Optional[str]]):
         self.dismiss(text)
 
 
-class UpdateDialog(DeskDialog[Optional[str]]):
+class UpdateDialog(Dialog[Optional[str]]):
     """A 'what we learned' message that every participant sees on their page."""
 
     SAVE_LABEL = "Post update"
@@ -116,9 +110,6 @@ class UpdateDialog(DeskDialog[Optional[str]]):
             yield Input(id=f"title-{lang}", placeholder=f"the title in {lang}", compact=True)
             yield self.error_slot(f"title-{lang}")
             yield TextArea(id=f"body-{lang}", classes="long-answer", soft_wrap=True, compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#title", Input).focus()
 
     def action_save(self) -> None:
         title = self.query_one("#title", Input).value.strip()

@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Footer, Label, Static, TextArea
 from ...domain.design import Draft, role_meanings
 from ...domain.models import ROLE_NAMES, ConsentItem, ConsentRole, pick
 from ...services import Refused, ServiceError, design
-from ..dialogs.form import ConfirmDialog, Entry, FormDialog
+from ..dialogs.confirm import ConfirmDialog
+from ..dialogs.form import Entry, FormDialog
 from ..preview import consent_preview
 from ..text import plain
 from ..widgets.row_table import RowTable

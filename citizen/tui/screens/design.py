@@ -17,8 +17,9 @@ from ...domain.rules import protocol_changes
 from ...domain.words import page_word_gaps
 from ...services import design
 from ...services.xlsform import import_xlsform_into_draft
+from ..dialogs.confirm import ConfirmDialog
 from ..dialogs.field import FieldDialog
-from ..dialogs.form import ConfirmDialog, Entry, FormDialog
+from ..dialogs.form import Entry, FormDialog
 from ..preview import form_preview
 from ..text import plain
 from ..widgets.row_table import RowTable

@@ -29,7 +29,8 @@ from ...services.studies import set_study_status
 from ...store import StoreError
 from ...web.address import base_url, join_link, local_address
 from ..acting import as_actor
-from ..dialogs.form import ConfirmDialog, Entry, FormDialog
+from ..dialogs.confirm import ConfirmDialog
+from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
 from ..widgets.serving_line import app_header

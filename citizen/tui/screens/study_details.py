@@ -11,7 +11,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...domain.models import Role, StudyStatus
 from ...services import design
-from ..dialogs.form import ConfirmDialog, Entry, FormDialog
+from ..dialogs.confirm import ConfirmDialog
+from ..dialogs.form import Entry, FormDialog
 from ..text import local_time, plain
 from ..widgets.row_table import RowTable
 from ..widgets.serving_line import app_header
