@@ -59,6 +59,11 @@ async def test_the_new_study_dialog_opens_with_every_box_and_its_label_in_view(d
         assert entries_in_view(dialog) == [e.name for e in dialog.entries]  # the id and its label first of all
         await pilot.press(*"safe-crossings")
         assert dialog.query_one("#f-id").value == "safe-crossings"
+        await pilot.press("ctrl+s")  # no title yet: refused, the message on top, the buttons still in view
+        await settle(app, pilot)
+        assert "cannot be left empty" in str(dialog.query_one("#error-title").render())
+        assert app.screen.region.contains_region(dialog.query_one("#save").region)
+        assert app.focused is dialog.query_one("#f-title") and "title" in entries_in_view(dialog)
     app.data.close()
 
 

@@ -147,6 +147,7 @@ class Dialog(ModalScreen[T]):
         problem = self.query_one("#dialog-problem", Static)
         problem.update(plain("\n".join(t for t in [message, *unplaced] if t)))
         problem.display = bool(message or unplaced)
+        self.call_after_refresh(self.fit_body)  # the message on top takes room from the body
         if first is not None:
             box = self.box_of(first)
             if box is not None:
