@@ -15,6 +15,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Label, Static, TextArea
@@ -50,6 +51,7 @@ class Dialog(ModalScreen[T]):
     AUTO_FOCUS = None  # the focus is set in on_mount, without scrolling the first label out of view
     TITLE_TEXT = ""
     SAVE_LABEL = "Save"
+    problem_text = ""  # the message on top, as shown
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -100,10 +102,17 @@ class Dialog(ModalScreen[T]):
         scrolls while its heading and buttons stay in view; a short one keeps its own height."""
         dialog = self.query_one(".dialog")
         body = self.query_one(".dialog-body", VerticalScroll)
-        rest = sum(part.outer_size.height for part in dialog.children if part is not body and part.display)
+        rest = sum(self.height_of(part, dialog) for part in dialog.children if part is not body and part.display)
         footer = sum(f.outer_size.height for f in self.query(Footer))
         room = max(3, self.size.height - footer - rest - dialog.styles.gutter.height)
         body.styles.max_height = room
+
+    def height_of(self, part: Widget, dialog: Widget) -> int:
+        """A part's height; the message on top's from its words (it may just have been shown, before any layout)."""
+        if part.id != "dialog-problem":
+            return part.outer_size.height
+        width = max(1, dialog.content_region.width - 2)  # less the message's own padding
+        return sum(max(1, -(-len(line) // width)) for line in self.problem_text.splitlines()) or 1
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.call_after_refresh(self.show_with_label, event.widget)
@@ -121,7 +130,10 @@ class Dialog(ModalScreen[T]):
         while start > 0 and (isinstance(parts[start - 1], Label) or parts[start - 1].has_class("hint")):
             start -= 1
         region = parts[start].virtual_region_with_margin.union(part.virtual_region_with_margin)
-        body.scroll_to_region(region, animate=False, immediate=True)
+        window = Region(*body.scroll_offset, *body.scrollable_content_region.size)  # the part of the body in view
+        if not window.contains_region(region):
+            # out of view: bring it to the middle, so a drop-down opened there has room below it
+            body.scroll_to_region(region, animate=False, immediate=True, center=True)
 
     @staticmethod
     def error_slot(key: str) -> Static:
@@ -145,7 +157,8 @@ class Dialog(ModalScreen[T]):
             else:
                 unplaced.append(text)
         problem = self.query_one("#dialog-problem", Static)
-        problem.update(plain("\n".join(t for t in [message, *unplaced] if t)))
+        self.problem_text = "\n".join(t for t in [message, *unplaced] if t)
+        problem.update(plain(self.problem_text))
         problem.display = bool(message or unplaced)
         self.call_after_refresh(self.fit_body)  # the message on top takes room from the body
         if first is not None:
