@@ -13,6 +13,7 @@ from ...services import NotFound, Refused, ServiceError, add_contribution
 from ...services.browse import participant_by_code
 from ...services.common import Study
 from ..text import plain
+from ..widgets.tick_box import TickList
 from .base import Dialog
 
 PLACEHOLDERS = {
@@ -31,9 +32,7 @@ def field_widget(f: FormField, language: str) -> Widget:
     if f.type is FieldType.single_choice:
         return Select([(pick(c.label, language), c.value) for c in f.choices], id=wid, prompt="choose one", compact=True)
     if f.type is FieldType.multiple_choice:
-        return SelectionList[str](
-            *[(pick(c.label, language), c.value) for c in f.choices], id=wid, classes="choices", compact=True
-        )
+        return TickList(*[(pick(c.label, language), c.value) for c in f.choices], id=wid, classes="choices", compact=True)
     if f.type is FieldType.yes_no:
         return Select([("Yes", "yes"), ("No", "no")], id=wid, prompt="yes or no", compact=True)
     if f.type is FieldType.rating:

@@ -27,6 +27,7 @@ from ...store import StoreError
 from ..acting import as_actor
 from ..text import plain
 from ..widgets.serving_line import app_header
+from ..widgets.tick_box import TickList
 from .base import WorkPage
 
 OPTIONS = [
@@ -75,8 +76,8 @@ class ExportScreen(WorkPage):
                     id="export-audience",
                     compact=True,
                 )
-            yield SelectionList[str](*[(label, value, False) for label, value in OPTIONS], id="export-options")
-            yield SelectionList[str](*[(f"Review state: {s.value}", s.value, True) for s in ReviewState], id="export-review")
+            yield TickList(*[(label, value, False) for label, value in OPTIONS], id="export-options")
+            yield TickList(*[(f"Review state: {s.value}", s.value, True) for s in ReviewState], id="export-review")
             with Horizontal(classes="export-row"):
                 yield Input(id="export-from", placeholder="from YYYY-MM-DD", compact=True)
                 yield Input(id="export-to", placeholder="to YYYY-MM-DD", compact=True)
