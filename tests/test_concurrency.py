@@ -65,8 +65,10 @@ def test_fifty_phones_and_a_coordinator_lose_nothing(data_path, data, study):
     with ThreadPoolExecutor(max_workers=PHONES + 2) as pool:
         side = [pool.submit(coordinator), pool.submit(reader)]
         phones = [pool.submit(phone, n) for n in range(PHONES)]
-        results = [f.result(timeout=300) for f in phones]
-        stop.set()
+        try:
+            results = [f.result(timeout=300) for f in phones]
+        finally:  # a phone that fails or times out must not leave the coordinator and reader looping for ever
+            stop.set()
         for f in side:
             f.result(timeout=60)
     assert read_errors == []
