@@ -1,9 +1,14 @@
-"""``python -m bench [--quick]``: generate studies, measure, and print medians against baselines.
+"""``python -m bench [--size N ...] [--only GROUPS] [--from N=DATA ...]``: issue 16's table, every
+path at each study size, each against its baseline measured in the same run, with peak memory.
 
-Rows come from ``bench/core.py`` (the store and the services) and from every ``bench/bench_*.py``
-that defines ``measurements(quick: bool) -> list[dict]``, each dict holding ``measure``, ``ours``,
-``baseline``, ``base`` (what the baseline is), ``unit``, ``target`` and ``ok``. A module that
-fails is skipped with a note; the others still run.
+Sizes: ``--size N`` (repeatable; 1,000, 10,000 and 100,000 by default; ``--size 1000000`` for the
+million). Each size's demo study is made once (``citizen demo``) and used by every row of that
+size, or copied from a folder made before (``--from 100000=/tmp/d100k``). The groups of rows are
+in ``bench/growth.py``; ``--only adds,first-page`` runs some of them. ``--only core`` or
+``--only bench_sync`` (any ``bench/bench_*.py``) runs that module's own measurements instead:
+each defines ``measurements(quick: bool) -> list[dict]``, each dict holding ``measure``, ``ours``,
+``baseline``, ``base`` (what the baseline is), ``unit``, ``target`` and ``ok``. A group or module
+that fails is skipped with a note; the others still run.
 """
 
 from __future__ import annotations
@@ -51,7 +56,17 @@ def verdict(ok: Any) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ["Measure", "Ours", "Baseline", "Ratio", "Target", "Met"]
+    sized = any("size" in r for r in rows)
+    head = [
+        "Measure",
+        *(["Size"] if sized else []),
+        "Ours",
+        "Baseline",
+        "Ratio",
+        "Target",
+        "Met",
+        *(["Peak MiB"] if sized else []),
+    ]
     lines = [head]
     for r in rows:
         unit = r.get("unit") or ""
@@ -59,11 +74,13 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             [
                 str(r.get("measure", "?")),
+                *([number(r.get("size"))] if sized else []),
                 f"{number(r.get('ours'))} {unit}".strip(),
                 "-" if base is None else f"{number(base)} {unit} ({r.get('base') or 'baseline'})",
                 ratio(r),
                 str(r.get("target") or "-"),
                 verdict(r.get("ok")),
+                *([number(r.get("peak"))] if sized else []),
             ]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -86,10 +103,28 @@ def checked(rows: Any, name: str) -> list[dict[str, Any]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str], list[str]]:
+    """The options, the groups of bench/growth.py and the modules asked for; sizes and folders given
+    are handed on through the environment (``bench/studies.py`` reads them)."""
+    import os
+
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller studies and fewer rounds, for a fast look")
-    parser.add_argument("--only", default=None, help="run only the module with this name (core, bench_web ...)")
+    parser.add_argument(
+        "--only",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated groups of bench/growth.py (demo, adds, memory, first-screen, contributions-screen, "
+        "first-page, burst, export, bundles), or modules run on their own (core, bench_sync ...)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="given",
+        action="append",
+        default=[],
+        metavar="N=DATA",
+        help="use a copy of DATA (made by `citizen demo --contributions N ...`) as the study of size N",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated studies (their folder is printed)")
     parser.add_argument(
         "--size",
@@ -97,15 +132,34 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=None,
         metavar="N",
-        help="the study sizes bench_scale measures (repeat; --size 1000000 for the million)",
+        help="a study size to measure (repeat; 1,000, 10,000 and 100,000 by default; 1000000 for the million)",
     )
     args = parser.parse_args(argv)
     if args.size:
-        import os
-
         os.environ["CITIZEN_BENCH_SIZES"] = ",".join(map(str, args.size))
+    for given in args.given:
+        size, sep, path = given.partition("=")
+        if not sep or not size.isdigit() or not Path(path, "studies").is_dir():
+            parser.error(f"--from {given}: expected N=DATA, DATA a data folder holding the demo study")
+    if args.given:
+        os.environ["CITIZEN_BENCH_FROM"] = ",".join(args.given)
 
-    from . import core, studies
+    from . import growth
+
+    names = args.only.split(",") if args.only else list(growth.GROUPS)
+    modules = [n for n in names if n == "core" or n.startswith("bench_")]
+    groups = [n for n in names if n not in modules]
+    unknown = [n for n in groups if n not in growth.GROUPS]
+    if unknown:
+        parser.error(f"--only: unknown {', '.join(unknown)} (groups: {', '.join(growth.GROUPS)})")
+    return args, groups, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    args, groups, modules = arguments(argv)
+    from . import core, growth, studies
 
     def note(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -114,14 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     try:
-        if args.only in (None, "core"):
+        if groups:
+            found, failed = growth.measurements(args.quick, groups)
+            rows += found
+            notes += failed
+        if "core" in modules:
             try:
                 rows += checked(core.measurements(args.quick, note), "core")
             except Exception as exc:  # a failure is reported and the other modules still run
                 traceback.print_exc()
                 notes.append(f"core measurements failed: {type(exc).__name__}: {exc}")
         for name in extra_modules():
-            if args.only not in (None, name.split(".")[-1]):
+            if name.split(".")[-1] not in modules:
                 continue
             note(f"running {name} ...")
             try:
@@ -138,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"citizen benchmarks ({'quick' if args.quick else 'full'}), medians; "
         f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, "
-        f"{_cores()} cores; {time.perf_counter() - started:.0f} s in all"
+        f"{_cores()} cores; load average {os.getloadavg()[0]:.1f} at the end; "
+        f"{time.perf_counter() - started:.0f} s in all; commit {_commit()}"
     )
     print()
     print(table(rows))
@@ -148,6 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     if missed:
         print("\nTargets missed: " + "; ".join(missed))
     return 0
+
+
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", str(Path(__file__).resolve().parent), "log", "-1", "--format=%h"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
 
 
 def _cores() -> int:

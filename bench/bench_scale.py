@@ -34,24 +34,9 @@ from typing import Any
 
 from . import studies
 from .bench_web import _prepare, _serve
-
-# Runs one citizen command in this process and reports its peak resident memory (KiB) on stderr.
-# (VmHWM, not ru_maxrss: the latter carries the forking parent's peak across exec on Linux.)
-HWM = "int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
-PEAK = (
-    "import sys\nfrom citizen.cli import main\ncode = main(sys.argv[1:])\n"
-    f"print('PEAK', {HWM}, file=sys.stderr)\nsys.exit(code)\n"
-)
-
+from .studies import HWM, PEAK
 
 READ = f"import gzip, json, sys\nwith gzip.open(sys.argv[1]) as f:\n    for line in f:\n        json.loads(line)\nprint({HWM})\n"
-
-
-def sizes_asked(quick: bool) -> list[int]:
-    asked = os.environ.get("CITIZEN_BENCH_SIZES")
-    if asked:
-        return [int(s) for s in asked.split(",") if s]
-    return [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
 
 
 def row(measure: str, ours: float, baseline: float | None, base: str, unit: str, target: str, ok: bool | None) -> dict[str, Any]:
@@ -114,8 +99,9 @@ def older_bundle(bundle: Path, out: Path) -> Path:
     return out
 
 
-def first_page(data: Path) -> tuple[float, float]:
-    """Milliseconds of a phone's first page after `citizen serve` starts, and of the same page again."""
+def first_page(data: Path, peak: list[float] | None = None) -> tuple[float, float]:
+    """Milliseconds of a phone's first page after `citizen serve` starts, and of the same page again
+    (``peak``: the server's peak memory in MiB is added to it)."""
     import aiohttp
 
     [(_, token)], _, _ = _prepare(data, 1, 0)
@@ -134,7 +120,10 @@ def first_page(data: Path) -> tuple[float, float]:
                     times.append((time.perf_counter() - start) * 1000)
                 return times[0], times[1]
 
-        return asyncio.run(fetch_twice())
+        times = asyncio.run(fetch_twice())
+        if peak is not None:
+            peak.append(studies.peak_mib(proc.pid) or float("nan"))
+        return times
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -157,14 +146,12 @@ def measure(n: int, tmp: Path) -> list[dict[str, Any]]:
             "",
             "s",
             "< 30 s at 100,000; exactly N",
-            (g.wall < 30 and counted == n) if big else counted == n,
+            (g.wall is not None and g.wall < 30 and counted == n) if big else counted == n,
         )
     )
     rows.append(row(f"`citizen demo --contributions {n:,}` CPU", g.cpu, None, "", "s cpu", "", None))
 
-    copy = tmp / f"serve-{n}"
-    shutil.copytree(g.data, copy)
-    (copy / ".lock").unlink(missing_ok=True)
+    copy = studies.copy_study(g.data, tmp / f"serve-{n}")
     first, again = first_page(copy)
     rows.append(
         row(
@@ -178,17 +165,25 @@ def measure(n: int, tmp: Path) -> list[dict[str, Any]]:
         )
     )
 
+    rows += bundles(n, g.data, tmp)
+    shutil.rmtree(copy, ignore_errors=True)
+    return rows
+
+
+def bundles(n: int, data: Path, tmp: Path) -> list[dict[str, Any]]:
+    """Bundle export, import into an empty laptop and into an older copy, of the study in ``data``."""
+    big = n >= 100_000
     bundle = tmp / f"{n}.citizen-bundle"
-    export = whole_process(["--data", str(g.data), "bundle", "export", studies.STUDY_ID, str(bundle)])
+    export = whole_process(["--data", str(data), "bundle", "export", studies.STUDY_ID, str(bundle)])
     read = min((plain_read(bundle) for _ in range(2)), key=lambda t: t[0])
-    rows += bundle_rows(f"`citizen bundle export`, {n:,}", export, read, big)
+    rows = bundle_rows(f"`citizen bundle export`, {n:,}", export, read, big)
     empty = whole_process(["--data", str(tmp / f"empty-{n}"), "bundle", "import", str(bundle), "--yes"])
     rows += bundle_rows(f"`citizen bundle import` into an empty laptop, {n:,}", empty, read, big)
     older = older_bundle(bundle, tmp / f"older-{n}.citizen-bundle")
     whole_process(["--data", str(tmp / f"older-{n}"), "bundle", "import", str(older), "--yes"])
     merge = whole_process(["--data", str(tmp / f"older-{n}"), "bundle", "import", str(bundle), "--yes"])
     rows += bundle_rows(f"`citizen bundle import` into an older copy (half the contributions), {n:,}", merge, read, big)
-    for leftover in (copy, tmp / f"empty-{n}", tmp / f"older-{n}"):
+    for leftover in (tmp / f"empty-{n}", tmp / f"older-{n}"):
         shutil.rmtree(leftover, ignore_errors=True)
     for leftover in (bundle, older):
         leftover.unlink(missing_ok=True)
@@ -216,7 +211,7 @@ def measurements(quick: bool) -> list[dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix="scale-", dir=studies.work_folder()))
     out: list[dict[str, Any]] = []
     try:
-        for n in sizes_asked(quick):
+        for n in studies.sizes(quick):
             print(f"bench_scale: {n:,} contributions ...", file=sys.stderr, flush=True)
             out += measure(n, tmp)
     finally:

@@ -81,6 +81,23 @@ class Session:
         subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
         return self.wait_for(marker, began, timeout)
 
+    def peak(self) -> float:
+        """Peak resident memory (MiB) of the program in the pane (the first Python process from the
+        pane's own), read while it runs."""
+        from .studies import peak_mib
+
+        done = subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"], capture_output=True, text=True)
+        pids = [int(done.stdout.strip())] if done.stdout.strip().isdigit() else []
+        while pids:
+            pid = pids.pop(0)
+            try:
+                if "python" in Path(f"/proc/{pid}/comm").read_text():
+                    return peak_mib(pid) or float("nan")
+                pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except OSError:
+                continue
+        return float("nan")
+
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
@@ -92,21 +109,26 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
-def first_screen(data: Path, runs: int, home: Path) -> tuple[list[float], list[float]]:
-    """Process start to drawn: the studies list of ``data`` and the bare app, interleaved."""
+def first_screen(
+    data: Path, runs: int, home: Path, peaks: dict[str, list[float]] | None = None
+) -> tuple[list[float], list[float]]:
+    """Process start to drawn: the studies list of ``data`` and the bare app, interleaved
+    (``peaks``: each app's peak memory in MiB once drawn, under "ours" and "bare")."""
     env = environment(home)
     ours: list[float] = []
     bare: list[float] = []
     for n in range(runs + 1):  # the first round warms the file cache and writes bytecode: not counted
-        for sink, command, marker in (
-            (bare, [sys.executable, str(BARE), "start"], "bare app ready"),
-            (ours, [sys.executable, "-m", "citizen", "--data", str(data)], "Enter opens the highlighted study."),
+        for sink, who, command, marker in (
+            (bare, "bare", [sys.executable, str(BARE), "start"], "bare app ready"),
+            (ours, "ours", [sys.executable, "-m", "citizen", "--data", str(data)], "Enter opens the highlighted study."),
         ):
             session = Session(command, env)
             try:
                 took = session.start(marker)
                 if n:
                     sink.append(took)
+                    if peaks is not None:
+                        peaks.setdefault(who, []).append(session.peak())
             finally:
                 session.close()
     return ours, bare
@@ -114,9 +136,9 @@ def first_screen(data: Path, runs: int, home: Path) -> tuple[list[float], list[f
 
 def contributions_screen(data: Path, runs: int, home: Path) -> dict[str, list[float]]:
     """Keypress to drawn on the contributions screen, each run in a fresh app; and the bare app's
-    push of a screen of 100 rows."""
+    push of a screen of 100 rows; under "peak", the app's peak memory (MiB) after the word search."""
     env = environment(home)
-    out: dict[str, list[float]] = {"open": [], "end": [], "filter": [], "words": [], "bare": []}
+    out: dict[str, list[float]] = {"open": [], "end": [], "filter": [], "words": [], "bare": [], "peak": []}
     for n in range(runs + 1):  # the first round warms the file cache and writes bytecode: not counted
         bare = Session([sys.executable, str(BARE), "push"], env)
         try:
@@ -142,6 +164,7 @@ def contributions_screen(data: Path, runs: int, home: Path) -> dict[str, list[fl
             app.send("/", *["Tab"] * 5)  # to the words box
             app.send("road", literal=True)
             took["words"] = app.key("Enter", "(filtered")
+            took["peak"] = app.peak()
         finally:
             app.close()
         if n:
@@ -151,16 +174,14 @@ def contributions_screen(data: Path, runs: int, home: Path) -> dict[str, list[fl
 
 
 def measurements(quick: bool, size: int | None = None, runs: int | None = None, source: Path | None = None) -> list[dict]:
-    from .studies import demo_study, work_folder
+    from .studies import copy_study, demo_study, work_folder
 
     if shutil.which("tmux") is None:
         raise RuntimeError("tmux is not installed")
     size = size or (1_000 if quick else 10_000)
     runs = runs or (3 if quick else 7)
     if source is not None:
-        data = work_folder() / "from"
-        shutil.copytree(source, data)
-        (data / ".lock").unlink(missing_ok=True)
+        data = copy_study(source, work_folder() / "from")
     else:
         data = demo_study(size).data
     home = work_folder() / "home"

@@ -56,6 +56,7 @@ class WebRun:
     duplicated: int = 0
     direct_per_second: float = 0.0
     first_page: float = 0.0  # seconds: the first page a phone opens once the server says it is ready
+    server_peak: float = float("nan")  # MiB: the server's peak resident memory, read before it stops
 
     @property
     def sent(self) -> int:
@@ -176,14 +177,13 @@ async def _first_page(base: str, token: str) -> float:
 def run_web(
     size: int, phones: int, each: int, keep: bool = False, profile: Path | None = None, source: Path | None = None
 ) -> WebRun:
-    from .studies import demo_study, work_folder
+    from .studies import copy_study, demo_study, peak_mib, work_folder
 
     source = source or demo_study(size).data
     data = work_folder() / f"web-{size}-{phones}"
     if data.exists():
         shutil.rmtree(data)
-    shutil.copytree(source, data)
-    (data / ".lock").unlink(missing_ok=True)
+    copy_study(source, data)
     run = WebRun(phones=phones, each=each, size=size)
     tokens, before, run.direct_per_second = _prepare(data, phones, min(200, phones * each))
     proc, base = _serve(data, profile)
@@ -191,6 +191,7 @@ def run_web(
         # One page first (a volunteer's own, as after a briefing), then every phone at once.
         run.first_page = asyncio.run(_first_page(base, tokens[0][1]))
         asyncio.run(_phones(base, tokens, each, run))
+        run.server_peak = peak_mib(proc.pid) or float("nan")
     finally:
         proc.send_signal(signal.SIGINT)
         if proc.wait(timeout=60) != 0:
