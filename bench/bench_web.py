@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import signal
@@ -57,6 +58,8 @@ class WebRun:
     direct_per_second: float = 0.0
     first_page: float = 0.0  # seconds: the first page a phone opens once the server says it is ready
     server_peak: float = float("nan")  # MiB: the server's peak resident memory, read before it stops
+    server_cpu: float = 0.0  # seconds of CPU of the `citizen serve` process while the phones sent
+    phones_cpu: float = 0.0  # seconds of CPU of the phones (this process) while they sent
 
     @property
     def sent(self) -> int:
@@ -121,9 +124,10 @@ async def _phones(base: str, tokens: list[tuple[str, str]], each: int, run: WebR
                     continue
                 run.latencies.append(time.perf_counter() - start)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(phone(n, token) for n, (_, token) in enumerate(tokens)))
     run.seconds = time.perf_counter() - start
+    run.phones_cpu = time.process_time() - cpu
 
 
 def _serve(data: Path, profile: Path | None = None) -> tuple[subprocess.Popen, str]:
@@ -190,8 +194,10 @@ def run_web(
     try:
         # One page first (a volunteer's own, as after a briefing), then every phone at once.
         run.first_page = asyncio.run(_first_page(base, tokens[0][1]))
+        before_cpu = _cpu_of(proc.pid)
         asyncio.run(_phones(base, tokens, each, run))
         run.server_peak = peak_mib(proc.pid) or float("nan")
+        run.server_cpu = _cpu_of(proc.pid) - before_cpu
     finally:
         proc.send_signal(signal.SIGINT)
         if proc.wait(timeout=60) != 0:
@@ -200,6 +206,15 @@ def run_web(
     if not keep:
         shutil.rmtree(data, ignore_errors=True)
     return run
+
+
+def _cpu_of(pid: int) -> float:
+    """Seconds of CPU a process has used so far (Linux: /proc; elsewhere 0, and the line says nothing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(run: WebRun) -> str:
@@ -212,6 +227,8 @@ def report(run: WebRun) -> str:
         f"  errors: {sum(run.errors.values())}" + (f" {run.errors}" if run.errors else ""),
         f"  kept {run.kept}, lost {run.lost}, duplicated {run.duplicated}",
         f"  first page after the server started: {run.first_page * 1000:.0f} ms",
+        f"  CPU while the phones sent: the server {run.server_cpu:.2f} s "
+        f"({run.server_cpu / max(1, run.sent) * 1000:.1f} ms per contribution), the phones {run.phones_cpu:.2f} s",
     ]
     return "\n".join(lines)
 

@@ -21,11 +21,11 @@ from ..services import (
     NotFound,
     NotOpen,
     Refused,
-    add_contribution,
     change_consent,
     correct_contribution,
     propose_change,
 )
+from ..services.bulk import NewContribution
 from . import leaving, reach_pages, reply_pages
 from .forms import ConsentItemView, FieldView, consent_views, display_value, field_views, posted_answers, posted_values
 from .messages import ANSWER_SHOWN, DONE, REVIEW_STATES, SHOWN_CONTRIBUTIONS
@@ -216,7 +216,8 @@ class ParticipantPages:
         values = posted_values(current.fields, form)
         participant: Participant = data["participant"]
         try:
-            await self._call(add_contribution, participant.id, values, ContributionSource.phone, participant.code)
+            # Stored with the contributions other phones send at the same moment (writer.py).
+            await self.writer.add(NewContribution(participant.id, values, ContributionSource.phone, participant.code))
         except NotFound:
             return await self.plain(request, 404)
         except NotOpen as exc:

@@ -51,6 +51,7 @@ from .security import (
 )
 from .views import PageView, PlainView
 from .wire import SERVER, ConnectionLimits, Connections
+from .writer import ContributionWriter
 
 
 class EnrolmentServer(JoinPages, ParticipantPages):
@@ -82,6 +83,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         self._blank_forms: dict[tuple[str, int], Markup] = {}
         self._study_cache: Optional[tuple[Any, StudyRecord]] = None
         self._allowances = Allowances(self.limits)
+        self.writer = ContributionWriter(study)  # phones' contributions, stored together (group commit)
 
     # -- running ---------------------------------------------------------------------------
     @property
@@ -119,6 +121,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
             listener.close()
         if runner is not None:
             await runner.cleanup()
+        await self.writer.finish()
         if self._log_handler is not None:
             log.removeHandler(self._log_handler)
             self._log_handler.close()
