@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from citizen.domain.models import pick
 from citizen.web import views
+from citizen.web.environment import page_environment
 from citizen.web.forms import consent_views, field_views
 from citizen.web.i18n import StudyWords
 from citizen.web.reach_pages import ASKED, reach_view
@@ -62,7 +63,8 @@ def test_the_pages_templates_refuse_a_name_nobody_gave(study):
         env.get_template("plain.html").render(lang="en", dir="ltr", study=None, switch=[], page="", csrf=lambda: "", **context)
 
 
-def test_each_page_renders_from_its_view_model(study):
+def sample_pages(study) -> list[tuple[views.PageView, list[str]]]:
+    """Every page template, from a view model with something in each of its parts, and texts it shows."""
     record = study.repo.study()
     current = study.repo.current_protocol()
     participant = enrol(study)
@@ -160,7 +162,36 @@ def test_each_page_renders_from_its_view_model(study):
         ),
     ]
     assert {type(view).template for view, _ in pages} == set(page_views())
-    for view, expected in pages:
+    return pages
+
+
+def test_each_page_renders_from_its_view_model(study):
+    record = study.repo.study()
+    for view, expected in sample_pages(study):
         html = shown(view, record)
         for text in expected:
             assert text in html, (view.template, text)
+
+
+@pytest.mark.parametrize(
+    "lang, own",
+    [
+        ("en", {}),
+        ("fr", {}),  # a shipped catalogue
+        ("ar", {"Your page": "صفحتك"}),  # a right-to-left catalogue, one text the study's own
+        ("sw", {"Send": "Tuma & <b>sasa</b>", "Your page": "100%% yako"}),  # the study's words, marked up
+        ("xx", {}),  # a language with neither: English
+    ],
+)
+def test_fixed_texts_said_once_give_the_page_of_saying_them_per_request(study, lang, own):
+    """Each page's fixed texts are said when its template is compiled (issue 16): byte for byte the
+    page of asking the words on every request, in every kind of language."""
+    record = study.repo.study()
+    words = StudyWords(lang, own)
+    once, per_request = page_environment(words), page_environment(words, fixed_words=False)
+    common = dict(lang=lang, dir="ltr", study=record, switch=[("en", "English", "/p/x?lang=en")], page="/p/x", csrf=lambda: "tok")
+    for view, _ in sample_pages(study):
+        html = once.get_template(view.template).render(**common, **view.context())
+        assert html == per_request.get_template(view.template).render(**common, **view.context()), view.template
+    said = once.get_template("participant.html").render(**common, **sample_pages(study)[-2][0].context())
+    assert words.gettext("Send") in said and words.gettext("Your page") % {} in said

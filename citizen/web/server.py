@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from ..domain.models import (
@@ -33,8 +33,9 @@ from ..services import (
 )
 from . import address, leaving, reach_pages, reply_pages
 from .address import join_link, private_link
+from .environment import page_environment
 from .forms import field_views
-from .i18n import COOKIE, StudyWords, choose_language, direction, native_name, said_filter
+from .i18n import COOKIE, StudyWords, choose_language, direction, native_name
 from .join_pages import JoinPages
 from .messages import HERE, PLAIN, POSTED_LANG, RETRY_AFTER, TOKEN, UUID, T, log
 from .participant_pages import ParticipantPages
@@ -291,9 +292,19 @@ class EnrolmentServer(JoinPages, ParticipantPages):
             raise web.HTTPBadRequest() from None
 
     # -- reading the study, off the loop ----------------------------------------------------
-    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _read(self, fn: Callable[..., T], *args: Any, quick: bool = False) -> T:
+        """``fn(*args)`` under the study's lock, in a thread: a change being written is waited for
+        there, never on the loop. ``quick``: what one phone's page reads (its own records, found by
+        their indexes), read at once on the loop when no change holds the lock: no trip to a thread."""
+        lock = self.study.store.lock
+        if quick and lock.acquire(blocking=False):
+            try:
+                return fn(*args)
+            finally:
+                lock.release()
+
         def locked() -> T:
-            with self.study.store.lock:  # one consistent view, never half a change
+            with lock:  # one consistent view, never half a change
                 return fn(*args)
 
         return await asyncio.to_thread(locked)
@@ -343,7 +354,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         env = self._envs.get((lang, number)) if number is not None else None
         if env is not None:
             return env
-        number, words = await self._read(self._page_words, lang)
+        number, words = await self._read(self._page_words, lang, quick=True)
         self._protocol_number = number
         env = self._envs.get((lang, number))
         if env is None:
@@ -365,18 +376,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
 
     @staticmethod
     def _make_env(words: StudyWords) -> Environment:
-        env = Environment(
-            loader=FileSystemLoader(str(HERE / "templates")),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=StrictUndefined,  # a name no view gives stops the page, never shows as ""
-        )
-        env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
-        env.globals["words"] = words
-        env.filters["said"] = said_filter(words)
-        return env
+        return page_environment(words)
 
     def _language(self, request: web.Request, record: Optional[StudyRecord]) -> tuple[str, bool]:
         languages = record.languages if record is not None else ["en"]
@@ -422,7 +422,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
         record = None
         if status != 421:  # a request under another site's name learns nothing, not even the study's name
             try:
-                record = await self._read(self._record)
+                record = await self._read(self._record, quick=True)
             except Exception:
                 record = None
         title, text = PLAIN.get(status, PLAIN[400])

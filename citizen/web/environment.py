@@ -1,0 +1,69 @@
+"""The templates' environment of one language (and one protocol's own page words), made once.
+
+Every page says thirty or more fixed texts (``{{ _("Your page") }}``); asked of the catalogue on
+every request, they were a third of a page's rendering, the largest part of a phone's request
+(issue 16). The words of an environment never change (a new protocol version gets a new one), so
+a fixed text is said once, when a template is compiled, exactly as the request would have said it:
+the translation marked safe, then formatted with no values. Texts with values
+(``_("… %(count)s …", count=n)``) are still said per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
+from markupsafe import Markup
+
+from .i18n import StudyWords, said_filter
+from .messages import HERE
+
+# {{ _("text") }} as the lexer gives it
+SAID_ONCE = ("variable_begin", "name", "lparen", "string", "rparen", "variable_end")
+
+
+class FixedWords(Extension):
+    """Replaces each ``{{ _("text") }}`` by what it says in the environment's words, at compile time."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        tokens = list(stream)
+        words: StudyWords = self.environment.globals["words"]
+        escaping = self.environment.autoescape
+        safe = escaping(stream.name) if callable(escaping) else bool(escaping)
+        if any(t.type == "name" and t.value == "autoescape" for t in tokens):
+            yield from tokens  # a block that changes escaping: every text is said per request
+            return
+        i = 0
+        while i < len(tokens):
+            window = tokens[i : i + len(SAID_ONCE)]
+            if tuple(t.type for t in window) == SAID_ONCE and window[1].value == "_":
+                try:
+                    text = words.gettext(window[3].value)
+                    said = str((Markup(text) if safe else text) % {})
+                except (ValueError, TypeError, KeyError):
+                    said = None  # said per request, where it fails as it always did
+                if said is not None:
+                    yield Token(window[0].lineno, "data", said)
+                    i += len(SAID_ONCE)
+                    continue
+            yield tokens[i]
+            i += 1
+
+
+def page_environment(words: StudyWords, fixed_words: bool = True) -> Environment:
+    """The phone pages' templates in ``words``' language (``fixed_words``: fixed texts said once)."""
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n", *([FixedWords] if fixed_words else [])],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,  # a name no view gives stops the page, never shows as ""
+        auto_reload=False,  # the templates ship with citizen: not looked at again on every page
+    )
+    env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["words"] = words
+    env.filters["said"] = said_filter(words)
+    return env
