@@ -59,7 +59,7 @@ class ParticipantPages:
         return data
 
     async def _load(self, request: web.Request, whole: bool = True) -> tuple[Optional[dict[str, Any]], Optional[web.Response]]:
-        data = await self._read(self._participant_data, request.match_info["token"], whole)
+        data = await self._read(self._participant_data, request.match_info["token"], whole, quick=True)
         if data is None:
             return None, await self.plain(request, 404)
         return data, None
