@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 
@@ -51,3 +52,19 @@ def join_link(url_base: str, invite_token: str) -> str:
 def private_link(url_base: str, link_token: str) -> str:
     """A participant's own page, where they contribute, read updates, change consent or leave."""
     return f"{url_base.rstrip('/')}/p/{link_token}"
+
+
+def bind_problem(exc: Exception, host: str, port: int) -> str:
+    """Why the phone pages could not be served at ``host``:``port``, and what to choose instead."""
+    code = getattr(exc, "errno", None)
+    if code == errno.EADDRINUSE:
+        return (
+            f"Port {port} is already in use on this laptop (is citizen already serving?). "
+            f"Choose another port, for example {port + 1 if port else 8081}."
+        )
+    if code == errno.EACCES:
+        return f"Port {port} needs administrator rights; choose a port above 1023, such as 8080."
+    return (
+        f"'{host}' is not an address of this laptop. Use 0.0.0.0 to serve on every network, "
+        "or one of this laptop's own addresses."
+    )

@@ -8,7 +8,6 @@ never freezes the loop; the terminal app hears of changes through ``study.on_cha
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import socket
@@ -108,7 +107,7 @@ class EnrolmentServer(JoinPages, ParticipantPages):
             )
         except (OSError, socket.gaierror) as exc:
             await runner.cleanup()
-            raise ServiceError(self._bind_problem(exc)) from None
+            raise ServiceError(address.bind_problem(exc, self.host, self.port)) from None
         self._runner = runner
         port = self._listener.sockets[0].getsockname()[1] if self._listener.sockets else self.port
         self.base_url = address.base_url(self.host, port)
@@ -156,20 +155,6 @@ class EnrolmentServer(JoinPages, ParticipantPages):
 
     def private_url(self, participant_token: str) -> str:
         return private_link(self.base_url, participant_token)
-
-    def _bind_problem(self, exc: Exception) -> str:
-        code = getattr(exc, "errno", None)
-        if code == errno.EADDRINUSE:
-            return (
-                f"Port {self.port} is already in use on this laptop (is citizen already serving?). "
-                f"Choose another port, for example {self.port + 1 if self.port else 8081}."
-            )
-        if code == errno.EACCES:
-            return f"Port {self.port} needs administrator rights; choose a port above 1023, such as 8080."
-        return (
-            f"'{self.host}' is not an address of this laptop. Use 0.0.0.0 to serve on every network, "
-            "or one of this laptop's own addresses."
-        )
 
     def _start_log(self) -> None:
         try:  # for the laptop's user alone: it may name a route and an error, never a link or an answer
