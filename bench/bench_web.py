@@ -196,8 +196,8 @@ def run_web(
         run.first_page = asyncio.run(_first_page(base, tokens[0][1]))
         before_cpu = _cpu_of(proc.pid)
         asyncio.run(_phones(base, tokens, each, run))
-        run.server_peak = peak_mib(proc.pid) or float("nan")
         run.server_cpu = _cpu_of(proc.pid) - before_cpu
+        run.server_peak = peak_mib(proc.pid) or float("nan")
     finally:
         proc.send_signal(signal.SIGINT)
         if proc.wait(timeout=60) != 0:
