@@ -42,9 +42,14 @@ class Session:
         self.argv = ["tmux", "new-session", "-d", "-s", self.name, *size, shell]
 
     def start(self, marker: str, timeout: float = 120.0) -> float:
-        began = time.perf_counter()
-        subprocess.run(self.argv, check=True)
-        return self.wait_for(marker, began, timeout)
+        for _attempt in range(3):
+            began = time.perf_counter()
+            # a tmux server still shutting down after the previous session closed refuses the new one
+            started = subprocess.run(self.argv, capture_output=True, text=True)
+            if started.returncode == 0:
+                return self.wait_for(marker, began, timeout)
+            time.sleep(0.5)
+        raise RuntimeError(f"tmux did not start the session: {started.stderr.strip()}")
 
     def screen(self) -> str:
         return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout

@@ -12,24 +12,26 @@ from __future__ import annotations
 
 import gc
 import threading
-import time as clock
 import weakref
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from itertools import repeat
+from itertools import compress, islice
+from operator import lt
 from typing import Any, Optional
 
 from ..domain.contribution import replied
 from ..domain.models import FieldType, ReviewState
-from ..store.columns import COLUMNS
+from ..store.columns import STATES, read_columns, read_words
 from .common import Study
 
 REVIEW_STATES: list[str] = [s.value for s in ReviewState]
 _REMOVED = len(REVIEW_STATES)  # state code of a contribution removed at the contributor's request
 _MISSING = _REMOVED + 1  # a row number with no document (never expected; kept safe)
 _STATE_CODES = {**{s: n for n, s in enumerate(REVIEW_STATES)}, "removed": _REMOVED}
+# A kept column's state (its place in ``store.columns.STATES``) -> the state code here.
+_FROM_KEPT = bytes(_STATE_CODES.get(s, _MISSING) for s in STATES).ljust(256, bytes([_MISSING]))
 TEXT_TYPES = {FieldType.text, FieldType.long_text, FieldType.place}
 
 
@@ -148,14 +150,34 @@ class ContributionIndex:
                 value = columns.segment(number)
                 with self._lock:
                     self._put_segment(value)
-            clock.sleep(0)  # let the interface thread run between segments
         with self._lock:
             self._order = None
             self.built = True
         with store.lock:
             columns.save()
-        settle_memory()
         return self
+
+    def build_from_kept(self) -> bool:
+        """Fill the columns at once if every segment's kept columns are current (milliseconds at
+        100,000: no segment is read); else change nothing and say so (``build`` then does it)."""
+        store = self.study.store
+        columns = self._table.kept["columns"]
+        with store.lock:
+            values = []
+            for number in self._table.segment_numbers():
+                found, value = columns.known(number)
+                if not found:
+                    return False
+                values.append(value)
+            codes = {d["id"]: d["code"] for d in store.table("participants")}
+            with self._lock:
+                self._codes = codes
+                for value in values:
+                    self._put_segment(value)
+                self._order = None
+                self.built = True
+            columns.save()
+        return True
 
     def attach(self) -> None:
         """Follow the study's changes (the listener runs in whichever thread committed them)."""
@@ -179,22 +201,27 @@ class ContributionIndex:
                 elif table == "participants":
                     self._codes[doc["id"]] = doc["code"]
 
-    def _put_segment(self, value: dict[str, list[Any]]) -> None:
+    def _put_segment(self, value: Any) -> None:
         """One segment's kept columns; the next rows in order (as nearly always) are added at once."""
-        rows, pids, versions, times, states, replies = (value[k] for k in COLUMNS)
-        codes = list(map(_STATE_CODES.get, states, repeat(_MISSING)))
-        if not rows or rows[0] != len(self._state) + 1 or rows[-1] != rows[0] + len(rows) - 1:
-            for row, pid, version, when, state, reply in zip(rows, pids, versions, times, codes, replies, strict=True):
-                self._put(row, pid, version, when, state, reply)
+        kept = read_columns(value)
+        if kept is None:  # never expected: a kept value is checked when read
             return
-        for pid in set(pids).difference(self._pid_number):
+        rows = kept.rows
+        for pid in set(kept.pids).difference(self._pid_number):
             self._pid_number[pid] = len(self._pids)
             self._pids.append(pid)
-        self._participant.extend(map(self._pid_number.__getitem__, pids))
-        self._version.extend(versions)
-        self._when.extend(times)
-        self._state.extend(codes)
-        self._replied.extend(replies)
+        numbers = array("l", map(self._pid_number.__getitem__, kept.pids))
+        states = kept.states.translate(_FROM_KEPT)
+        if not rows or rows[0] != len(self._state) + 1 or rows[-1] != rows[0] + len(rows) - 1:
+            for n, row in enumerate(rows):
+                pid = kept.pids[kept.who[n]]
+                self._put(row, pid, kept.versions[n], kept.times[n], states[n], kept.replied[n])
+            return
+        self._participant.extend(map(numbers.__getitem__, kept.who))
+        self._version.extend(iter(kept.versions))  # of another width
+        self._when.extend(kept.times)
+        self._state.frombytes(states)
+        self._replied.frombytes(kept.replied)
         self._order = None
 
     def _put(self, row: int, pid: str, version: int, when: float, state: int, reply: int) -> None:
@@ -238,9 +265,13 @@ class ContributionIndex:
         return sorted({v.number for v in self.study.repo.protocol_versions()})
 
     def _newest_first(self) -> list[int]:
+        """Positions by time, newest first (of equal times, the earlier row first)."""
         if self._order is None:
             when = self._when
-            self._order = sorted(range(len(when)), key=when.__getitem__, reverse=True)
+            if all(map(lt, when, islice(when, 1, None))):  # as written, nearly always: no sort
+                self._order = list(range(len(when) - 1, -1, -1))
+            else:
+                self._order = sorted(range(len(when)), key=when.__getitem__, reverse=True)
         return self._order
 
     def total(self) -> int:
@@ -255,17 +286,17 @@ class ContributionIndex:
     def select(self, flt: ContributionFilter) -> Selection:
         """The rows matching a filter, newest first (the whole filter runs here, off the UI thread)."""
         with self._lock:
-            positions: Iterable[int] = self._newest_first()
-            state = self._state
+            order = self._newest_first()
             if flt.review_state == "removed":
-                positions = [p for p in positions if state[p] == _REMOVED]
+                keep = {_REMOVED}
             elif flt.review_state:
-                wanted = REVIEW_STATES.index(flt.review_state)
-                positions = [p for p in positions if state[p] == wanted]
+                keep = {REVIEW_STATES.index(flt.review_state)}
             else:
-                positions = [p for p in positions if state[p] < _REMOVED]
+                keep = set(range(_REMOVED))
+            shown = self._state.tobytes().translate(bytes(int(code in keep) for code in range(256)))
+            positions: Iterable[int] = list(compress(order, map(shown.__getitem__, order)))
             if flt.replied:
-                positions = [p for p in positions if self._replied[p]]
+                positions = list(compress(positions, map(self._replied.__getitem__, positions)))
             if flt.protocol_version is not None:
                 version, wanted_v = self._version, flt.protocol_version
                 positions = [p for p in positions if version[p] == wanted_v]
@@ -282,7 +313,7 @@ class ContributionIndex:
             positions = list(positions)
             if flt.text.strip():
                 positions = self._search(positions, flt.text)
-        return Selection(array("l", (p + 1 for p in positions)), flt)
+        return Selection(array("l", map((1).__add__, positions)), flt)
 
     def _keys_of(self, version: int) -> tuple[str, ...]:
         keys = self._text_keys.get(version)
@@ -305,20 +336,22 @@ class ContributionIndex:
         version = self._version
         present = set(version)  # the versions rows have
         text_in = {v: set(self._keys_of(v)) for v in present}
-        wanted = set(positions)
+        wanted: Optional[set[int]] = None  # rows holding every word so far
         for typed in text.casefold().split():
             holding: set[int] = set()
             for entries in each:
-                for question, word, rows in entries:
+                for question, word, packed in entries:
                     if typed not in word:
                         continue
                     where = {v for v in present if question in text_in[v]}
                     if where == present:  # a text question of every version: every row counts
-                        holding.update(row - 1 for row in rows)
+                        holding.update(read_words(packed))
                     elif where:
-                        holding.update(p for row in rows if version[p := row - 1] in where)
-            wanted &= holding
-        return [p for p in positions if p in wanted]
+                        holding.update(row for row in read_words(packed) if version[row - 1] in where)
+            wanted = holding if wanted is None else wanted & holding
+        if wanted is None:
+            return positions
+        return [p for p in positions if p + 1 in wanted]
 
     def page(self, rows: Sequence[int], start: int, count: int) -> list[ContributionRow]:
         """The table lines of ``rows[start:start + count]``, read from the stored documents."""

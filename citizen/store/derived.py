@@ -127,15 +127,21 @@ class SegmentCache:
 
     def _known(self, number: int) -> tuple[bool, Any]:
         storage = self.table.loaded_storage(number)
+        if storage is None or not storage.dirty:  # the file holds what is in memory: its entry serves
+            entry = self._group(number // GROUP).get(str(number))
+            if isinstance(entry, dict) and "value" in entry and entry.get("file") == file_key(self.table.segment_path(number)):
+                return True, entry["value"]
         if storage is not None:
             value = self._from_memory(storage)
             if not storage.dirty:
                 self._remember(number, value, file_key(self.table.segment_path(number)))
             return True, value
-        entry = self._group(number // GROUP).get(str(number))
-        if isinstance(entry, dict) and "value" in entry and entry.get("file") == file_key(self.table.segment_path(number)):
-            return True, entry["value"]
         return False, None
+
+    def known(self, number: int) -> tuple[bool, Any]:
+        """(True, the derived value) if it is known without reading the segment's file, else (False, None)."""
+        with self.table.lock:
+            return self._known(number)
 
     def segment(self, number: int) -> Any:
         """The derived value of one segment, from memory, the cache, or (once) its file."""

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from ...domain.models import ReviewState
 from ...domain.plural import count
@@ -33,16 +33,22 @@ from ..dialogs.review import FeedbackDialog, ReviewDialog
 from ..text import local_time, plain
 from ..widgets.paged_table import PagedTable
 from ..widgets.serving_line import app_header
+from ..widgets.steady_footer import SteadyFooter
 from .base import StudyScreenBase
 from .contribution_detail import ContributionDetailScreen
 from .participants import open_paper_form
 
 PAGE = 100
+# Up to this many contributions, opening fills the filter index at once when its kept columns are
+# current (a few milliseconds per 10,000); a larger study, or one whose columns must be made again
+# from its segments, shows its newest rows first and prepares the filters in a worker.
+AT_ONCE = 250_000
 
 
 class ContributionsScreen(StudyScreenBase):
     """Every contribution, newest first; filter, mark, review, give feedback, enter paper forms."""
 
+    AUTO_FOCUS = "#contributions-table"  # the rows first: the footer shows their keys from the start
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("slash", "filter", "Filter"),
@@ -81,7 +87,7 @@ class ContributionsScreen(StudyScreenBase):
             yield Input(id="filter-text", placeholder="words in the answers", compact=True)
         yield PagedTable(id="contributions-table", cursor_type="row", zebra_stripes=True)
         yield Static("Loading...", id="contributions-status", classes="hint")
-        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it; 80 columns
+        yield SteadyFooter(compact=True, show_command_palette=False)  # ctrl+p still opens it; 80 columns
 
     def on_mount(self) -> None:
         self.sub_title = "Contributions"
@@ -100,13 +106,19 @@ class ContributionsScreen(StudyScreenBase):
         if self.initial.review_state:
             with self.prevent(Select.Changed):
                 self.query_one("#filter-state", Select).value = self.initial.review_state
-        if not self.index.built:
-            self.lines = self.index.page(self.selection.rows, 0, PAGE)
-            self.render_page()
         table.focus()
         self.seen_rows = self.index.total()
         self.follow_changes(self._changed, tables=("contributions",))
-        # Paint the first page first; the filter index is built after, in a worker.
+        if self.index.built or (self.seen_rows <= AT_ONCE and self.index.build_from_kept()):
+            # The columns are at hand: the first page drawn is the answer, counted and ready to filter.
+            self.waiting = False
+            self.selection = self.index.select(self.initial)
+            self.lines = self.index.page(self.selection.rows, 0, PAGE)
+            self.render_page()
+            return
+        # Paint the newest rows first; the filter index is built after, in a worker.
+        self.lines = self.index.page(self.selection.rows, 0, PAGE)
+        self.render_page()
         self.call_after_refresh(self.run_query, self.initial)
 
     # -- querying --------------------------------------------------------------------------

@@ -1,0 +1,119 @@
+"""Opening the contributions screen: when the columns kept beside the segments are current, the first
+page drawn is already the answer (counted, newest first, ready to filter), with no interim page and
+no worker; when they must be made again it shows the newest rows first and the count after. And its
+footer is rebuilt only when the keys it shows change, always showing the keys that work."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.widgets import DataTable, Input, Select
+from textual.widgets._footer import FooterKey
+
+from citizen.services import open_study
+from citizen.services.contribution_index import ContributionFilter, ContributionIndex
+from citizen.services.demo import create_demo
+from citizen.store import DataFolder
+from citizen.tui.app import make_app
+from citizen.tui.screens.contributions import ContributionsScreen
+from citizen.tui.widgets.steady_footer import SteadyFooter
+
+from .support.tui import SIZE, cells, open_from_study, settle, text_of
+
+
+def made(data_path) -> tuple[str, int]:
+    with DataFolder(data_path) as data:
+        study = create_demo(data, participants=20, contributions=300, seed=3)
+        kept = sum(1 for d in study.repo.contribution_docs() if not d.get("removed_at"))
+        return study.id, kept
+
+
+async def test_the_first_page_drawn_is_counted_when_the_kept_columns_are_current(data_path):
+    study_id, kept = made(data_path)
+    app = make_app(data_path, study_id=study_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")  # no waiting for workers: what is drawn first
+        screen = app.screen
+        assert isinstance(screen, ContributionsScreen)
+        assert text_of(screen, "#contributions-status").startswith(f"1-100 of {kept:,}")
+        assert not [w for w in app.workers if w.group == "contributions-query"]
+        table = screen.query_one("#contributions-table", DataTable)
+        times = [row[1] for row in cells(table)]
+        assert table.row_count == 100 and times == sorted(times, reverse=True)
+        screen.query_one("#filter-state", Select).value = "accepted"  # ready to filter
+        await settle(app, pilot)
+        assert {row[5] for row in cells(table)} == {"accepted"}
+    app.data.close()
+
+
+def test_the_kept_columns_fill_the_index_at_once_only_when_every_segment_has_them(data_path):
+    study_id, kept = made(data_path)
+    with DataFolder(data_path) as data:
+        index = ContributionIndex(open_study(data, study_id))
+        assert index.build_from_kept() and index.built and len(index.select(ContributionFilter())) == kept
+    for kept_file in (data_path / "studies" / study_id / "contributions").glob("columns*.cache"):
+        kept_file.unlink()
+    with DataFolder(data_path) as data:
+        index = ContributionIndex(open_study(data, study_id))
+        assert not index.build_from_kept() and not index.built and len(index) == 0  # nothing half-filled
+        assert len(index.build().select(ContributionFilter())) == kept
+
+
+async def test_columns_not_at_hand_show_the_newest_rows_first_then_the_count(data_path, monkeypatch):
+    study_id, kept = made(data_path)
+    filling = threading.Event()
+    build = ContributionIndex.build
+    monkeypatch.setattr(ContributionIndex, "build_from_kept", lambda index: False)  # as if made again
+    monkeypatch.setattr(ContributionIndex, "build", lambda index: filling.wait(30) and build(index))
+    app = make_app(data_path, study_id=study_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, ContributionsScreen)
+        assert "reparing filters" in text_of(screen, "#contributions-status")  # not yet counted
+        assert screen.query_one("#contributions-table", DataTable).row_count == 100
+        filling.set()
+        await settle(app, pilot)
+        assert text_of(screen, "#contributions-status").startswith(f"1-100 of {kept:,}")
+    app.data.close()
+
+
+async def test_the_footer_shows_the_keys_that_work_and_is_rebuilt_only_when_they_change(data_path, monkeypatch):
+    study_id, _ = made(data_path)
+    built: list[object] = []
+    compose = SteadyFooter.compose
+
+    def counting(self):
+        if self._bindings_ready:  # (the first compose, at mount, has no keys yet)
+            built.append(self.screen)
+        yield from compose(self)
+
+    monkeypatch.setattr(SteadyFooter, "compose", counting)
+    app = make_app(data_path, study_id=study_id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_from_study(app, pilot, "c", ContributionsScreen)
+        footer = screen.query_one(SteadyFooter)
+
+        def shown() -> list[str]:
+            return [str(key.description) for key in footer.query(FooterKey)]
+
+        def working() -> list[str]:
+            return [b.description for _, b, _, _ in screen.active_bindings.values() if b.show]
+
+        assert "Mark" in shown() and shown() == working()
+        assert len(built) == 1  # once, with the rows' keys: the rows have the focus from the start
+        await pilot.press("slash")  # to the review-state list: space opens it, so Mark is not offered
+        await settle(app, pilot)
+        assert isinstance(app.focused, Select) and "Mark" not in shown() and shown() == working()
+        assert len(built) == 2
+        screen.query_one("#filter-since", Input).focus()
+        await settle(app, pilot)
+        rebuilt = len(built)
+        assert shown() == working()
+        await pilot.press("tab")  # to the next date box: the same keys, nothing rebuilt
+        await settle(app, pilot)
+        assert app.focused is screen.query_one("#filter-until", Input)
+        assert shown() == working() and len(built) == rebuilt
+    app.data.close()
