@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict
 
-from .values import CODE_ALPHABET  # noqa: F401 (re-exported: codes are made and checked with it)
+from .values import CODE_ALPHABET, parse_utc  # noqa: F401 (re-exported: codes are made and checked with it; times read back)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -17,12 +17,6 @@ LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def parse_utc(text: str) -> datetime:
-    """A stored time read back: ISO 8601, with a trailing Z for UTC; a time without a zone is taken as UTC."""
-    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def new_id() -> str:

@@ -3,9 +3,16 @@ record is parsed (so the terminal app's first screen starts without loading pyda
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+
+
+def parse_utc(text: str) -> datetime:
+    """A stored time read back: ISO 8601, with a trailing Z for UTC; a time without a zone is taken as UTC."""
+    value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
 
 # The characters of every code read aloud or copied by hand (laptop ids, participant codes):
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B.

@@ -18,9 +18,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..domain.models import FREE_TEXT_TYPES, FieldType, pick
+from ..store.export_ready import FORMULA_FIRST
 
 RowMaker = Callable[[dict[str, Any], timedelta], tuple[list[Any], bool]]
-FORMULA_FIRST = frozenset(("=", "+", "-", "@", "\t", "\r", "\uff1d"))
 
 
 def shifted_date(value: Any, shift: timedelta) -> Any:

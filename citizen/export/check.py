@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_not, itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..domain.models import CHOICE_TYPES, FREE_TEXT_TYPES, FieldType
 from ..domain.plural import count, plural
@@ -88,9 +88,13 @@ def sharing_check(
     people: int,
     exclusions: Counter,
     contacts_given: int,
+    checked: Optional[list[Column]] = None,
 ) -> SharingCheck:
-    """Small counts, free text and identifying fields, and a summary in plain words."""
-    holders = category_holders(columns, rows)
+    """Small counts, free text and identifying fields, and a summary in plain words.
+
+    ``checked``: the columns ``rows`` hold, when they hold only some (the id, the code, then these).
+    """
+    holders = category_holders(columns if checked is None else checked, rows)
     small = sorted((key, cat, len(who)) for (key, cat), who in holders.items() if len(who) < SMALL_COUNT)
     free = [c.name for c in columns if c.field is not None and c.field.type in FREE_TEXT_TYPES]
     identifying = [c.name for c in columns if c.identifying]

@@ -12,13 +12,13 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import chain
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Optional
 
 from ..domain.base import parse_utc
 from ..domain.models import ConsentRole, ReviewState
 from ..domain.rules import ConsentState
 from ..services.revisions import last_corrections
+from . import ready
 from .cells import RowMaker, row_maker
 from .rows import ConsentRules, Pseudonyms, StudyReading, _stamp
 
@@ -38,6 +38,8 @@ class ContributionRows:
     redactions: Counter = field(default_factory=Counter)
     exported_by: Counter = field(default_factory=Counter)
     owners: dict[str, str] = field(default_factory=dict)  # every contribution's id -> its participant's study code
+    lines: Optional[list[str]] = None  # read from the export-ready form: the rows as CSV text (``rows`` then
+    checked: Optional[list[Column]] = None  # hold only id, code and these columns, that the data-sharing check reads)
 
 
 def _excluded(consent: ConsentRules, now_state: ConsentState, then: ConsentState, partners_only: bool) -> Optional[str]:
@@ -92,11 +94,15 @@ class Corrections:
         self.logged: Optional[dict[str, datetime]] = None  # read from the activity log only if needed
 
     def when(self, doc: dict[str, Any]) -> Optional[datetime]:
-        if doc.get("corrected_at"):
-            return parse_utc(doc["corrected_at"])
+        return self.at(doc.get("corrected_at"), doc.get("id", ""))
+
+    def at(self, corrected: Any, ident: Any) -> Optional[datetime]:
+        """``corrected``: the time kept with the contribution (if any); ``ident``: its id."""
+        if corrected:
+            return parse_utc(corrected)
         if self.logged is None:  # corrected before contributions kept the time
             self.logged = last_corrections(self.reading.audit_events)
-        return self.logged.get(doc.get("id", ""))
+        return self.logged.get(ident)
 
 
 def _filtered_out(
@@ -118,6 +124,89 @@ def _filtered_out(
     return None
 
 
+@dataclass
+class RowBuilder:
+    """contributions.csv's rows, one stored contribution after another, and what was left out and why."""
+
+    REMOVED: ClassVar[str] = REMOVED
+    reading: StudyReading
+    options: ExportOptions
+    columns: list[Column]
+    consent: ConsentRules
+    pseudonyms: Pseudonyms
+    wanted_versions: set[int]
+
+    def __post_init__(self) -> None:
+        reading, options = self.reading, self.options
+        self.out = ContributionRows()
+        self.present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
+        self.state_of = {s.value: s for s in ReviewState}
+        self.states = set(options.review_states)
+        self.dated = bool(options.date_from or options.date_to)
+        self.partners_only = options.audience.value == "partners"
+        self.people: dict[str, Contributor] = {}
+        self.makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
+        self.blanked_rows = 0
+        self.corrections = Corrections(reading)
+
+    def person(self, pid: str) -> Contributor:
+        person = self.people.get(pid)
+        if person is None:
+            person = self.people[pid] = contributor(pid, self.consent, self.pseudonyms, self.partners_only)
+        return person
+
+    def state(self, named: str) -> ReviewState:
+        return self.state_of.get(named) or ReviewState(named)
+
+    def filtered_out(self, state: ReviewState, number: Any, submitted: datetime) -> Optional[str]:
+        return _filtered_out(state, number, submitted, self.options, self.states, self.wanted_versions)
+
+    def add(self, doc: dict[str, Any]) -> Optional[list[Any]]:
+        """The row of one stored contribution (None: left out, and counted)."""
+        out, options = self.out, self.options
+        pid = doc.get("participant_id", "")
+        person = self.person(pid)
+        out.owners[doc.get("id")] = person.code
+        if doc.get("removed_at") or person.remove_data:
+            out.exclusions[REMOVED] += 1
+            return None
+        stamp = doc["submitted_at"]  # as stored: UTC, ISO 8601 with Z
+        submitted = parse_utc(stamp)
+        reason, quote_ok = person.verdicts[bisect_right(person.times, submitted)]
+        if reason is None:
+            state = self.state(doc.get("review_state", "received"))
+            number = doc.get("protocol_version")
+            if self.dated or state not in self.states or number not in self.wanted_versions:
+                reason = self.filtered_out(state, number, submitted)
+        if reason is not None:
+            out.exclusions[reason] += 1
+            return None
+        shift = person.shift
+        make = self.makers.get((number, quote_ok))
+        if make is None:
+            make = self.makers[(number, quote_ok)] = row_maker(
+                self.columns, self.present_in.get(number, set()), quote_ok, options.labels, self.reading.language
+            )
+        cells, blanked = make(doc.get("values") or {}, shift)
+        if not shift and stamp.endswith("Z"):
+            submitted_at = stamp  # as stored, not written again
+        else:
+            submitted_at = _stamp(submitted + shift)
+        revisions = len(doc.get("history") or ())
+        corrected = self.corrections.when(doc) if revisions else None
+        last_corrected = _stamp(corrected + shift) if corrected else None
+        row = [doc.get("id"), person.shown, submitted_at, number, state.value, revisions, last_corrected, *cells]
+        if blanked:
+            self.blanked_rows += 1
+        out.exported_by[pid] += 1
+        return row
+
+    def finish(self) -> ContributionRows:
+        if self.blanked_rows:
+            self.out.redactions[BLANKED] += self.blanked_rows
+        return self.out
+
+
 def contribution_rows(
     reading: StudyReading,
     options: ExportOptions,
@@ -127,69 +216,26 @@ def contribution_rows(
     wanted_versions: set[int],
     progress: Optional[Progress] = None,
 ) -> ContributionRows:
-    """contributions.csv: a row per contribution that consent and the filters let leave."""
-    out = ContributionRows()
-    rows, exclusions, exported_by, owners = out.rows, out.exclusions, out.exported_by, out.owners
-    present_in = {v.number: {f.key for f in v.fields} for v in reading.versions}
-    state_of = {s.value: s for s in ReviewState}
-    states = set(options.review_states)
-    dated = bool(options.date_from or options.date_to)
-    partners_only = options.audience.value == "partners"
-    people: dict[str, Contributor] = {}
-    makers: dict[tuple[Any, bool], RowMaker] = {}  # how a row is made, per protocol version and quoting
-    blanked_rows = 0
+    """contributions.csv: a row per contribution that consent and the filters let leave.
+
+    Read from the export-ready form kept per segment (ready.py) where the options allow it, else
+    from the stored contributions themselves.
+    """
+    builder = RowBuilder(reading, options, columns, consent, pseudonyms, wanted_versions)
     total = reading.contribution_total
-    corrections = Corrections(reading)
-    done = 0
-
-    def read_so_far(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        nonlocal done
-        if progress:
-            progress(done, total, "reading contributions")
-        done += len(batch)
-        return batch
-
-    for doc in chain.from_iterable(map(read_so_far, reading.batches)):
-        pid = doc.get("participant_id", "")
-        person = people.get(pid)
-        if person is None:
-            person = people[pid] = contributor(pid, consent, pseudonyms, partners_only)
-        owners[doc.get("id")] = person.code
-        if doc.get("removed_at") or person.remove_data:
-            exclusions[REMOVED] += 1
-            continue
-        stamp = doc["submitted_at"]  # as stored: UTC, ISO 8601 with Z
-        submitted = parse_utc(stamp)
-        reason, quote_ok = person.verdicts[bisect_right(person.times, submitted)]
-        if reason is None:
-            named = doc.get("review_state", "received")
-            state = state_of.get(named) or ReviewState(named)
-            number = doc.get("protocol_version")
-            if dated or state not in states or number not in wanted_versions:
-                reason = _filtered_out(state, number, submitted, options, states, wanted_versions)
-        if reason is not None:
-            exclusions[reason] += 1
-            continue
-        shift = person.shift
-        make = makers.get((number, quote_ok))
-        if make is None:
-            make = makers[(number, quote_ok)] = row_maker(
-                columns, present_in.get(number, set()), quote_ok, options.labels, reading.language
-            )
-        cells, blanked = make(doc.get("values") or {}, shift)
-        if not shift and stamp.endswith("Z"):
-            submitted_at = stamp  # as stored, not written again
-        else:
-            submitted_at = _stamp(submitted + shift)
-        revisions = len(doc.get("history") or ())
-        corrected = corrections.when(doc) if revisions else None
-        last_corrected = _stamp(corrected + shift) if corrected else None
-        rows.append([doc.get("id"), person.shown, submitted_at, number, state.value, revisions, last_corrected, *cells])
-        if blanked:
-            blanked_rows += 1
-        exported_by[pid] += 1
-    if blanked_rows:
-        out.redactions[BLANKED] += blanked_rows
+    if ready.usable(options) and reading.ready is not None:
+        ready.add_rows(builder, reading.ready(), total, progress)
+    else:
+        done = 0
+        for batch in reading.batches:
+            if progress:
+                progress(done, total, "reading contributions")
+            done += len(batch)
+            rows = builder.out.rows
+            for doc in batch:
+                row = builder.add(doc)
+                if row is not None:
+                    rows.append(row)
     if progress:
         progress(total, total, "checking what will leave the laptop")
-    return out
+    return builder.finish()

@@ -23,7 +23,7 @@ from .datapackage import package_of, resource_of
 from .fhir import FHIR_JSON, fhir_json
 from .plan import Column, ExportFormat, ExportPlan, Progress
 from .redcap import write_redcap
-from .sink import Sink, WrittenFile, write_csv
+from .sink import Sink, WrittenFile, write_csv, write_lines
 
 PARTIAL = ".partial"
 
@@ -173,9 +173,12 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
             written += write_redcap(plan, tmp, bom, rows_with_progress)
         else:
             header = [c.name for c in plan.columns]
-            written.append(
-                write_csv(tmp, "contributions.csv", header, plan.contributions, _numeric(plan.columns), bom, written_so_far)
-            )
+            if plan.lines is not None:  # laid out already (ready.py)
+                written.append(write_lines(tmp, "contributions.csv", header, plan.lines, bom))
+            else:
+                written.append(
+                    write_csv(tmp, "contributions.csv", header, plan.contributions, _numeric(plan.columns), bom, written_so_far)
+                )
             written.append(
                 write_csv(
                     tmp,
@@ -198,7 +201,10 @@ def write_export(plan: ExportPlan, out: Path, approved_by: str, progress: Option
             )
             d_header, d_rows = dictionary_rows(plan)
             written.append(write_csv(tmp, "data_dictionary.csv", d_header, d_rows, [False] * len(d_header), bom))
-        written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER), bom))
+        if plan.activity_lines is not None:  # laid out already (activity.py)
+            written.append(write_lines(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity_lines, bom))
+        else:
+            written.append(write_csv(tmp, "activity.csv", ACTIVITY_HEADER, plan.activity, [False] * len(ACTIVITY_HEADER), bom))
         if plan.options.fhir:
             sink = Sink(tmp / FHIR_JSON, False)
             try:

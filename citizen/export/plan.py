@@ -29,7 +29,7 @@ from ..domain.protocol_file import explain
 from ..domain.words import N_, SOURCE_LANGUAGE, StudyWords, shipped_languages
 from ..services.common import Refused, Study
 from ..services.merge import paused_gc
-from .activity import activity_rows
+from .activity import activity_of
 from .check import SharingCheck, sharing_check
 from .contributions import contribution_rows
 from .rows import ConsentRules, Pseudonyms, participant_rows, read_study
@@ -164,6 +164,10 @@ class ExportPlan:
     salt_used: bool = False
     filters: dict[str, Any] = field(default_factory=dict)
     activity: list[list[Any]] = field(default_factory=list)  # activity.csv (see activity.py)
+    # contributions.csv's rows as CSV text, when made from the export-ready form (ready.py); then
+    # ``contributions`` holds for each row only its id, code and the cells the data-sharing check reads
+    lines: Optional[list[str]] = None
+    activity_lines: Optional[list[str]] = None  # activity.csv's rows as CSV text, when read from the export-ready form
 
     @property
     def participant_count(self) -> int:
@@ -255,9 +259,16 @@ def _prepare(study: Study, options: ExportOptions, progress: Optional[Progress])
         consent = ConsentRules(versions, reading.events_by)
         pseudonyms = Pseudonyms(reading.participants, options.hash_codes, options.shift_dates)
         contributions = contribution_rows(reading, options, columns, consent, pseudonyms, wanted_versions, progress)
-    for reason, count in left_out.items():
-        contributions.redactions[reason] = count
-    people = participant_rows(reading, options, consent, pseudonyms, contributions.exported_by, contributions.redactions)
+        for reason, count in left_out.items():
+            contributions.redactions[reason] = count
+        people = participant_rows(reading, options, consent, pseudonyms, contributions.exported_by, contributions.redactions)
+        activity = activity_of(
+            reading,
+            people.exported_codes,
+            people.code_shifts,
+            contributions.owners,
+            {row[0] for row in contributions.rows},
+        )
     exclusions = contributions.exclusions
     for reason, count in people.left_out.items():
         exclusions["participants: " + reason] += count
@@ -266,8 +277,9 @@ def _prepare(study: Study, options: ExportOptions, progress: Optional[Progress])
     for col in fixed:
         col.versions = sorted(known_versions)
     all_columns = [*fixed, *columns]
+    checked = None if contributions.checked is None else [*fixed[:2], *contributions.checked]
     check = sharing_check(
-        record.title, options, all_columns, contributions.rows, len(people.rows), exclusions, people.contacts_given
+        record.title, options, all_columns, contributions.rows, len(people.rows), exclusions, people.contacts_given, checked
     )
     check.consent_roles = role_meanings(versions[-1].consent.items)
     filters = {
@@ -277,13 +289,6 @@ def _prepare(study: Study, options: ExportOptions, progress: Optional[Progress])
         "protocol_versions": sorted(wanted_versions),
         "audience": options.audience.value,
     }
-    activity = activity_rows(
-        reading.audit_events,
-        people.exported_codes,
-        people.code_shifts,
-        contributions.owners,
-        {row[0] for row in contributions.rows},
-    )
     return ExportPlan(
         record.id,
         record.title,
@@ -301,5 +306,7 @@ def _prepare(study: Study, options: ExportOptions, progress: Optional[Progress])
         check,
         options.hash_codes,
         filters,
-        activity,
+        activity.rows,
+        contributions.lines,
+        activity.lines,
     )

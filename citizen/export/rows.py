@@ -52,8 +52,17 @@ class StudyReading:
     invites: dict[str, str]
     batches: Iterable[list[dict[str, Any]]]  # the stored contributions a segment at a time, read as they come (under the lock)
     contribution_total: int
-    audit_events: list[AuditEntry]
+    audit: Callable[[], list[AuditEntry]]  # the activity log, read when first asked for (under the lock)
     language: str
+    ready: Optional[Callable[[], Iterable[tuple[dict[str, Any], Optional[list[dict[str, Any]]]]]]] = None  # see ready.py
+    activity_ready: Optional[Callable[[], Optional[list[tuple[Any, ...]]]]] = None  # the log as activity.csv reads it
+    _audit_events: Optional[list[AuditEntry]] = None
+
+    @property
+    def audit_events(self) -> list[AuditEntry]:
+        if self._audit_events is None:
+            self._audit_events = self.audit()
+        return self._audit_events
 
 
 def read_study(study: Study, options: ExportOptions) -> StudyReading:
@@ -75,7 +84,6 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
         invites = {i.id: i.label for i in study.repo.invites()}
         batches = study.repo.contribution_batches()
         total = study.repo.contribution_counts().get("rows", 0)
-        audit_events = study.repo.audit_entries()
     if options.language and options.language not in record.languages:
         raise Refused(f"'{options.language}' is not one of this study's languages ({', '.join(record.languages)}).")
     known_versions = {v.number for v in versions}
@@ -94,8 +102,10 @@ def read_study(study: Study, options: ExportOptions) -> StudyReading:
         invites,
         batches,
         total,
-        audit_events,
+        study.repo.audit_entries,
         options.language or record.main_language,
+        study.repo.contribution_export_rows,
+        study.repo.activity_export_rows,
     )
 
 

@@ -123,3 +123,19 @@ def write_csv(
         sink.abandon()
         raise
     return WrittenFile(name, n, sink.sha.hexdigest(), sink.size, list(header))
+
+
+def write_lines(folder: Path, name: str, header: list[str], lines: list[str], bom: bool) -> WrittenFile:
+    """Rows already laid out as CSV text (each ending in CRLF) under the header ``write_csv`` would write."""
+    sink = Sink(folder / name, bom)
+    try:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow([safe_cell(h) for h in header])
+        sink.write(buffer.getvalue())
+        for start in range(0, len(lines), BATCH):
+            sink.write("".join(lines[start : start + BATCH]))
+        sink.close()
+    except BaseException:
+        sink.abandon()
+        raise
+    return WrittenFile(name, len(lines), sink.sha.hexdigest(), sink.size, list(header))

@@ -25,7 +25,8 @@ from datetime import datetime
 from typing import Any, NamedTuple, Optional
 
 from ..domain.values import ReviewState, replied
-from .derived import Derive
+from .derived import GROUP, Derive
+from .export_ready import ACTIVITY_KIND, EXPORT_GROUP, EXPORT_KIND, activity_rows, activity_shape, export_rows, export_shape
 
 COLUMNS_KIND = "contributions/columns/2"  # bump the number when what is derived changes
 WORDS_KIND = "contributions/words/2"
@@ -177,10 +178,13 @@ def words_shape(value: Any) -> bool:
         return False
 
 
-# Table name -> the caches kept for it (stem of the file name -> how each segment's value is made).
-KEPT: dict[str, dict[str, tuple[Derive, str, Callable[[Any], bool]]]] = {
+# Table name -> the caches kept for it (stem of the file name -> how each segment's value is made,
+# what it is, the shape it has, and how many segments one cache file holds).
+KEPT: dict[str, dict[str, tuple[Derive, str, Callable[[Any], bool], int]]] = {
     "contributions": {
-        "columns": (contribution_columns, COLUMNS_KIND, columns_shape),
-        "words": (answer_words, WORDS_KIND, words_shape),
+        "columns": (contribution_columns, COLUMNS_KIND, columns_shape, GROUP),
+        "words": (answer_words, WORDS_KIND, words_shape, GROUP),
+        "export": (export_rows, EXPORT_KIND, export_shape, EXPORT_GROUP),  # export_ready.py
     },
+    "audit": {"activity": (activity_rows, ACTIVITY_KIND, activity_shape, EXPORT_GROUP)},  # export_ready.py
 }

@@ -53,8 +53,10 @@ class SegmentCache:
         kind: str,
         keep_current: bool = True,
         accepts: Optional[Callable[[Any], bool]] = None,
+        group: int = GROUP,
     ):
         self.table = table
+        self.group = group  # segments per cache file
         self.accepts = accepts  # whether a value read from a file has the shape ``derive`` makes
         self.keep_current = keep_current  # else kept current only once asked for in this process
         self.stem = stem
@@ -114,7 +116,7 @@ class SegmentCache:
         return value
 
     def _remember(self, number: int, value: Any, key: Optional[list[int]]) -> None:
-        group = number // GROUP
+        group = number // self.group
         entries = self._group(group)
         if key is None:
             if entries.pop(str(number), None) is not None:
@@ -128,7 +130,7 @@ class SegmentCache:
     def _known(self, number: int) -> tuple[bool, Any]:
         storage = self.table.loaded_storage(number)
         if storage is None or not storage.dirty:  # the file holds what is in memory: its entry serves
-            entry = self._group(number // GROUP).get(str(number))
+            entry = self._group(number // self.group).get(str(number))
             if isinstance(entry, dict) and "value" in entry and entry.get("file") == file_key(self.table.segment_path(number)):
                 return True, entry["value"]
         if storage is not None:
@@ -175,9 +177,31 @@ class SegmentCache:
         for number in numbers:
             yield number, self.segment(number)
 
+    def walk(self) -> Iterator[tuple[int, Any]]:
+        """(segment number, derived value) for every segment, oldest first, holding one cache file's
+        entries at a time: each file is saved (if it changed) and let go once its segments are passed."""
+        with self.table.lock:
+            numbers = list(self.table.segment_numbers())
+        current: Optional[int] = None
+        for number in numbers:
+            group = number // self.group
+            if current is not None and group != current:
+                self._pass(current)
+            current = group
+            yield number, self.segment(number)
+        if current is not None:
+            self._pass(current)
+
+    def _pass(self, group: int) -> None:
+        with self.table.lock:
+            if group in self._changed:
+                self._save_group(group)
+            if group not in self._changed:
+                self._groups.pop(group, None)
+
     def written(self, storage: SegmentStorage) -> None:
         """A segment was just written back: its derived value now describes the new file."""
-        if self.keep_current or storage.segment // GROUP in self._groups:
+        if self.keep_current or storage.segment // self.group in self._groups:
             self._remember(storage.segment, self._from_memory(storage), file_key(storage.path))
 
     def save(self) -> None:
@@ -185,9 +209,14 @@ class SegmentCache:
         if self.table.readonly:
             return
         for group in sorted(self._changed):
-            payload = {"citizen-cache": CACHE_SCHEMA, "kind": self.kind, "segments": self._groups[group]}
-            if replace_cache(self.path(group), json.dumps(payload, separators=(",", ":")).encode()):
-                self._changed.discard(group)
+            self._save_group(group)
+
+    def _save_group(self, group: int) -> None:
+        if self.table.readonly:
+            return
+        payload = {"citizen-cache": CACHE_SCHEMA, "kind": self.kind, "segments": self._groups[group]}
+        if replace_cache(self.path(group), json.dumps(payload, separators=(",", ":")).encode()):
+            self._changed.discard(group)
 
 
 def replace_cache(path: Path, data: bytes) -> bool:

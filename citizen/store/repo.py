@@ -149,6 +149,23 @@ class StudyRepo(StoredStudy):
         """The stored contributions a segment at a time (each a list in row order), as ``contribution_docs`` reads them."""
         return self._t("contributions").stream_batches()
 
+    def contribution_export_rows(self) -> Iterator[tuple[dict[str, Any], Optional[list[dict[str, Any]]]]]:
+        """Each segment's contributions as an export reads them (export_ready.py), oldest first; with the
+        stored records of a segment kept as odd. The caller holds the study's lock while walking them."""
+        table = self._t("contributions")
+        for number, value in table.kept["export"].walk():
+            yield value, table.segment_docs(number) if "odd" in value else None
+
+    def activity_export_rows(self) -> Optional[list[tuple[Any, ...]]]:
+        """The activity log as activity.csv reads it (export_ready.py), in stored order; None when a
+        segment of it is odd (then ``audit_entries`` is read). The caller holds the study's lock."""
+        out: list[tuple[Any, ...]] = []
+        for _, value in self._t("audit").kept["activity"].walk():
+            if "odd" in value:
+                return None
+            out += zip(*value["columns"], strict=True)
+        return out
+
     # -- the rest ----------------------------------------------------------------------------
     def invites(self) -> list[Invite]:
         return [Invite.model_validate(d) for d in self._t("invites")]

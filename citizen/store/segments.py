@@ -103,7 +103,7 @@ class SegmentedTable:
         summariser: Optional[Callable[..., Any]] = None,
         lock: Optional[AbstractContextManager[Any]] = None,
         indexed: Iterable[str] = (),
-        kept: Optional[dict[str, tuple[Derive, str, Callable[[Any], bool]]]] = None,
+        kept: Optional[dict[str, tuple[Derive, str, Callable[[Any], bool], int]]] = None,
     ):
         self.folder = folder
         self.readonly = False
@@ -118,8 +118,8 @@ class SegmentedTable:
         self.persisted = frozenset(self.caches)
         # Other values kept per segment and current at every write-back (columns.py).
         self.kept: dict[str, SegmentCache] = {
-            stem: SegmentCache(self, stem, derive, kind, accepts=accepts)
-            for stem, (derive, kind, accepts) in (kept or {}).items()
+            stem: SegmentCache(self, stem, derive, kind, accepts=accepts, group=group)
+            for stem, (derive, kind, accepts, group) in (kept or {}).items()
         }
         self._dbs: dict[int, SegmentDB] = {}
         self._numbers: Optional[list[int]] = None
@@ -227,6 +227,12 @@ class SegmentedTable:
                 yield dict(self._raw(number))  # a snapshot: the writer may add to it while a reader walks it
             else:
                 yield load_segment(self.segment_path(number), self.name)[self.name]
+
+    def segment_docs(self, number: int) -> list[dict[str, Any]]:
+        """The documents of one segment in stored order, as ``stream_batches`` reads them (not kept loaded)."""
+        if self.loaded_storage(number) is not None:
+            return list(self._raw(number).values())
+        return list(load_segment(self.segment_path(number), self.name)[self.name].values())
 
     def segment_rows(self, number: int) -> list[tuple[int, dict[str, Any]]]:
         """The (row, document) pairs of one segment (lets a reader go a segment at a time)."""

@@ -1,7 +1,8 @@
 """The export as it was made before it was made fast (issue 16): the yardstick of tests/test_export_same.py.
 
 Kept as it was: every contribution's consent asked for one by one, the data-sharing check walking
-every cell, and one csv writer call per row with ``safe_cell`` called on every cell. The fast code
+every cell, activity.csv made from every event of the log read whole, and one csv writer call per
+row with ``safe_cell`` called on every cell. The fast code
 must give byte for byte the same files; nothing in the app uses this module.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from citizen.domain.base import parse_utc
 from citizen.domain.models import CHOICE_TYPES, ConsentRole, FieldType, ReviewState
 from citizen.export import check
+from citizen.export.activity import PARTICIPANT_ACTIONS, WITHHELD, Activity
 from citizen.export.cells import row_maker
 from citizen.export.contributions import ContributionRows, _excluded, _filtered_out
 from citizen.export.rows import _stamp
@@ -116,11 +118,44 @@ def write_csv(folder, name, header, rows_: Iterable[list[Any]], numeric, bom, pr
     return WrittenFile(name, n, sink.sha.hexdigest(), sink.size, list(header))
 
 
+def activity_rows(events, codes, shifts, contribution_owner, exported) -> list[list[Any]]:
+    rows_: list[list[Any]] = []
+    for e in sorted(events, key=lambda e: e.at):
+        details = e.details or {}
+        target = e.target
+        raw_code = ""
+        if target in contribution_owner:
+            raw_code = contribution_owner[target]
+            if target not in exported:
+                target = WITHHELD
+        elif target in codes or e.action in PARTICIPANT_ACTIONS:
+            raw_code, target = target, ""
+        elif e.action == "data exported":
+            target = target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        elif isinstance(details.get("participant"), str):
+            raw_code = details["participant"]
+        actor = e.actor
+        if actor in codes:
+            raw_code = raw_code or actor
+            actor = "participant"
+        code = codes.get(raw_code, WITHHELD) if raw_code else ""
+        if not target and raw_code:
+            target = code
+        at = e.at + shifts.get(raw_code, timedelta(0))
+        rows_.append([at.isoformat().replace("+00:00", "Z"), actor, e.action, target, code])
+    return rows_
+
+
+def activity_of(reading, codes, shifts, contribution_owner, exported) -> Activity:
+    return Activity(activity_rows(reading.audit_events, codes, shifts, contribution_owner, exported), None)
+
+
 def use_the_code_before(monkeypatch) -> None:
     """Make the export in this test run as it did before (undone by ``monkeypatch`` at the test's end)."""
     from citizen.export import files, plan, redcap
 
     monkeypatch.setattr(plan, "contribution_rows", contribution_rows)
+    monkeypatch.setattr(plan, "activity_of", activity_of)
     monkeypatch.setattr(check, "category_holders", category_holders)
     monkeypatch.setattr(files, "write_csv", write_csv)
     monkeypatch.setattr(redcap, "write_csv", write_csv)
