@@ -11,15 +11,12 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from citizen.domain.models import ConsentMethod, ContributionSource, ReviewState
-from citizen.export import datapackage, fhir
-from citizen.export import rows as export_rows
 from citizen.export.plan import make_options, prepare_export
-from citizen.export.run import export_data, write_planned
+from citizen.export.run import export_data
 from citizen.services import (
     Refused,
     add_contribution,
@@ -33,7 +30,8 @@ from citizen.services import (
 from citizen.services.demo import create_demo
 from citizen.store import DataFolder
 
-from .support.export_before import use_the_code_before
+from .support.commands import use_small_segments
+from .support.export_before import export_files, use_the_code_before
 
 ODD_WORDS = [
     "plain words",
@@ -54,7 +52,6 @@ ODD_WORDS = [
     " spaces around ",
     "",
 ]
-WRITTEN = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 ROUTES = ["canal_path", "high_street", "school_run", "park_loop", "other"]
 SYMPTOMS = ["cough", "wheeze", "short_breath", "itchy_eyes", "headache"]
 ROLES = ("share_partners", "quote_words", "contact_later")
@@ -122,16 +119,6 @@ def grow(study, rng: random.Random) -> None:
             pass  # removed with its contributor's withdrawal
 
 
-def export_files(study, options: dict, out: Path, seed: int, monkeypatch) -> dict[str, bytes]:
-    """Every file of one export; the secret salt, the date shifts and the time of writing the same each time."""
-    rng = random.Random(seed)
-    monkeypatch.setattr(export_rows, "secrets", SimpleNamespace(choice=rng.choice, token_bytes=rng.randbytes))
-    for module in (datapackage, fhir):
-        monkeypatch.setattr(module, "utcnow", lambda: WRITTEN)
-    folder = write_planned(prepare_export(study, make_options(**options)), "Amina Yusuf", out).folder
-    return {p.name: p.read_bytes() for p in folder.iterdir()}
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_fast_export_writes_the_same_bytes_as_the_export_before(tmp_path, monkeypatch, seed):
     rng = random.Random(seed)
@@ -152,3 +139,116 @@ def test_the_fast_export_writes_the_same_bytes_as_the_export_before(tmp_path, mo
     reasons = {e["reason"] for e in default["exclusions"]}
     assert default["rows"]["contributions.csv"] > 20  # the comparison had rows to compare
     assert "the contributor withdrew and asked for their data to be removed" in reasons
+
+
+def same_as_before(study, out: Path, options: dict, monkeypatch) -> dict[str, bytes]:
+    """An export made from the kept export-ready form, held to the one the code before made from the records."""
+    now = export_files(study, options, out / "now", 7, monkeypatch)
+    with monkeypatch.context() as before:
+        use_the_code_before(before)
+        then = export_files(study, options, out / "before", 7, before)
+    assert sorted(now) == sorted(then)
+    for name in then:
+        assert now[name] == then[name], name
+    return now
+
+
+@pytest.mark.parametrize("options", [{}, {"hash_codes": True, "shift_dates": True, "audience": "partners"}])
+def test_a_missing_damaged_or_stale_export_form_gives_the_same_files(tmp_path, monkeypatch, caplog, options):
+    use_small_segments(monkeypatch, 20)
+    path = tmp_path / "data"
+    with DataFolder(path) as data:
+        study = create_demo(data, participants=8, contributions=60, seed=5)
+        grow(open_study(data, study.id), random.Random(5))
+        folder = path / "studies" / study.id
+
+    def kept() -> list[Path]:
+        return sorted(folder.glob("contributions/export*.cache")) + sorted(folder.glob("audit/activity*.cache"))
+
+    def exported(label: str) -> tuple[dict[str, bytes], int]:
+        """The export of a freshly opened study, and how many segments' export-ready form was made again."""
+        with DataFolder(path) as data:
+            study = open_study(data, folder.name)
+            files = same_as_before(study, tmp_path / label, options, monkeypatch)
+            tables = study.store.table("contributions"), study.store.table("audit")
+            made = tables[0].kept["export"].rebuilt + tables[1].kept["activity"].rebuilt
+        return files, made
+
+    first, _ = exported("first")
+    assert len(kept()) == 2 and len(list(folder.glob("contributions/0*.json"))) > 3  # one form for many segments
+    assert first["contributions.csv"].count(b"\r\n") > 20
+    assert exported("again") == (first, 0)  # read from the kept files alone
+
+    for f in kept():
+        f.unlink()
+    files, made = exported("missing")
+    assert files == first and made > 0
+
+    caplog.clear()
+    for f in (kept()[0], kept()[-1]):
+        f.write_bytes(b'{"citizen-cache": 1, "kind": tru')  # cut short
+    files, made = exported("damaged")
+    assert files == first and made > 0 and "no data is affected" in caplog.text
+
+    for f in kept():  # the right syntax, the wrong shape
+        content = json.loads(f.read_bytes())
+        for entry in content["segments"].values():
+            entry["value"] = {"keys": [], "columns": [[1]], "answers": []}
+        f.write_bytes(json.dumps(content).encode())
+    files, made = exported("shape")
+    assert files == first and made > 0
+
+    older = {f: f.read_bytes() for f in kept()}  # kept while the data changes after them: stale
+    given = first["contributions.csv"].split(b"\r\n")[1].split(b",")[0].decode()
+    with DataFolder(path) as data:
+        review_contributions(open_study(data, folder.name), [given], ReviewState.rejected, "checked again", "Amina Yusuf")
+    for f, content in older.items():
+        f.write_bytes(content)
+    files, made = exported("stale")
+    assert files != first and made > 0
+
+
+def test_a_segment_holding_the_unexpected_is_exported_from_its_records(tmp_path, monkeypatch):
+    from citizen.store.export_ready import ODD
+
+    use_small_segments(monkeypatch, 20)
+    path = tmp_path / "data"
+    with DataFolder(path) as data:
+        study = create_demo(data, participants=6, contributions=50, seed=3)
+        folder = path / "studies" / study.id
+    for table, change in (
+        ("contributions", lambda doc: doc["values"].update(notes={"said": "=1+1"})),  # an answer that is a mapping
+        ("audit", lambda doc: doc.update(target=5)),  # a target that is not text
+    ):
+        segment = folder / table / "000001.json"
+        content = json.loads(segment.read_bytes())
+        change(next(iter(content[table].values())))
+        segment.write_text(json.dumps(content))
+    with DataFolder(path) as data:
+        study = open_study(data, folder.name)
+        for options in ({}, {"shift_dates": True}):
+            same_as_before(study, tmp_path / str(len(options)), options, monkeypatch)
+        assert study.store.table("contributions").kept["export"].segment(1) == ODD
+        assert study.store.table("audit").kept["activity"].segment(1) == ODD
+        assert study.store.table("contributions").kept["export"].segment(0) != ODD
+
+
+def test_answers_erased_at_a_withdrawal_leave_the_kept_export_form(tmp_path):
+    rng = random.Random(4)
+    path = tmp_path / "data"
+    words = "heron nesting under the lock gates"
+    with DataFolder(path) as data:
+        study = open_study(data, create_demo(data, participants=5, contributions=20, seed=2).id)
+        person = enrol_participant(study, answers(rng), ConsentMethod.phone, "volunteer")
+        add_contribution(
+            study, person.id, dict(walk(rng, datetime.now(timezone.utc)), notes=words), ContributionSource.phone, "volunteer"
+        )
+        contributions = study.store.table("contributions").folder
+
+    def kept_text() -> str:
+        return "".join(f.read_text() for f in contributions.glob("export*.cache"))
+
+    assert words in kept_text()  # kept once written back
+    with DataFolder(path) as data:
+        withdraw(open_study(data, study.id), person.id, True, ConsentMethod.phone, "participant")
+    assert kept_text() and words not in kept_text()

@@ -9,9 +9,12 @@ must give byte for byte the same files; nothing in the app uses this module.
 from __future__ import annotations
 
 import csv
+import random
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 from citizen.domain.base import parse_utc
@@ -159,3 +162,21 @@ def use_the_code_before(monkeypatch) -> None:
     monkeypatch.setattr(check, "category_holders", category_holders)
     monkeypatch.setattr(files, "write_csv", write_csv)
     monkeypatch.setattr(redcap, "write_csv", write_csv)
+
+
+WRITTEN = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def export_files(study, options: dict, out: Path, seed: int, monkeypatch) -> dict[str, bytes]:
+    """Every file of one export; the secret salt, the date shifts and the time of writing the same each time."""
+    from citizen.export import datapackage, fhir
+    from citizen.export import rows as export_rows
+    from citizen.export.plan import make_options, prepare_export
+    from citizen.export.run import write_planned
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(export_rows, "secrets", SimpleNamespace(choice=rng.choice, token_bytes=rng.randbytes))
+    for module in (datapackage, fhir):
+        monkeypatch.setattr(module, "utcnow", lambda: WRITTEN)
+    folder = write_planned(prepare_export(study, make_options(**options)), "Amina Yusuf", out).folder
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
