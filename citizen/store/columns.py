@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Optional
 
 from ..domain.values import ReviewState, replied
-from .derived import GROUP, Derive
+from .derived import Derive
 from .export_ready import ACTIVITY_KIND, EXPORT_GROUP, EXPORT_KIND, activity_rows, activity_shape, export_rows, export_shape
 
 COLUMNS_KIND = "contributions/columns/2"  # bump the number when what is derived changes
@@ -179,11 +179,11 @@ def words_shape(value: Any) -> bool:
 
 
 # Table name -> the caches kept for it (stem of the file name -> how each segment's value is made,
-# what it is, the shape it has, and how many segments one cache file holds).
-KEPT: dict[str, dict[str, tuple[Derive, str, Callable[[Any], bool], int]]] = {
+# what it is, the shape it has, and how many segments one cache file holds: None, derived.GROUP).
+KEPT: dict[str, dict[str, tuple[Derive, str, Callable[[Any], bool], Optional[int]]]] = {
     "contributions": {
-        "columns": (contribution_columns, COLUMNS_KIND, columns_shape, GROUP),
-        "words": (answer_words, WORDS_KIND, words_shape, GROUP),
+        "columns": (contribution_columns, COLUMNS_KIND, columns_shape, None),
+        "words": (answer_words, WORDS_KIND, words_shape, None),
         "export": (export_rows, EXPORT_KIND, export_shape, EXPORT_GROUP),  # export_ready.py
     },
     "audit": {"activity": (activity_rows, ACTIVITY_KIND, activity_shape, EXPORT_GROUP)},  # export_ready.py

@@ -53,10 +53,10 @@ class SegmentCache:
         kind: str,
         keep_current: bool = True,
         accepts: Optional[Callable[[Any], bool]] = None,
-        group: int = GROUP,
+        group: Optional[int] = None,
     ):
         self.table = table
-        self.group = group  # segments per cache file
+        self.group = group or GROUP  # segments per cache file
         self.accepts = accepts  # whether a value read from a file has the shape ``derive`` makes
         self.keep_current = keep_current  # else kept current only once asked for in this process
         self.stem = stem

@@ -103,7 +103,7 @@ class SegmentedTable:
         summariser: Optional[Callable[..., Any]] = None,
         lock: Optional[AbstractContextManager[Any]] = None,
         indexed: Iterable[str] = (),
-        kept: Optional[dict[str, tuple[Derive, str, Callable[[Any], bool], int]]] = None,
+        kept: Optional[dict[str, tuple[Derive, str, Callable[[Any], bool], Optional[int]]]] = None,
     ):
         self.folder = folder
         self.readonly = False
