@@ -105,7 +105,7 @@ def demo(sizes: list[int], quick: bool) -> list[dict]:
         with DataFolder(g.data, readonly=True) as data:
             counted = list_studies(data)[0].contributions
         made = f"from {g.source}" if g.source else "wall"
-        ok = counted == n and (g.wall is not None and g.wall < 30 if n == HUNDRED_K else True)
+        ok = counted == n and (g.wall < 30 if n == HUNDRED_K and g.wall is not None else True)  # a copy: not timed
         rows.append(
             row(
                 f"`citizen demo --contributions N` ({made}; counts {counted:,})",
@@ -259,17 +259,22 @@ def first_page(sizes: list[int], quick: bool) -> list[dict]:
 
     rows, ours = [], {}
     for n in sizes:
-        note(f"  first page after `citizen serve` starts at {n:,} ...")
-        copy = copy_of(n, "serve")
-        try:
-            peak: list[float] = []
-            ours[n], again = measure(copy, peak)
-        finally:
-            shutil.rmtree(copy, ignore_errors=True)
+        runs = 1 if quick else 3
+        note(f"  first page after `citizen serve` starts at {n:,}, {runs} servers ...")
+        firsts, agains, peak = [], [], []
+        for _ in range(runs):  # each a fresh server on a fresh copy
+            copy = copy_of(n, "serve")
+            try:
+                first, again = measure(copy, peak)
+            finally:
+                shutil.rmtree(copy, ignore_errors=True)
+            firsts.append(first)
+            agains.append(again)
+        ours[n], again = median(firsts), median(agains)
         ok = ours[n] < 100 if n == HUNDRED_K else None
         rows.append(
             row(
-                "first page after `citizen serve` starts",
+                f"first page after `citizen serve` starts (median of {runs})",
                 n,
                 ours[n],
                 again,
@@ -277,7 +282,7 @@ def first_page(sizes: list[int], quick: bool) -> list[dict]:
                 "ms",
                 "< 100 ms at 100,000",
                 ok,
-                peak[0],
+                median(peak),
             )
         )
         rows += against_100k("first page after `citizen serve` starts", n, ours[n], ours, "ms")
