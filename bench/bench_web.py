@@ -59,6 +59,7 @@ class WebRun:
     first_page: float = 0.0  # seconds: the first page a phone opens once the server says it is ready
     server_peak: float = float("nan")  # MiB: the server's peak resident memory, read before it stops
     server_cpu: float = 0.0  # seconds of CPU of the `citizen serve` process while the phones sent
+    server_system: float = 0.0  # of which in the kernel (sockets, fsync)
     phones_cpu: float = 0.0  # seconds of CPU of the phones (this process) while they sent
 
     @property
@@ -194,9 +195,11 @@ def run_web(
     try:
         # One page first (a volunteer's own, as after a briefing), then every phone at once.
         run.first_page = asyncio.run(_first_page(base, tokens[0][1]))
-        before_cpu = _cpu_of(proc.pid)
+        user, system = _cpu_of(proc.pid)
         asyncio.run(_phones(base, tokens, each, run))
-        run.server_cpu = _cpu_of(proc.pid) - before_cpu
+        user_after, system_after = _cpu_of(proc.pid)
+        run.server_system = system_after - system
+        run.server_cpu = user_after - user + run.server_system
         run.server_peak = peak_mib(proc.pid) or float("nan")
     finally:
         proc.send_signal(signal.SIGINT)
@@ -208,13 +211,14 @@ def run_web(
     return run
 
 
-def _cpu_of(pid: int) -> float:
-    """Seconds of CPU a process has used so far (Linux: /proc; elsewhere 0, and the line says nothing)."""
+def _cpu_of(pid: int) -> tuple[float, float]:
+    """Seconds of CPU a process has used so far, in itself and in the kernel (Linux: /proc; elsewhere 0)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def report(run: WebRun) -> str:
@@ -227,7 +231,7 @@ def report(run: WebRun) -> str:
         f"  errors: {sum(run.errors.values())}" + (f" {run.errors}" if run.errors else ""),
         f"  kept {run.kept}, lost {run.lost}, duplicated {run.duplicated}",
         f"  first page after the server started: {run.first_page * 1000:.0f} ms",
-        f"  CPU while the phones sent: the server {run.server_cpu:.2f} s "
+        f"  CPU while the phones sent: the server {run.server_cpu:.2f} s, {run.server_system:.2f} s of it in the kernel "
         f"({run.server_cpu / max(1, run.sent) * 1000:.1f} ms per contribution), the phones {run.phones_cpu:.2f} s",
     ]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ name no view gives stops loudly instead of showing an empty string (issue 14).""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from citizen.web.server import EnrolmentServer
 from .support.factories import T0, enrol
 
 TEMPLATES = Path(views.__file__).parent / "templates"
-PARTS = {"base.html", "macros.html", "updates.html", "form_fields.html"}  # pieces of pages, not pages
+PARTS = {"base.html", "macros.html", "updates.html", "form_fields.html", "contribution.html"}  # pieces of pages, not pages
 
 
 def page_views() -> dict[str, type[views.PageView]]:
@@ -195,3 +196,44 @@ def test_fixed_texts_said_once_give_the_page_of_saying_them_per_request(study, l
         assert html == per_request.get_template(view.template).render(**common, **view.context()), view.template
     said = once.get_template("participant.html").render(**common, **sample_pages(study)[-2][0].context())
     assert words.gettext("Send") in said and words.gettext("Your page") % {} in said
+
+
+def test_a_contribution_made_once_is_shown_again_until_it_changes(study):
+    """A contribution with no conversation is made once per page and reused (issue 16): the same
+    page each time, a change to it shown at once, reply forms made anew with fresh form tokens."""
+    record = study.repo.study()
+    participant = enrol(study)
+    env = page_environment(StudyWords("en", {}))
+    tokens = iter(range(1000))
+
+    def page(*contributions: views.ContributionView, can_contribute: bool = True) -> str:
+        view = views.ParticipantView(
+            token="xyz",
+            participant=participant,
+            reconsent=False,
+            can_contribute=can_contribute,
+            contributions=list(contributions),
+            start=0,
+            earlier=0,
+            older=None,
+            newer=None,
+            updates=[],
+            reach=None,
+            reach_section=None,
+        )
+        common = dict(lang="en", dir="ltr", study=record, switch=[], page="/p/xyz", csrf=lambda: f"tok{next(tokens)}")
+        html = env.get_template("participant.html").render(**common, **view.context())
+        return "".join(re.findall(r'<article class="contribution">.*?</article>', html, re.S))
+
+    walk = views.ContributionView(
+        id="c1", at=T0, answers=[("Route", "Canal <path>")], revised=False, state="received", conversation=[]
+    )
+    first = page(walk)
+    assert page(walk) == first and "Canal &lt;path&gt;" in first and 'href="/p/xyz/c/c1"' in first
+    assert "<strong>accepted</strong>" in page(dataclasses.replace(walk, state="accepted"))
+    assert "· corrected" in page(dataclasses.replace(walk, revised=True, answers=[("Route", "Park")]))
+    assert 'href="/p/xyz/c/c1"' not in page(walk, can_contribute=False)  # withdrawn from correcting: no link
+    talked = dataclasses.replace(walk, conversation=[views.FeedbackView(text="Thanks!", key="k", replies=[])])
+    once, again = page(talked), page(talked)
+    assert "Thanks!" in once and once != again and re.sub(r"tok\d+", "", once) == re.sub(r"tok\d+", "", again)
+    assert page(walk) == first

@@ -10,11 +10,14 @@ the translation marked safe, then formatted with no values. Texts with values
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Optional
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .i18n import StudyWords, said_filter
@@ -22,6 +25,9 @@ from .messages import HERE
 
 # {{ _("text") }} as the lexer gives it
 SAID_ONCE = ("variable_begin", "name", "lparen", "string", "rparen", "variable_end")
+# What the part of a contribution (contribution.html) reads of its page
+ARTICLE_NAMES = ("lang", "token", "can_contribute", "start", "reply_to", "section", "errors", "reply_text", "csrf")
+ARTICLES_KEPT = 5000  # contributions kept made, per language: a few phones' pages each, about 1 KB each
 
 
 class FixedWords(Extension):
@@ -66,4 +72,39 @@ def page_environment(words: StudyWords, fixed_words: bool = True) -> Environment
     env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]
     env.globals["words"] = words
     env.filters["said"] = said_filter(words)
+    env.globals["article"] = articles(env)
     return env
+
+
+def articles(env: Environment) -> Callable[[Context, Any], Markup]:
+    """``article(c)``: one contribution on its contributor's page (contribution.html).
+
+    Most of a page is its five newest contributions, and a phone that sends one more sees four of
+    them again. One with no conversation shows only itself, the page's link and whether it can
+    still be corrected: made once, it is reused while those are the same (the view is the key, so
+    a changed contribution is made anew). One with a conversation has reply forms, each with its
+    own form token: made every time.
+    """
+    made: OrderedDict[Hashable, Markup] = OrderedDict()
+
+    @pass_context
+    def article(context: Context, c: Any) -> Markup:
+        names = {name: context[name] for name in ARTICLE_NAMES}
+        key: Optional[Hashable] = None
+        if not c.conversation:
+            key = (names["token"], bool(names["can_contribute"]), c.id, c.at, tuple(c.answers), c.revised, c.state)
+            try:
+                shown = made.get(key)
+            except TypeError:  # answers of a kind that cannot be a key: made every time
+                key = shown = None
+            if shown is not None:
+                made.move_to_end(key)
+                return shown
+        shown = Markup(env.get_template("contribution.html").render(c=c, **names))
+        if key is not None:
+            made[key] = shown
+            if len(made) > ARTICLES_KEPT:
+                made.popitem(last=False)
+        return shown
+
+    return article
