@@ -64,7 +64,7 @@ async def test_columns_not_at_hand_show_the_newest_rows_first_then_the_count(dat
     study_id, kept = made(data_path)
     filling = threading.Event()
     build = ContributionIndex.build
-    monkeypatch.setattr(ContributionIndex, "build_from_kept", lambda index: False)  # as if made again
+    monkeypatch.setattr(ContributionIndex, "build_from_kept", lambda index, wait=-1: False)  # as if made again
     monkeypatch.setattr(ContributionIndex, "build", lambda index: filling.wait(30) and build(index))
     app = make_app(data_path, study_id=study_id)
     async with app.run_test(size=SIZE) as pilot:
@@ -80,7 +80,7 @@ async def test_columns_not_at_hand_show_the_newest_rows_first_then_the_count(dat
     app.data.close()
 
 
-async def test_the_footer_shows_the_keys_that_work_and_is_rebuilt_only_when_they_change(data_path, monkeypatch):
+async def test_the_footer_shows_the_keys_that_work_without_being_rebuilt_as_the_focus_moves(data_path, monkeypatch):
     study_id, _ = made(data_path)
     built: list[object] = []
     compose = SteadyFooter.compose
@@ -97,7 +97,7 @@ async def test_the_footer_shows_the_keys_that_work_and_is_rebuilt_only_when_they
         footer = screen.query_one(SteadyFooter)
 
         def shown() -> list[str]:
-            return [str(key.description) for key in footer.query(FooterKey)]
+            return [str(key.description) for key in footer.query(FooterKey) if key.display]
 
         def working() -> list[str]:
             return [b.description for _, b, _, _ in screen.active_bindings.values() if b.show]
@@ -107,13 +107,70 @@ async def test_the_footer_shows_the_keys_that_work_and_is_rebuilt_only_when_they
         await pilot.press("slash")  # to the review-state list: space opens it, so Mark is not offered
         await settle(app, pilot)
         assert isinstance(app.focused, Select) and "Mark" not in shown() and shown() == working()
-        assert len(built) == 2
         screen.query_one("#filter-since", Input).focus()
         await settle(app, pilot)
-        rebuilt = len(built)
         assert shown() == working()
-        await pilot.press("tab")  # to the next date box: the same keys, nothing rebuilt
+        await pilot.press("tab")  # to the next date box
         await settle(app, pilot)
-        assert app.focused is screen.query_one("#filter-until", Input)
-        assert shown() == working() and len(built) == rebuilt
+        assert app.focused is screen.query_one("#filter-until", Input) and shown() == working()
+        screen.query_one("#contributions-table", DataTable).focus()  # back at the rows: Mark again
+        await settle(app, pilot)
+        assert "Mark" in shown() and shown() == working()
+        assert len(built) == 1  # some of the same keys each time: shown by hiding the others, never rebuilt
+    app.data.close()
+
+
+async def test_filters_and_prepared_word_searches_are_drawn_without_a_worker(data_path):
+    study_id, _ = made(data_path)
+    app = make_app(data_path, study_id=study_id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_from_study(app, pilot, "c", ContributionsScreen)
+        table = screen.query_one("#contributions-table", DataTable)
+        screen.query_one("#filter-state", Select).value = "accepted"
+        await pilot.pause()  # no waiting for workers
+        assert {row[5] for row in cells(table)} == {"accepted"} and "(filtered" in text_of(screen, "#contributions-status")
+        assert not [w for w in app.workers if w.group == "contributions-query"]
+        await pilot.press("ctrl+r")
+        words = screen.query_one("#filter-text", Input)
+        words.focus()  # going to the words box reads the kept words meanwhile
+        await settle(app, pilot)
+        assert screen.index.words_ready
+        await pilot.press(*"road", "enter")
+        assert not [w for w in app.workers if w.group == "contributions-query"]
+        study = app.study(study_id)
+        expected = ContributionIndex(study).build().select(ContributionFilter(text="road"))
+        assert f"of {len(expected):,} (" in text_of(screen, "#contributions-status")
+    app.data.close()
+
+
+async def test_an_earlier_filter_answered_late_does_not_replace_a_later_one(data_path, monkeypatch):
+    study_id, _ = made(data_path)
+    held = threading.Event()
+    page = ContributionIndex.page
+    first: list[bool] = []
+
+    def paging(index, *args):  # the first answer from a worker waits, after its rows are found
+        if threading.current_thread() is not threading.main_thread() and not first:
+            first.append(True)
+            held.wait(30)
+        return page(index, *args)
+
+    monkeypatch.setattr(ContributionIndex, "prepare_words", lambda index: None)  # words left unread: a worker
+    monkeypatch.setattr(ContributionIndex, "page", paging)
+    app = make_app(data_path, study_id=study_id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_from_study(app, pilot, "c", ContributionsScreen)
+        table = screen.query_one("#contributions-table", DataTable)
+        words = screen.query_one("#filter-text", Input)
+        words.focus()
+        await pilot.press(*"road", "enter")  # answered in a worker, held back
+        words.value = ""
+        screen.query_one("#filter-state", Select).value = "accepted"  # then another filter, answered first
+        while not table.row_count or {row[5] for row in cells(table)} != {"accepted"}:
+            await pilot.pause(0.05)
+        held.set()
+        await settle(app, pilot)
+        accepted = len(ContributionIndex(app.study(study_id)).build().select(ContributionFilter(review_state="accepted")))
+        assert {row[5] for row in cells(table)} == {"accepted"}
+        assert text_of(screen, "#contributions-status").startswith(f"1-100 of {accepted:,} ")  # not the words' answer
     app.data.close()

@@ -130,7 +130,9 @@ class ContributionIndex:
         self._codes: dict[str, str] = {}
         self._text_keys: dict[int, tuple[str, ...]] = {}
         self._order: Optional[list[int]] = None
+        self._everything: Optional[Selection] = None  # the answer to no filter, until a row changes
         self.built = False
+        self.words_ready = False  # the kept words are read: a word search only looks them up
 
     # -- building and following changes ----------------------------------------------------
     def build(self) -> ContributionIndex:
@@ -157,12 +159,18 @@ class ContributionIndex:
             columns.save()
         return self
 
-    def build_from_kept(self) -> bool:
+    def build_from_kept(self, wait: float = -1) -> bool:
         """Fill the columns at once if every segment's kept columns are current (milliseconds at
-        100,000: no segment is read); else change nothing and say so (``build`` then does it)."""
+        100,000: no segment is read); else change nothing and say so (``build`` then does it).
+        ``wait``: at most so many seconds for the study's lock (the interface's thread does not wait
+        long for a writer: it says False, and a worker fills the index)."""
         store = self.study.store
         columns = self._table.kept["columns"]
-        with store.lock:
+        if not store.lock.acquire(timeout=wait):
+            return False
+        try:
+            if self.built:  # (filled meanwhile by another thread)
+                return True
             values = []
             for number in self._table.segment_numbers():
                 found, value = columns.known(number)
@@ -177,7 +185,19 @@ class ContributionIndex:
                 self._order = None
                 self.built = True
             columns.save()
+        finally:
+            store.lock.release()
         return True
+
+    def prepare_words(self) -> None:
+        """Read the words kept beside the segments now (a worker does it as the person goes to the
+        words box), so that the search itself only looks them up."""
+        words = self._table.kept["words"]
+        with self.study.store.lock:
+            for _ in words.each():
+                pass
+            words.save()
+        self.words_ready = True
 
     def attach(self) -> None:
         """Follow the study's changes (the listener runs in whichever thread committed them)."""
@@ -223,9 +243,11 @@ class ContributionIndex:
         self._state.frombytes(states)
         self._replied.frombytes(kept.replied)
         self._order = None
+        self._everything = None
 
     def _put(self, row: int, pid: str, version: int, when: float, state: int, reply: int) -> None:
         pos = row - 1
+        self._everything = None
         if len(self._state) <= pos:
             missing = pos + 1 - len(self._state)
             self._participant.extend([-1] * missing)
@@ -284,8 +306,10 @@ class ContributionIndex:
         return list(range(total, max(0, total - count), -1))
 
     def select(self, flt: ContributionFilter) -> Selection:
-        """The rows matching a filter, newest first (the whole filter runs here, off the UI thread)."""
+        """The rows matching a filter, newest first (the answer to no filter is kept until a row changes)."""
         with self._lock:
+            if flt.is_empty and self._everything is not None:
+                return self._everything
             order = self._newest_first()
             if flt.review_state == "removed":
                 keep = {_REMOVED}
@@ -313,7 +337,10 @@ class ContributionIndex:
             positions = list(positions)
             if flt.text.strip():
                 positions = self._search(positions, flt.text)
-        return Selection(array("l", map((1).__add__, positions)), flt)
+            found = Selection(array("l", map((1).__add__, positions)), flt)
+            if flt.is_empty:
+                self._everything = found
+            return found
 
     def _keys_of(self, version: int) -> tuple[str, ...]:
         keys = self._text_keys.get(version)
@@ -333,6 +360,7 @@ class ContributionIndex:
         with self.study.store.lock:
             each = [entries for _, entries in words.each()]
             words.save()
+        self.words_ready = True
         version = self._version
         present = set(version)  # the versions rows have
         text_in = {v: set(self._keys_of(v)) for v in present}
@@ -394,6 +422,20 @@ class ContributionIndex:
 
 
 _INDEXES: weakref.WeakKeyDictionary[Study, ContributionIndex] = weakref.WeakKeyDictionary()
+
+
+# Up to this many contributions the index is filled at once (on the thread asking) when its kept
+# columns are current: a few milliseconds per 10,000. Above it, or when the columns must be made again
+# from the segments, it is filled in a worker while the newest rows are shown.
+AT_ONCE = 250_000
+
+
+def prepare_index(study: Study) -> None:
+    """Fill the study's contribution index ahead of the contributions screen, if that is quick (call it
+    in a worker: the study's overview does, once its figures are shown)."""
+    index = index_for(study)
+    if not index.built and index.total() <= AT_ONCE and index.build_from_kept():
+        index.select(ContributionFilter())  # what the screen shows first, ready
 
 
 def index_for(study: Study) -> ContributionIndex:

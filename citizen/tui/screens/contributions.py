@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -21,6 +21,7 @@ from ...domain.models import ReviewState
 from ...domain.plural import count
 from ...services import ServiceError, review_contributions
 from ...services.contribution_index import (
+    AT_ONCE,
     REVIEW_STATES,
     ContributionFilter,
     ContributionIndex,
@@ -39,10 +40,6 @@ from .contribution_detail import ContributionDetailScreen
 from .participants import open_paper_form
 
 PAGE = 100
-# Up to this many contributions, opening fills the filter index at once when its kept columns are
-# current (a few milliseconds per 10,000); a larger study, or one whose columns must be made again
-# from its segments, shows its newest rows first and prepares the filters in a worker.
-AT_ONCE = 250_000
 
 
 class ContributionsScreen(StudyScreenBase):
@@ -72,6 +69,8 @@ class ContributionsScreen(StudyScreenBase):
         self.marked: set[str] = set()
         self.initial = flt or ContributionFilter()
         self.waiting = True
+        self.asked = 0  # filters asked for: a worker's answer to an earlier one is not shown
+        self.answering: set[int] = set()  # those a worker is answering
 
     def compose(self) -> ComposeResult:
         yield from app_header()
@@ -109,7 +108,7 @@ class ContributionsScreen(StudyScreenBase):
         table.focus()
         self.seen_rows = self.index.total()
         self.follow_changes(self._changed, tables=("contributions",))
-        if self.index.built or (self.seen_rows <= AT_ONCE and self.index.build_from_kept()):
+        if self.index.built or (self.seen_rows <= AT_ONCE and self.index.build_from_kept(wait=0.3)):
             # The columns are at hand: the first page drawn is the answer, counted and ready to filter.
             self.waiting = False
             self.selection = self.index.select(self.initial)
@@ -149,16 +148,33 @@ class ContributionsScreen(StudyScreenBase):
         self.run_query(flt)
         self.query_one(PagedTable).focus()  # on to the rows: triage keys work at once
 
-    @work(thread=True, exclusive=True, group="contributions-query")
     def run_query(self, flt: ContributionFilter) -> None:
-        if not self.index.built:
-            self.app.call_from_thread(self.set_status, "Preparing filters...")
-            self.index.build()
-        selection = self.index.select(flt)
-        lines = self.index.page(selection.rows, 0, PAGE)
-        self.app.call_from_thread(self.show_selection, selection, lines)
+        """Show a filter's rows: at once when the index is filled and the words (if any) are read
+        (milliseconds up to ``AT_ONCE`` contributions), else from a worker."""
+        self.asked += 1
+        quick = self.index.built and len(self.index) <= AT_ONCE and (not flt.text.strip() or self.index.words_ready)
+        if quick and not self.answering:  # (a worker still answering holds the index)
+            selection = self.index.select(flt)
+            self.show_selection(selection, self.index.page(selection.rows, 0, PAGE))
+        else:
+            self.answering.add(self.asked)
+            self.query_in_worker(flt, self.asked)
 
-    def show_selection(self, selection: Selection, lines: list[ContributionRow]) -> None:
+    @work(thread=True, exclusive=True, group="contributions-query")
+    def query_in_worker(self, flt: ContributionFilter, asked: int) -> None:
+        try:
+            if not self.index.built:
+                self.app.call_from_thread(self.set_status, "Preparing filters...")
+                self.index.build()
+            selection = self.index.select(flt)
+            lines = self.index.page(selection.rows, 0, PAGE)
+        finally:
+            self.answering.discard(asked)
+        self.app.call_from_thread(self.show_selection, selection, lines, asked)
+
+    def show_selection(self, selection: Selection, lines: list[ContributionRow], asked: Optional[int] = None) -> None:
+        if asked is not None and asked != self.asked:
+            return  # another filter was asked for meanwhile, and shown
         first_result = self.waiting
         self.waiting = False
         self.selection = selection
@@ -269,6 +285,14 @@ class ContributionsScreen(StudyScreenBase):
     @on(PagedTable.Jump)
     def _jump(self, event: PagedTable.Jump) -> None:
         self.action_last_page() if event.last else self.action_first_page()
+
+    @on(events.DescendantFocus, "#filter-text")
+    def _to_the_words(self) -> None:
+        self.prepare_words()  # while the words are typed
+
+    @work(thread=True, exclusive=True, group="contributions-words")
+    def prepare_words(self) -> None:
+        self.index.prepare_words()
 
     def action_filter(self) -> None:
         self.query_one("#filter-state", Select).focus()

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from ...services.common import ServiceError
-from ...services.contribution_index import settle_memory
+from ...services.contribution_index import prepare_index, settle_memory
 from ...services.queries import StudyFigures, damage_message, figures, role_notices, summarise
 from ...store import StoreError
 from ..dialogs.protocol_file import share_protocol_dialog
@@ -168,6 +168,7 @@ class StudyOverviewScreen(StudyScreenBase):
             return
         settle_memory()  # every contribution is loaded now: keep them out of full collections
         self.app.call_from_thread(self.show_figures, fig)
+        prepare_index(self.study)  # then the contributions screen opens counted and ready to filter
 
     def show_figures(self, fig: StudyFigures) -> None:
         table = self.query_one("#figures-table", DataTable)
