@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from operator import itemgetter
 from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -267,7 +268,7 @@ def _prepare(study: Study, options: ExportOptions, progress: Optional[Progress])
             people.exported_codes,
             people.code_shifts,
             contributions.owners,
-            {row[0] for row in contributions.rows},
+            set(map(itemgetter(0), contributions.rows)),
         )
     exclusions = contributions.exclusions
     for reason, count in people.left_out.items():

@@ -119,10 +119,11 @@ def line_maker(keys: list[str], columns: list[Column], present: set[str], quote_
                 body.append(f"t{i} = D(x, shift, {num}) if shift else x if type(x) is str else T(x, {num})")
             elif num:  # whole numbers as the csv module writes them
                 body.append(
-                    f"t{i} = x if (tx := type(x)) is str else str(x) if tx is int else x['c'] if tx is dict else T(x, True)"
+                    f"t{i} = x if (tx := type(x)) is str else str(x) if tx is int else '' if x is None "
+                    f"else x['c'] if tx is dict else T(x, True)"
                 )
             else:
-                body.append(f"t{i} = x if (tx := type(x)) is str else x['c'] if tx is dict else T(x, False)")
+                body.append(f"t{i} = x if (tx := type(x)) is str else '' if x is None else x['c'] if tx is dict else T(x, False)")
             texts.append(f"t{i}")
             if checked(col):
                 body.append(f"k{i} = x if type(x) is not dict else x['s']")
@@ -154,8 +155,7 @@ class ReadyRows:
         out.lines = self.lines
         self.people: dict[str, tuple[Contributor, list[int], str]] = {}  # (who, consent times, code as text)
         self.makers: dict[tuple[Any, ...], LineMaker] = {}
-        self.number_text: dict[tuple[type, Any], str] = {}
-        self.state_text: dict[ReviewState, str] = {}
+        self.fixed: dict[tuple[type, Any, str], str] = {}  # (version's type, version, state) -> their cells
 
     def odd(self, docs: list[dict[str, Any]]) -> None:
         """A segment kept as odd: its records, through the code that reads records."""
@@ -166,56 +166,54 @@ class ReadyRows:
                 self.lines.append(",".join(map(cell_text, row, self.numeric)) + "\r\n")
                 rows.append([row[0], row[1], *(row[i] for i in self.at_checked)])
 
-    def segment(self, value: dict[str, Any]) -> None:
+    def segment(self, value: dict[str, Any]) -> None:  # noqa: C901 - one loop, run per contribution: kept flat
         """One segment's kept contributions: the rows that consent and the filters let leave."""
         builder = self.builder
-        lines, rows, exported_by = self.lines, builder.out.rows, builder.out.exported_by
+        out = builder.out
+        lines, rows, exported_by, owners, exclusions = self.lines, out.rows, out.exported_by, out.owners, out.exclusions
+        people, fixed, state_of, states, wanted = (
+            self.people,
+            self.fixed,
+            builder.state_of,
+            builder.states,
+            builder.wanted_versions,
+        )
+        dated = builder.dated
         keys, columns = value["keys"], value["columns"]
         here: dict[tuple[Any, bool], LineMaker] = {}
         answers = zip(*value["answers"], strict=True) if keys else repeat((), len(columns[0]))
         for rid, pid, removed, stamp, at, named, number, revisions, corrected, c in zip(*columns, answers, strict=True):
-            let = self.verdict(rid, pid, removed, stamp, at, named, number)
-            if let is None:
+            person, times, code = people.get(pid) or self.known(pid)
+            owners[rid] = person.code
+            if removed or person.remove_data:
+                exclusions[builder.REMOVED] += 1
                 continue
-            (person, _, code), state, quote_ok = let
+            reason, quote_ok = person.verdicts[bisect_right(times, at)]
+            if reason is None:  # the review state is read only of what consent lets leave, as contributions.py does
+                state = state_of.get(named) or ReviewState(named)
+                if dated or state not in states or number not in wanted:
+                    reason = builder.filtered_out(state, number, parse_utc(stamp))
+            if reason is not None:
+                exclusions[reason] += 1
+                continue
             make = here.get((number, quote_ok)) or self.maker(here, keys, number, quote_ok)
             shift = person.shift
-            if not shift and stamp.endswith("Z"):
-                submitted = stamp  # kept only when it needs no quotes (store/export_ready.py)
-            else:
-                submitted = _stamp(parse_utc(stamp) + shift)
+            if shift or not stamp.endswith("Z"):
+                stamp = _stamp(parse_utc(stamp) + shift)  # else as stored: kept only when it needs no quotes
             last = self.corrected(corrected, rid, shift) if revisions else ""
-            shown, named_text = self.fixed(number, state)
-            line, cells, blanked = make(f"{rid},{code},{submitted},{shown},{named_text},{revisions},{last}", c, shift)
+            both = fixed.get((type(number), number, named)) or self.fix(number, named, state)
+            line, cells, blanked = make(f"{rid},{code},{stamp},{both},{revisions},{last}", c, shift)
             lines.append(line)
             rows.append([rid, person.shown, *cells])
             if blanked:
                 builder.blanked_rows += 1
             exported_by[pid] += 1
 
-    def verdict(
-        self, rid: str, pid: str, removed: bool, stamp: str, at: int, named: str, number: Any
-    ) -> Optional[tuple[tuple[Contributor, list[int], str], ReviewState, bool]]:
-        """Who gave it, its state and whether its words may be quoted; None if it is left out (and counted)."""
-        builder = self.builder
-        known = self.people.get(pid)
-        if known is None:
-            person = builder.person(pid)
-            known = self.people[pid] = (person, [micros(t) for t in person.times], cell_text(person.shown, False))
-        person = known[0]
-        builder.out.owners[rid] = person.code
-        if removed or person.remove_data:
-            builder.out.exclusions[builder.REMOVED] += 1
-            return None
-        reason, quote_ok = person.verdicts[bisect_right(known[1], at)]
-        if reason is None:
-            state = builder.state_of.get(named) or ReviewState(named)
-            if builder.dated or state not in builder.states or number not in builder.wanted_versions:
-                reason = builder.filtered_out(state, number, parse_utc(stamp))
-        if reason is not None:
-            builder.out.exclusions[reason] += 1
-            return None
-        return known, state, quote_ok
+    def known(self, pid: str) -> tuple[Contributor, list[int], str]:
+        """A contributor, the times of their consent events (as numbers) and their code as a cell, worked out once."""
+        person = self.builder.person(pid)
+        found = self.people[pid] = (person, [micros(t) for t in person.times], cell_text(person.shown, False))
+        return found
 
     def maker(self, here: dict[tuple[Any, bool], LineMaker], keys: list[str], number: Any, quote_ok: bool) -> LineMaker:
         make = self.makers.get((tuple(keys), number, quote_ok))
@@ -229,15 +227,11 @@ class ReadyRows:
         when = self.builder.corrections.at(corrected, rid)
         return _stamp(when + shift) if when else ""
 
-    def fixed(self, number: Any, state: ReviewState) -> tuple[str, str]:
-        """The protocol version's and the review state's cells (each laid out once)."""
-        shown = self.number_text.get((type(number), number))  # 1 and 1.0 are equal keys but two texts
-        if shown is None:
-            shown = self.number_text[(type(number), number)] = cell_text(number, True)
-        named = self.state_text.get(state)
-        if named is None:
-            named = self.state_text[state] = cell_text(state.value, False)
-        return shown, named
+    def fix(self, number: Any, named: str, state: ReviewState) -> str:
+        """The protocol version's and the review state's cells, laid out once for each pair (1 and 1.0
+        are equal keys but two texts: the type is part of the key)."""
+        text = self.fixed[(type(number), number, named)] = f"{cell_text(number, True)},{cell_text(state.value, False)}"
+        return text
 
 
 def add_rows(builder: RowBuilder, segments: Segments, total: int, progress: Optional[Progress] = None) -> None:
