@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Optional
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from ..domain.models import fingerprinted, stored_invite
 from ..services.merge import MODELS, BundleRefused
@@ -35,6 +36,19 @@ HEAD_TABLES = ("study", "protocol_versions", "invites")
 DECIDING_ACTIONS = ("contribution corrected", "study status changed")
 
 Progress = Optional[Callable[[int, int, str], None]]
+# Tables whose records are validated straight from their bytes: not the ones changed before they are
+# checked (participants, invites), nor the ones the merge keeps whole from the checking read.
+FROM_BYTES = frozenset(MODELS) - {"participants", "invites", "consent_events", *HEAD_TABLES}
+_PREFIXES = {f'["{name}",'.encode(): name for name in MODELS}
+
+
+def _shape(line: bytes) -> Optional[tuple[str, bytes]]:
+    """A line written as ``["<table>",{...}]`` (as citizen writes them): its table and the record's bytes."""
+    end = line.find(b'",', 2, 40)
+    name = _PREFIXES.get(line[: end + 2]) if end > 0 else None
+    if name is None or not line.endswith(b"]"):
+        return None
+    return name, line[end + 2 : -1]
 
 
 def damaged(path: Path) -> BundleRefused:
@@ -136,10 +150,12 @@ class BundleFile:
         self.close()
 
     # -- reading ------------------------------------------------------------------------------------
-    def records(self, progress: Progress = None, check: bool = False, label: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    def records(
+        self, progress: Progress = None, check: bool = False, label: str = "", keep: bool = True
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every (table, record) of the file, in its order. With ``check``, each record is validated
         and the checksum and counts are checked at the end (a refusal raised then means the records
-        already given must not be used)."""
+        already given must not be used); without ``keep``, most records are given empty (``_record``)."""
         self._file.seek(0)
         sha = hashlib.sha256()
         seen: dict[str, int] = {}
@@ -159,14 +175,14 @@ class BundleFile:
                     tail = lines.pop()
                     for line in lines:
                         n += 1
-                        name, doc = self._record(line, n, check)
+                        name, doc = self._record(line, n, check, keep)
                         seen[name] = seen.get(name, 0) + 1
                         yield name, doc
                     if progress:
                         progress(min(n, total), total, label)
                 if tail:
                     n += 1
-                    name, doc = self._record(tail, n, check)
+                    name, doc = self._record(tail, n, check, keep)
                     seen[name] = seen.get(name, 0) + 1
                     yield name, doc
         except (OSError, EOFError, zlib.error):
@@ -175,10 +191,21 @@ class BundleFile:
             self._check_whole(sha.hexdigest(), seen)
             self.checked = True
 
-    def _record(self, line: bytes, n: int, check: bool) -> tuple[str, dict[str, Any]]:
+    def _record(self, line: bytes, n: int, check: bool, keep: bool = True) -> tuple[str, dict[str, Any]]:
+        """One line's (table, record); with ``check``, validated. Without ``keep`` (the checking read
+        before a merge) only the records the merge needs first are made: the others are validated
+        straight from their bytes, and given as an empty record."""
+        shape = _shape(line)
+        if check and not keep and shape is not None and shape[0] in FROM_BYTES:
+            name, body = shape
+            found = self._valid(name, body)
+            if found is not None:
+                if name == "audit" and found.action in DECIDING_ACTIONS:
+                    self._keep(name, from_json(body))
+                return name, {}
         try:
-            name, doc = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError):
+            name, doc = from_json(line)  # pydantic's parser: json.loads' values, in half its time
+        except (ValueError, TypeError):
             raise BundleRefused(f"{self.path}: record {n} is not readable; nothing was changed.") from None
         if not isinstance(doc, dict) or not isinstance(name, str):
             raise BundleRefused(f"{self.path}: record {n} is not a record; nothing was changed.")
@@ -187,8 +214,18 @@ class BundleFile:
         elif name == "invites":
             doc = stored_invite(doc)  # an older bundle's invite tokens, as they were: kept as fingerprints
         if check:
-            self._validate(name, doc, n)
+            if shape is None or shape[0] not in FROM_BYTES or self._valid(name, shape[1]) is None:
+                self._validate(name, doc, n)  # refused here, with the reason, if it is not valid
+            self._keep(name, doc)
         return name, doc
+
+    @staticmethod
+    def _valid(name: str, body: bytes) -> Any:
+        """The record validated from its bytes (as fast as parsing them), or None if it is not valid."""
+        try:
+            return MODELS[name].model_validate_json(body)
+        except (ValidationError, TypeError, ValueError):
+            return None
 
     def _validate(self, name: str, doc: dict[str, Any], n: int) -> None:
         model = MODELS.get(name)
@@ -202,6 +239,9 @@ class BundleFile:
             raise BundleRefused(
                 f"The bundle holds a record that is not valid ({name} {n}: {str(exc).splitlines()[0]}); nothing was changed."
             ) from None
+
+    def _keep(self, name: str, doc: dict[str, Any]) -> None:
+        """Keep what the merge needs before its first batch."""
         if name in self.head:
             self.head[name].append(doc)
         elif name == "audit" and doc.get("action") in DECIDING_ACTIONS:
@@ -234,7 +274,7 @@ class BundleFile:
                 table.clear()
             self.deciding.clear()
             self.removals.clear()
-            for _ in self.records(progress, check=True):
+            for _ in self.records(progress, check=True, keep=False):
                 pass
         return self
 

@@ -296,6 +296,29 @@ class SegmentedTable:
                     rows.remove(row)
             index.setdefault(doc.get(field), []).append(row)
 
+    def fill(self, docs: Iterable[dict[str, Any]]) -> list[int]:
+        """Append documents in memory, to a table being built where nobody reads it yet (a new study
+        in its hidden folder: ``building.py``); the numbers of the segments this filled up."""
+        full: list[int] = []
+        row = self.next_row()
+        number, rows, storage = -1, {}, None
+        for doc in docs:
+            if (row - 1) // self.size != number:
+                number = (row - 1) // self.size
+                storage = self._db(number, create=not self.has_segment(number)).storage
+                rows = cast(dict[str, Any], storage.read())[self.name]
+                storage.write(storage._data or {})
+            rows[str(row)] = doc
+            if row % self.size == 0:
+                full.append(number)
+            row += 1
+        self._next_row = row
+        return full
+
+    def let_go_segment(self, number: int) -> None:
+        """Forget one loaded segment (written back already)."""
+        self._dbs.pop(number, None)
+
     def dirty_storages(self) -> list[SegmentStorage]:
         return [db.storage for db in self._dbs.values() if db.storage.dirty]
 

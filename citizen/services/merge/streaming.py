@@ -15,7 +15,9 @@ the invites (their use counts follow everyone enrolled), then the merge's own ac
 Conflicts are written with the first batch that changes the study after they were found.
 
 A study this laptop does not have is built in a hidden folder in one reading of the file, its
-records checked as they come, and renamed into place only once the whole file proved sound.
+records checked as they come and written straight into its segment files (no journal: nobody
+sees the study before it is complete), fsynced and renamed into place only once the whole file
+proved sound.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from functools import partial
 from typing import Any, Optional, Protocol
 
 from ...store import DataFolder
+from ...store.building import StudyBuild
 from ..common import ServiceError, Study, change
 from ..opening import open_study
-from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, BundleRefused, Progress
+from .bundle import BUNDLE_TABLES, MERGE_ACTIONS, BundleRefused, Progress, paused_gc
 from .joins import JOINS, join_contribution
 from .planning import (
     check_same_study,
@@ -43,10 +46,10 @@ from .planning import (
 )
 from .removal import RemovalMemory, RemovalPass
 from .report import Conflict, MergeReport
-from .writing import conflict_events, incoming_study, merge_summary, rows_for
+from .writing import conflict_events, incoming_study, merge_summary
 
 BATCH = 2000  # records joined and written per durable change
-CREATE_BATCH = 5000  # records per journal line while a new study is built in its hidden folder
+CREATE_BATCH = 5000  # records read at a time while a new study is built in its hidden folder
 WRITE_BACK = 4_000_000  # journal bytes after which the changed segments are written back and let go
 HEAD_TABLES = ("study", "protocol_versions", "invites")
 REMOVAL_TABLES = ("contributions", "proposals", "audit")  # where a withdrawal with removal reaches
@@ -83,7 +86,8 @@ def _asked_for(source: BundleSource, into: Optional[str]) -> None:
 def plan_stream(data: DataFolder, source: BundleSource, into: Optional[str] = None, progress: Progress = None) -> MergeReport:
     """What merging the bundle would do, said before anything is written (the file is checked whole)."""
     _asked_for(source, into)
-    source.check(progress)
+    with paused_gc():
+        source.check(progress)
     if not data.has_study(source.study_id):
         new = {t: source.count(t) for t in BUNDLE_TABLES if t != "study"}
         report = MergeReport(source.study_id, source.laptop, source.created_at, creates_study=True, new=new)
@@ -107,13 +111,14 @@ def merge_stream(
     if data.readonly:
         raise ServiceError("The data folder is open read-only; close the other copy of citizen first.")
     _asked_for(source, into)
-    if not data.has_study(source.study_id):
-        report = _create(data, source, actor, progress, created_action)
-    else:
-        source.check(progress)
-        study = open_study(data, source.study_id)
-        with study.store.lock:
-            report = _StreamMerge(study, source, actor, progress).run()
+    with paused_gc():  # the records hold no cycles: plain counting frees them
+        if not data.has_study(source.study_id):
+            report = _create(data, source, actor, progress, created_action)
+        else:
+            source.check(progress)
+            study = open_study(data, source.study_id)
+            with study.store.lock:
+                report = _StreamMerge(study, source, actor, progress).run()
     report.notices = role_notices(source.head["protocol_versions"])
     return report
 
@@ -122,14 +127,14 @@ def _create(data: DataFolder, source: BundleSource, actor: str, progress: Progre
     """A study new to this laptop, from one reading of the file (checked as it is read, unless it was already)."""
     report = MergeReport(source.study_id, source.laptop, source.created_at, creates_study=True)
     report.new = {t: 0 for t in BUNDLE_TABLES if t != "study"}
-    with incoming_study(data, source.study_id) as store, store.batch():
+    with incoming_study(data, source.study_id) as store:
+        build = StudyBuild(store)  # no journal: the study appears, whole and on disk, only when renamed
         for name, docs in source.batches(CREATE_BATCH, progress, not source.checked, "writing"):
-            store.commit(rows_for(store, [(name, doc) for doc in docs]))
+            build.add(name, docs)
             if name in report.new:
                 report.new[name] += len(docs)
-            if store.journal.size >= WRITE_BACK:
-                store.compact()  # inside a batch, the segments written back are let go
-        store.commit(rows_for(store, [("audit", merge_summary(report, actor, data.laptop_id, created_action))]))
+        build.add("audit", [merge_summary(report, actor, data.laptop_id, created_action)])
+        build.finish()
     return report
 
 
