@@ -195,7 +195,7 @@ class BundleFile:
         """One line's (table, record); with ``check``, validated. Without ``keep`` (the checking read
         before a merge) only the records the merge needs first are made: the others are validated
         straight from their bytes, and given as an empty record."""
-        shape = _shape(line)
+        shape = _shape(line) if check else None
         if check and not keep and shape is not None and shape[0] in FROM_BYTES:
             name, body = shape
             found = self._valid(name, body)

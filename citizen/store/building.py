@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
-from . import derived, durable
+from . import durable
 from .durable import StoreWriteError, plain_os_error
 
 if TYPE_CHECKING:
@@ -54,14 +54,12 @@ class StudyBuild:
             _write(path, payload)
             self.written.append(path)
         storage.dirty = False
-        caches = segments.derived()
-        for cache in caches:
+        for cache in segments.derived():
             cache.written(storage)
-        segments.let_go_segment(number)
-        if (number + 1) % derived.GROUP == 0:  # a cache file of complete segments: written once, let go
-            for cache in caches:
+            if (number + 1) % cache.group == 0:  # a cache file of complete segments: written once, let go
                 cache.save()
                 cache.let_go()
+        segments.let_go_segment(number)
 
     def finish(self) -> None:
         """Write what is left, then fsync every file and folder written (before the folder is renamed)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .durable import temp_path
-from .segment_file import load_segment
+from .segment_file import load_segment, read_json
 
 if TYPE_CHECKING:
     from .segments import SegmentedTable, SegmentStorage
@@ -77,7 +77,7 @@ class SegmentCache:
             entries = {}
             path = self.path(group)
             try:
-                data = json.loads(path.read_bytes())
+                data = read_json(path.read_bytes())
             except FileNotFoundError:
                 pass
             except (OSError, ValueError, RecursionError):
@@ -214,8 +214,11 @@ class SegmentCache:
     def _save_group(self, group: int) -> None:
         if self.table.readonly:
             return
+        from pydantic_core import to_json  # lazy: only once something is written (start-up time)
+
         payload = {"citizen-cache": CACHE_SCHEMA, "kind": self.kind, "segments": self._groups[group]}
-        if replace_cache(self.path(group), json.dumps(payload, separators=(",", ":")).encode()):
+        # pydantic's encoder: the JSON of json.dumps, five times faster (a cache file is rewritten whole)
+        if replace_cache(self.path(group), to_json(payload, inf_nan_mode="constants")):
             self._changed.discard(group)
 
 

@@ -9,7 +9,6 @@ write stays flat however large the study grows. Durability comes from the study'
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -83,7 +82,12 @@ class SegmentStorage(Storage):
     def flush(self) -> None:
         if not self.dirty or self._data is None:
             return
-        payload = json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        from pydantic_core import to_json  # lazy: only once something is written (start-up time)
+
+        # pydantic's encoder, five times faster than json.dumps, for the same compact UTF-8 JSON (a
+        # rare float is spelt otherwise, 1e-7 for 1e-07, and reads back the same). Every record here
+        # went through the journal's json.dumps first, so only JSON's own types reach it.
+        payload = to_json(self._data, inf_nan_mode="constants")
         atomic_write(self.path, payload, backup=self.backup)
         self.dirty = False
 
@@ -322,19 +326,21 @@ class SegmentedTable:
     def dirty_storages(self) -> list[SegmentStorage]:
         return [db.storage for db in self._dbs.values() if db.storage.dirty]
 
-    def flush(self) -> int:
-        """Write every changed segment back to disk; returns how many were written."""
+    def flush(self, release: bool = False) -> int:
+        """Write every changed segment back to disk; returns how many were written. With ``release``
+        (bulk work), each cache's files are let go once saved: one cache's in memory at a time."""
         dirty = self.dirty_storages()
-        if dirty:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        caches = self.derived()
+        if not dirty:
+            return 0
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         for storage in dirty:
             storage.flush()
-            for cache in caches:
+        for cache in self.derived():
+            for storage in dirty:
                 cache.written(storage)
-        if dirty:
-            for cache in caches:
-                cache.save()
+            cache.save()
+            if release:
+                cache.let_go()
         return len(dirty)
 
     def loaded_storage(self, number: int) -> Optional[SegmentStorage]:

@@ -220,8 +220,9 @@ class StudyStore:
                     self._batch_unsynced = False
                     self.journal.sync()
 
-    def compact(self) -> int:
-        """Write changed segments back to disk, then start an empty journal."""
+    def compact(self, release: bool = False) -> int:
+        """Write changed segments back to disk, then start an empty journal (``release``: see
+        ``SegmentedTable.flush``)."""
         if self.readonly:
             return 0
         with self.lock:
@@ -230,7 +231,7 @@ class StudyStore:
                 self._batch_unsynced = False
             written = 0
             for t in self.tables.values():
-                written += t.flush()
+                written += t.flush(release)
             self.journal.reset()
             self.compactions += 1
             if self._batch_depth:

@@ -221,7 +221,7 @@ class _StreamMerge:
         if self.actor is not None and (inserts or puts):
             self._write(inserts, puts, self._conflict_events() if real else [])
             if self.store.journal.size >= WRITE_BACK:
-                self.store.compact()
+                self.store.compact(release=True)
         for table in self.store.tables.values():
             table.unload_clean(keep_newest=True)  # what was read for this batch is let go
         self.done += read
