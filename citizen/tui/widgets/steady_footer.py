@@ -56,6 +56,10 @@ class SteadyFooter(Footer):
         drawn: list[FooterKey] = []
         self._drawn = drawn
         self._built = None
+        if not self._bindings_ready and self.is_attached:
+            # The keys are known as the screen is made (its own and the app's, as when the rows take
+            # the focus): drawn with it, not rebuilt after its first frame, which would draw it all again.
+            self.set_reactive(Footer._bindings_ready, True)
         if self._bindings_ready:
             self._shown = self.keys_shown()
             keys, palette, combine = self._shown
