@@ -144,15 +144,22 @@ def answer_words(rows: dict[str, dict[str, Any]]) -> list[list[Any]]:
     A word is a run of characters between white space, case-folded: a word typed in a search (it
     holds no white space) is within an answer exactly when it is within one of its words.
     """
-    found: dict[tuple[str, str], list[int]] = {}
+    found: dict[str, dict[str, list[int]]] = {}  # question -> word -> rows
     for key, doc in rows.items():
         row = int(key)
         values = doc.get("values")
         for question, value in values.items() if isinstance(values, dict) else ():
             if isinstance(value, str) and value:
+                words = found.get(question)
+                if words is None:
+                    words = found[question] = {}
                 for word in set(value.casefold().split()):
-                    found.setdefault((question, word), []).append(row)
-    return [[question, word, pack(U32, sorted(found[question, word]))] for question, word in sorted(found)]
+                    at = words.get(word)
+                    if at is None:
+                        words[word] = [row]
+                    else:
+                        at.append(row)
+    return [[q, w, pack(U32, sorted(found[q][w]))] for q in sorted(found) for w in sorted(found[q])]
 
 
 def read_words(packed: str) -> array:
