@@ -5,11 +5,12 @@ contribution among them is refused alone, with its own message, and the others a
 from __future__ import annotations
 
 import asyncio
+import errno
 import threading
 
 from citizen.domain.models import ConsentMethod
 from citizen.services import enrol_participant, open_study
-from citizen.store import DataFolder
+from citizen.store import DataFolder, durable
 from citizen.web import writer
 
 from .support.factories import YES_ALL
@@ -78,3 +79,50 @@ async def test_phones_posting_together_are_stored_in_one_change_and_a_bad_one_is
         assert sorted(notes) == sorted(f"walk of phone {n}" for n in range(PHONES) if n != BAD)
         added = [a for a in reopened.repo.audit() if a.action == "contribution added"]
         assert len(added) == stored and {a.actor for a in added} == {p.code for n, p in enumerate(people) if n != BAD}
+
+
+async def test_a_group_that_cannot_be_written_acknowledges_none_of_it(data, data_path, study, monkeypatch):
+    """A full disk while a group is written: each of its phones is told it may not be saved, none of
+    it is stored; the groups after it are stored and acknowledged as usual."""
+    people = [enrol_participant(study, YES_ALL, ConsentMethod.phone, "volunteer") for _ in range(8)]
+    groups: list[int] = []
+    store_each = writer.add_contributions_each
+    real_write = durable.write_all
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def first_group_fails(study, items):
+        groups.append(len(items))
+        if len(groups) != 1:
+            return store_each(study, items)
+        monkeypatch.setattr(durable, "write_all", full_disk)
+        try:
+            return store_each(study, items)
+        finally:
+            monkeypatch.setattr(durable, "write_all", real_write)
+
+    monkeypatch.setattr(writer, "add_contributions_each", first_group_fails)
+    async with served(study) as server:
+
+        async def post(n: int, link: str) -> int:
+            async with phone() as p:
+                url = server.private_url(link)
+                _, page = await fetch(p, url)
+                action = path_of(url) + "/contribute"
+                form = pairs({"csrf": form_token(page, action), "lang": form_lang(page), **WALK, "notes": f"walk {n}"})
+                async with p.post(server.base_url + action, data=form, allow_redirects=False) as r:
+                    page = await r.text()
+                    if r.status == 500:
+                        assert "may not have been saved" in page
+                    return r.status
+
+        statuses = await asyncio.gather(*(post(n, p.link) for n, p in enumerate(people)))
+        statuses += [await post(len(people), people[0].link)]  # and the next one is stored again
+    assert len(groups) >= 2 and statuses[-1] == 303
+    assert statuses.count(500) == groups[0] and set(statuses) <= {303, 500}
+    acknowledged = {f"walk {n}" for n, status in enumerate(statuses) if status == 303}
+    data.close()
+    with DataFolder(data_path) as again:
+        notes = [doc["values"].get("notes") for doc in open_study(again, study.id).repo.contribution_docs()]
+    assert sorted(notes) == sorted(acknowledged)
