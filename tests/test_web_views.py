@@ -22,7 +22,8 @@ from citizen.web.server import EnrolmentServer
 from .support.factories import T0, enrol
 
 TEMPLATES = Path(views.__file__).parent / "templates"
-PARTS = {"base.html", "macros.html", "updates.html", "form_fields.html", "contribution.html"}  # pieces of pages, not pages
+# pieces of pages, not pages
+PARTS = {"base.html", "macros.html", "updates.html", "form_fields.html", "contribution.html", "consent_choices.html"}
 
 
 def page_views() -> dict[str, type[views.PageView]]:
@@ -237,3 +238,34 @@ def test_a_contribution_made_once_is_shown_again_until_it_changes(study):
     once, again = page(talked), page(talked)
     assert "Thanks!" in once and once != again and re.sub(r"tok\d+", "", once) == re.sub(r"tok\d+", "", again)
     assert page(walk) == first
+
+
+def test_consent_choices_made_once_follow_each_answer_and_error(study):
+    """A consent's items as a form asks them are made once per way of answering them (issue 16):
+    each phone still sees its own answers and its own refusal beside the item."""
+    record = study.repo.study()
+    current = study.repo.current_protocol()
+    env = page_environment(StudyWords("en", {}))
+    reach = reach_view(current, StudyWords("en", {}).gettext, ASKED)
+
+    def join_page(answers, errors=None) -> str:
+        view = views.JoinView(
+            action="/j/abc",
+            aim="",
+            summary="",
+            consent_text="",
+            items=consent_views(current.consent, "en", answers, errors),
+            reach=reach,
+        )
+        common = dict(lang="en", dir="ltr", study=record, switch=[], page="/j/abc", csrf=lambda: "tok")
+        return env.get_template("join.html").render(**common, **view.context())
+
+    said_yes = 'name="consent_quote_words" value="yes" checked'
+    said_no = 'name="consent_quote_words" value="no" checked'
+    blank = join_page(None)
+    assert said_yes not in blank and said_no not in blank and join_page(None) == blank
+    for _ in range(2):
+        assert said_yes in join_page({"quote_words": True}) and said_no not in join_page({"quote_words": True})
+        assert said_no in join_page({"quote_words": False}) and said_yes not in join_page({"quote_words": False})
+    refused = join_page({"quote_words": None}, {"quote_words": "Please answer Yes or No."})
+    assert 'id="f-quote_words-err"' in refused and 'id="f-quote_words-err"' not in join_page({"quote_words": None})

@@ -28,6 +28,7 @@ SAID_ONCE = ("variable_begin", "name", "lparen", "string", "rparen", "variable_e
 # What the part of a contribution (contribution.html) reads of its page
 ARTICLE_NAMES = ("lang", "token", "can_contribute", "start", "reply_to", "section", "errors", "reply_text", "csrf")
 ARTICLES_KEPT = 5000  # contributions kept made, per language: a few phones' pages each, about 1 KB each
+CHOICES_KEPT = 64  # consent items as asked, per language: a handful of ways to have answered them
 
 
 class FixedWords(Extension):
@@ -73,7 +74,47 @@ def page_environment(words: StudyWords, fixed_words: bool = True) -> Environment
     env.globals["words"] = words
     env.filters["said"] = said_filter(words)
     env.globals["article"] = articles(env)
+    env.globals["choices"] = choices(env)
     return env
+
+
+class Kept:
+    """Parts of pages already made, the least recently shown let go first."""
+
+    def __init__(self, most: int):
+        self.most = most
+        self._made: OrderedDict[Hashable, Markup] = OrderedDict()
+
+    def get(self, key: Hashable) -> Optional[Markup]:
+        shown = self._made.get(key)
+        if shown is not None:
+            self._made.move_to_end(key)
+        return shown
+
+    def keep(self, key: Hashable, shown: Markup) -> Markup:
+        self._made[key] = shown
+        if len(self._made) > self.most:
+            self._made.popitem(last=False)
+        return shown
+
+
+def choices(env: Environment) -> Callable[[Any, Any], Markup]:
+    """``choices(items, reach)``: a consent's items as a form asks them (consent_choices.html).
+
+    The same for every phone that answered them alike (a join page's are unanswered for everyone;
+    a participant's page shows their optional choices): made once per way of having answered, and
+    reused. The items and the box for how to reach them are the key, so any change is made anew.
+    """
+    kept = Kept(CHOICES_KEPT)
+
+    def made(items: Any, reach: Any) -> Markup:
+        key = (tuple((i.id, i.text, i.required, i.answer, i.error) for i in items), reach)
+        shown = kept.get(key)
+        if shown is None:
+            shown = kept.keep(key, Markup(env.get_template("consent_choices.html").render(items=items, reach=reach)))
+        return shown
+
+    return made
 
 
 def articles(env: Environment) -> Callable[[Context, Any], Markup]:
@@ -85,7 +126,7 @@ def articles(env: Environment) -> Callable[[Context, Any], Markup]:
     a changed contribution is made anew). One with a conversation has reply forms, each with its
     own form token: made every time.
     """
-    made: OrderedDict[Hashable, Markup] = OrderedDict()
+    kept = Kept(ARTICLES_KEPT)
 
     @pass_context
     def article(context: Context, c: Any) -> Markup:
@@ -94,17 +135,12 @@ def articles(env: Environment) -> Callable[[Context, Any], Markup]:
         if not c.conversation:
             key = (names["token"], bool(names["can_contribute"]), c.id, c.at, tuple(c.answers), c.revised, c.state)
             try:
-                shown = made.get(key)
+                shown = kept.get(key)
             except TypeError:  # answers of a kind that cannot be a key: made every time
                 key = shown = None
             if shown is not None:
-                made.move_to_end(key)
                 return shown
         shown = Markup(env.get_template("contribution.html").render(c=c, **names))
-        if key is not None:
-            made[key] = shown
-            if len(made) > ARTICLES_KEPT:
-                made.popitem(last=False)
-        return shown
+        return kept.keep(key, shown) if key is not None else shown
 
     return article
