@@ -13,7 +13,8 @@ size. The groups, in the order they run (``--only`` picks some):
 - ``contributions-screen``: open, End, a review-state filter and a word search on the contributions
   screen, keypress to drawn in tmux, against a bare Textual app pushing a screen of 100 rows;
 - ``first-page``: a phone's first page after ``citizen serve`` starts, against the same page again;
-- ``burst``: 50 phones x 10 contributions at once over HTTP, against direct service calls;
+- ``burst``: 50 phones x 10 contributions at once over HTTP from a cold start, at every size asked
+  (20 x 5 with ``--quick``), against direct service calls;
 - ``export``: ``citizen export`` against the csv module reading and writing the same rows (CPU,
   median of 3; 1 beyond 100,000), and the whole command's peak memory;
 - ``bundles``: ``citizen bundle export``, ``bundle import`` into an empty laptop and into an older
