@@ -21,7 +21,7 @@ from citizen.services import (
     review_contributions,
 )
 from citizen.services.queries import check_data_folder, figures
-from citizen.store import DataFolder
+from citizen.store import DataFolder, segments
 
 from .support.harness import ANSWERS, contribution_values
 
@@ -115,3 +115,38 @@ def test_two_people_adding_to_the_same_record_both_keep_their_words(data_path, s
     assert sorted(f.by for f in stored.feedback) == sorted(people)
     assert sorted(r.by for r in stored.reviews) == sorted(people)
     assert sorted(n.by for n in study.repo.proposal(proposal.id).notes) == sorted(people)
+
+
+def test_a_segment_read_for_the_first_time_while_a_phone_writes_to_it_keeps_the_phone_s_record(
+    data_path, data, study, monkeypatch
+):
+    """The overview reads (on its own thread) a segment no one has loaded yet, while a phone enrols:
+    the record the phone wrote must stay in the study as it is held in memory, not be replaced by the
+    copy the reader took from the file a moment before."""
+    enrol_participant(study, ANSWERS, ConsentMethod.phone, "volunteer")
+    data.close()
+    with DataFolder(data_path) as again:
+        reopened = open_study(again, study.id)
+        reading, written = threading.Event(), threading.Event()
+        real_load = segments.load_segment
+        readers: list[threading.Thread] = []
+
+        def load_slowly(path, table):
+            loaded = real_load(path, table)
+            if table == "consent_events" and threading.current_thread() in readers:
+                reading.set()
+                written.wait(timeout=1)  # a writer that can slip in now does so before this returns
+            return loaded
+
+        monkeypatch.setattr(segments, "load_segment", load_slowly)
+        readers.append(threading.Thread(target=reopened.repo.consent_states))
+        readers[0].start()
+        assert reading.wait(timeout=30), "the reader never loaded the consent segment"
+        try:
+            phone = enrol_participant(reopened, ANSWERS, ConsentMethod.phone, "volunteer")
+        finally:
+            written.set()
+            readers[0].join(timeout=30)
+        assert reopened.repo.consent_state(phone.id).enrolled
+        add_contribution(reopened, phone.id, contribution_values(1), ContributionSource.phone, "volunteer")
+        assert figures(reopened).active == 2

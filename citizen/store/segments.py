@@ -135,14 +135,21 @@ class SegmentedTable:
     # -- files -------------------------------------------------------------------------------
     def segment_numbers(self) -> list[int]:
         if self._numbers is None:
+            with self.lock:
+                return self._scan_numbers()
+        return self._numbers
+
+    def _scan_numbers(self) -> list[int]:
+        if self._numbers is None:
             numbers = []
             if self.folder.is_dir():
                 for entry in os.scandir(self.folder):
                     stem, _, ext = entry.name.partition(".")
                     if ext == "json" and stem.isdigit():
                         numbers.append(int(stem))
-            self._numbers = sorted(numbers)
-            self._number_set = frozenset(self._numbers)
+            numbers.sort()
+            self._number_set = frozenset(numbers)  # set before the list, which readers check first
+            self._numbers = numbers
         return self._numbers
 
     def has_segment(self, number: int) -> bool:
@@ -156,13 +163,21 @@ class SegmentedTable:
     def _db(self, number: int, create: bool = False) -> SegmentDB:
         db = self._dbs.get(number)
         if db is None:
+            with self.lock:  # a reader loading a segment must not put its copy over a writer's changes
+                return self._load(number, create)
+        return db
+
+    def _load(self, number: int, create: bool) -> SegmentDB:
+        db = self._dbs.get(number)
+        if db is None:
             path = self.segment_path(number)
             db = SegmentDB(str(path), storage=SegmentStorage, table=self.name, segment=number, create=create)
             db.storage.read()  # load (and check) now, so damage is reported where it is met
             self._dbs[number] = db
             if not self.has_segment(number):
-                self._numbers = sorted([*self.segment_numbers(), number])
-                self._number_set = frozenset(self._numbers)
+                numbers = sorted([*self.segment_numbers(), number])
+                self._number_set = frozenset(numbers)
+                self._numbers = numbers
         return db
 
     def _raw(self, number: int) -> dict[str, dict[str, Any]]:
@@ -175,6 +190,12 @@ class SegmentedTable:
 
     # -- reading ----------------------------------------------------------------------------
     def next_row(self) -> int:
+        if self._next_row is None:
+            with self.lock:
+                return self._find_next_row()
+        return self._next_row
+
+    def _find_next_row(self) -> int:
         if self._next_row is None:
             numbers = self.segment_numbers()
             if not numbers:
