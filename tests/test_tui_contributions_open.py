@@ -5,7 +5,9 @@ footer is rebuilt only when the keys it shows change, always showing the keys th
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 from textual.widgets import DataTable, Input, Select
 from textual.widgets._footer import FooterKey
@@ -174,4 +176,21 @@ async def test_an_earlier_filter_answered_late_does_not_replace_a_later_one(data
         accepted = len(ContributionIndex(app.study(study_id)).build().select(ContributionFilter(review_state="accepted")))
         assert {row[5] for row in cells(table)} == {"accepted"}
         assert text_of(screen, "#contributions-status").startswith(f"1-100 of {accepted:,} ")  # not the words' answer
+    app.data.close()
+
+
+async def test_the_screen_closed_can_be_freed(data_path):
+    """Kept out of the collector's full passes while it is open, the screen is let back in when closed."""
+    study_id, _ = made(data_path)
+    app = make_app(data_path, study_id=study_id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_from_study(app, pilot, "c", ContributionsScreen)
+        await settle(app, pilot)
+        assert gc.get_freeze_count() > 0
+        closed = weakref.ref(screen)
+        del screen
+        await pilot.press("escape")
+        await settle(app, pilot)
+        gc.collect()
+        assert closed() is None
     app.data.close()
