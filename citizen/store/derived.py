@@ -287,7 +287,7 @@ class SegmentIndex(SegmentCache):
     def build(self) -> dict[Any, list[int]]:
         """The whole table's index, from the cache where it is current and the segments where not."""
         index: dict[Any, list[int]] = {}
-        for _, pairs in self.each():
+        for _, pairs in self.walk():  # one cache file's entries held at a time, not the whole table's
             for value, found in pairs:
                 rows = index.get(value)
                 if rows is None:
