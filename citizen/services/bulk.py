@@ -20,9 +20,8 @@ from datetime import datetime, timezone
 from typing import Any, Optional, Union
 
 from ..domain.models import AuditEvent, Contribution, ContributionSource, ProtocolVersion, new_id, to_doc, utcnow
-from ..domain.rules import validate_values
-from .common import NotFound, Refused, ServiceError, Study, change, serialised, volunteers_gate
-from .contributions import _consent_gate
+from .common import NotFound, Refused, ServiceError, Study, change, serialised
+from .contributions import checked_answers
 
 
 @dataclass(frozen=True)
@@ -61,12 +60,7 @@ def _check(study: Study, item: NewContribution, current: ProtocolVersion, codes:
         if participant is None:
             raise NotFound("This participant is not known.")
         codes[item.participant_id] = participant.code
-    if gate and ContributionSource(item.source) is ContributionSource.phone:
-        volunteers_gate(study)
-    _consent_gate(study, item.participant_id)
-    values, errors = validate_values(current.fields, item.values)
-    if errors:
-        raise Refused("Some answers need another look.", errors)
+    values = checked_answers(study, item.participant_id, item.source, item.values, current, gate)
     actor = (item.actor or "").strip() or "unknown"
     if len(actor) > 120:
         raise Refused("The name in the activity log is too long (120 characters at most).")

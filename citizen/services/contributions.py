@@ -12,6 +12,7 @@ from ..domain.models import (
     Contribution,
     ContributionSource,
     Feedback,
+    ProtocolVersion,
     Reply,
     ReviewNote,
     ReviewState,
@@ -25,7 +26,7 @@ from ..domain.rules import reply_problem, validate_values
 from .common import NotFound, Refused, ServiceError, Study, audit, change, row_of, serialised, volunteers_gate
 
 
-def _consent_gate(study: Study, participant_id: str) -> None:
+def consent_gate(study: Study, participant_id: str) -> None:
     current = study.repo.current_protocol()
     if current is None:
         raise ServiceError("This study has no published protocol yet.")
@@ -38,6 +39,27 @@ def _consent_gate(study: Study, participant_id: str) -> None:
         raise Refused("The consent document has changed: the participant needs to re-consent before contributing.")
     if not state.covers(current.consent):
         raise Refused("This participant's consent does not cover contributing.")
+
+
+def checked_answers(
+    study: Study,
+    participant_id: str,
+    source: ContributionSource,
+    raw_values: Mapping[str, Any],
+    current: Optional[ProtocolVersion],
+    gate: bool,
+) -> dict[str, Any]:
+    """The checks of a new contribution of a known participant, in this order and with these messages:
+    a phone's only while the study is open to volunteers (``gate``), the participant's consent, then
+    the answers against the current form; the answers as stored."""
+    if gate and ContributionSource(source) is ContributionSource.phone:
+        volunteers_gate(study)
+    consent_gate(study, participant_id)
+    assert current is not None  # the consent gate refuses a study with no published protocol
+    values, errors = validate_values(current.fields, raw_values)
+    if errors:
+        raise Refused("Some answers need another look.", errors)
+    return values
 
 
 @serialised
@@ -53,14 +75,9 @@ def add_contribution(
     participant = study.repo.participant(participant_id)
     if participant is None:
         raise NotFound("This participant is not known.")
-    if source is ContributionSource.phone:
-        volunteers_gate(study)
-    _consent_gate(study, participant_id)
     current = study.repo.current_protocol()
+    values = checked_answers(study, participant_id, source, raw_values, current, gate=True)
     assert current is not None
-    values, errors = validate_values(current.fields, raw_values)
-    if errors:
-        raise Refused("Some answers need another look.", errors)
     contribution = Contribution(
         participant_id=participant_id,
         protocol_version=current.number,
@@ -114,7 +131,7 @@ def correct_contribution(
 ) -> Contribution:
     """A contributor corrects their own contribution: a new revision, the old values kept in its history."""
     row, old = _their_own(study, participant_id, contribution_id)
-    _consent_gate(study, participant_id)
+    consent_gate(study, participant_id)
     version = study.repo.protocol_version(old.protocol_version)
     assert version is not None
     values, errors = validate_values(version.fields, raw_values)
